@@ -1,0 +1,124 @@
+/**
+ * SessionActor: one per channel. It owns the channel's history window and handles the channel's
+ * messages one at a time, in order, through its own mailbox.
+ *
+ * Many session actors live in one worker host (see `session_host.ts`); an actor shares nothing
+ * and talks to the outside only through the `reply` function it is given, which the host turns
+ * into a message to the main thread (the broker and Discord live there).
+ *
+ * @module
+ */
+import { type Content, type Exchange, HistoryWindow } from "../lib/history_window.ts";
+import type { SessionStore } from "../lib/store.ts";
+import { Mailbox } from "./mailbox.ts";
+
+/** A message for a session: a user's chat line, or a request to forget the conversation. */
+export type SessionCommand =
+  | { kind: "chat"; id: string; channelId: string; text: string }
+  | { kind: "reset"; id: string; channelId: string };
+
+/** How a session handled a command. */
+export type SessionResult =
+  | { ok: true; reply?: string }
+  /** The reply could not be produced; the user was already told why. */
+  | { ok: false; error: "not_answered" }
+  /** The actor failed; it will be restarted from its persisted window. */
+  | { ok: false; error: "crashed"; message: string };
+
+/** What a session actor needs from its host. */
+export interface SessionActorDeps {
+  store: SessionStore;
+  /**
+   * Has the broker answer `contents` and delivers the answer to the channel; resolves with the
+   * text the user saw, or `undefined` when no answer could be given.
+   */
+  reply(commandId: string, contents: Content[]): Promise<string | undefined>;
+  now(): number;
+  /** @default 20 */
+  maxExchanges?: number;
+}
+
+/**
+ * One channel's conversation.
+ *
+ * @example
+ * ```ts
+ * const actor = new SessionActor("123", deps);
+ * await actor.tell({ kind: "chat", id: "m1", channelId: "123", text: "안녕" });
+ * ```
+ */
+export class SessionActor {
+  /** The channel this actor speaks for. */
+  readonly channelId: string;
+  #deps: SessionActorDeps;
+  #window: HistoryWindow | undefined;
+  #mailbox: Mailbox<SessionCommand, SessionResult>;
+  #crashed = false;
+
+  constructor(channelId: string, deps: SessionActorDeps) {
+    this.channelId = channelId;
+    this.#deps = deps;
+    this.#mailbox = new Mailbox((command) => this.#handle(command));
+  }
+
+  /** Queues a command; resolves when it has been handled. Never rejects. */
+  tell(command: SessionCommand): Promise<SessionResult> {
+    return this.#mailbox.post(command);
+  }
+
+  /** Commands queued or running. */
+  get pending(): number {
+    return this.#mailbox.size;
+  }
+
+  /** True once a handler threw: the host must drop this actor and start a fresh one. */
+  get crashed(): boolean {
+    return this.#crashed;
+  }
+
+  /** Exchanges held in memory (0 before the window is loaded). */
+  get windowSize(): number {
+    return this.#window?.size ?? 0;
+  }
+
+  /** Resolves when the mailbox is empty. */
+  idle(): Promise<void> {
+    return this.#mailbox.idle();
+  }
+
+  async #handle(command: SessionCommand): Promise<SessionResult> {
+    if (this.#crashed) {
+      // A crashed actor's state is suspect; later commands fail fast and the host restarts it.
+      return { ok: false, error: "crashed", message: "session restarting" };
+    }
+    try {
+      const window = await this.#loadWindow();
+      if (command.kind === "reset") {
+        window.clear();
+        await this.#deps.store.delete(this.channelId);
+        return { ok: true };
+      }
+      const reply = await this.#deps.reply(command.id, window.toContents(command.text));
+      if (reply === undefined) return { ok: false, error: "not_answered" };
+      window.add({ user: command.text, model: reply, at: this.#deps.now() });
+      // Persist when each exchange completes, so eviction, a crash or SIGKILL lose nothing done.
+      await this.#deps.store.save(this.channelId, window.exchanges);
+      return { ok: true, reply };
+    } catch (error) {
+      this.#crashed = true;
+      return {
+        ok: false,
+        error: "crashed",
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+  }
+
+  async #loadWindow(): Promise<HistoryWindow> {
+    if (!this.#window) {
+      const stored: Exchange[] = await this.#deps.store.load(this.channelId);
+      this.#window = new HistoryWindow(stored, { maxExchanges: this.#deps.maxExchanges ?? 20 });
+    }
+    return this.#window;
+  }
+}

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import type { Content } from "../lib/history_window.ts";
+import { SqliteStore } from "../lib/store.ts";
+import { SessionActor, type SessionActorDeps } from "./session_actor.ts";
+
+function deps(
+  reply: (contents: Content[]) => Promise<string | undefined>,
+  store = SqliteStore.open(":memory:"),
+): SessionActorDeps & { store: SqliteStore } {
+  return { store, now: () => 1000, reply: (_id, contents) => reply(contents) };
+}
+
+const text = (contents: Content[]) => contents.map((c) => `${c.role}:${c.parts[0].text}`);
+
+Deno.test("SessionActor sends its window with the new message and persists the exchange", async () => {
+  const seen: string[][] = [];
+  const d = deps((contents) => {
+    seen.push(text(contents));
+    return Promise.resolve(`re ${seen.length}`);
+  });
+  const actor = new SessionActor("c1", d);
+  assert.deepEqual(await actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "hi" }), {
+    ok: true,
+    reply: "re 1",
+  });
+  await actor.tell({ kind: "chat", id: "2", channelId: "c1", text: "again" });
+  assert.deepEqual(seen[1], ["user:hi", "model:re 1", "user:again"]);
+  assert.deepEqual(await d.store.load("c1"), [
+    { user: "hi", model: "re 1", at: 1000 },
+    { user: "again", model: "re 2", at: 1000 },
+  ]);
+});
+
+Deno.test("SessionActor rehydrates its window from the store", async () => {
+  const store = SqliteStore.open(":memory:");
+  await store.save("c1", [{ user: "old", model: "answer", at: 1 }]);
+  let sent: string[] = [];
+  const actor = new SessionActor(
+    "c1",
+    deps((c) => {
+      sent = text(c);
+      return Promise.resolve("ok");
+    }, store),
+  );
+  await actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "new" });
+  assert.deepEqual(sent, ["user:old", "model:answer", "user:new"]);
+});
+
+Deno.test("SessionActor keeps only the last 20 exchanges, in memory and in the store", async () => {
+  const d = deps(() => Promise.resolve("r"));
+  const actor = new SessionActor("c1", d);
+  for (let i = 0; i < 25; i++) {
+    await actor.tell({ kind: "chat", id: `${i}`, channelId: "c1", text: `m${i}` });
+  }
+  const stored = await d.store.load("c1");
+  assert.equal(stored.length, 20);
+  assert.equal(stored[0].user, "m5");
+  assert.equal(actor.windowSize, 20);
+});
+
+Deno.test("SessionActor records nothing when no answer could be given", async () => {
+  const d = deps(() => Promise.resolve(undefined));
+  const actor = new SessionActor("c1", d);
+  assert.deepEqual(await actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "hi" }), {
+    ok: false,
+    error: "not_answered",
+  });
+  assert.deepEqual(await d.store.load("c1"), []);
+});
+
+Deno.test("SessionActor reset forgets the window in memory and in the store", async () => {
+  const d = deps(() => Promise.resolve("r"));
+  const actor = new SessionActor("c1", d);
+  await actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "hi" });
+  await actor.tell({ kind: "reset", id: "2", channelId: "c1" });
+  assert.equal(actor.windowSize, 0);
+  assert.deepEqual(await d.store.load("c1"), []);
+});
+
+Deno.test("SessionActor that throws reports a crash and fails later commands fast", async () => {
+  const d = deps(() => Promise.reject(new Error("bug")));
+  const actor = new SessionActor("c1", d);
+  const first = await actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "hi" });
+  assert.deepEqual(first, { ok: false, error: "crashed", message: "bug" });
+  assert.equal(actor.crashed, true);
+});

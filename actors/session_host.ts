@@ -1,0 +1,147 @@
+/**
+ * SessionHost: the inside of one worker host. It keeps many {@link SessionActor}s (one per
+ * channel placed on this host), creates them on first message (rehydrating from the store),
+ * drops them on eviction, and relays their reply requests to the main thread.
+ *
+ * The worker entry (`session_host_worker.ts`) wires this class to `self`; tests can drive it
+ * directly with any `post` function.
+ *
+ * @module
+ */
+import type { Content } from "../lib/history_window.ts";
+import type { SessionStore } from "../lib/store.ts";
+import { SessionActor, type SessionCommand, type SessionResult } from "./session_actor.ts";
+
+/** Messages from the supervisor to a host. */
+export type ToHost =
+  | { type: "deliver"; command: SessionCommand }
+  | { type: "evict"; channelId: string }
+  | { type: "replied"; callId: number; text: string | undefined }
+  | { type: "stop" }
+  /** Test hook: throw an uncaught error inside the worker, as a bug would. */
+  | { type: "fault" };
+
+/** Messages from a host to the supervisor. */
+export type FromHost =
+  | { type: "reply"; callId: number; commandId: string; channelId: string; contents: Content[] }
+  | { type: "delivered"; commandId: string; channelId: string; result: SessionResult }
+  | { type: "evicted"; channelId: string; persisted: boolean }
+  | { type: "stopped" };
+
+/** Options for a host. */
+export interface SessionHostOptions {
+  store: SessionStore;
+  post: (message: FromHost) => void;
+  now?: () => number;
+  /** @default 20 */
+  maxExchanges?: number;
+}
+
+/** Many session actors multiplexed on one thread. */
+export class SessionHost {
+  #actors = new Map<string, SessionActor>();
+  /** Evictions still draining; a new actor for the channel waits so it reads the final window. */
+  #closing = new Map<string, Promise<void>>();
+  #calls = new Map<number, (text: string | undefined) => void>();
+  #nextCall = 1;
+  #options: SessionHostOptions;
+
+  constructor(options: SessionHostOptions) {
+    this.#options = options;
+  }
+
+  /** Live actors on this host. */
+  get size(): number {
+    return this.#actors.size;
+  }
+
+  /** Handles one message from the supervisor. */
+  receive(message: ToHost): void {
+    switch (message.type) {
+      case "deliver":
+        void this.#deliver(message.command);
+        break;
+      case "evict":
+        void this.#evict(message.channelId);
+        break;
+      case "replied":
+        this.#calls.get(message.callId)?.(message.text);
+        this.#calls.delete(message.callId);
+        break;
+      case "stop":
+        void this.#stop();
+        break;
+      case "fault":
+        setTimeout(() => {
+          throw new Error("fault injected into session host");
+        }, 0);
+        break;
+    }
+  }
+
+  async #deliver(command: SessionCommand): Promise<void> {
+    const actor = await this.#actorFor(command.channelId);
+    const result = await actor.tell(command);
+    if (actor.crashed && this.#actors.get(command.channelId) === actor) {
+      // Restart: drop the actor; the next message rehydrates a fresh one from the store.
+      this.#actors.delete(command.channelId);
+    }
+    this.#options.post({
+      type: "delivered",
+      commandId: command.id,
+      channelId: command.channelId,
+      result,
+    });
+  }
+
+  async #actorFor(channelId: string): Promise<SessionActor> {
+    const closing = this.#closing.get(channelId);
+    if (closing) await closing;
+    let actor = this.#actors.get(channelId);
+    if (!actor) {
+      actor = new SessionActor(channelId, {
+        store: this.#options.store,
+        now: this.#options.now ?? Date.now,
+        maxExchanges: this.#options.maxExchanges,
+        reply: (commandId, contents) => this.#requestReply(channelId, commandId, contents),
+      });
+      this.#actors.set(channelId, actor);
+    }
+    return actor;
+  }
+
+  #requestReply(
+    channelId: string,
+    commandId: string,
+    contents: Content[],
+  ): Promise<string | undefined> {
+    const callId = this.#nextCall++;
+    const { promise, resolve } = Promise.withResolvers<string | undefined>();
+    this.#calls.set(callId, resolve);
+    this.#options.post({ type: "reply", callId, commandId, channelId, contents });
+    return promise;
+  }
+
+  async #evict(channelId: string): Promise<void> {
+    const actor = this.#actors.get(channelId);
+    if (!actor) {
+      this.#options.post({ type: "evicted", channelId, persisted: true });
+      return;
+    }
+    this.#actors.delete(channelId);
+    // The window is saved after every exchange, so draining the mailbox is all that is left.
+    const done = actor.idle();
+    this.#closing.set(channelId, done);
+    await done;
+    if (this.#closing.get(channelId) === done) this.#closing.delete(channelId);
+    this.#options.post({ type: "evicted", channelId, persisted: !actor.crashed });
+  }
+
+  async #stop(): Promise<void> {
+    await Promise.all([...this.#actors.values()].map((a) => a.idle()));
+    await Promise.all([...this.#closing.values()]);
+    this.#actors.clear();
+    await this.#options.store.close();
+    this.#options.post({ type: "stopped" });
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Worker entry for a session host: opens this thread's connection to the store and hands every
+ * message to {@link SessionHost}. Store reads and writes happen here, off the main thread, so the
+ * gateway's event loop never waits on disk.
+ *
+ * The first message is `{ type: "init", databasePath, maxExchanges }`.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { SqliteStore } from "../lib/store.ts";
+import { type FromHost, SessionHost, type ToHost } from "./session_host.ts";
+
+/** The first message a host worker receives. */
+export interface HostInit {
+  type: "init";
+  databasePath: string;
+  maxExchanges: number;
+}
+
+let host: SessionHost | undefined;
+
+self.onmessage = (event: MessageEvent<HostInit | ToHost>) => {
+  const message = event.data;
+  if (message.type === "init") {
+    const store = SqliteStore.open(message.databasePath);
+    host = new SessionHost({
+      store,
+      maxExchanges: message.maxExchanges,
+      post: (out: FromHost) => self.postMessage(out),
+    });
+    return;
+  }
+  host!.receive(message);
+};

@@ -1,0 +1,160 @@
+/**
+ * Supervisor tests on real Web Worker hosts and a real SQLite file: what crosses workers is
+ * tested across workers.
+ */
+import assert from "node:assert/strict";
+import type { Content } from "../lib/history_window.ts";
+import { type ReplyRequest, Supervisor, type SupervisorOptions } from "./supervisor.ts";
+
+const turns = (contents: Content[]) => contents.map((c) => c.parts[0].text);
+
+async function withSupervisor(
+  options: Partial<SupervisorOptions>,
+  fn: (s: Supervisor, calls: ReplyRequest[], dir: string) => Promise<void>,
+): Promise<void> {
+  await Deno.mkdir("data", { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: "data" });
+  const calls: ReplyRequest[] = [];
+  const supervisor = new Supervisor({
+    databasePath: `${dir}/s.db`,
+    hosts: 2,
+    sweepMs: 0,
+    onReply: (request) => {
+      calls.push(request);
+      return Promise.resolve(`answer to ${request.contents.at(-1)!.parts[0].text}`);
+    },
+    onGiveUp: () => {},
+    ...options,
+  });
+  try {
+    await fn(supervisor, calls, dir);
+  } finally {
+    await supervisor.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const chat = (channelId: string, text: string, id = crypto.randomUUID()) => ({
+  kind: "chat" as const,
+  id,
+  channelId,
+  text,
+});
+
+Deno.test("an evicted session is rehydrated with its window intact", async () => {
+  await withSupervisor({ maxSessions: 2 }, async (s, calls) => {
+    await s.deliver(chat("a", "hello a"));
+    await s.deliver(chat("b", "hello b"));
+    await s.deliver(chat("c", "hello c")); // evicts a, the least recently used
+    assert.deepEqual(s.lruOrder, ["b", "c"]);
+    assert.equal(s.counts.evicted, 1);
+    await s.deliver(chat("a", "back again"));
+    assert.deepEqual(turns(calls.at(-1)!.contents), ["hello a", "answer to hello a", "back again"]);
+  });
+});
+
+Deno.test("the LRU cap evicts the least recently used session, not the oldest created", async () => {
+  await withSupervisor({ maxSessions: 3 }, async (s) => {
+    for (const id of ["a", "b", "c"]) await s.deliver(chat(id, "x"));
+    await s.deliver(chat("a", "touch")); // a becomes most recent
+    await s.deliver(chat("d", "x")); // evicts b
+    assert.deepEqual(s.lruOrder, ["c", "a", "d"]);
+  });
+});
+
+Deno.test("idle sessions are reaped by the sweep and come back from the store", async () => {
+  let now = 0;
+  await withSupervisor({ idleMs: 60_000, now: () => now }, async (s, calls) => {
+    await s.deliver(chat("a", "first"));
+    now = 30_000;
+    await s.deliver(chat("b", "first"));
+    now = 70_000;
+    assert.equal(s.sweep(), 1); // only a has been idle for 60 s
+    assert.deepEqual(s.lruOrder, ["b"]);
+    assert.equal(s.counts.reaped, 1);
+    await s.deliver(chat("a", "second"));
+    assert.deepEqual(turns(calls.at(-1)!.contents), ["first", "answer to first", "second"]);
+  });
+});
+
+Deno.test("messages in one channel are handled in order while channels run concurrently", async () => {
+  const active = new Map<string, number>();
+  let maxParallel = 0;
+  const order = new Map<string, string[]>();
+  await withSupervisor({
+    onReply: async (request) => {
+      const channel = request.channelId;
+      assert.equal(active.get(channel) ?? 0, 0, `two messages of ${channel} ran at once`);
+      active.set(channel, 1);
+      maxParallel = Math.max(maxParallel, [...active.values()].filter((v) => v > 0).length);
+      await new Promise((r) => setTimeout(r, Math.random() * 5));
+      const text = request.contents.at(-1)!.parts[0].text;
+      order.set(channel, [...(order.get(channel) ?? []), text]);
+      active.set(channel, 0);
+      return `ok ${text}`;
+    },
+  }, async (s) => {
+    const channels = Array.from({ length: 8 }, (_, i) => `ch${i}`);
+    const sends = [];
+    for (let n = 0; n < 10; n++) {
+      for (const channel of channels) sends.push(s.deliver(chat(channel, `${channel}-${n}`)));
+    }
+    const results = await Promise.all(sends);
+    assert.ok(results.every((r) => r.ok));
+    for (const channel of channels) {
+      assert.deepEqual(order.get(channel), Array.from({ length: 10 }, (_, n) => `${channel}-${n}`));
+    }
+    assert.ok(maxParallel > 1, "channels never ran concurrently");
+  });
+});
+
+Deno.test("a host that dies is restarted, history intact, and its in-flight message retried once", async () => {
+  let hold: (() => void) | undefined;
+  const restarts: string[] = [];
+  const seen: ReplyRequest[] = [];
+  await withSupervisor({
+    hosts: 1,
+    onEvent: (e) => e.type === "host_restarted" && restarts.push(e.error),
+    onReply: async (request) => {
+      seen.push(request);
+      const text = request.contents.at(-1)!.parts[0].text;
+      if (text === "slow") await new Promise<void>((r) => hold = r);
+      return `answer to ${text}`;
+    },
+  }, async (s) => {
+    await s.deliver(chat("a", "remember me"));
+    // An uncaught error in the host: the supervisor restarts it.
+    s.faultHost(0);
+    while (restarts.length === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.match(restarts[0], /fault injected/);
+    // A message whose host dies before it asked for a reply is retried on the new host.
+    const inFlight = s.deliver(chat("a", "after crash"));
+    s.killHost(0);
+    const retried = await inFlight;
+    assert.equal(restarts.length, 2);
+    assert.deepEqual(retried, { ok: true, reply: "answer to after crash" });
+    // The window survived both crashes: it came back from the store.
+    assert.deepEqual(turns(seen.at(-1)!.contents), [
+      "remember me",
+      "answer to remember me",
+      "after crash",
+    ]);
+    const pending = s.deliver(chat("a", "slow"));
+    while (!hold) await new Promise((r) => setTimeout(r, 5));
+    s.killHost(0); // dies while the reply is being shown: answered with an error, not twice
+    assert.deepEqual(await pending, { ok: false, error: "host_crashed" });
+    hold();
+  });
+});
+
+Deno.test("the supervisor gives up when hosts die more often than its intensity allows", async () => {
+  const gaveUp: string[] = [];
+  await withSupervisor({ hosts: 1, maxRestarts: 2, onGiveUp: (r) => gaveUp.push(r) }, (s) => {
+    s.killHost(0);
+    s.killHost(0);
+    assert.equal(gaveUp.length, 0);
+    s.killHost(0);
+    assert.equal(gaveUp.length, 1);
+    return Promise.resolve();
+  });
+});

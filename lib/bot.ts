@@ -1,0 +1,477 @@
+/**
+ * The bot: wires Discord, the supervisor with its session actors, and the Gemini broker, and
+ * holds the path of a message through them.
+ *
+ *   Discord event ─▶ handleMessage ─▶ Supervisor ─▶ SessionActor (worker host)
+ *                                                     │ asks for a reply
+ *   Discord ◀── ReplyStream / Countdown ◀── answer ◀──┘ ─▶ GeminiBroker ─▶ Gemini
+ *
+ * This module is the one boundary where failures become a reply a user can read.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { GeminiBroker } from "../actors/gemini_broker.ts";
+import { type ReplyRequest, Supervisor, type SupervisorEvent } from "../actors/supervisor.ts";
+import type { Config } from "./config.ts";
+import { Countdown } from "./countdown.ts";
+import {
+  type ChatMessage,
+  type CommandDefinition,
+  connectDiscord,
+  type DiscordConnection,
+  type SlashCommand,
+} from "./discord.ts";
+import { SdkGeminiClient } from "./gemini.ts";
+import { log, withLogContext } from "./log.ts";
+import { shouldAnswer, stripMention } from "./mention.ts";
+import { LatencyWindow } from "./percentiles.ts";
+import { SUMMARY_INSTRUCTION } from "./prompts.ts";
+import { ReplyStream } from "./reply_stream.ts";
+import { DATABASE_FILE } from "./store.ts";
+import { text } from "./strings_ko.ts";
+import { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
+import { splitMessage } from "./split_message.ts";
+import { parseSummaryCommand, type SummaryRequest } from "./summary_request.ts";
+import { buildTranscript, collectMessages } from "./summary_source.ts";
+import { MemoryTokenPool } from "./token_pool.ts";
+import type { BrokerResult } from "../actors/gemini_broker.ts";
+
+/** The most transcript characters sent for one summary; older lines are cut first. */
+const SUMMARY_MAX_CHARS = 60_000;
+
+/** Discord's typing indicator lasts about 10 s; renew it a little sooner. */
+const TYPING_RENEW_MS = 8_000;
+
+/** Slash commands, registered at start-up. */
+export const COMMANDS: CommandDefinition[] = [
+  {
+    name: "summarize",
+    description: "Summarise recent messages in this channel",
+    name_localizations: { ko: "요약" },
+    description_localizations: { ko: "이 채널의 최근 대화를 요약해" },
+    options: [
+      {
+        type: 4,
+        name: "minutes",
+        description: "How many minutes back (default 30)",
+        description_localizations: { ko: "몇 분 전까지 (기본 30분)" },
+        min_value: 1,
+        max_value: 1440,
+      },
+      {
+        type: 3,
+        name: "after",
+        description: "Summarise from after this message id",
+        description_localizations: { ko: "이 메시지 ID 이후부터 요약" },
+      },
+      {
+        type: 3,
+        name: "before",
+        description: "Summarise up to this message id (needs minutes)",
+        description_localizations: { ko: "이 메시지 ID 이전까지 요약 (분 필요)" },
+      },
+    ],
+  },
+  {
+    name: "reset",
+    description: "Forget this channel's conversation",
+    description_localizations: { ko: "이 채널의 대화 기록을 지워" },
+  },
+  { name: "help", description: "How to use SoyeBot", description_localizations: { ko: "사용법" } },
+  {
+    name: "status",
+    description: "Queue, quota and sessions",
+    description_localizations: { ko: "대기열, 사용량, 세션 상태" },
+  },
+];
+
+/** A running bot. */
+export interface RunningBot {
+  readonly supervisor: Supervisor;
+  readonly broker: GeminiBroker;
+  readonly discord: DiscordConnection;
+  /** Message receipt to first visible text, over the last hour. */
+  readonly firstTextLatency: LatencyWindow;
+  /** Stops taking messages, finishes or fails what is in flight, flushes the store, disconnects. */
+  stop(): Promise<void>;
+}
+
+/** What the bot needs besides its configuration. */
+export interface BotOptions {
+  persona: string;
+  /** Called when the bot can't go on (a host restarting too often); the process should exit. */
+  onFatal(reason: string): void;
+}
+
+interface Turn {
+  message: ChatMessage;
+  receivedAt: number;
+  shown: boolean;
+  typing: Typing;
+}
+
+/**
+ * Starts the bot: opens the store through the hosts, connects to Discord, registers commands.
+ *
+ * @example
+ * ```ts
+ * const bot = await startBot(loadConfig(Deno.env.toObject()), { persona: PERSONA, onFatal });
+ * ```
+ */
+export async function startBot(config: Config, options: BotOptions): Promise<RunningBot> {
+  const logger = log.getChild("bot");
+  await Deno.mkdir(config.dataDir, { recursive: true });
+
+  const pool = new MemoryTokenPool(config.geminiApiKeys, {
+    rpm: config.geminiRpm,
+    tpm: config.geminiTpm,
+    rpd: config.geminiRpd,
+  });
+  const broker = new GeminiBroker({
+    client: new SdkGeminiClient({ baseUrl: config.geminiApiUrl }),
+    pool,
+    model: config.geminiModel,
+    systemInstruction: options.persona,
+    maxConcurrency: config.geminiMaxConcurrency,
+    timeoutMs: config.geminiTimeoutMs,
+    thinkingBudget: config.geminiThinkingBudget,
+    prices: {
+      input: config.priceInputPerMillion,
+      output: config.priceOutputPerMillion,
+      cached: config.priceCachedPerMillion,
+    },
+    onEvent: (event) => {
+      const brokerLog = log.getChild("broker");
+      if (event.type === "call") brokerLog.debug("Gemini call done", event);
+      else if (event.type === "cache_created") brokerLog.info("Persona cached", event);
+      else brokerLog.warn(`Gemini ${event.type}`, event);
+    },
+  });
+
+  const turns = new Map<string, Turn>();
+  const limiter = new SlidingWindowLimiter({
+    limit: config.userRateLimit,
+    windowMs: config.userRateWindowMs,
+  });
+  const firstTextLatency = new LatencyWindow();
+  let stopping = false;
+
+  const supervisor = new Supervisor({
+    databasePath: join(config.dataDir, DATABASE_FILE),
+    hosts: config.sessionHosts,
+    maxSessions: config.sessionMax,
+    idleMs: config.sessionIdleMs,
+    sweepMs: config.sessionSweepMs,
+    onReply: (request) => answer(request),
+    onGiveUp: (reason) => options.onFatal(reason),
+    onEvent: (event: SupervisorEvent) =>
+      log.getChild("supervisor").info(`Session ${event.type}`, event),
+  });
+
+  /** Asked by a session actor: produce the answer, show it, and return the text shown. */
+  async function answer(request: ReplyRequest): Promise<string | undefined> {
+    const turn = turns.get(request.commandId);
+    if (!turn) return undefined;
+    const { channelId, id: replyTo } = turn.message;
+    const countdown = new Countdown({
+      discord,
+      channelId,
+      replyTo,
+      onError: (error) => logger.warn("Countdown failed: {error}", { error: String(error) }),
+      onChange: (what, secondsLeft) => logger.info(`Countdown ${what}`, { channelId, secondsLeft }),
+    });
+    const stream = new ReplyStream({
+      discord,
+      channelId,
+      replyTo,
+      onError: (error) => logger.warn("Reply edit failed: {error}", { error: String(error) }),
+      onFirstText: () => {
+        turn.typing.stop();
+        void countdown.clear();
+        firstTextLatency.add(Date.now() - turn.receivedAt, Date.now());
+      },
+    });
+    const result = await broker.generate({
+      priority: "chat",
+      contents: request.contents,
+      onText: (soFar) => stream.update(soFar),
+      onWait: (startsAt) => startsAt === undefined ? countdown.pause() : countdown.show(startsAt),
+    });
+    turn.typing.stop();
+    await countdown.clear();
+    if (result.ok && result.text.trim().length > 0) {
+      await stream.finish(result.text);
+      turn.shown = true;
+      return result.text;
+    }
+    await stream.fail(failureText(result));
+    turn.shown = stream.started;
+    return undefined;
+  }
+
+  async function handleMessage(message: ChatMessage): Promise<void> {
+    const isFromHuman = !message.authorIsBot && !message.webhookId;
+    const isUserMessage = message.type === 0 || message.type === 19;
+    if (!isFromHuman || !isUserMessage) return;
+    const content = stripMention(message.content, discord.botId);
+    const summary = parseSummaryCommand(content);
+    if (summary) return await handleSummaryCommand(message, summary);
+    if (content === "!도움말") return void await send(message, text.help);
+    if (!shouldAnswer(message, discord.botId)) return;
+    if (stopping) return void await send(message, text.stopping);
+    if (content.length === 0) return void await send(message, text.emptyMention);
+    const limit = limiter.hit(message.authorId, Date.now());
+    if (!limit.allowed) {
+      if (limit.firstRejection) {
+        await send(message, text.rateLimited(Math.ceil(limit.retryAfterMs / 1000)));
+      }
+      return;
+    }
+    const turn: Turn = {
+      message,
+      receivedAt: Date.now(),
+      shown: false,
+      typing: startTyping(message.channelId),
+    };
+    turns.set(message.id, turn);
+    try {
+      const result = await supervisor.deliver({
+        kind: "chat",
+        id: message.id,
+        channelId: message.channelId,
+        text: `${message.authorName}: ${content}`,
+      });
+      if (result.ok || result.error === "not_answered" || turn.shown) return;
+      logger.warn("Message not answered: {error}", {
+        channelId: message.channelId,
+        error: result.error,
+      });
+      await send(message, result.error === "stopping" ? text.stopping : text.crashed);
+    } finally {
+      turn.typing.stop();
+      turns.delete(message.id);
+    }
+  }
+
+  async function handleSummaryCommand(
+    message: ChatMessage,
+    parsed: NonNullable<ReturnType<typeof parseSummaryCommand>>,
+  ): Promise<void> {
+    if (!parsed.ok) return void await send(message, parsed.error);
+    const typing = startTyping(message.channelId);
+    const countdown = new Countdown({ discord, channelId: message.channelId, replyTo: message.id });
+    try {
+      const reply = await summarize(message.channelId, parsed.request, countdown);
+      const stream = new ReplyStream({
+        discord,
+        channelId: message.channelId,
+        replyTo: message.id,
+      });
+      await stream.finish(reply);
+    } finally {
+      typing.stop();
+      await countdown.clear();
+    }
+  }
+
+  /** Builds a summary reply: the header and the bullets, or a short notice. */
+  async function summarize(
+    channelId: string,
+    request: SummaryRequest,
+    countdown: Countdown,
+  ): Promise<string> {
+    const messages = await collectMessages(discord, channelId, request, {
+      now: Date.now(),
+      max: config.summaryMaxMessages,
+    });
+    if (messages.length === 0) return text.summaryNothing;
+    const { transcript, included } = buildTranscript(messages, SUMMARY_MAX_CHARS);
+    const result = await broker.generate({
+      priority: "summary",
+      systemInstruction: SUMMARY_INSTRUCTION,
+      contents: [{ role: "user", parts: [{ text: transcript }] }],
+      onWait: (startsAt) => startsAt === undefined ? countdown.pause() : countdown.show(startsAt),
+    });
+    if (!result.ok || result.text.trim().length === 0) {
+      return result.ok ? text.summaryFailed : failureText(result, text.summaryFailed);
+    }
+    const header = request.kind === "recent"
+      ? text.summaryHeaderRecent(request.minutes, included)
+      : text.summaryHeaderRange(describeRange(request), included);
+    return `${header}\n${result.text.trim()}`;
+  }
+
+  async function handleCommand(command: SlashCommand): Promise<void> {
+    try {
+      switch (command.name) {
+        case "help":
+          return await discord.replyToInteraction(command.id, command.token, text.help);
+        case "status":
+          return await discord.replyToInteraction(command.id, command.token, statusText());
+        case "reset": {
+          const result = await supervisor.deliver({
+            kind: "reset",
+            id: `reset-${command.id}`,
+            channelId: command.channelId,
+          });
+          const reply = result.ok ? text.resetDone : text.crashed;
+          return await discord.replyToInteraction(command.id, command.token, reply, {
+            ephemeral: false,
+          });
+        }
+        case "summarize":
+          return await handleSummarizeCommand(command);
+      }
+    } catch (error) {
+      logger.error("Command {name} failed: {error}", { name: command.name, error: String(error) });
+    }
+  }
+
+  async function handleSummarizeCommand(command: SlashCommand): Promise<void> {
+    await discord.deferInteraction(command.id, command.token);
+    const { minutes, after, before } = command.options;
+    const args = [
+      after ? `${after} 이후` : before ? `${before} 이전` : "",
+      minutes ? `${minutes}분` : "",
+    ]
+      .filter(Boolean).join(" ");
+    const parsed = parseSummaryCommand(`!요약 ${args}`.trim())!;
+    const countdown = new Countdown({ discord, channelId: command.channelId });
+    try {
+      const reply = parsed.ok
+        ? await summarize(command.channelId, parsed.request, countdown)
+        : parsed.error;
+      const [first, ...rest] = splitMessage(reply);
+      await discord.editInteractionReply(command.token, first);
+      for (const chunk of rest) await discord.followUpInteraction(command.token, chunk);
+    } finally {
+      await countdown.clear();
+    }
+  }
+
+  function statusText(): string {
+    const now = Date.now();
+    return text.status({
+      queue: broker.queueLength,
+      sessions: supervisor.liveSessions,
+      medianMs: firstTextLatency.percentiles(now, [50])["p50"],
+      keys: pool.status(now).map((k) => ({
+        keyId: k.keyId,
+        minuteLeft: Math.max(0, k.budget.rpm - k.requestsLastMinute),
+        dayLeft: Math.max(0, k.budget.rpd - k.requestsToday),
+      })),
+    });
+  }
+
+  async function send(message: ChatMessage, content: string): Promise<void> {
+    try {
+      await discord.sendMessage(message.channelId, content, { replyTo: message.id });
+    } catch (error) {
+      logger.error("Could not reply: {error}", {
+        channelId: message.channelId,
+        error: String(error),
+      });
+    }
+  }
+
+  function startTyping(channelId: string): Typing {
+    const fire = () =>
+      discord.triggerTyping(channelId).catch((error) =>
+        logger.debug("Typing failed: {error}", { error: String(error) })
+      );
+    void fire();
+    const timer = setInterval(fire, TYPING_RENEW_MS);
+    return { stop: () => clearInterval(timer) };
+  }
+
+  // Events can arrive before connectDiscord returns; they wait for the connection object.
+  const connected = Promise.withResolvers<void>();
+  const discord: DiscordConnection = await connectDiscord(
+    { token: config.discordToken, apiUrl: config.discordApiUrl },
+    {
+      onMessage: async (message) => {
+        await connected.promise;
+        const requestId = crypto.randomUUID().slice(0, 8);
+        const context = { channelId: message.channelId, requestId };
+        log.getChild("discord").debug("Message received", context);
+        await withLogContext(context, () => handleMessage(message)).catch((error) =>
+          logger.error("Message handling failed: {error}", { ...context, error: String(error) })
+        );
+      },
+      onCommand: async (command) => {
+        await connected.promise;
+        await handleCommand(command);
+      },
+      onReady: () => logger.info("Connected to the Discord gateway"),
+    },
+  );
+  connected.resolve();
+  try {
+    await discord.registerCommands(COMMANDS, config.devGuildId);
+  } catch (error) {
+    logger.warn("Slash command registration failed: {error}", { error: String(error) });
+  }
+
+  return {
+    supervisor,
+    broker,
+    discord,
+    firstTextLatency,
+    async stop() {
+      stopping = true;
+      await supervisor.stop();
+      await broker.stop();
+      await discord.close();
+    },
+  };
+}
+
+interface Typing {
+  stop(): void;
+}
+
+function failureText(
+  result: Extract<BrokerResult, { ok: false }> | BrokerResult,
+  fallback: string = text.unavailable,
+): string {
+  if (result.ok) return fallback;
+  switch (result.reason) {
+    case "day_quota":
+      return text.dayQuota(resetTime(result.retryAt));
+    case "blocked":
+      return text.blocked;
+    case "interrupted":
+      return text.interrupted;
+    case "rejected":
+      return text.rejected;
+    case "stopped":
+      return text.stopping;
+    case "unavailable":
+      return fallback;
+  }
+}
+
+function resetTime(at: number | undefined): string {
+  if (at === undefined) return "내일";
+  const time = new Intl.DateTimeFormat("ko-KR", {
+    timeZone: "Asia/Seoul",
+    hour: "numeric",
+    minute: "2-digit",
+  })
+    .format(at);
+  return `한국 시간 ${time}`;
+}
+
+function describeRange(request: SummaryRequest): string {
+  switch (request.kind) {
+    case "recent":
+      return `최근 ${request.minutes}분`;
+    case "after":
+      return request.minutes
+        ? `메시지 ${request.messageId} 이후 ${request.minutes}분`
+        : `메시지 ${request.messageId} 이후`;
+    case "before":
+      return `메시지 ${request.messageId} 이전 ${request.minutes}분`;
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * Configuration: one typed object built once from the environment (and an optional `.env`).
+ *
+ * A missing or malformed value throws {@link ConfigError} naming the variable and what it
+ * expects; `main.ts` turns that into one line on stderr and exit code 2. Secret values are never
+ * echoed back in an error.
+ *
+ * @module
+ */
+import { parseEnv } from "node:util";
+
+/** Everything the bot reads from its environment, already validated. */
+export interface Config {
+  discordToken: string;
+  geminiApiKeys: string[];
+  geminiModel: string;
+  dataDir: string;
+  discordApiUrl: string;
+  geminiApiUrl: string;
+  /** Live session cap (LRU). */
+  sessionMax: number;
+  sessionIdleMs: number;
+  sessionSweepMs: number;
+  /** How many Web Worker hosts the session actors are multiplexed over. */
+  sessionHosts: number;
+  geminiRpm: number;
+  geminiTpm: number;
+  geminiRpd: number;
+  geminiMaxConcurrency: number;
+  geminiTimeoutMs: number;
+  geminiThinkingBudget: number;
+  /** Estimated cost in USD per million tokens, for metrics only. */
+  priceInputPerMillion: number;
+  priceOutputPerMillion: number;
+  priceCachedPerMillion: number;
+  userRateLimit: number;
+  userRateWindowMs: number;
+  summaryMaxMessages: number;
+  personaFile: string | undefined;
+  devGuildId: string | undefined;
+  logLevel: "debug" | "info" | "warning" | "error";
+  httpHost: string;
+  httpPort: number | undefined;
+}
+
+/** A configuration value that is missing or malformed; `variable` names it. */
+export class ConfigError extends Error {
+  /** The environment variable at fault. */
+  readonly variable: string;
+  constructor(variable: string, expected: string) {
+    super(`${variable} ${expected}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+/** Every variable the bot reads, so the start task can ask for exactly these. */
+export const CONFIG_VARIABLES = [
+  "DISCORD_TOKEN",
+  "GEMINI_API_KEY",
+  "GEMINI_API_KEYS",
+  "GEMINI_MODEL",
+  "DATA_DIR",
+  "DISCORD_API_URL",
+  "GEMINI_API_URL",
+  "SESSION_MAX",
+  "SESSION_IDLE_MINUTES",
+  "SESSION_SWEEP_SECONDS",
+  "SESSION_HOSTS",
+  "GEMINI_RPM",
+  "GEMINI_TPM",
+  "GEMINI_RPD",
+  "GEMINI_MAX_CONCURRENCY",
+  "GEMINI_TIMEOUT_SECONDS",
+  "GEMINI_THINKING_BUDGET",
+  "GEMINI_PRICE_INPUT",
+  "GEMINI_PRICE_OUTPUT",
+  "GEMINI_PRICE_CACHED",
+  "USER_RATE_LIMIT",
+  "USER_RATE_WINDOW_SECONDS",
+  "SUMMARY_MAX_MESSAGES",
+  "PERSONA_FILE",
+  "DEV_GUILD_ID",
+  "LOG_LEVEL",
+  "HTTP_HOST",
+  "HTTP_PORT",
+] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Builds the {@link Config} from environment variables.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ DISCORD_TOKEN: "MTA.x.y", GEMINI_API_KEY: "k" });
+ * ```
+ */
+export function loadConfig(env: Env): Config {
+  const discordToken = required(
+    env,
+    "DISCORD_TOKEN",
+    "your bot token from the Discord developer portal",
+  );
+  if (!isDiscordTokenShaped(discordToken)) {
+    // Never echo the value: it is a secret even when malformed.
+    throw new ConfigError(
+      "DISCORD_TOKEN",
+      "must be a bot token of three dot-separated parts, the first the base64 of the bot's id",
+    );
+  }
+  return {
+    discordToken,
+    geminiApiKeys: apiKeys(env),
+    geminiModel: text(
+      env,
+      "GEMINI_MODEL",
+      "gemini-2.5-flash",
+      /^[a-z0-9][a-z0-9.\-]*$/,
+      "a model name such as gemini-2.5-flash",
+    ),
+    dataDir: env.DATA_DIR?.trim() || "./data",
+    discordApiUrl: url(env, "DISCORD_API_URL", "https://discord.com/api"),
+    geminiApiUrl: url(env, "GEMINI_API_URL", "https://generativelanguage.googleapis.com"),
+    sessionMax: int(env, "SESSION_MAX", 1000, 1, 1_000_000),
+    sessionIdleMs: int(env, "SESSION_IDLE_MINUTES", 10, 1, 10_080) * 60_000,
+    sessionSweepMs: int(env, "SESSION_SWEEP_SECONDS", 60, 1, 86_400) * 1000,
+    sessionHosts: int(env, "SESSION_HOSTS", 2, 1, 64),
+    geminiRpm: int(env, "GEMINI_RPM", 10, 1, 1_000_000),
+    geminiTpm: int(env, "GEMINI_TPM", 250_000, 100, 1_000_000_000),
+    geminiRpd: int(env, "GEMINI_RPD", 250, 1, 1_000_000_000),
+    geminiMaxConcurrency: int(env, "GEMINI_MAX_CONCURRENCY", 10, 1, 1000),
+    geminiTimeoutMs: int(env, "GEMINI_TIMEOUT_SECONDS", 30, 1, 600) * 1000,
+    geminiThinkingBudget: int(env, "GEMINI_THINKING_BUDGET", 0, -1, 32_768),
+    priceInputPerMillion: num(env, "GEMINI_PRICE_INPUT", 0.3),
+    priceOutputPerMillion: num(env, "GEMINI_PRICE_OUTPUT", 2.5),
+    priceCachedPerMillion: num(env, "GEMINI_PRICE_CACHED", 0.03),
+    userRateLimit: int(env, "USER_RATE_LIMIT", 5, 1, 10_000),
+    userRateWindowMs: int(env, "USER_RATE_WINDOW_SECONDS", 30, 1, 86_400) * 1000,
+    summaryMaxMessages: int(env, "SUMMARY_MAX_MESSAGES", 300, 1, 5000),
+    personaFile: env.PERSONA_FILE?.trim() || undefined,
+    devGuildId: optionalSnowflake(env, "DEV_GUILD_ID"),
+    logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),
+    httpHost: env.HTTP_HOST?.trim() || "127.0.0.1",
+    httpPort: env.HTTP_PORT?.trim() ? int(env, "HTTP_PORT", 0, 0, 65_535) : undefined,
+  };
+}
+
+/**
+ * Reads `.env` text into a map; the process environment wins over the file, as with dotenv.
+ *
+ * @example
+ * ```ts
+ * mergeEnvFile("A=1", { A: "2" }); // { A: "2" }
+ * ```
+ */
+export function mergeEnvFile(
+  fileText: string | undefined,
+  processEnv: Env,
+): Record<string, string | undefined> {
+  const fromFile = fileText === undefined ? {} : parseEnv(fileText);
+  return { ...fromFile, ...processEnv };
+}
+
+function isDiscordTokenShaped(token: string): boolean {
+  const parts = token.split(".");
+  if (parts.length !== 3 || parts.some((p) => p.length === 0)) return false;
+  try {
+    return /^\d{15,21}$/.test(atob(parts[0].replace(/-/g, "+").replace(/_/g, "/")));
+  } catch {
+    return false;
+  }
+}
+
+function apiKeys(env: Env): string[] {
+  const many = env.GEMINI_API_KEYS?.trim();
+  const one = env.GEMINI_API_KEY?.trim();
+  if (!many && !one) {
+    throw new ConfigError(
+      "GEMINI_API_KEY",
+      "is missing: set it to a Gemini API key from Google AI Studio (or GEMINI_API_KEYS to several, comma-separated)",
+    );
+  }
+  const name = many ? "GEMINI_API_KEYS" : "GEMINI_API_KEY";
+  const keys = (many ?? one!).split(",").map((k) => k.trim()).filter((k) => k.length > 0);
+  if (keys.length === 0 || keys.some((k) => /\s/.test(k))) {
+    throw new ConfigError(
+      name,
+      "must be API keys separated by commas, without spaces inside a key",
+    );
+  }
+  return [...new Set(keys)];
+}
+
+function required(env: Env, name: string, what: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(name, `is missing: set it to ${what}`);
+  return value;
+}
+
+function text(env: Env, name: string, fallback: string, pattern: RegExp, what: string): string {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  if (!pattern.test(value)) {
+    throw new ConfigError(name, `must be ${what}: current value is "${value}"`);
+  }
+  return value;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL: current value is "${value}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ConfigError(name, `must be an http(s) URL: current value is "${value}"`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || n < min || n > max) {
+    throw new ConfigError(
+      name,
+      `must be a whole number from ${min} to ${max}: current value is "${value}"`,
+    );
+  }
+  return n;
+}
+
+function num(env: Env, name: string, fallback: number): number {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new ConfigError(name, `must be a number of 0 or more: current value is "${value}"`);
+  }
+  return n;
+}
+
+function optionalSnowflake(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  if (!/^\d{17,20}$/.test(value)) {
+    throw new ConfigError(
+      name,
+      `must be a Discord id of 17 to 20 digits: current value is "${value}"`,
+    );
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = env[name]?.trim().toLowerCase();
+  if (!value) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      name,
+      `must be one of ${allowed.join(", ")}: current value is "${value}"`,
+    );
+  }
+  return value as T;
+}

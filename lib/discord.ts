@@ -1,0 +1,305 @@
+/**
+ * The Discord adapter: discordeno's REST and gateway managers behind a small interface.
+ *
+ * It speaks Discord's own payloads (snake_case, string ids), so the rest of the bot never sees a
+ * bigint or discordeno's desired-properties machinery. Every message it sends carries
+ * `allowed_mentions: { parse: [] }`, so nothing the model writes can ping anyone.
+ *
+ * @module
+ */
+import {
+  createGatewayManager,
+  createRestManager,
+  type DiscordInteraction,
+  type DiscordMessage,
+  GatewayIntents,
+  type GatewayManager,
+  type RestManager,
+} from "discordeno";
+import type { IncomingMessage } from "./mention.ts";
+
+/** A message that arrived through the gateway, in the shape the bot's logic reads. */
+export interface ChatMessage extends IncomingMessage {
+  id: string;
+  channelId: string;
+  authorName: string;
+}
+
+/** A message fetched from a channel's history. */
+export interface HistoryMessage {
+  id: string;
+  authorId: string;
+  authorName: string;
+  authorIsBot: boolean;
+  content: string;
+  /** Epoch ms. */
+  timestamp: number;
+}
+
+/** A slash command invocation. */
+export interface SlashCommand {
+  id: string;
+  token: string;
+  name: string;
+  channelId: string;
+  guildId?: string;
+  userId: string;
+  options: Record<string, string | number | boolean>;
+}
+
+/** A slash command definition, as Discord's bulk-overwrite endpoint takes it. */
+export interface CommandDefinition {
+  name: string;
+  description: string;
+  name_localizations?: Record<string, string>;
+  description_localizations?: Record<string, string>;
+  options?: {
+    type: number;
+    name: string;
+    description: string;
+    required?: boolean;
+    min_value?: number;
+    max_value?: number;
+    name_localizations?: Record<string, string>;
+    description_localizations?: Record<string, string>;
+  }[];
+}
+
+/** What the bot does on Discord. Small, so tests and other transports can stand in. */
+export interface DiscordPort {
+  readonly botId: string;
+  /** Posts a message; with `replyTo`, as a reply that does not ping the author. Returns its id. */
+  sendMessage(channelId: string, content: string, options?: { replyTo?: string }): Promise<string>;
+  editMessage(channelId: string, messageId: string, content: string): Promise<void>;
+  deleteMessage(channelId: string, messageId: string): Promise<void>;
+  triggerTyping(channelId: string): Promise<void>;
+  /** Newest first, as Discord returns them. */
+  getMessages(
+    channelId: string,
+    query: { before?: string; after?: string; limit: number },
+  ): Promise<HistoryMessage[]>;
+  deferInteraction(interactionId: string, token: string): Promise<void>;
+  /** Sends an immediate reply to an interaction; by default visible only to its user. */
+  replyToInteraction(
+    interactionId: string,
+    token: string,
+    content: string,
+    options?: { ephemeral?: boolean },
+  ): Promise<void>;
+  editInteractionReply(token: string, content: string): Promise<void>;
+  followUpInteraction(token: string, content: string): Promise<void>;
+  registerCommands(commands: CommandDefinition[], guildId?: string): Promise<void>;
+}
+
+/** Gateway events the bot handles. */
+export interface DiscordHandlers {
+  onMessage(message: ChatMessage): void | Promise<void>;
+  onCommand(command: SlashCommand): void | Promise<void>;
+  onReady?(): void;
+}
+
+/** A connected Discord adapter. */
+export interface DiscordConnection extends DiscordPort {
+  /** True while the gateway session is up. */
+  readonly connected: boolean;
+  /** Discord REST answers with status 429 seen so far. */
+  readonly rateLimited: number;
+  close(): Promise<void>;
+}
+
+/** No @everyone, no roles, no users: the model's text can never ping anyone. */
+const NO_MENTIONS = { parse: [] as never[], repliedUser: false };
+
+const INTENTS = GatewayIntents.Guilds | GatewayIntents.GuildMessages |
+  GatewayIntents.DirectMessages | GatewayIntents.MessageContent;
+
+/** Ephemeral message flag. */
+const EPHEMERAL = 1 << 6;
+
+/** Reads the bot's id from its token, as Discord encodes it in the first segment. */
+export function botIdFromToken(token: string): string {
+  return atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"));
+}
+
+/**
+ * Connects to Discord: REST at `apiUrl`, and the gateway URL that REST's `GET /gateway/bot` names.
+ *
+ * @example
+ * ```ts
+ * const discord = await connectDiscord({ token, apiUrl: "https://discord.com/api" }, handlers);
+ * ```
+ */
+export async function connectDiscord(
+  options: { token: string; apiUrl: string },
+  handlers: DiscordHandlers,
+): Promise<DiscordConnection> {
+  const botId = botIdFromToken(options.token);
+  const rest = createRestManager({ token: options.token, applicationId: botId });
+  // Point REST at apiUrl after creation: discordeno decides "proxied" (no queue, no 429
+  // handling) from the URL at creation, and Discord's rate limits must be honoured everywhere.
+  rest.baseUrl = options.apiUrl;
+  rest.isProxied = false;
+  let rateLimited = 0;
+  const processHeaders = rest.processHeaders.bind(rest);
+  rest.processHeaders = (url, headers, identifier) => {
+    if (headers.get("x-ratelimit-remaining") === "0" && headers.has("retry-after")) rateLimited++;
+    return processHeaders(url, headers, identifier);
+  };
+  // The queue's idle cleanup would otherwise hold a 60 s timer after shutdown.
+  rest.deleteQueueDelay = 5_000; // 0 would silently mean 60 s
+
+  const connection = await rest.getGatewayBot();
+  let connected = false;
+  // Each shard swaps its rate-limit bucket on HELLO after IDENTIFY armed the old one's 60 s timer;
+  // keep every bucket so shutdown can clear them all.
+  const buckets = new Set<{ timeoutId?: ReturnType<typeof setTimeout> }>();
+  const gateway: GatewayManager = createGatewayManager({
+    token: options.token,
+    intents: INTENTS,
+    url: connection.url,
+    connection,
+    // The delay spaces out IDENTIFYs of many shards; one shard has nothing to wait for.
+    spawnShardDelay: connection.shards > 1 ? 5300 : 0,
+    preferSnakeCase: true,
+    events: {
+      message(_shard, payload) {
+        if (payload.t === "READY" || payload.t === "RESUMED") {
+          connected = true;
+          if (payload.t === "READY") handlers.onReady?.();
+        } else if (payload.t === "MESSAGE_CREATE") {
+          void handlers.onMessage(toChatMessage(payload.d as DiscordMessage));
+        } else if (payload.t === "INTERACTION_CREATE") {
+          const command = toSlashCommand(payload.d as DiscordInteraction);
+          if (command) void handlers.onCommand(command);
+        }
+      },
+      connected(shard) {
+        buckets.add(shard.bucket);
+      },
+      disconnected() {
+        connected = false;
+      },
+    },
+  });
+  await gateway.spawnShards();
+
+  return {
+    botId,
+    get connected() {
+      return connected;
+    },
+    get rateLimited() {
+      return rateLimited;
+    },
+    async sendMessage(channelId, content, sendOptions) {
+      const message = await rest.sendMessage(channelId, {
+        content,
+        allowedMentions: NO_MENTIONS,
+        ...(sendOptions?.replyTo
+          ? { messageReference: { messageId: sendOptions.replyTo, failIfNotExists: false } }
+          : {}),
+      });
+      return String(message.id);
+    },
+    async editMessage(channelId, messageId, content) {
+      await rest.editMessage(channelId, messageId, { content, allowedMentions: NO_MENTIONS });
+    },
+    async deleteMessage(channelId, messageId) {
+      await rest.deleteMessage(channelId, messageId);
+    },
+    async triggerTyping(channelId) {
+      await rest.triggerTypingIndicator(channelId);
+    },
+    async getMessages(channelId, query) {
+      const messages = await rest.getMessages(channelId, query) as unknown as CamelMessage[];
+      return messages.map(toHistoryMessage);
+    },
+    async deferInteraction(interactionId, token) {
+      await rest.sendInteractionResponse(interactionId, token, { type: 5 });
+    },
+    async replyToInteraction(interactionId, token, content, replyOptions) {
+      const ephemeral = replyOptions?.ephemeral ?? true;
+      await rest.sendInteractionResponse(interactionId, token, {
+        type: 4,
+        data: { content, allowedMentions: NO_MENTIONS, ...(ephemeral ? { flags: EPHEMERAL } : {}) },
+      });
+    },
+    async editInteractionReply(token, content) {
+      await rest.editOriginalInteractionResponse(token, { content, allowedMentions: NO_MENTIONS });
+    },
+    async followUpInteraction(token, content) {
+      await rest.sendFollowupMessage(token, { content, allowedMentions: NO_MENTIONS });
+    },
+    async registerCommands(commands, guildId) {
+      // Definitions are already in Discord's shape; skip discordeno's camel-to-snake pass.
+      const route = guildId
+        ? rest.routes.interactions.commands.guilds.all(rest.applicationId, guildId)
+        : rest.routes.interactions.commands.commands(rest.applicationId);
+      await rest.put(route, { body: commands as unknown as Record<string, unknown> });
+    },
+    async close() {
+      await gateway.shutdown(1000, "SoyeBot shutting down");
+      connected = false;
+      // Left armed after shutdown, bucket timers would hold the process open for 60 s.
+      for (const shard of gateway.shards.values()) buckets.add(shard.bucket);
+      for (const bucket of buckets) clearTimeout(bucket.timeoutId);
+    },
+  } satisfies DiscordConnection & { rest?: RestManager };
+}
+
+/** `rest.getMessages` returns camelised payloads. */
+interface CamelMessage {
+  id: string;
+  content?: string;
+  timestamp: string;
+  author: { id: string; username: string; globalName?: string | null; bot?: boolean };
+}
+
+function toHistoryMessage(message: CamelMessage): HistoryMessage {
+  return {
+    id: String(message.id),
+    authorId: String(message.author.id),
+    authorName: message.author.globalName || message.author.username,
+    authorIsBot: message.author.bot === true,
+    content: message.content ?? "",
+    timestamp: Date.parse(message.timestamp),
+  };
+}
+
+function toChatMessage(d: DiscordMessage): ChatMessage {
+  const referenced = d.referenced_message ?? undefined;
+  return {
+    id: d.id,
+    channelId: d.channel_id,
+    guildId: d.guild_id,
+    content: d.content ?? "",
+    authorId: d.author.id,
+    authorName: d.member?.nick || d.author.global_name || d.author.username,
+    authorIsBot: d.author.bot === true || d.author.system === true,
+    webhookId: d.webhook_id,
+    type: d.type,
+    mentionedUserIds: (d.mentions ?? []).map((u) => u.id),
+    mentionsEveryone: d.mention_everyone === true,
+    replyToAuthorId: referenced?.author?.id,
+  };
+}
+
+function toSlashCommand(d: DiscordInteraction): SlashCommand | undefined {
+  // Type 2 is APPLICATION_COMMAND; pings, components and modals are not ours.
+  if (d.type !== 2 || !d.data?.name || !d.channel_id) return undefined;
+  const options: Record<string, string | number | boolean> = {};
+  for (const option of d.data.options ?? []) {
+    if (option.value !== undefined) {
+      options[option.name] = option.value as string | number | boolean;
+    }
+  }
+  return {
+    id: d.id,
+    token: d.token,
+    name: d.data.name,
+    channelId: d.channel_id,
+    guildId: d.guild_id,
+    userId: d.member?.user?.id ?? d.user?.id ?? "",
+    options,
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * The Gemini client: the only module that imports `@google/generative-ai`, so that the SDK
+ * (legacy since 2025-08-31; its successor is `@google/genai`) can be swapped in one file.
+ *
+ * It streams, enforces its own deadline (the SDK's `timeout` leaves a timer running and aborting a
+ * stream mid-body is unreliable on Deno), and always handles `result.response`, because a failed
+ * stream that rejects it unobserved would end the process.
+ *
+ * @module
+ */
+import { type Content, GoogleGenerativeAI } from "@google/generative-ai";
+import { GoogleAICacheManager } from "@google/generative-ai/server";
+
+/** Gemini conversation contents: alternating user and model turns. */
+export type { Content };
+
+/** Token counts of one call, as `usageMetadata` reports them. */
+export interface Usage {
+  /** Prompt tokens, including the cached ones. */
+  promptTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  /** Billed as output; `thoughtsTokenCount`, which the SDK leaves untyped. */
+  thinkingTokens: number;
+}
+
+/** One generation request. */
+export interface GenerateRequest {
+  apiKey: string;
+  model: string;
+  contents: Content[];
+  /** The persona; left out when `cachedContent` already holds it. */
+  systemInstruction?: string;
+  /** A `cachedContents/...` name holding the system instruction. */
+  cachedContent?: string;
+  /** 0 turns thinking off where the model allows it; -1 lets the model decide. */
+  thinkingBudget?: number;
+  maxOutputTokens?: number;
+  /** Called with the whole text so far each time a chunk arrives. */
+  onText?: (textSoFar: string) => void;
+  /** Milliseconds the whole call may take. */
+  deadlineMs: number;
+}
+
+/** A finished generation. */
+export interface GenerateResult {
+  text: string;
+  usage: Usage;
+  finishReason: string | undefined;
+}
+
+/** A cache of the system instruction. */
+export interface CachedPrompt {
+  name: string;
+  expiresAt: number;
+  tokens: number;
+}
+
+/** Thrown when a call outlives its deadline. */
+export class GeminiTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Gemini call exceeded its ${ms} ms deadline`);
+    this.name = "GeminiTimeoutError";
+  }
+}
+
+/** Thrown when Gemini blocks the prompt or the answer; the message names the reason. */
+export class GeminiBlockedError extends Error {
+  /** Gemini's reason, such as SAFETY or RECITATION. */
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`Response was blocked due to ${reason}`);
+    this.name = "GeminiBlockedError";
+    this.reason = reason;
+  }
+}
+
+/** What the broker needs from Gemini. Small, so tests and another SDK can stand in. */
+export interface GeminiClient {
+  /** Streams one answer. Rejects with the SDK's error (it carries `status`), or the two above. */
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+  /** Caches a system instruction; rejects with a 400 when it is too small to cache. */
+  cacheSystemInstruction(
+    request: { apiKey: string; model: string; systemInstruction: string; ttlSeconds: number },
+  ): Promise<CachedPrompt>;
+}
+
+/** Fields of a streamed chunk that the SDK's types leave out or make awkward. */
+interface RawChunk {
+  candidates?: {
+    content?: { parts?: { text?: string; thought?: boolean }[] };
+    finishReason?: string;
+  }[];
+  promptFeedback?: { blockReason?: string };
+  usageMetadata?: {
+    promptTokenCount?: number;
+    cachedContentTokenCount?: number;
+    candidatesTokenCount?: number;
+    thoughtsTokenCount?: number;
+  };
+}
+
+const BLOCKING = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"]);
+
+/**
+ * A {@link GeminiClient} over `@google/generative-ai`.
+ *
+ * @example
+ * ```ts
+ * const gemini = new SdkGeminiClient({ baseUrl: "https://generativelanguage.googleapis.com" });
+ * ```
+ */
+export class SdkGeminiClient implements GeminiClient {
+  #baseUrl: string;
+  #clients = new Map<string, GoogleGenerativeAI>();
+
+  constructor(options: { baseUrl: string }) {
+    this.#baseUrl = options.baseUrl;
+  }
+
+  async generate(request: GenerateRequest): Promise<GenerateResult> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new GeminiTimeoutError(request.deadlineMs)),
+        request.deadlineMs,
+      );
+    });
+    const abort = new AbortController();
+    try {
+      return await Promise.race([this.#stream(request, abort.signal), deadline]);
+    } finally {
+      clearTimeout(timer);
+      abort.abort();
+    }
+  }
+
+  async #stream(request: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
+    const generationConfig: Record<string, unknown> = {};
+    if (request.thinkingBudget !== undefined) {
+      generationConfig.thinkingConfig = { thinkingBudget: request.thinkingBudget };
+    }
+    if (request.maxOutputTokens !== undefined) {
+      generationConfig.maxOutputTokens = request.maxOutputTokens;
+    }
+    const model = this.#client(request.apiKey).getGenerativeModel(
+      {
+        model: request.model,
+        ...(request.cachedContent ? {} : { systemInstruction: request.systemInstruction }),
+        generationConfig,
+      },
+      { baseUrl: this.#baseUrl },
+    );
+    const result = await model.generateContentStream(
+      {
+        contents: request.contents,
+        ...(request.cachedContent ? { cachedContent: request.cachedContent } : {}),
+      },
+      { signal },
+    );
+    // The aggregated response rejects whenever the stream fails; observe it so it never goes
+    // unhandled. Errors surface through the stream loop below.
+    result.response.catch(() => {});
+    let text = "";
+    let finishReason: string | undefined;
+    let blockReason: string | undefined;
+    let usage: RawChunk["usageMetadata"];
+    for await (const chunk of result.stream) {
+      const raw = chunk as RawChunk;
+      blockReason ??= raw.promptFeedback?.blockReason;
+      const candidate = raw.candidates?.[0];
+      finishReason = candidate?.finishReason ?? finishReason;
+      usage = raw.usageMetadata ?? usage;
+      // Thought-summary parts are not part of the answer.
+      const delta = (candidate?.content?.parts ?? [])
+        .filter((p) => !p.thought && typeof p.text === "string")
+        .map((p) => p.text)
+        .join("");
+      if (delta.length > 0) {
+        text += delta;
+        request.onText?.(text);
+      }
+    }
+    if (blockReason) throw new GeminiBlockedError(blockReason);
+    if (text.length === 0 && finishReason && BLOCKING.has(finishReason)) {
+      throw new GeminiBlockedError(finishReason);
+    }
+    return {
+      text,
+      finishReason,
+      usage: {
+        promptTokens: usage?.promptTokenCount ?? 0,
+        cachedTokens: usage?.cachedContentTokenCount ?? 0,
+        outputTokens: usage?.candidatesTokenCount ?? 0,
+        thinkingTokens: usage?.thoughtsTokenCount ?? 0,
+      },
+    };
+  }
+
+  async cacheSystemInstruction(
+    request: { apiKey: string; model: string; systemInstruction: string; ttlSeconds: number },
+  ): Promise<CachedPrompt> {
+    const manager = new GoogleAICacheManager(request.apiKey, { baseUrl: this.#baseUrl });
+    const cache = await manager.create({
+      model: `models/${request.model}`,
+      systemInstruction: request.systemInstruction,
+      contents: [],
+      ttlSeconds: request.ttlSeconds,
+    });
+    const tokens = ((cache as { usageMetadata?: unknown }).usageMetadata as
+      | { totalTokenCount?: number }
+      | undefined)
+      ?.totalTokenCount;
+    return {
+      name: cache.name!,
+      expiresAt: cache.expireTime
+        ? Date.parse(cache.expireTime)
+        : Date.now() + request.ttlSeconds * 1000,
+      tokens: tokens ?? 0,
+    };
+  }
+
+  #client(apiKey: string): GoogleGenerativeAI {
+    let client = this.#clients.get(apiKey);
+    if (!client) {
+      client = new GoogleGenerativeAI(apiKey);
+      this.#clients.set(apiKey, client);
+    }
+    return client;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Classification of errors thrown by the Gemini SDK into what the caller should do next.
+ *
+ * Works on the shape of the error, never `instanceof`, so it covers `GoogleGenerativeAIFetchError`
+ * (`status`, `statusText`, `message`, `errorDetails`), the cache manager's errors from
+ * `@google/generative-ai/server`, `GoogleGenerativeAIResponseError` (safety blocks), abort and
+ * network errors, and a raw `{ error: { code, message, details } }` response body.
+ *
+ * @module
+ */
+
+/** What a failed Gemini call means for the caller. */
+export type GeminiFailure =
+  /** 429: wait `retryAfterMs` (scope "minute"), or until midnight Pacific (scope "day"). */
+  | { kind: "rate_limit"; scope: "minute" | "day"; retryAfterMs?: number }
+  /** 408, 5xx, network failure, timeout or abort: retry with backoff. */
+  | { kind: "transient"; status?: number; retryAfterMs?: number }
+  /** Other 4xx: retrying the same request will not help. */
+  | {
+    kind: "fatal";
+    status: number;
+    reason: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "other";
+  }
+  /** The prompt or the answer was blocked (safety, recitation, ...); `reason` is Gemini's. */
+  | { kind: "blocked"; reason: string };
+
+const RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo";
+const QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure";
+const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
+
+/** Finish reasons for which the SDK's `response.text()` throws, plus the other block reasons. */
+const BLOCKING_FINISH_REASONS = new Set([
+  "SAFETY",
+  "RECITATION",
+  "LANGUAGE",
+  "BLOCKLIST",
+  "PROHIBITED_CONTENT",
+  "SPII",
+  "IMAGE_SAFETY",
+]);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+function detailsOfType(details: unknown, type: string): Record<string, unknown>[] {
+  if (!Array.isArray(details)) return [];
+  return details.filter((detail): detail is Record<string, unknown> =>
+    isRecord(detail) && detail["@type"] === type
+  );
+}
+
+/** Parses a protobuf Duration in JSON form ("37s", "1.5s") or object form ({seconds, nanos}). */
+function durationMs(value: unknown): number | undefined {
+  if (typeof value === "string") {
+    const match = /^\s*(\d+(?:\.\d+)?)s\s*$/.exec(value);
+    return match ? Math.ceil(Number(match[1]) * 1000) : undefined;
+  }
+  if (isRecord(value)) {
+    const seconds = Number(value.seconds ?? 0);
+    const nanos = Number(value.nanos ?? 0);
+    if (!Number.isFinite(seconds) || !Number.isFinite(nanos)) return undefined;
+    if (value.seconds === undefined && value.nanos === undefined) return undefined;
+    return Math.max(0, Math.ceil(seconds * 1000 + nanos / 1e6));
+  }
+  return undefined;
+}
+
+/**
+ * Returns the delay Gemini asks for, in milliseconds (rounded up), from the
+ * `google.rpc.RetryInfo` entry of `error.details`, or else from "Please retry in 37.2s." (or
+ * "500ms") in the message; `undefined` if neither says.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseRetryDelay } from "./gemini_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const details = [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "37s" }];
+ * assert.equal(parseRetryDelay(details), 37000);
+ * assert.equal(parseRetryDelay(undefined, "Quota exceeded. Please retry in 1.5s."), 1500);
+ * ```
+ */
+export function parseRetryDelay(details: unknown, message?: string): number | undefined {
+  for (const info of detailsOfType(details, RETRY_INFO)) {
+    const ms = durationMs(info.retryDelay);
+    if (ms !== undefined) return ms;
+  }
+  if (typeof message === "string") {
+    const match = /retry in (\d+(?:\.\d+)?)\s*(ms|s)\b/i.exec(message);
+    if (match) {
+      const amount = Number(match[1]);
+      return Math.ceil(match[2].toLowerCase() === "ms" ? amount : amount * 1000);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Returns true if `error.details` holds a `google.rpc.QuotaFailure` violation of a daily quota
+ * (its `quotaId` contains "PerDay"), which resets at midnight Pacific whatever `retryDelay` says.
+ *
+ * @example Usage
+ * ```ts
+ * import { isDailyQuota } from "./gemini_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const details = [{
+ *   "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+ *   violations: [{ quotaId: "GenerateRequestsPerDayPerProjectPerModel-FreeTier" }],
+ * }];
+ * assert.equal(isDailyQuota(details), true);
+ * ```
+ */
+export function isDailyQuota(details: unknown): boolean {
+  return detailsOfType(details, QUOTA_FAILURE).some((failure) =>
+    Array.isArray(failure.violations) &&
+    failure.violations.some((violation) =>
+      isRecord(violation) && typeof violation.quotaId === "string" &&
+      violation.quotaId.includes("PerDay")
+    )
+  );
+}
+
+/** Status, message and details pulled from an SDK error or a raw `{ error: {...} }` body. */
+function normalise(error: unknown): { status?: number; message: string; details?: unknown } {
+  if (!isRecord(error)) return { message: typeof error === "string" ? error : "" };
+  const message = typeof error.message === "string" ? error.message : "";
+  if (typeof error.status === "number") {
+    return { status: error.status, message, details: error.errorDetails };
+  }
+  if (isRecord(error.error) && typeof error.error.code === "number") {
+    const body = error.error;
+    return {
+      status: body.code as number,
+      message: typeof body.message === "string" ? body.message : "",
+      details: body.details,
+    };
+  }
+  return { message };
+}
+
+/** The block reason of a `GoogleGenerativeAIResponseError`, from its response or its message. */
+function blockReason(error: unknown, message: string): string | undefined {
+  if (isRecord(error) && isRecord(error.response)) {
+    const { promptFeedback, candidates } = error.response;
+    if (isRecord(promptFeedback) && typeof promptFeedback.blockReason === "string") {
+      return promptFeedback.blockReason;
+    }
+    const finishReason = Array.isArray(candidates) && isRecord(candidates[0])
+      ? candidates[0].finishReason
+      : undefined;
+    if (typeof finishReason === "string" && BLOCKING_FINISH_REASONS.has(finishReason)) {
+      return finishReason;
+    }
+  }
+  return /\bblocked due to ([A-Z_]+)/.exec(message)?.[1];
+}
+
+function isInvalidApiKey(details: unknown): boolean {
+  return detailsOfType(details, ERROR_INFO).some((info) => info.reason === "API_KEY_INVALID");
+}
+
+/**
+ * Classifies an error thrown by a Gemini call: 429 is `rate_limit` (scope "day" for a daily quota,
+ * whose short `retryDelay` is then left out: wait for `nextPacificMidnight`); 408, 5xx and errors
+ * without a status (network, timeout, abort, a broken stream) are `transient`; other 4xx are
+ * `fatal` (a 400 for an invalid API key is "unauthorized"); safety blocks are `blocked`.
+ *
+ * @example Usage
+ * ```ts
+ * import { classifyGeminiError } from "./gemini_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = { status: 503, statusText: "Service Unavailable", message: "overloaded" };
+ * assert.deepEqual(classifyGeminiError(error), { kind: "transient", status: 503 });
+ * ```
+ */
+export function classifyGeminiError(error: unknown): GeminiFailure {
+  const { status, message, details } = normalise(error);
+  if (status === undefined) {
+    const reason = blockReason(error, message);
+    return reason === undefined ? { kind: "transient" } : { kind: "blocked", reason };
+  }
+  const retryAfterMs = parseRetryDelay(details, message);
+  if (status === 429) {
+    if (isDailyQuota(details)) return { kind: "rate_limit", scope: "day" };
+    return retryAfterMs === undefined
+      ? { kind: "rate_limit", scope: "minute" }
+      : { kind: "rate_limit", scope: "minute", retryAfterMs };
+  }
+  if (status === 408 || status >= 500) {
+    return retryAfterMs === undefined
+      ? { kind: "transient", status }
+      : { kind: "transient", status, retryAfterMs };
+  }
+  switch (status) {
+    case 400:
+      return isInvalidApiKey(details)
+        ? { kind: "fatal", status, reason: "unauthorized" }
+        : { kind: "fatal", status, reason: "bad_request" };
+    case 401:
+      return { kind: "fatal", status, reason: "unauthorized" };
+    case 403:
+      return { kind: "fatal", status, reason: "forbidden" };
+    case 404:
+      return { kind: "fatal", status, reason: "not_found" };
+    default:
+      return { kind: "fatal", status, reason: "other" };
+  }
+}

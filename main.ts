@@ -1,0 +1,106 @@
+/**
+ * SoyeBot's entry point: `deno task start`.
+ *
+ * Reads the configuration (stopping with exit code 2 and one line naming the variable when it is
+ * wrong), starts the bot, and shuts it down gracefully on SIGINT or SIGTERM within 10 s.
+ *
+ * @module
+ */
+import { startBot } from "./lib/bot.ts";
+import {
+  type Config,
+  CONFIG_VARIABLES,
+  ConfigError,
+  loadConfig,
+  mergeEnvFile,
+} from "./lib/config.ts";
+import { log, redactor, setupLogging } from "./lib/log.ts";
+import { loadPersona } from "./lib/prompts.ts";
+
+/** Exit codes: 2 for configuration, 1 for a failed start or shutdown, 70 when supervision gave up. */
+const EXIT_CONFIG = 2;
+const EXIT_FAILED = 1;
+const EXIT_GAVE_UP = 70;
+
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_LIMIT_MS = 10_000;
+
+async function readEnvFile(): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(".env");
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+function readEnvironment(): Record<string, string | undefined> {
+  // Only the variables the bot knows, so the start task can grant exactly these.
+  return Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, Deno.env.get(name)]));
+}
+
+async function configure(): Promise<{ config: Config; persona: string } | undefined> {
+  try {
+    const config = loadConfig(mergeEnvFile(await readEnvFile(), withoutUnset(readEnvironment())));
+    const persona = await loadPersona(config.personaFile);
+    return { config, persona };
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof TypeError || error instanceof RangeError) {
+      console.error(`soyebot: configuration error: ${error.message}`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function withoutUnset(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
+async function main(): Promise<number> {
+  const configured = await configure();
+  if (!configured) return EXIT_CONFIG;
+  const { config, persona } = configured;
+  const secrets = [config.discordToken, ...config.geminiApiKeys];
+  await setupLogging({ level: config.logLevel, secrets });
+  const redact = redactor(secrets);
+
+  let bot;
+  try {
+    bot = await startBot(config, {
+      persona,
+      onFatal: (reason) => {
+        log.fatal("Giving up: {reason}", { reason });
+        Deno.exit(EXIT_GAVE_UP);
+      },
+    });
+  } catch (error) {
+    log.fatal("Start failed: {error}", { error: redact(String(error)) });
+    const status = (error as { cause?: { status?: number } }).cause?.status;
+    if (status === 401) console.error("soyebot: Discord refused DISCORD_TOKEN (401 Unauthorized)");
+    return EXIT_FAILED;
+  }
+  log.info("SoyeBot is running", {
+    model: config.geminiModel,
+    keys: config.geminiApiKeys.length,
+    hosts: config.sessionHosts,
+  });
+
+  const { promise: signalled, resolve } = Promise.withResolvers<string>();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, () => resolve(signal));
+  const signal = await signalled;
+  log.info("Shutting down on {signal}", { signal });
+  const overdue = setTimeout(() => {
+    log.error("Shutdown took longer than {ms} ms; exiting anyway", { ms: SHUTDOWN_LIMIT_MS });
+    Deno.exit(EXIT_FAILED);
+  }, SHUTDOWN_LIMIT_MS);
+  await bot.stop();
+  clearTimeout(overdue);
+  log.info("Stopped cleanly");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,1183 @@
+/**
+ * A fake Discord on loopback: the REST API v10 routes a chat bot uses, and a gateway WebSocket,
+ * so a real discordeno bot can connect to it in tests. Request bodies are checked against
+ * Discord's OpenAPI spec, and faults (429s, dropped gateway connections) can be injected.
+ *
+ * Gateway frames are always uncompressed JSON text: discordeno asks for no compression by
+ * default, and its shard parses text frames as plain JSON even when it asked for zlib or zstd.
+ *
+ * @example
+ * ```ts ignore
+ * const fake = await FakeDiscord.start();
+ * // point a bot at fake.url (REST) with token fake.token; it finds the gateway via /gateway/bot
+ * await fake.waitForReady();
+ * await fake.sendUserMessage({ channelId: "1", guildId: "2", content: "hi", mentionsBot: true });
+ * const reply = await fake.waitForRequest((r) => r.method === "POST" && r.path === "/channels/1/messages");
+ * await fake.close();
+ * ```
+ * @module
+ */
+
+import { discordFormErrors, DiscordSpec, type SpecIssue } from "./openapi_validator.ts";
+
+/** A request the fake received, as Discord would see it. */
+export interface RecordedRequest {
+  method: string;
+  /** Without the `/api` and `/v10` prefixes, e.g. `/channels/1/messages`. */
+  path: string;
+  query: URLSearchParams;
+  /** The parsed JSON body (or a multipart request's `payload_json`); undefined when empty. */
+  body: unknown;
+  headers: Headers;
+  status: number;
+  /** `Date.now()` when it arrived. */
+  at: number;
+}
+
+/** A request that Discord would have refused, with the reasons. */
+export interface InvalidRequest extends RecordedRequest {
+  errors: string[];
+}
+
+/** A Discord user object (the subset bots read). */
+export interface DiscordUser {
+  id: string;
+  username: string;
+  discriminator: string;
+  global_name: string | null;
+  avatar: string | null;
+  bot?: boolean;
+  public_flags?: number;
+}
+
+/** A Discord message object as REST returns it and MESSAGE_CREATE carries it. */
+export interface DiscordMessage {
+  id: string;
+  channel_id: string;
+  guild_id?: string;
+  author: DiscordUser;
+  member?: Record<string, unknown>;
+  content: string;
+  timestamp: string;
+  edited_timestamp: string | null;
+  tts: boolean;
+  mention_everyone: boolean;
+  mentions: DiscordUser[];
+  mention_roles: string[];
+  attachments: unknown[];
+  embeds: unknown[];
+  components?: unknown[];
+  pinned: boolean;
+  type: number;
+  flags: number;
+  webhook_id?: string;
+  application_id?: string;
+  nonce?: string | number;
+  message_reference?: { type: number; message_id: string; channel_id: string; guild_id?: string };
+  referenced_message?: DiscordMessage | null;
+  interaction_metadata?: Record<string, unknown>;
+}
+
+/** A stored message with its current (edited) content and whether it was deleted. */
+export interface StoredMessage extends DiscordMessage {
+  deleted: boolean;
+}
+
+/** Options for {@linkcode FakeDiscord.start}. */
+export interface FakeDiscordOptions {
+  /** The bot's user id, which is also the application id. @default {"1100000000000000001"} */
+  botId?: string;
+  /** HELLO's heartbeat interval. Must exceed 1016 ms, below which discordeno spins. @default {41250} */
+  heartbeatIntervalMs?: number;
+  /** Check request bodies against Discord's OpenAPI spec. @default {true} */
+  validate?: boolean;
+  /**
+   * Dispatch MESSAGE_CREATE/UPDATE/DELETE for the bot's own messages too, as Discord does, so a
+   * bot that answers itself shows up in tests. @default {true}
+   */
+  echoBotMessages?: boolean;
+}
+
+/** Options for {@linkcode FakeDiscord.sendUserMessage}. */
+export interface UserMessageOptions {
+  channelId: string;
+  content: string;
+  /** Omit for a DM. */
+  guildId?: string;
+  authorId?: string;
+  username?: string;
+  bot?: boolean;
+  webhookId?: string;
+  /** Prefix `<@botId>` to the content and list the bot in `mentions`. */
+  mentionsBot?: boolean;
+  mentionEveryone?: boolean;
+  /** Reply to a stored message; its author is pinged, as Discord does by default. */
+  replyToMessageId?: string;
+  /** Message type; 19 (REPLY) when replying, else 0 (DEFAULT). */
+  type?: number;
+}
+
+/** Options for {@linkcode FakeDiscord.sendInteraction}. */
+export interface InteractionOptions {
+  channelId: string;
+  /** Omit for a DM. */
+  guildId?: string;
+  /** The slash command's name. */
+  name: string;
+  options?: { name: string; type: number; value: unknown }[];
+  userId?: string;
+}
+
+/** What the bot did with an interaction. */
+export interface InteractionState {
+  id: string;
+  token: string;
+  channelId: string;
+  guildId?: string;
+  /** The user who ran the command. */
+  user: DiscordUser;
+  /** The callback types posted, in order (5 = deferred). */
+  callbackTypes: number[];
+  original?: StoredMessage;
+  followups: StoredMessage[];
+}
+
+/** Options for {@linkcode FakeDiscord.rateLimitNext}. */
+export interface RateLimitOptions {
+  retryAfterSeconds: number;
+  /** A global limit (`x-ratelimit-scope: global`) instead of a per-route one. @default {false} */
+  global?: boolean;
+  /** How many matching requests get a 429. @default {1} */
+  count?: number;
+}
+
+const DEFAULT_BOT_ID = "1100000000000000001";
+const DEFAULT_USER_ID = "1200000000000000001";
+const DISCORD_EPOCH = 1420070400000n;
+const MIN_HEARTBEAT_MS = 1017;
+const INTENT_GUILD_MESSAGES = 1 << 9;
+const INTENT_DIRECT_MESSAGES = 1 << 12;
+const INTENT_MESSAGE_CONTENT = 1 << 15;
+const PERMISSIONS_ALL_TEXT = "2248473465835073";
+const MESSAGE_TYPE_REPLY = 19;
+const MESSAGE_TYPE_CHAT_INPUT_COMMAND = 20;
+const MESSAGE_FLAG_LOADING = 128;
+
+/** Discord's gateway opcodes used here. */
+const Op = {
+  Dispatch: 0,
+  Heartbeat: 1,
+  Identify: 2,
+  PresenceUpdate: 3,
+  VoiceStateUpdate: 4,
+  Resume: 6,
+  RequestGuildMembers: 8,
+  InvalidSession: 9,
+  Hello: 10,
+  HeartbeatAck: 11,
+} as const;
+
+/** Errors exactly as Discord words them. */
+const Errors = {
+  unauthorized: { status: 401, body: { message: "401: Unauthorized", code: 0 } },
+  notFound: { status: 404, body: { message: "404: Not Found", code: 0 } },
+  unknownMessage: { status: 404, body: { message: "Unknown Message", code: 10008 } },
+  unknownWebhook: { status: 404, body: { message: "Unknown Webhook", code: 10015 } },
+  unknownInteraction: { status: 404, body: { message: "Unknown interaction", code: 10062 } },
+  alreadyAcknowledged: {
+    status: 400,
+    body: { message: "Interaction has already been acknowledged.", code: 40060 },
+  },
+  notAuthor: {
+    status: 403,
+    body: { message: "Cannot edit a message authored by another user", code: 50005 },
+  },
+  invalidJson: {
+    status: 400,
+    body: { message: "The request body contains invalid JSON.", code: 50109 },
+  },
+} as const;
+
+type Json = Record<string, unknown>;
+type Reply = { status: number; body?: unknown; errors?: string[] };
+type Handler = (p: Record<string, string>, req: RecordedRequest) => Reply;
+
+/** A fake Discord REST API v10 and gateway on 127.0.0.1 for tests. */
+export class FakeDiscord {
+  /** Base URL for REST (`${url}/v10/...`); give it to discordeno as `rest.baseUrl`. */
+  readonly url: string;
+  /** The bot's user id. */
+  readonly botId: string;
+  /** The application id (the same as the bot id, as for every bot made today). */
+  readonly applicationId: string;
+  /** A token discordeno accepts: it reads the bot id from the part before the first dot. */
+  readonly token: string;
+  /** Every REST request, oldest first. */
+  readonly requests: RecordedRequest[] = [];
+  /** The requests Discord would have refused (bad body, unknown route, bad auth). */
+  readonly invalidRequests: InvalidRequest[] = [];
+  /** Every payload clients sent on the gateway, oldest first. */
+  readonly gatewayReceived: { op: number; d: unknown }[] = [];
+  /** How many IDENTIFYs were answered with READY. */
+  identified = 0;
+  /** How many RESUMEs were answered with RESUMED. */
+  resumed = 0;
+
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  readonly #spec: DiscordSpec | undefined;
+  readonly #heartbeatIntervalMs: number;
+  readonly #echoBotMessages: boolean;
+  readonly #ids = new SnowflakeClock();
+  readonly #routes: { method: string; pattern: URLPattern; handler: Handler }[];
+  readonly #channels = new Map<string, StoredMessage[]>();
+  readonly #messages = new Map<string, StoredMessage>();
+  readonly #commands = new Map<string, Json[]>(); // by guild id, "" for global
+  readonly #interactions = new Map<string, InteractionState>(); // by token
+  readonly #rateLimits: { method: string; path: RegExp; opts: Required<RateLimitOptions> }[] = [];
+  readonly #sockets = new Set<GatewayConnection>();
+  readonly #sessions = new Map<string, GatewaySession>();
+  #session: GatewaySession | undefined;
+  readonly #waiters = new Set<Waiter>();
+  #closed = false;
+
+  private constructor(opts: FakeDiscordOptions, spec: DiscordSpec | undefined) {
+    this.botId = opts.botId ?? DEFAULT_BOT_ID;
+    this.applicationId = this.botId;
+    this.token = `${btoa(this.botId)}.fake.token`;
+    this.#spec = spec;
+    this.#heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 41250;
+    this.#echoBotMessages = opts.echoBotMessages ?? true;
+    this.#routes = this.#buildRoutes();
+    this.#server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (req) => this.#handle(req),
+    );
+    this.url = `http://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  /** Starts a fake on a free loopback port. */
+  static async start(opts: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+    const interval = opts.heartbeatIntervalMs ?? 41250;
+    if (interval < MIN_HEARTBEAT_MS) {
+      throw new RangeError(
+        `Cannot start FakeDiscord as 'heartbeatIntervalMs' must be at least ${MIN_HEARTBEAT_MS} ` +
+          `(discordeno spins at 1016 or less): current value is ${interval}`,
+      );
+    }
+    const spec = opts.validate === false ? undefined : await DiscordSpec.load();
+    return new FakeDiscord(opts, spec);
+  }
+
+  /** The bot's user object. */
+  get botUser(): DiscordUser {
+    return {
+      id: this.botId,
+      username: "SoyeBot",
+      discriminator: "0",
+      global_name: null,
+      avatar: null,
+      bot: true,
+    };
+  }
+
+  /** The gateway URL the fake hands out in `/gateway/bot` and READY. */
+  get gatewayUrl(): string {
+    return `${this.url.replace("http:", "ws:")}/gateway`;
+  }
+
+  // ---- Inspection ----------------------------------------------------------------------------
+
+  /** The requests for `method` whose path matches `path`. */
+  requestsTo(method: string, path: RegExp): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && path.test(r.path));
+  }
+
+  /** Resolves with the first request, past or future, that matches `pred`. */
+  waitForRequest(
+    pred: (r: RecordedRequest) => boolean,
+    timeoutMs = 5000,
+  ): Promise<RecordedRequest> {
+    return this.#waitUntil(() => this.requests.find(pred), timeoutMs, () => {
+      const recent = this.requests.slice(-10).map((r) => `  ${r.method} ${r.path} -> ${r.status}`);
+      return `waitForRequest: no matching request within ${timeoutMs} ms. ` +
+        `Last ${recent.length} of ${this.requests.length} requests:\n${recent.join("\n")}`;
+    });
+  }
+
+  /** Resolves once a client has identified and been sent READY. */
+  async waitForReady(timeoutMs = 5000): Promise<void> {
+    await this.#waitUntil(
+      () => this.identified > 0 || undefined,
+      timeoutMs,
+      () => `waitForReady: no client identified within ${timeoutMs} ms`,
+    );
+  }
+
+  /** Resolves once `count` RESUMEs in all have been answered with RESUMED. */
+  async waitForResumed(count = 1, timeoutMs = 5000): Promise<void> {
+    await this.#waitUntil(
+      () => this.resumed >= count || undefined,
+      timeoutMs,
+      () => `waitForResumed: ${this.resumed} of ${count} resumes within ${timeoutMs} ms`,
+    );
+  }
+
+  /** The messages stored in a channel (bot's and users'), oldest first, deleted ones flagged. */
+  messagesIn(channelId: string): StoredMessage[] {
+    return (this.#channels.get(channelId) ?? []).map((m) => structuredClone(m));
+  }
+
+  /** What the bot did with an interaction sent by {@linkcode FakeDiscord.sendInteraction}. */
+  interaction(id: string): InteractionState | undefined {
+    for (const state of this.#interactions.values()) {
+      if (state.id === id) return structuredClone(state);
+    }
+    return undefined;
+  }
+
+  /** The application commands registered globally, or for a guild. */
+  commands(guildId?: string): Json[] {
+    return structuredClone(this.#commands.get(guildId ?? "") ?? []);
+  }
+
+  // ---- Faults --------------------------------------------------------------------------------
+
+  /** Answers the next `count` requests matching `method` and `path` with a 429. */
+  rateLimitNext(method: string, path: RegExp, opts: RateLimitOptions): void {
+    this.#rateLimits.push({
+      method: method.toUpperCase(),
+      path,
+      opts: { global: false, count: 1, ...opts },
+    });
+  }
+
+  /** Closes the gateway socket with a resumable code, so the client must RESUME. */
+  dropConnection(code = 4000): void {
+    const conn = this.#session?.connection;
+    if (!conn) throw new Error("dropConnection: no client is connected to the gateway");
+    this.#session!.connection = undefined;
+    conn.socket.close(code, "FakeDiscord dropped the connection");
+  }
+
+  // ---- Gateway events ------------------------------------------------------------------------
+
+  /**
+   * Sends a dispatch (op 0) with the next sequence number to the current session. Returns the
+   * sequence, or undefined when no client has identified (Discord drops events for an offline bot).
+   * Events sent while the socket is down are replayed on RESUME.
+   */
+  dispatch(t: string, d: unknown): number | undefined {
+    const session = this.#session;
+    if (!session) return undefined;
+    const s = ++session.seq;
+    const payload = { op: Op.Dispatch, t, s, d };
+    session.log.push(payload);
+    session.connection?.send(payload);
+    return s;
+  }
+
+  /** Stores a user's message, dispatches MESSAGE_CREATE for it and returns it. */
+  // deno-lint-ignore require-await
+  async sendUserMessage(opts: UserMessageOptions): Promise<DiscordMessage> {
+    const referenced = opts.replyToMessageId
+      ? this.#messages.get(opts.replyToMessageId)
+      : undefined;
+    if (opts.replyToMessageId && !referenced) {
+      throw new Error(`sendUserMessage: no stored message ${opts.replyToMessageId} to reply to`);
+    }
+    const authorId = opts.authorId ?? opts.webhookId ?? DEFAULT_USER_ID;
+    const author: DiscordUser = {
+      id: authorId,
+      username: opts.username ?? "tester",
+      discriminator: "0",
+      global_name: opts.username ?? "Tester",
+      avatar: null,
+      public_flags: 0,
+      ...(opts.bot || opts.webhookId ? { bot: true } : {}),
+    };
+    let content = opts.content;
+    const mentions: DiscordUser[] = [];
+    if (opts.mentionsBot) {
+      if (!content.includes(`<@${this.botId}>`)) content = `<@${this.botId}> ${content}`;
+      mentions.push(this.botUser);
+    }
+    if (opts.mentionEveryone && !content.includes("@everyone")) content = `@everyone ${content}`;
+    // A reply pings the replied-to author unless the sender turns it off; Discord lists them.
+    if (referenced && !mentions.some((u) => u.id === referenced.author.id)) {
+      mentions.push(referenced.author);
+    }
+    const message: DiscordMessage = {
+      ...this.#baseMessage(opts.channelId, opts.guildId, author, content),
+      mention_everyone: opts.mentionEveryone ?? false,
+      mentions,
+      type: opts.type ?? (referenced ? MESSAGE_TYPE_REPLY : 0),
+    };
+    if (opts.guildId && !opts.webhookId) message.member = member();
+    if (opts.webhookId) message.webhook_id = opts.webhookId;
+    if (referenced) {
+      message.message_reference = reference(referenced);
+      message.referenced_message = quoted(referenced);
+    }
+    this.#store(message);
+    this.#dispatchMessage("MESSAGE_CREATE", message);
+    return structuredClone(message);
+  }
+
+  /** Dispatches INTERACTION_CREATE for a slash command and returns its id and token. */
+  // deno-lint-ignore require-await
+  async sendInteraction(opts: InteractionOptions): Promise<{ id: string; token: string }> {
+    const id = this.#ids.next();
+    const token = `fake-interaction-${id}-${crypto.randomUUID()}`;
+    const user: DiscordUser = {
+      id: opts.userId ?? DEFAULT_USER_ID,
+      username: "tester",
+      discriminator: "0",
+      global_name: "Tester",
+      avatar: null,
+      public_flags: 0,
+    };
+    const command = [...this.commands(opts.guildId), ...this.commands()]
+      .find((c) => c.name === opts.name);
+    const interaction: Json = {
+      id,
+      application_id: this.applicationId,
+      type: 2,
+      data: {
+        id: command?.id ?? this.#ids.next(),
+        name: opts.name,
+        type: 1,
+        ...(opts.options ? { options: opts.options } : {}),
+        ...(opts.guildId ? { guild_id: opts.guildId } : {}),
+      },
+      channel_id: opts.channelId,
+      channel: { id: opts.channelId, type: opts.guildId ? 0 : 1 },
+      token,
+      version: 1,
+      app_permissions: PERMISSIONS_ALL_TEXT,
+      locale: "ko",
+      entitlements: [],
+      authorizing_integration_owners: {},
+      context: opts.guildId ? 0 : 1,
+    };
+    if (opts.guildId) {
+      interaction.guild_id = opts.guildId;
+      interaction.guild_locale = "ko";
+      interaction.member = { ...member(), user, permissions: PERMISSIONS_ALL_TEXT };
+    } else {
+      interaction.user = user;
+    }
+    this.#interactions.set(token, {
+      id,
+      token,
+      channelId: opts.channelId,
+      ...(opts.guildId ? { guildId: opts.guildId } : {}),
+      user,
+      callbackTypes: [],
+      followups: [],
+    });
+    this.dispatch("INTERACTION_CREATE", interaction);
+    return { id, token };
+  }
+
+  /** Closes the gateway sockets and the server, and fails pending waits. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const waiter of [...this.#waiters]) waiter.fail(new Error("FakeDiscord was closed"));
+    await Promise.all([...this.#sockets].map((c) => c.close(1001, "FakeDiscord closing")));
+    await this.#server.shutdown();
+  }
+
+  // ---- HTTP ----------------------------------------------------------------------------------
+
+  async #handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    if (url.pathname === "/gateway") return this.#upgrade(req);
+    const path = url.pathname.replace(/^(\/api)?\/v10(?=\/)/, "");
+    const rec: RecordedRequest = {
+      method: req.method,
+      path,
+      query: url.searchParams,
+      body: undefined,
+      headers: req.headers,
+      status: 0,
+      at: Date.now(),
+    };
+    let reply: Reply;
+    try {
+      rec.body = await readBody(req);
+      reply = path === url.pathname ? notFound("no /v10 prefix") : this.#route(rec);
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
+      reply = { ...Errors.invalidJson, errors: [`invalid JSON: ${e.message}`] };
+    }
+    const headers = reply.status === 429 ? this.#rateLimitHeaders(rec) : normalHeaders(rec.path);
+    rec.status = reply.status;
+    this.requests.push(rec);
+    if (reply.errors) this.invalidRequests.push({ ...rec, errors: reply.errors });
+    this.#notify();
+    if (reply.body === undefined) return new Response(null, { status: reply.status, headers });
+    headers.set("content-type", "application/json");
+    return new Response(JSON.stringify(reply.body), { status: reply.status, headers });
+  }
+
+  #route(rec: RecordedRequest): Reply {
+    if (!this.#authorized(rec)) {
+      return { ...Errors.unauthorized, errors: ["missing or wrong Authorization header"] };
+    }
+    const limit = this.#takeRateLimit(rec);
+    if (limit) return limit;
+    const inSpec = this.#spec ? this.#spec.match(rec.method, rec.path) : true;
+    if (!inSpec) return notFound(`no route ${rec.method} ${rec.path} in Discord's API`);
+    for (const route of this.#routes) {
+      if (route.method !== rec.method) continue;
+      const match = route.pattern.exec({ pathname: rec.path });
+      if (!match) continue;
+      const issues = this.#spec?.issues(rec.method, rec.path, rec.body) ?? [];
+      if (issues.length) return invalidFormBody(issues);
+      return route.handler(match.pathname.groups as Record<string, string>, rec);
+    }
+    return notFound(`FakeDiscord does not implement ${rec.method} ${rec.path}`);
+  }
+
+  #authorized(rec: RecordedRequest): boolean {
+    const auth = rec.headers.get("authorization");
+    // Interaction callbacks and webhook-token routes are authorized by the token in the path.
+    const tokenRoute = /^\/(interactions|webhooks)\//.test(rec.path);
+    if (auth === null) return tokenRoute;
+    return auth === `Bot ${this.token}`;
+  }
+
+  #takeRateLimit(rec: RecordedRequest): Reply | undefined {
+    const rule = this.#rateLimits.find((r) => r.method === rec.method && r.path.test(rec.path));
+    if (!rule) return undefined;
+    if (--rule.opts.count <= 0) this.#rateLimits.splice(this.#rateLimits.indexOf(rule), 1);
+    rateLimitOf.set(rec, rule.opts);
+    return {
+      status: 429,
+      body: {
+        message: "You are being rate limited.",
+        retry_after: rule.opts.retryAfterSeconds,
+        global: rule.opts.global,
+      },
+    };
+  }
+
+  #rateLimitHeaders(rec: RecordedRequest): Headers {
+    const opts = rateLimitOf.get(rec)!;
+    const after = opts.retryAfterSeconds;
+    const headers = new Headers({
+      // Discord rounds this header up to whole seconds; the fake keeps it exact so that tests
+      // can use sub-second waits (discordeno sets a timer of this length for global limits).
+      "retry-after": String(after),
+      "x-ratelimit-limit": "5",
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": (Date.now() / 1000 + after).toFixed(3),
+      "x-ratelimit-reset-after": after.toFixed(3),
+      "x-ratelimit-bucket": bucketHash(rec.path),
+      "x-ratelimit-scope": opts.global ? "global" : "user",
+    });
+    if (opts.global) headers.set("x-ratelimit-global", "true");
+    return headers;
+  }
+
+  #buildRoutes(): { method: string; pattern: URLPattern; handler: Handler }[] {
+    const routes: [string, string, Handler][] = [
+      ["GET", "/gateway/bot", () => ok(this.#gatewayBot())],
+      ["GET", "/users/@me", () => ok(this.botUser)],
+      ["POST", "/channels/:channel/typing", () => ({ status: 204 })],
+      ["GET", "/channels/:channel/messages", (p, r) => this.#listMessages(p.channel, r.query)],
+      ["POST", "/channels/:channel/messages", (p, r) => this.#createMessage(p.channel, r.body)],
+      ["GET", "/channels/:channel/messages/:id", (p) => this.#getMessage(p.channel, p.id)],
+      ["PATCH", "/channels/:channel/messages/:id", (p, r) => this.#editMessage(p, r.body)],
+      ["DELETE", "/channels/:channel/messages/:id", (p) => this.#deleteMessage(p.channel, p.id)],
+      ["GET", "/applications/:app/commands", () => ok(this.commands())],
+      ["PUT", "/applications/:app/commands", (_, r) => this.#putCommands("", r.body)],
+      ["POST", "/applications/:app/commands", (_, r) => this.#postCommand("", r.body)],
+      ["GET", "/applications/:app/guilds/:guild/commands", (p) => ok(this.commands(p.guild))],
+      [
+        "PUT",
+        "/applications/:app/guilds/:guild/commands",
+        (p, r) => this.#putCommands(p.guild, r.body),
+      ],
+      [
+        "POST",
+        "/applications/:app/guilds/:guild/commands",
+        (p, r) => this.#postCommand(p.guild, r.body),
+      ],
+      ["POST", "/interactions/:id/:token/callback", (p, r) => this.#callback(p, r.body)],
+      ["GET", "/webhooks/:app/:token/messages/@original", (p) => this.#getOriginal(p.token)],
+      [
+        "PATCH",
+        "/webhooks/:app/:token/messages/@original",
+        (p, r) => this.#editWebhookMessage(p.token, "@original", r.body),
+      ],
+      ["DELETE", "/webhooks/:app/:token/messages/@original", (p) => this.#deleteOriginal(p.token)],
+      [
+        "PATCH",
+        "/webhooks/:app/:token/messages/:id",
+        (p, r) => this.#editWebhookMessage(p.token, p.id, r.body),
+      ],
+      ["POST", "/webhooks/:app/:token", (p, r) => this.#followup(p.token, r)],
+    ];
+    return routes.map(([method, pathname, handler]) => ({
+      method,
+      pattern: new URLPattern({ pathname }),
+      handler,
+    }));
+  }
+
+  // ---- REST handlers -------------------------------------------------------------------------
+
+  #gatewayBot(): Json {
+    return {
+      url: this.gatewayUrl,
+      shards: 1,
+      session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+    };
+  }
+
+  #listMessages(channelId: string, query: URLSearchParams): Reply {
+    const limit = Number(query.get("limit") ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return invalidFormBody([{ path: "/limit", message: "must be between 1 and 100" }]);
+    }
+    const newestFirst = (this.#channels.get(channelId) ?? []).filter((m) => !m.deleted).reverse();
+    const before = query.get("before"), after = query.get("after"), around = query.get("around");
+    let page: StoredMessage[];
+    if (around) {
+      const older = newestFirst.filter((m) => BigInt(m.id) <= BigInt(around));
+      const newer = newestFirst.filter((m) => BigInt(m.id) > BigInt(around));
+      const half = Math.floor(limit / 2);
+      page = [...newer.slice(Math.max(0, newer.length - half)), ...older].slice(0, limit);
+    } else if (after) {
+      // Discord returns the `limit` messages right after `after`, still newest first.
+      const newer = newestFirst.filter((m) => BigInt(m.id) > BigInt(after));
+      page = newer.slice(Math.max(0, newer.length - limit));
+    } else {
+      page = newestFirst.filter((m) => !before || BigInt(m.id) < BigInt(before)).slice(0, limit);
+    }
+    return ok(page.map(stripDeleted));
+  }
+
+  #createMessage(channelId: string, body: unknown): Reply {
+    const b = (body ?? {}) as Json;
+    const ref = b.message_reference as Json | undefined;
+    const referenced = ref ? this.#messages.get(String(ref.message_id)) : undefined;
+    if (ref && !referenced && ref.fail_if_not_exists !== false) {
+      return {
+        status: 400,
+        body: {
+          code: 50035,
+          message: "Invalid Form Body",
+          errors: {
+            message_reference: {
+              _errors: [{ code: "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", message: "Unknown message" }],
+            },
+          },
+        },
+      };
+    }
+    const message = this.#botMessage(channelId, b);
+    if (referenced) {
+      message.type = MESSAGE_TYPE_REPLY;
+      message.message_reference = reference(referenced);
+      message.referenced_message = quoted(referenced);
+    }
+    if (b.nonce !== undefined && b.nonce !== null) message.nonce = b.nonce as string;
+    this.#store(message);
+    this.#dispatchMessage("MESSAGE_CREATE", message);
+    return ok(message);
+  }
+
+  #getMessage(channelId: string, id: string): Reply {
+    const message = this.#messages.get(id);
+    if (!message || message.deleted || message.channel_id !== channelId) {
+      return Errors.unknownMessage;
+    }
+    return ok(stripDeleted(message));
+  }
+
+  #editMessage(p: Record<string, string>, body: unknown): Reply {
+    const message = this.#messages.get(p.id);
+    if (!message || message.deleted || message.channel_id !== p.channel) {
+      return Errors.unknownMessage;
+    }
+    if (message.author.id !== this.botId) return Errors.notAuthor;
+    return ok(this.#applyEdit(message, body));
+  }
+
+  #deleteMessage(channelId: string, id: string): Reply {
+    const message = this.#messages.get(id);
+    if (!message || message.deleted || message.channel_id !== channelId) {
+      return Errors.unknownMessage;
+    }
+    message.deleted = true;
+    this.#dispatchMessage("MESSAGE_DELETE", message);
+    return { status: 204 };
+  }
+
+  #putCommands(guildId: string, body: unknown): Reply {
+    const existing = this.#commands.get(guildId) ?? [];
+    const commands = ((body ?? []) as Json[]).map((c) =>
+      this.#command(guildId, c, existing.find((e) => e.name === c.name))
+    );
+    this.#commands.set(guildId, commands);
+    return ok(commands);
+  }
+
+  #postCommand(guildId: string, body: unknown): Reply {
+    const b = body as Json;
+    const list = this.#commands.get(guildId) ?? [];
+    const index = list.findIndex((c) => c.name === b.name);
+    const command = this.#command(guildId, b, list[index]);
+    if (index >= 0) list[index] = command;
+    else list.push(command);
+    this.#commands.set(guildId, list);
+    // Discord answers 201 for a new command and 200 when one of that name was overwritten.
+    return { status: index >= 0 ? 200 : 201, body: command };
+  }
+
+  #command(guildId: string, body: Json, previous: Json | undefined): Json {
+    return {
+      type: 1,
+      description: "",
+      options: [],
+      default_member_permissions: null,
+      nsfw: false,
+      contexts: null,
+      integration_types: [0],
+      ...body,
+      id: previous?.id ?? this.#ids.next(),
+      application_id: this.applicationId,
+      version: this.#ids.next(),
+      ...(guildId ? { guild_id: guildId } : {}),
+    };
+  }
+
+  #callback(p: Record<string, string>, body: unknown): Reply {
+    const state = this.#interactions.get(p.token);
+    if (!state || state.id !== p.id) return Errors.unknownInteraction;
+    if (state.callbackTypes.length) return Errors.alreadyAcknowledged;
+    const b = body as { type: number; data?: Json };
+    state.callbackTypes.push(b.type);
+    if (b.type === 4 || b.type === 5) {
+      // Type 5 shows "… is thinking" until the original response is edited.
+      const data = b.type === 5 ? { flags: MESSAGE_FLAG_LOADING } : (b.data ?? {});
+      state.original = this.#interactionMessage(state, data);
+    }
+    return { status: 204 };
+  }
+
+  #getOriginal(token: string): Reply {
+    const state = this.#interactions.get(token);
+    if (!state) return Errors.unknownWebhook;
+    if (!state.original || state.original.deleted) return Errors.unknownMessage;
+    return ok(stripDeleted(state.original));
+  }
+
+  #deleteOriginal(token: string): Reply {
+    const state = this.#interactions.get(token);
+    if (!state) return Errors.unknownWebhook;
+    if (!state.original || state.original.deleted) return Errors.unknownMessage;
+    state.original.deleted = true;
+    this.#dispatchMessage("MESSAGE_DELETE", state.original);
+    return { status: 204 };
+  }
+
+  #editWebhookMessage(token: string, id: string, body: unknown): Reply {
+    const state = this.#interactions.get(token);
+    if (!state) return Errors.unknownWebhook;
+    const message = id === "@original" ? state.original : state.followups.find((m) => m.id === id);
+    if (!message || message.deleted) return Errors.unknownMessage;
+    return ok(this.#applyEdit(message, body));
+  }
+
+  #followup(token: string, rec: RecordedRequest): Reply {
+    const state = this.#interactions.get(token);
+    if (!state) return Errors.unknownWebhook;
+    const message = this.#interactionMessage(state, (rec.body ?? {}) as Json);
+    state.followups.push(message);
+    // Without ?wait=true Discord answers 204 and the caller never learns the message id.
+    return rec.query.get("wait") === "true" ? ok(message) : { status: 204 };
+  }
+
+  // ---- Messages ------------------------------------------------------------------------------
+
+  #baseMessage(
+    channelId: string,
+    guildId: string | undefined,
+    author: DiscordUser,
+    content: string,
+  ): DiscordMessage {
+    return {
+      id: this.#ids.next(),
+      channel_id: channelId,
+      ...(guildId ? { guild_id: guildId } : {}),
+      author,
+      content,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      type: 0,
+      flags: 0,
+    };
+  }
+
+  #botMessage(channelId: string, body: Json): DiscordMessage {
+    const guildId = this.#guildOf(channelId);
+    const message = this.#baseMessage(channelId, guildId, this.botUser, String(body.content ?? ""));
+    message.tts = body.tts === true;
+    message.embeds = (body.embeds as unknown[]) ?? [];
+    message.flags = Number(body.flags ?? 0);
+    if (guildId) message.member = member();
+    return message;
+  }
+
+  #interactionMessage(state: InteractionState, data: Json): StoredMessage {
+    const message = this.#botMessage(state.channelId, data);
+    message.type = MESSAGE_TYPE_CHAT_INPUT_COMMAND;
+    message.webhook_id = this.applicationId;
+    message.application_id = this.applicationId;
+    message.interaction_metadata = {
+      id: state.id,
+      type: 2,
+      user: state.user,
+      // discordeno reads this unguarded: "0" is a guild install, "1" a user install.
+      authorizing_integration_owners: state.guildId
+        ? { "0": state.guildId }
+        : { "1": state.user.id },
+    };
+    const stored = this.#store(message);
+    this.#dispatchMessage("MESSAGE_CREATE", message);
+    return stored;
+  }
+
+  #applyEdit(message: StoredMessage, body: unknown): DiscordMessage {
+    const b = (body ?? {}) as Json;
+    if (typeof b.content === "string") message.content = b.content;
+    if (Array.isArray(b.embeds)) message.embeds = b.embeds;
+    if (Array.isArray(b.components)) message.components = b.components;
+    // Editing a deferred response replaces the "thinking" placeholder.
+    message.flags = b.flags !== undefined && b.flags !== null
+      ? Number(b.flags)
+      : message.flags & ~MESSAGE_FLAG_LOADING;
+    message.edited_timestamp = new Date().toISOString();
+    this.#dispatchMessage("MESSAGE_UPDATE", message);
+    return stripDeleted(message);
+  }
+
+  #store(message: DiscordMessage): StoredMessage {
+    const stored: StoredMessage = { ...structuredClone(message), deleted: false };
+    this.#messages.set(stored.id, stored);
+    const list = this.#channels.get(stored.channel_id) ?? [];
+    list.push(stored);
+    this.#channels.set(stored.channel_id, list);
+    return stored;
+  }
+
+  /** The guild a channel belongs to, as far as messages seen in it tell. */
+  #guildOf(channelId: string): string | undefined {
+    return this.#channels.get(channelId)?.find((m) => m.guild_id)?.guild_id;
+  }
+
+  /** Dispatches a message event as Discord would to this session's intents. */
+  #dispatchMessage(t: string, message: DiscordMessage): void {
+    const fromBot = message.author.id === this.botId;
+    if (fromBot && !this.#echoBotMessages) return;
+    const intents = this.#session?.intents ?? 0;
+    const needed = message.guild_id ? INTENT_GUILD_MESSAGES : INTENT_DIRECT_MESSAGES;
+    if (!(intents & needed)) return;
+    if (t === "MESSAGE_DELETE") {
+      this.dispatch(t, {
+        id: message.id,
+        channel_id: message.channel_id,
+        ...(message.guild_id ? { guild_id: message.guild_id } : {}),
+      });
+      return;
+    }
+    const d = stripDeleted(message);
+    // Without the privileged MESSAGE_CONTENT intent, Discord blanks content in guilds except in
+    // messages that mention the bot or that the bot wrote.
+    const mentioned = message.mentions.some((u) => u.id === this.botId);
+    if (!(intents & INTENT_MESSAGE_CONTENT) && message.guild_id && !mentioned && !fromBot) {
+      Object.assign(d, { content: "", embeds: [], attachments: [], components: [] });
+    }
+    this.dispatch(t, d);
+  }
+
+  // ---- Gateway -------------------------------------------------------------------------------
+
+  #upgrade(req: Request): Response {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426 });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    const conn = new GatewayConnection(socket);
+    this.#sockets.add(conn);
+    socket.onopen = () =>
+      conn.send({ op: Op.Hello, d: { heartbeat_interval: this.#heartbeatIntervalMs } });
+    socket.onmessage = (e) => this.#onGatewayMessage(conn, e.data);
+    socket.onclose = () => {
+      this.#sockets.delete(conn);
+      if (conn.session?.connection === conn) conn.session.connection = undefined;
+      this.#notify();
+    };
+    // A client that vanishes without a close handshake still ends up in onclose.
+    socket.onerror = () => {};
+    return response;
+  }
+
+  #onGatewayMessage(conn: GatewayConnection, data: unknown): void {
+    let payload: { op: number; d: unknown };
+    try {
+      payload = JSON.parse(String(data));
+    } catch {
+      return conn.socket.close(4002, "Error while decoding payload.");
+    }
+    this.gatewayReceived.push({ op: payload.op, d: payload.d });
+    switch (payload.op) {
+      case Op.Heartbeat:
+        conn.send({ op: Op.HeartbeatAck });
+        break;
+      case Op.Identify:
+        this.#identify(conn, payload.d as Json);
+        break;
+      case Op.Resume:
+        this.#resume(conn, payload.d as Json);
+        break;
+      case Op.PresenceUpdate:
+      case Op.VoiceStateUpdate:
+      case Op.RequestGuildMembers:
+        if (!conn.session) conn.socket.close(4003, "Not authenticated.");
+        break;
+      default:
+        conn.socket.close(4001, "Unknown opcode.");
+    }
+    this.#notify();
+  }
+
+  #identify(conn: GatewayConnection, d: Json): void {
+    if (conn.session) return conn.socket.close(4005, "Already authenticated.");
+    if (!this.#tokenMatches(d.token)) return conn.socket.close(4004, "Authentication failed.");
+    const session: GatewaySession = {
+      id: crypto.randomUUID().replaceAll("-", ""),
+      seq: 0,
+      log: [],
+      intents: Number(d.intents ?? 0),
+      connection: conn,
+    };
+    conn.session = session;
+    this.#sessions.set(session.id, session);
+    this.#session = session;
+    this.dispatch("READY", {
+      v: 10,
+      user: { ...this.botUser, verified: true, mfa_enabled: false, flags: 0 },
+      guilds: [],
+      session_id: session.id,
+      session_type: "normal",
+      resume_gateway_url: this.gatewayUrl,
+      application: { id: this.applicationId, flags: 0 },
+      shard: [0, 1],
+      private_channels: [],
+      relationships: [],
+      presences: [],
+      guild_join_requests: [],
+      geo_ordered_rtc_regions: ["seoul"],
+      user_settings: {},
+    });
+    this.identified++;
+  }
+
+  #resume(conn: GatewayConnection, d: Json): void {
+    if (!this.#tokenMatches(d.token)) return conn.socket.close(4004, "Authentication failed.");
+    const session = this.#sessions.get(String(d.session_id));
+    if (!session) return conn.send({ op: Op.InvalidSession, d: false });
+    const seq = Number(d.seq ?? 0);
+    if (seq > session.seq) return conn.socket.close(4007, "Invalid seq.");
+    // Discord closes the session's old socket if it is somehow still open.
+    if (session.connection && session.connection !== conn) {
+      session.connection.socket.close(4000, "Session resumed elsewhere");
+    }
+    session.connection = conn;
+    conn.session = session;
+    this.#session = session;
+    for (const missed of session.log.filter((p) => p.s > seq)) conn.send(missed);
+    this.dispatch("RESUMED", null);
+    this.resumed++;
+  }
+
+  #tokenMatches(token: unknown): boolean {
+    // discordeno sends "Bot <token>" on the gateway; Discord accepts it with or without "Bot ".
+    return token === this.token || token === `Bot ${this.token}`;
+  }
+
+  // ---- Waiting -------------------------------------------------------------------------------
+
+  #waitUntil<T>(check: () => T | undefined, timeoutMs: number, why: () => string): Promise<T> {
+    const now = check();
+    if (now !== undefined) return Promise.resolve(now);
+    if (this.#closed) return Promise.reject(new Error("FakeDiscord was closed"));
+    return new Promise<T>((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+      };
+      const waiter: Waiter = {
+        poll: () => {
+          const value = check();
+          if (value !== undefined) (finish(), resolve(value));
+        },
+        fail: (e) => (finish(), reject(e)),
+      };
+      const timer = setTimeout(() => waiter.fail(new Error(why())), timeoutMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #notify(): void {
+    for (const waiter of [...this.#waiters]) waiter.poll();
+  }
+}
+
+// ---- Helpers -----------------------------------------------------------------------------------
+
+interface Waiter {
+  poll(): void;
+  fail(e: Error): void;
+}
+
+interface GatewaySession {
+  id: string;
+  seq: number;
+  log: { op: number; t: string; s: number; d: unknown }[];
+  intents: number;
+  connection: GatewayConnection | undefined;
+}
+
+/** One gateway WebSocket and the session it carries, if it identified or resumed. */
+class GatewayConnection {
+  session: GatewaySession | undefined;
+  readonly #closed: Promise<void>;
+
+  constructor(readonly socket: WebSocket) {
+    this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
+  }
+
+  send(payload: unknown): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(payload));
+  }
+
+  /** Closes the socket and resolves once the close handshake is over. */
+  close(code: number, reason: string): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    if (this.socket.readyState !== WebSocket.CLOSING) this.socket.close(code, reason);
+    return this.#closed;
+  }
+}
+
+/** Timestamp-based ids that sort in creation order, like Discord's snowflakes. */
+class SnowflakeClock {
+  #last = 0n;
+
+  next(): string {
+    const candidate = (BigInt(Date.now()) - DISCORD_EPOCH) << 22n;
+    this.#last = candidate > this.#last ? candidate : this.#last + 1n;
+    return this.#last.toString();
+  }
+}
+
+/** Which 429 rule answered a request, for building its headers. */
+const rateLimitOf = new WeakMap<RecordedRequest, Required<RateLimitOptions>>();
+
+async function readBody(req: Request): Promise<unknown> {
+  const type = req.headers.get("content-type") ?? "";
+  if (type.startsWith("multipart/form-data")) {
+    // discordeno sends files as multipart with the JSON in payload_json.
+    const json = (await req.formData()).get("payload_json");
+    return typeof json === "string" ? JSON.parse(json) : undefined;
+  }
+  const text = await req.text();
+  return text === "" ? undefined : JSON.parse(text);
+}
+
+function ok(body: unknown): Reply {
+  return { status: 200, body };
+}
+
+function notFound(error: string): Reply {
+  return { ...Errors.notFound, errors: [error] };
+}
+
+function invalidFormBody(issues: SpecIssue[]): Reply {
+  return {
+    status: 400,
+    body: { code: 50035, message: "Invalid Form Body", errors: discordFormErrors(issues) },
+    errors: issues.map((i) => `${i.path || "/"} ${i.message}`),
+  };
+}
+
+/** Rate-limit headers with plenty remaining, so discordeno's queue never waits. */
+function normalHeaders(path: string): Headers {
+  return new Headers({
+    "x-ratelimit-limit": "5",
+    "x-ratelimit-remaining": "4",
+    "x-ratelimit-reset": (Date.now() / 1000 + 5).toFixed(3),
+    "x-ratelimit-reset-after": "5.000",
+    "x-ratelimit-bucket": bucketHash(path),
+  });
+}
+
+/** A stable 32-hex-digit bucket id per route, with ids replaced so one route is one bucket. */
+function bucketHash(path: string): string {
+  const route = path.replace(/\/\d{5,}/g, "/:id").replace(/\/[\w-]{40,}/g, "/:token");
+  let h = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(route)) {
+    h = ((h ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, "0").repeat(2);
+}
+
+function member(): Json {
+  return {
+    roles: [],
+    joined_at: "2024-01-01T00:00:00.000000+00:00",
+    premium_since: null,
+    deaf: false,
+    mute: false,
+    flags: 0,
+    pending: false,
+    nick: null,
+    avatar: null,
+    banner: null,
+    communication_disabled_until: null,
+  };
+}
+
+function reference(m: DiscordMessage): NonNullable<DiscordMessage["message_reference"]> {
+  return {
+    type: 0,
+    message_id: m.id,
+    channel_id: m.channel_id,
+    ...(m.guild_id ? { guild_id: m.guild_id } : {}),
+  };
+}
+
+/** A replied-to message as Discord embeds it: one level deep, without its own reply. */
+function quoted(m: StoredMessage): DiscordMessage {
+  const { referenced_message: _nested, ...rest } = stripDeleted(m);
+  return rest;
+}
+
+/** The message as Discord shows it: without the fake's bookkeeping. */
+function stripDeleted(m: DiscordMessage | StoredMessage): DiscordMessage {
+  const { deleted: _deleted, ...rest } = m as StoredMessage;
+  return structuredClone(rest);
+}

@@ -1,0 +1,1011 @@
+/**
+ * A fake Gemini Developer API (REST v1beta, SSE streaming, context caches) on loopback, for tests
+ * that drive the real `@google/generative-ai` SDK through its `baseUrl` request option.
+ *
+ * @example
+ * ```ts ignore
+ * const fake = await FakeGemini.start();
+ * fake.reply("안녕!").fail429({ kind: "minute" });
+ * const model = new GoogleGenerativeAI("test-key").getGenerativeModel(
+ *   { model: "gemini-2.5-flash" },
+ *   { baseUrl: fake.url },
+ * );
+ * await fake.close();
+ * ```
+ * @module
+ */
+
+const RECORDINGS = new URL("../../../shared/gemini-recordings/", import.meta.url);
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+// The free tier's daily quota resets at midnight Pacific; a fixed UTC-8 ignores daylight saving,
+// which is close enough for a fake whose clock is injected anyway.
+const PACIFIC_OFFSET_MS = 8 * 3_600_000;
+const DEFAULT_CACHE_TTL_MS = 3_600_000;
+// An image costs a fixed 258 tokens on Gemini 2.x when it fits one tile.
+const INLINE_DATA_TOKENS = 258;
+// First match wins, so "flash-lite" must precede "flash". Unknown models get the strictest value.
+const CACHE_MIN_TOKENS: ReadonlyArray<readonly [string, number]> = [
+  ["flash-lite", 2048],
+  ["flash", 1024],
+  ["pro", 4096],
+];
+const DEFAULT_CACHE_MIN_TOKENS = 4096;
+
+/** A `Content` as the REST API carries it. */
+export interface Content {
+  role?: string;
+  parts?: Part[];
+}
+
+/** A `Part`; only `text` is interpreted, other kinds are counted roughly. */
+export interface Part {
+  text?: string;
+  thought?: boolean;
+  [field: string]: unknown;
+}
+
+/** A generate or stream request as the fake's responder sees it. */
+export interface GenerateRequest {
+  /** Model id without the `models/` prefix, e.g. `gemini-2.5-flash`. */
+  model: string;
+  stream: boolean;
+  apiKey: string;
+  contents: Content[];
+  systemInstruction?: Content;
+  generationConfig?: { thinkingConfig?: { thinkingBudget?: number }; [k: string]: unknown };
+  cachedContent?: string;
+  /** Text of the last `user` turn, joined over its parts. */
+  lastUserText: string;
+  /** The raw JSON body. */
+  body: Record<string, unknown>;
+}
+
+/** Per-key limits; each is enforced only when set. */
+export interface QuotaLimits {
+  /** Generate requests per sliding minute. */
+  rpm?: number;
+  /** Prompt tokens (cached tokens included) per sliding minute. */
+  tpm?: number;
+  /** Generate requests per Pacific day. */
+  rpd?: number;
+}
+
+/** Options for {@linkcode FakeGemini.start}. */
+export interface FakeGeminiOptions {
+  /** Accepted API keys. @default {["test-key"]} */
+  apiKeys?: string[];
+  /** Quota enforced per key; none when absent. */
+  quota?: QuotaLimits;
+  /** Clock for quotas, cache expiry and recordings. @default {Date.now} */
+  now?: () => number;
+  /** Reply text when the script queue is empty. @default {a Korean echo of the last user text} */
+  responder?: (req: GenerateRequest) => string;
+  /** `thoughtsTokenCount` reported unless `thinkingBudget` is 0. @default {200} */
+  thoughtsTokens?: number;
+  /** How many SSE events a streamed text is split into. @default {4} */
+  chunks?: number;
+  /** When set, any other model answers 404 NOT_FOUND like the real API. */
+  models?: string[];
+}
+
+/** One scripted outcome, consumed by the next generate or stream call. */
+export interface ScriptStep {
+  /** Reply text; the responder's when neither this nor another source is set. */
+  text?: string;
+  /** A recording under `gemini-recordings/`, e.g. `googleai/streaming-success-basic-reply-short.txt`. */
+  replay?: string;
+  /** An HTTP error with this status and JSON body. */
+  error?: { status: number; body: unknown };
+  /** Reply with the recorded prompt-blocked-for-SAFETY response. */
+  safetyBlock?: boolean;
+  /** Delay before the response headers. */
+  delayFirstMs?: number;
+  /** Delay between SSE events. */
+  chunkDelayMs?: number;
+  /** SSE events for `text`. */
+  chunks?: number;
+  /** Send this many SSE events (unary: half the body when 0 or more) and then abort the connection. */
+  breakAfter?: number;
+}
+
+/** Which operation a recorded request was. */
+export type FakeGeminiAction =
+  | "generateContent"
+  | "streamGenerateContent"
+  | "countTokens"
+  | "cachedContents.create"
+  | "cachedContents.list"
+  | "cachedContents.get"
+  | "cachedContents.update"
+  | "cachedContents.delete"
+  | "unknown";
+
+/** A request the fake answered, with the status it chose. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  model?: string;
+  action: FakeGeminiAction;
+  apiKey: string;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  at: number;
+  status: number;
+}
+
+/** Counters kept since start. */
+export interface FakeGeminiStats {
+  requests: number;
+  rejected429: number;
+  byKey: Record<string, { requests: number; rejected429: number }>;
+}
+
+/**
+ * Rough token count: ASCII characters / 4 plus other characters / 1.5, rounded up. It
+ * approximates Gemini's tokenizer, which spends about 4 English characters a token but only 1–2
+ * Korean characters a token.
+ *
+ * @example
+ * ```ts ignore
+ * estimateTokens("hello world!"); // 3
+ * estimateTokens("안녕하세요"); // 4
+ * ```
+ */
+export function estimateTokens(text: string): number {
+  let ascii = 0;
+  let other = 0;
+  for (const ch of text) {
+    if (ch.codePointAt(0)! < 128) ascii++;
+    else other++;
+  }
+  return Math.ceil(ascii / 4 + other / 1.5);
+}
+
+interface CacheEntry {
+  name: string;
+  model: string;
+  displayName?: string;
+  tokens: number;
+  createTime: number;
+  updateTime: number;
+  expireTime: number;
+}
+
+interface Waiter {
+  n: number;
+  resolve: (r: RecordedRequest[]) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface KeyQuotaState {
+  minute: { at: number; tokens: number }[];
+  day: number;
+  dayCount: number;
+}
+
+type Json = Record<string, unknown>;
+
+/** A loopback Gemini API that the real SDK can be pointed at. */
+export class FakeGemini {
+  /** `http://127.0.0.1:PORT`, to pass as the SDK's `baseUrl`. */
+  readonly url: string;
+  /** Every request answered, oldest first. */
+  readonly requests: RecordedRequest[] = [];
+  /** Counters of requests and 429 rejections. */
+  readonly stats: FakeGeminiStats = { requests: 0, rejected429: 0, byKey: {} };
+
+  #server!: Deno.HttpServer<Deno.NetAddr>;
+  #opts: Required<Omit<FakeGeminiOptions, "quota" | "models">> & FakeGeminiOptions;
+  #queue: ScriptStep[] = [];
+  #caches = new Map<string, CacheEntry>();
+  #cacheSeq = 0;
+  #quota = new Map<string, KeyQuotaState>();
+  #waiters = new Set<Waiter>();
+  // Aborted by close(), so every pending delay and open stream ends and shutdown() can finish.
+  #closing = new AbortController();
+  #closed = false;
+
+  private constructor(opts: FakeGeminiOptions) {
+    this.#opts = {
+      apiKeys: ["test-key"],
+      now: Date.now,
+      responder: (req) => `응, "${req.lastUserText}" 말이지.`,
+      thoughtsTokens: 200,
+      chunks: 4,
+      ...opts,
+    };
+    this.url = "";
+  }
+
+  /** Starts the server on a free loopback port. */
+  static start(opts: FakeGeminiOptions = {}): Promise<FakeGemini> {
+    const fake = new FakeGemini(opts);
+    fake.#server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen() {},
+      onError: (err) => fake.#json(500, apiError(500, `fake-gemini crashed: ${err}`)),
+    }, (req) => fake.#handle(req));
+    (fake as { url: string }).url = `http://127.0.0.1:${fake.#server.addr.port}`;
+    return Promise.resolve(fake);
+  }
+
+  /** Stops the server, ending delayed replies and open streams, and rejects pending waits. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing.abort();
+    for (const w of this.#waiters) {
+      clearTimeout(w.timer);
+      w.reject(new Error("FakeGemini closed while waiting for requests"));
+    }
+    this.#waiters.clear();
+    await this.#server.shutdown();
+  }
+
+  /** Queues a scripted outcome for the next generate or stream call. */
+  script(step: ScriptStep): this {
+    this.#queue.push(step);
+    return this;
+  }
+
+  /** Queues a reply with this text. */
+  reply(text: string): this {
+    return this.script({ text });
+  }
+
+  /** Queues a recorded response from `gemini-recordings/` (`.txt` SSE or `.json` body). */
+  replay(file: string): this {
+    return this.script({ replay: file });
+  }
+
+  /** Queues a 429 RESOURCE_EXHAUSTED shaped like the real free-tier quota error. */
+  fail429(
+    opts: { kind: "minute" | "day" | "tokens"; retryDelaySeconds?: number; quotaValue?: number },
+  ): this {
+    const body = quotaErrorBody(opts.kind, "gemini-2.5-flash", opts.quotaValue ?? 10, {
+      seconds: opts.retryDelaySeconds ?? 37.2,
+    });
+    return this.script({ error: { status: 429, body } });
+  }
+
+  /** Queues an error with the real API's status name and default message for `status`. */
+  failStatus(status: 400 | 401 | 403 | 404 | 500 | 503 | 504, message?: string): this {
+    return this.script({ error: { status, body: apiError(status, message) } });
+  }
+
+  /** Queues a default reply whose headers come after `ms`. */
+  slowFirstByte(ms: number): this {
+    return this.script({ delayFirstMs: ms });
+  }
+
+  /** Queues a default reply that sends `afterChunks` events and then drops the connection. */
+  brokenStream(afterChunks: number): this {
+    return this.script({ breakAfter: afterChunks });
+  }
+
+  /** Queues a prompt blocked with `promptFeedback.blockReason: "SAFETY"` (recorded bodies). */
+  safetyBlock(): this {
+    return this.script({ safetyBlock: true });
+  }
+
+  /** Queues a default reply with `ms` between its SSE events. */
+  chunkDelay(ms: number): this {
+    return this.script({ chunkDelayMs: ms });
+  }
+
+  /** Scripted outcomes not consumed yet. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Resolves with the recorded requests once at least `n` have been answered. */
+  waitForRequests(n: number, timeoutMs = 2000): Promise<RecordedRequest[]> {
+    if (this.requests.length >= n) return Promise.resolve(this.requests);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        n,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiters.delete(waiter);
+          reject(
+            new Error(
+              `waited ${timeoutMs} ms for ${n} requests: only ${this.requests.length} arrived`,
+            ),
+          );
+        }, timeoutMs),
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  // ---- request handling -------------------------------------------------------------------
+
+  async #handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const path = decodeURIComponent(url.pathname);
+    const apiKey = req.headers.get("x-goog-api-key") ?? url.searchParams.get("key") ?? "";
+    const route = parseRoute(req.method, path);
+    const rec: RecordedRequest = {
+      method: req.method,
+      path,
+      model: route.model,
+      action: route.action,
+      apiKey,
+      body: undefined,
+      at: this.#opts.now(),
+      status: 0,
+    };
+    try {
+      const text = await req.text();
+      rec.body = text ? JSON.parse(text) : undefined;
+    } catch {
+      return this.#finish(rec, this.#json(400, apiError(400, "Invalid JSON payload received.")));
+    }
+    if (!apiKey) {
+      return this.#finish(
+        rec,
+        this.#json(
+          403,
+          apiError(
+            403,
+            "Method doesn't allow unregistered callers (callers without established identity). " +
+              "Please use API Key or other form of API consumer identity to call this API.",
+          ),
+        ),
+      );
+    }
+    if (!this.#opts.apiKeys.includes(apiKey)) {
+      const body = JSON.parse(
+        await Deno.readTextFile(new URL("googleai/unary-failure-api-key.json", RECORDINGS)),
+      );
+      return this.#finish(rec, this.#json(body.error.code, body));
+    }
+    switch (route.action) {
+      case "generateContent":
+      case "streamGenerateContent":
+        return await this.#generate(
+          rec,
+          route.model!,
+          route.action === "streamGenerateContent",
+        );
+      case "countTokens":
+        return this.#finish(rec, this.#countTokens(rec.body ?? {}));
+      case "cachedContents.create":
+        return this.#finish(rec, this.#createCache(rec.body ?? {}));
+      case "cachedContents.list":
+        return this.#finish(rec, this.#json(200, this.#listCaches()));
+      case "cachedContents.get":
+      case "cachedContents.update":
+      case "cachedContents.delete":
+        return this.#finish(rec, this.#cacheById(route.action, route.id!, rec.body ?? {}));
+      default:
+        return this.#finish(
+          rec,
+          this.#json(404, apiError(404, `${req.method} ${path} is not a route of this fake.`)),
+        );
+    }
+  }
+
+  // Records the status before any delay, so tests can observe a reply that is still held back.
+  #record(rec: RecordedRequest, status: number): void {
+    rec.status = status;
+    this.requests.push(rec);
+    this.stats.requests++;
+    const byKey = this.stats.byKey[rec.apiKey] ??= { requests: 0, rejected429: 0 };
+    byKey.requests++;
+    if (status === 429) {
+      this.stats.rejected429++;
+      byKey.rejected429++;
+    }
+    for (const w of this.#waiters) {
+      if (this.requests.length >= w.n) {
+        clearTimeout(w.timer);
+        this.#waiters.delete(w);
+        w.resolve(this.requests);
+      }
+    }
+  }
+
+  #finish(rec: RecordedRequest, res: Response): Response {
+    this.#record(rec, res.status);
+    return res;
+  }
+
+  #json(status: number, body: unknown): Response {
+    return new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json; charset=UTF-8" },
+    });
+  }
+
+  async #generate(
+    rec: RecordedRequest,
+    model: string,
+    stream: boolean,
+  ): Promise<Response> {
+    const body: Json = rec.body ?? {};
+    if (this.#opts.models && !this.#opts.models.includes(model)) {
+      return this.#finish(
+        rec,
+        this.#json(
+          404,
+          apiError(
+            404,
+            `models/${model} is not found for API version v1beta, or is not supported for ` +
+              `${rec.action}. Call ListModels to see the list of available models and their ` +
+              `supported methods.`,
+          ),
+        ),
+      );
+    }
+    const cacheName = typeof body.cachedContent === "string" ? body.cachedContent : undefined;
+    let cache: CacheEntry | undefined;
+    if (cacheName) {
+      cache = this.#liveCache(cacheName);
+      if (!cache) {
+        return this.#finish(
+          rec,
+          this.#json(403, apiError(403, "CachedContent not found (or permission denied)")),
+        );
+      }
+      // The real API refuses these next to a cache: they must live inside it.
+      if (body.systemInstruction || body.tools || body.toolConfig) {
+        return this.#finish(
+          rec,
+          this.#json(
+            400,
+            apiError(
+              400,
+              "CachedContent can not be used with GenerateContent request setting " +
+                "system_instruction, tools or tool_config.\n\nProposed fix: move those values " +
+                "to CachedContent from GenerateContent request.",
+            ),
+          ),
+        );
+      }
+      if (cache.model !== `models/${model}`) {
+        return this.#finish(
+          rec,
+          this.#json(
+            400,
+            apiError(
+              400,
+              `Model used by GenerateContent request (models/${model}) and CachedContent ` +
+                `(${cache.model}) has to be the same.`,
+            ),
+          ),
+        );
+      }
+    }
+    const contents = (body.contents ?? []) as Content[];
+    const systemInstruction = body.systemInstruction as Content | undefined;
+    const cachedTokens = cache?.tokens ?? 0;
+    const promptTokens = countContents(contents) +
+      (systemInstruction ? countContents([systemInstruction]) : 0) + cachedTokens;
+
+    const rejection = this.#checkQuota(rec.apiKey, model, promptTokens);
+    if (rejection) return this.#finish(rec, this.#json(429, rejection));
+
+    const step = this.#queue.shift() ?? {};
+    const greq: GenerateRequest = {
+      model,
+      stream,
+      apiKey: rec.apiKey,
+      contents,
+      systemInstruction,
+      generationConfig: body.generationConfig as GenerateRequest["generationConfig"],
+      cachedContent: cacheName,
+      lastUserText: lastUserText(contents),
+      body,
+    };
+
+    let events: Json[];
+    if (step.error) {
+      return await this.#delayed(rec, step, this.#json(step.error.status, step.error.body));
+    } else if (step.replay || step.safetyBlock) {
+      const file = step.replay ??
+        (stream
+          ? "googleai/streaming-failure-prompt-blocked-safety.txt"
+          : "sdk-js/unary-failure-prompt-blocked-safety.json");
+      const recorded = await readRecording(file);
+      if (!Array.isArray(recorded) && recorded.error) {
+        const status = (recorded.error as { code: number }).code;
+        return await this.#delayed(rec, step, this.#json(status, recorded));
+      }
+      events = Array.isArray(recorded) ? recorded : [recorded];
+    } else {
+      const text = step.text ?? this.#opts.responder(greq);
+      events = this.#textEvents(greq, text, promptTokens, cachedTokens, step.chunks);
+    }
+
+    if (!stream) {
+      const merged = events.length === 1 ? events[0] : mergeEvents(events);
+      const bytes = new TextEncoder().encode(JSON.stringify(merged));
+      const pieces = step.breakAfter === undefined
+        ? [bytes]
+        : [bytes.subarray(0, Math.floor(bytes.length / 2))];
+      return await this.#delayed(
+        rec,
+        step,
+        new Response(this.#body(pieces, step), {
+          headers: { "content-type": "application/json; charset=UTF-8" },
+        }),
+      );
+    }
+    const enc = new TextEncoder();
+    let pieces = events.map((e) => enc.encode(sseFrame(e)));
+    if (step.breakAfter !== undefined) pieces = pieces.slice(0, step.breakAfter);
+    return await this.#delayed(
+      rec,
+      step,
+      new Response(this.#body(pieces, step), {
+        headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+      }),
+    );
+  }
+
+  async #delayed(
+    rec: RecordedRequest,
+    step: ScriptStep,
+    res: Response,
+  ): Promise<Response> {
+    this.#record(rec, res.status);
+    if (step.delayFirstMs && !(await this.#sleep(step.delayFirstMs))) {
+      await res.body?.cancel();
+      return this.#json(503, apiError(503, "fake-gemini closed during the first-byte delay"));
+    }
+    return res;
+  }
+
+  // A pull-based body, so chunk delays run only while someone reads and cancel() can stop them.
+  #body(pieces: Uint8Array[], step: ScriptStep): ReadableStream<Uint8Array> {
+    let i = 0;
+    const stop = new AbortController();
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (i > 0 && i < pieces.length && step.chunkDelayMs) {
+          const ok = await this.#sleep(
+            step.chunkDelayMs,
+            stop.signal,
+          );
+          if (!ok) {
+            controller.error(new Error("fake-gemini: stream ended by close() or the client"));
+            return;
+          }
+        }
+        if (i < pieces.length) {
+          controller.enqueue(pieces[i++]);
+        } else if (step.breakAfter !== undefined) {
+          // Erroring the body makes Deno drop the connection without the final chunk.
+          controller.error(new Error("fake-gemini: stream broken on purpose"));
+        } else {
+          controller.close();
+        }
+      },
+      cancel: () => stop.abort(),
+    });
+  }
+
+  /** Resolves true after `ms`, or false at once when `signal` or close() aborts first. */
+  #sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+    const signals = signal ? [this.#closing.signal, signal] : [this.#closing.signal];
+    if (signals.some((s) => s.aborted)) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        for (const s of signals) s.removeEventListener("abort", onAbort);
+        resolve(true);
+      }, ms);
+      for (const s of signals) s.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #textEvents(
+    greq: GenerateRequest,
+    text: string,
+    promptTokens: number,
+    cachedTokens: number,
+    chunks = this.#opts.chunks,
+  ): Json[] {
+    const budget = greq.generationConfig?.thinkingConfig?.thinkingBudget;
+    const thoughts = budget === 0
+      ? 0
+      : budget !== undefined && budget > 0
+      ? Math.min(budget, this.#opts.thoughtsTokens)
+      : this.#opts.thoughtsTokens;
+    const replyTokens = estimateTokens(text);
+    const usage: Json = {
+      promptTokenCount: promptTokens,
+      candidatesTokenCount: replyTokens,
+      totalTokenCount: promptTokens + replyTokens + thoughts,
+      promptTokensDetails: [{ modality: "TEXT", tokenCount: promptTokens }],
+    };
+    if (cachedTokens) {
+      usage.cachedContentTokenCount = cachedTokens;
+      usage.cacheTokensDetails = [{ modality: "TEXT", tokenCount: cachedTokens }];
+    }
+    if (thoughts) usage.thoughtsTokenCount = thoughts;
+    const responseId = `fake-${this.requests.length}`;
+    const pieces = greq.stream ? splitText(text, chunks) : [text];
+    return pieces.map((piece, i) => {
+      const last = i === pieces.length - 1;
+      const candidate: Json = {
+        content: { parts: [{ text: piece }], role: "model" },
+        index: 0,
+      };
+      if (last) candidate.finishReason = "STOP";
+      return {
+        candidates: [candidate],
+        // Like the real stream, early events carry only the prompt count; the last one is final.
+        usageMetadata: last
+          ? usage
+          : { promptTokenCount: promptTokens, totalTokenCount: promptTokens },
+        modelVersion: greq.model,
+        responseId,
+      };
+    });
+  }
+
+  #checkQuota(key: string, model: string, tokens: number): Json | undefined {
+    const limits = this.#opts.quota;
+    if (!limits) return undefined;
+    const now = this.#opts.now();
+    const day = Math.floor((now - PACIFIC_OFFSET_MS) / DAY_MS);
+    let state = this.#quota.get(key);
+    if (!state) this.#quota.set(key, state = { minute: [], day, dayCount: 0 });
+    if (state.day !== day) {
+      state.day = day;
+      state.dayCount = 0;
+    }
+    state.minute = state.minute.filter((e) => e.at > now - MINUTE_MS);
+
+    if (limits.rpd !== undefined && state.dayCount >= limits.rpd) {
+      // The real API sends a short retryDelay even for a daily quota; only quotaId tells them
+      // apart, so a bot that trusts retryDelay alone will hammer the API until midnight.
+      return quotaErrorBody("day", model, limits.rpd, { ms: MINUTE_MS - (now % MINUTE_MS) });
+    }
+    if (limits.rpm !== undefined && state.minute.length >= limits.rpm) {
+      return quotaErrorBody("minute", model, limits.rpm, {
+        ms: state.minute[0].at + MINUTE_MS - now,
+      });
+    }
+    if (limits.tpm !== undefined) {
+      let used = state.minute.reduce((sum, e) => sum + e.tokens, 0);
+      if (used + tokens > limits.tpm) {
+        // Wait until enough old requests leave the window; a prompt over the whole limit never fits.
+        let ms = MINUTE_MS;
+        for (const e of state.minute) {
+          used -= e.tokens;
+          if (used + tokens <= limits.tpm) {
+            ms = e.at + MINUTE_MS - now;
+            break;
+          }
+        }
+        return quotaErrorBody("tokens", model, limits.tpm, { ms });
+      }
+    }
+    state.minute.push({ at: now, tokens });
+    state.dayCount++;
+    return undefined;
+  }
+
+  #countTokens(body: Json): Response {
+    const inner = (body.generateContentRequest ?? body) as Json;
+    let total = countContents((inner.contents ?? []) as Content[]);
+    if (inner.systemInstruction) total += countContents([inner.systemInstruction as Content]);
+    const result: Json = {};
+    if (typeof inner.cachedContent === "string") {
+      const cache = this.#liveCache(inner.cachedContent);
+      if (!cache) {
+        return this.#json(403, apiError(403, "CachedContent not found (or permission denied)"));
+      }
+      total += cache.tokens;
+      result.cachedContentTokenCount = cache.tokens;
+    }
+    return this.#json(200, {
+      totalTokens: total,
+      ...result,
+      promptTokensDetails: [{ modality: "TEXT", tokenCount: total }],
+    });
+  }
+
+  // ---- cachedContents ---------------------------------------------------------------------
+
+  #createCache(body: Json): Response {
+    if (typeof body.model !== "string" || !body.model) {
+      return this.#json(
+        400,
+        apiError(400, "* CreateCachedContentRequest.cached_content.model: required"),
+      );
+    }
+    const model = body.model.includes("/") ? body.model : `models/${body.model}`;
+    const tokens = countContents((body.contents ?? []) as Content[]) +
+      (body.systemInstruction ? countContents([body.systemInstruction as Content]) : 0);
+    const min = cacheMinTokens(model);
+    if (tokens < min) {
+      return this.#json(
+        400,
+        apiError(
+          400,
+          `Cached content is too small. total_token_count=${tokens}, min_total_token_count=${min}`,
+        ),
+      );
+    }
+    const now = this.#opts.now();
+    const expireTime = expiryFrom(body, now) ?? now + DEFAULT_CACHE_TTL_MS;
+    const entry: CacheEntry = {
+      name: `cachedContents/fakecache${++this.#cacheSeq}`,
+      model,
+      displayName: typeof body.displayName === "string" ? body.displayName : undefined,
+      tokens,
+      createTime: now,
+      updateTime: now,
+      expireTime,
+    };
+    this.#caches.set(entry.name, entry);
+    return this.#json(200, cacheJson(entry));
+  }
+
+  #listCaches(): Json {
+    const live = [...this.#caches.keys()].map((n) => this.#liveCache(n)).filter((c) =>
+      c !== undefined
+    );
+    // The real API omits the field entirely when there are no caches.
+    return live.length ? { cachedContents: live.map(cacheJson) } : {};
+  }
+
+  #cacheById(action: FakeGeminiAction, id: string, body: Json): Response {
+    const cache = this.#liveCache(`cachedContents/${id}`);
+    if (!cache) {
+      return this.#json(403, apiError(403, "CachedContent not found (or permission denied)"));
+    }
+    if (action === "cachedContents.delete") {
+      this.#caches.delete(cache.name);
+      return this.#json(200, {});
+    }
+    if (action === "cachedContents.update") {
+      const now = this.#opts.now();
+      const expireTime = expiryFrom(body, now);
+      if (expireTime === undefined) {
+        return this.#json(400, apiError(400, "Only ttl or expire_time can be updated."));
+      }
+      cache.expireTime = expireTime;
+      cache.updateTime = now;
+    }
+    return this.#json(200, cacheJson(cache));
+  }
+
+  #liveCache(name: string): CacheEntry | undefined {
+    const cache = this.#caches.get(name);
+    if (cache && cache.expireTime <= this.#opts.now()) {
+      this.#caches.delete(name);
+      return undefined;
+    }
+    return cache;
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+
+function parseRoute(
+  method: string,
+  path: string,
+): { action: FakeGeminiAction; model?: string; id?: string } {
+  const m = path.match(/^\/v1(?:beta)?\/(?:models|tunedModels)\/([^/:]+):(\w+)$/);
+  if (m && method === "POST") {
+    const action = m[2];
+    if (
+      action === "generateContent" || action === "streamGenerateContent" ||
+      action === "countTokens"
+    ) {
+      return { action, model: m[1] };
+    }
+    return { action: "unknown", model: m[1] };
+  }
+  const c = path.match(/^\/v1(?:beta)?\/cachedContents(?:\/([^/]+))?$/);
+  if (c) {
+    const id = c[1];
+    if (!id && method === "POST") return { action: "cachedContents.create" };
+    if (!id && method === "GET") return { action: "cachedContents.list" };
+    if (id && method === "GET") return { action: "cachedContents.get", id };
+    if (id && method === "PATCH") return { action: "cachedContents.update", id };
+    if (id && method === "DELETE") return { action: "cachedContents.delete", id };
+  }
+  return { action: "unknown" };
+}
+
+const STATUS_NAMES: Record<number, [string, string]> = {
+  400: ["INVALID_ARGUMENT", "Request contains an invalid argument."],
+  401: [
+    "UNAUTHENTICATED",
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie " +
+    "or other valid authentication credential.",
+  ],
+  403: ["PERMISSION_DENIED", "The caller does not have permission"],
+  404: ["NOT_FOUND", "Requested entity was not found."],
+  429: ["RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."],
+  500: [
+    "INTERNAL",
+    "An internal error has occurred. Please retry or report in " +
+    "https://developers.generativeai.google/guide/troubleshooting",
+  ],
+  503: ["UNAVAILABLE", "The model is overloaded. Please try again later."],
+  504: ["DEADLINE_EXCEEDED", "The request timed out. Please try again."],
+};
+
+function apiError(code: number, message?: string): Json {
+  const [status, fallback] = STATUS_NAMES[code] ?? ["UNKNOWN", "Unknown error."];
+  return { error: { code, message: message ?? fallback, status } };
+}
+
+const QUOTA_KINDS = {
+  minute: {
+    metric: "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+    id: "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+  },
+  day: {
+    metric: "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+    id: "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+  },
+  tokens: {
+    metric: "generativelanguage.googleapis.com/generate_content_free_tier_input_token_count",
+    id: "GenerateContentInputTokensPerModelPerMinute-FreeTier",
+  },
+} as const;
+
+function quotaErrorBody(
+  kind: keyof typeof QUOTA_KINDS,
+  model: string,
+  limit: number,
+  delay: { ms: number } | { seconds: number },
+): Json {
+  const { metric, id } = QUOTA_KINDS[kind];
+  const seconds = "seconds" in delay ? delay.seconds : Math.max(0, delay.ms) / 1000;
+  return {
+    error: {
+      code: 429,
+      message: "You exceeded your current quota, please check your plan and billing details. " +
+        "For more information on this error, head to: " +
+        "https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, " +
+        "head to: https://ai.dev/rate-limit. \n" +
+        `* Quota exceeded for metric: ${metric}, limit: ${limit}, model: ${model}\n` +
+        `Please retry in ${Number(seconds.toFixed(3))}s.`,
+      status: "RESOURCE_EXHAUSTED",
+      details: [
+        {
+          "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+          violations: [{
+            quotaMetric: metric,
+            quotaId: id,
+            quotaDimensions: { location: "global", model },
+            quotaValue: String(limit),
+          }],
+        },
+        {
+          "@type": "type.googleapis.com/google.rpc.Help",
+          links: [{
+            description: "Learn more about Gemini API quotas",
+            url: "https://ai.google.dev/gemini-api/docs/rate-limits",
+          }],
+        },
+        // The structured delay is whole seconds while the message keeps the fraction.
+        {
+          "@type": "type.googleapis.com/google.rpc.RetryInfo",
+          retryDelay: `${Math.floor(seconds)}s`,
+        },
+      ],
+    },
+  };
+}
+
+function countContents(contents: Content[]): number {
+  let total = 0;
+  for (const content of contents) {
+    for (const part of content.parts ?? []) {
+      if (typeof part.text === "string") total += estimateTokens(part.text);
+      else if (part.inlineData || part.fileData) total += INLINE_DATA_TOKENS;
+      else total += estimateTokens(JSON.stringify(part));
+    }
+  }
+  return total;
+}
+
+function lastUserText(contents: Content[]): string {
+  for (let i = contents.length - 1; i >= 0; i--) {
+    const c = contents[i];
+    if (c.role === undefined || c.role === "user") {
+      return (c.parts ?? []).map((p) => p.text ?? "").join("");
+    }
+  }
+  return "";
+}
+
+/** Splits by code point, so no surrogate pair or Hangul syllable is cut in half. */
+function splitText(text: string, chunks: number): string[] {
+  const chars = Array.from(text);
+  const n = Math.max(1, Math.min(chunks, chars.length));
+  const size = Math.ceil(chars.length / n);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(chars.slice(i * size, (i + 1) * size).join(""));
+  return out.filter((p, i) => p !== "" || i === 0);
+}
+
+/**
+ * The SDK's event pattern is `^data: (.*)` followed by a blank line, and `.` stops at U+2028 and
+ * U+2029, which JSON.stringify leaves raw; escaping them keeps such text parseable.
+ */
+function sseFrame(event: unknown): string {
+  const json = JSON.stringify(event).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return `data: ${json}\r\n\r\n`;
+}
+
+/** Reads a recording: an SSE file becomes its list of events, anything else one JSON body. */
+async function readRecording(file: string): Promise<Json | Json[]> {
+  const text = await Deno.readTextFile(new URL(file, RECORDINGS));
+  if (!text.trimStart().startsWith("data:")) return JSON.parse(text);
+  return text.split(/\r?\n/)
+    .filter((line) => line.startsWith("data:"))
+    .map((line) => JSON.parse(line.slice("data:".length)));
+}
+
+/** Folds SSE events into one unary body: text parts concatenated, last metadata kept. */
+function mergeEvents(events: Json[]): Json {
+  const merged: Json = structuredClone(events[events.length - 1]);
+  const candidates: Json[] = [];
+  for (const event of events) {
+    for (const [i, cand] of ((event.candidates ?? []) as Json[]).entries()) {
+      const target = candidates[i] ??= { index: i };
+      const { content, ...rest } = cand as { content?: Content };
+      Object.assign(target, rest);
+      if (!content?.parts) continue;
+      const into = (target.content ??= { role: content.role ?? "model", parts: [] }) as Content;
+      for (const part of content.parts) {
+        const prev = into.parts!.at(-1);
+        const bothText = typeof part.text === "string" && typeof prev?.text === "string" &&
+          Object.keys(part).length === Object.keys(prev).length &&
+          !!part.thought === !!prev.thought;
+        if (bothText) prev!.text += part.text!;
+        else into.parts!.push({ ...part });
+      }
+    }
+  }
+  if (candidates.length) merged.candidates = candidates;
+  return merged;
+}
+
+function cacheMinTokens(model: string): number {
+  return CACHE_MIN_TOKENS.find(([needle]) => model.includes(needle))?.[1] ??
+    DEFAULT_CACHE_MIN_TOKENS;
+}
+
+/** Reads `ttl` ("3600s", "1.5s") or `expireTime` (RFC 3339) from a cache create/update body. */
+function expiryFrom(body: Json, now: number): number | undefined {
+  if (typeof body.ttl === "string") {
+    const m = body.ttl.match(/^(\d+(?:\.\d+)?)s$/);
+    if (m) return now + Math.round(Number(m[1]) * 1000);
+  }
+  if (typeof body.expireTime === "string") {
+    const t = Date.parse(body.expireTime);
+    if (!Number.isNaN(t)) return t;
+  }
+  return undefined;
+}
+
+function cacheJson(c: CacheEntry): Json {
+  return {
+    name: c.name,
+    model: c.model,
+    ...(c.displayName ? { displayName: c.displayName } : {}),
+    createTime: new Date(c.createTime).toISOString(),
+    updateTime: new Date(c.updateTime).toISOString(),
+    expireTime: new Date(c.expireTime).toISOString(),
+    usageMetadata: { totalTokenCount: c.tokens },
+  };
+}

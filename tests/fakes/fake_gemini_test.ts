@@ -1,0 +1,425 @@
+import assert from "node:assert/strict";
+import { GoogleGenerativeAI } from "@google/generative-ai";
+import { GoogleAICacheManager } from "@google/generative-ai/server";
+import { estimateTokens, FakeGemini, type FakeGeminiOptions } from "./fake_gemini.ts";
+
+const KEY = "test-key";
+const MODEL = "gemini-2.5-flash";
+const RECORDINGS = new URL("../../../shared/gemini-recordings/", import.meta.url);
+
+// Runs `fn` against a fresh fake and always closes it, so a failed assertion leaks nothing.
+async function withFake(
+  fn: (fake: FakeGemini) => Promise<void>,
+  opts: FakeGeminiOptions = {},
+): Promise<void> {
+  const fake = await FakeGemini.start(opts);
+  try {
+    await fn(fake);
+  } finally {
+    await fake.close();
+  }
+}
+
+function model(fake: FakeGemini, opts: { thinking?: boolean; key?: string } = {}) {
+  return new GoogleGenerativeAI(opts.key ?? KEY).getGenerativeModel(
+    {
+      model: MODEL,
+      systemInstruction: "너는 소예봇이야.",
+      // thinkingConfig is not in 0.24.1's types, but the SDK passes generationConfig through.
+      generationConfig: opts.thinking ? {} : { thinkingConfig: { thinkingBudget: 0 } } as never,
+    },
+    { baseUrl: fake.url },
+  );
+}
+
+/** Text the SDK would extract from a recording, computed independently of the fake. */
+async function recordedText(file: string): Promise<string> {
+  const raw = await Deno.readTextFile(new URL(file, RECORDINGS));
+  const bodies = raw.trimStart().startsWith("data:")
+    ? raw.split(/\r?\n/).filter((l) => l.startsWith("data:")).map((l) => JSON.parse(l.slice(5)))
+    : [JSON.parse(raw)];
+  return bodies.flatMap((b) => b.candidates?.[0]?.content?.parts ?? [])
+    .map((p: { text?: string }) => p.text ?? "").join("");
+}
+
+// deno-lint-ignore no-explicit-any
+async function rejection(p: Promise<unknown>): Promise<any> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  assert.fail("expected a rejection");
+}
+
+Deno.test("estimateTokens counts ASCII at 4 chars and other text at 1.5 chars a token", () => {
+  assert.equal(estimateTokens(""), 0);
+  assert.equal(estimateTokens("hello world!"), 3);
+  assert.equal(estimateTokens("안녕하세요"), 4);
+  assert.equal(estimateTokens("hi 안녕"), 3); // 3/4 + 2/1.5 = 2.08
+});
+
+Deno.test("unary reply echoes the user with usage and no thoughts when thinkingBudget is 0", async () => {
+  await withFake(async (fake) => {
+    const result = await model(fake).generateContent("안녕");
+    assert.equal(result.response.text(), '응, "안녕" 말이지.');
+    const usage = result.response.usageMetadata as unknown as Record<string, number>;
+    const prompt = estimateTokens("너는 소예봇이야.") + estimateTokens("안녕");
+    assert.equal(usage.promptTokenCount, prompt);
+    assert.equal(usage.candidatesTokenCount, estimateTokens('응, "안녕" 말이지.'));
+    assert.equal(usage.thoughtsTokenCount, undefined);
+    assert.equal(usage.totalTokenCount, usage.promptTokenCount + usage.candidatesTokenCount);
+
+    const [req] = fake.requests;
+    assert.equal(req.action, "generateContent");
+    assert.equal(req.model, MODEL);
+    assert.equal(req.apiKey, KEY);
+    assert.equal(req.status, 200);
+    assert.equal(req.path, `/v1beta/models/${MODEL}:generateContent`);
+    assert.deepEqual(req.body.generationConfig.thinkingConfig, { thinkingBudget: 0 });
+    assert.equal(req.body.systemInstruction.parts[0].text, "너는 소예봇이야.");
+  });
+});
+
+Deno.test("thinking is billed as thoughtsTokenCount unless the budget is 0", async () => {
+  await withFake(async (fake) => {
+    const { response } = await model(fake, { thinking: true }).generateContent("hi");
+    const usage = response.usageMetadata as unknown as Record<string, number>;
+    assert.equal(usage.thoughtsTokenCount, 50);
+    assert.equal(
+      usage.totalTokenCount,
+      usage.promptTokenCount + usage.candidatesTokenCount + 50,
+    );
+  }, { thoughtsTokens: 50 });
+});
+
+Deno.test("a stream arrives in several role:model chunks and aggregates to the full text", async () => {
+  await withFake(async (fake) => {
+    fake.script({ text: "하나 둘 셋 넷 다섯", chunks: 3, chunkDelayMs: 5 });
+    const result = await model(fake).generateContentStream("세어 봐");
+    const pieces: string[] = [];
+    for await (const chunk of result.stream) {
+      assert.equal(chunk.candidates?.[0].content.role, "model");
+      pieces.push(chunk.text());
+    }
+    assert.equal(pieces.length, 3);
+    assert.equal(pieces.join(""), "하나 둘 셋 넷 다섯");
+    const response = await result.response;
+    assert.equal(response.text(), "하나 둘 셋 넷 다섯");
+    assert.equal(response.candidates?.[0].finishReason, "STOP");
+    assert.equal(
+      response.usageMetadata?.candidatesTokenCount,
+      estimateTokens("하나 둘 셋 넷 다섯"),
+    );
+    assert.equal(fake.requests[0].action, "streamGenerateContent");
+  });
+});
+
+Deno.test("replayed recordings give the SDK exactly the recorded text", async () => {
+  await withFake(async (fake) => {
+    const stream = "googleai/streaming-success-basic-reply-short.txt";
+    const unary = "googleai/unary-success-basic-reply-short.json";
+    const long = "googleai/streaming-success-basic-reply-long.txt";
+    fake.replay(stream).replay(unary).replay(long).replay(unary);
+
+    const s = await model(fake).generateContentStream("q");
+    let streamed = "";
+    for await (const chunk of s.stream) streamed += chunk.text();
+    assert.equal(streamed, await recordedText(stream));
+    assert.equal((await s.response).text(), await recordedText(stream));
+
+    const u = await model(fake).generateContent("q");
+    assert.equal(u.response.text(), await recordedText(unary));
+
+    // A streaming recording replayed for a unary call is merged into one body.
+    const merged = await model(fake).generateContent("q");
+    assert.equal(merged.response.text(), await recordedText(long));
+
+    // A unary recording replayed for a stream is sent as one event.
+    const one = await model(fake).generateContentStream("q");
+    const chunks: string[] = [];
+    for await (const chunk of one.stream) chunks.push(chunk.text());
+    assert.deepEqual(chunks, [await recordedText(unary)]);
+    await one.response;
+  });
+});
+
+Deno.test("fail429 surfaces as status 429 with QuotaFailure and RetryInfo details", async () => {
+  await withFake(async (fake) => {
+    fake.fail429({ kind: "minute" }).fail429({ kind: "day", retryDelaySeconds: 5.5 });
+    const err = await rejection(model(fake).generateContent("q"));
+    assert.equal(err.status, 429);
+    assert.match(err.message, /Please retry in 37\.2s\./);
+    const retry = err.errorDetails.find((d: { "@type": string }) =>
+      d["@type"].endsWith("RetryInfo")
+    );
+    assert.equal(retry.retryDelay, "37s");
+    const failure = err.errorDetails.find((d: { "@type": string }) =>
+      d["@type"].endsWith("QuotaFailure")
+    );
+    assert.equal(
+      failure.violations[0].quotaId,
+      "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+    );
+
+    const day = await rejection(model(fake).generateContentStream("q"));
+    assert.equal(day.status, 429);
+    assert.match(JSON.stringify(day.errorDetails), /PerDayPerProjectPerModel-FreeTier/);
+    assert.match(JSON.stringify(day.errorDetails), /"retryDelay":"5s"/);
+    assert.equal(fake.stats.rejected429, 2);
+    assert.equal(fake.stats.byKey[KEY].rejected429, 2);
+  });
+});
+
+Deno.test("failStatus uses the real status names and messages", async () => {
+  await withFake(async (fake) => {
+    fake.failStatus(503).failStatus(500, "boom");
+    const overloaded = await rejection(model(fake).generateContent("q"));
+    assert.equal(overloaded.status, 503);
+    assert.match(overloaded.message, /The model is overloaded\. Please try again later\./);
+    const internal = await rejection(model(fake).generateContentStream("q"));
+    assert.equal(internal.status, 500);
+    assert.match(internal.message, /boom/);
+    // The queue is empty again, so the responder answers.
+    assert.equal((await model(fake).generateContent("q")).response.text(), '응, "q" 말이지.');
+  });
+});
+
+Deno.test("a broken stream rejects both the stream and result.response", async () => {
+  await withFake(async (fake) => {
+    fake.script({ text: "abcdefghijkl", chunks: 4, breakAfter: 2 });
+    const result = await model(fake).generateContentStream("q");
+    // Attach the handler first: an unhandled rejection would end the test process.
+    const response = rejection(result.response);
+    const seen: string[] = [];
+    const err = await rejection((async () => {
+      for await (const chunk of result.stream) seen.push(chunk.text());
+    })());
+    assert.deepEqual(seen, ["abc", "def"]);
+    assert.match(String(err), /Error reading from the stream/);
+    assert.ok(await response);
+
+    fake.brokenStream(0);
+    const unary = await rejection(model(fake).generateContent("q"));
+    assert.ok(unary instanceof Error);
+  });
+});
+
+Deno.test("a bad key gets the recorded API_KEY_INVALID body; no key gets 403", async () => {
+  await withFake(async (fake) => {
+    const err = await rejection(model(fake, { key: "wrong" }).generateContent("q"));
+    assert.equal(err.status, 400);
+    assert.match(err.message, /API key not valid/);
+    assert.equal(err.errorDetails[0].reason, "API_KEY_INVALID");
+
+    const res = await fetch(`${fake.url}/v1beta/models/${MODEL}:generateContent`, {
+      method: "POST",
+      body: "{}",
+    });
+    assert.equal(res.status, 403);
+    assert.equal((await res.json()).error.status, "PERMISSION_DENIED");
+    assert.deepEqual(fake.requests.map((r) => r.status), [400, 403]);
+  }, { apiKeys: [KEY, "other"] });
+});
+
+Deno.test("safetyBlock makes text() throw for unary and streamed replies", async () => {
+  await withFake(async (fake) => {
+    fake.safetyBlock().safetyBlock();
+    const { response } = await model(fake).generateContent("q");
+    assert.equal(response.promptFeedback?.blockReason, "SAFETY");
+    assert.throws(() => response.text(), /SAFETY/);
+
+    const s = await model(fake).generateContentStream("q");
+    const streamed = await s.response;
+    assert.equal(streamed.promptFeedback?.blockReason, "SAFETY");
+    assert.throws(() => streamed.text(), /SAFETY/);
+  });
+});
+
+Deno.test("context caches: too small is 400, a big one is used and reported", async () => {
+  let clock = Date.parse("2025-06-01T00:00:00Z");
+  await withFake(async (fake) => {
+    const caches = new GoogleAICacheManager(KEY, { baseUrl: fake.url });
+    const small = await rejection(caches.create({
+      model: MODEL,
+      contents: [{ role: "user", parts: [{ text: "짧은 글" }] }],
+      ttlSeconds: 600,
+    }));
+    assert.equal(small.status, 400);
+    assert.match(
+      small.message,
+      /Cached content is too small\. total_token_count=\d+, min_total_token_count=1024/,
+    );
+
+    const lore = "소예봇의 세계관 설정. ".repeat(200);
+    const cache = await caches.create({
+      model: MODEL,
+      systemInstruction: "너는 소예봇이야.",
+      contents: [{ role: "user", parts: [{ text: lore }] }],
+      ttlSeconds: 600,
+    });
+    const cachedTokens = estimateTokens(lore) + estimateTokens("너는 소예봇이야.");
+    assert.match(cache.name!, /^cachedContents\//);
+    assert.equal(cache.model, `models/${MODEL}`);
+    assert.equal(
+      (cache as { usageMetadata?: { totalTokenCount: number } }).usageMetadata?.totalTokenCount,
+      cachedTokens,
+    );
+    assert.equal(cache.expireTime, new Date(clock + 600_000).toISOString());
+    assert.equal(fake.requests[1].body.ttl, "600s");
+
+    const cached = new GoogleGenerativeAI(KEY).getGenerativeModelFromCachedContent(
+      cache,
+      { generationConfig: { thinkingConfig: { thinkingBudget: 0 } } as never },
+      { baseUrl: fake.url },
+    );
+    const { response } = await cached.generateContent("안녕");
+    const usage = response.usageMetadata as unknown as Record<string, number>;
+    assert.equal(usage.cachedContentTokenCount, cachedTokens);
+    assert.equal(usage.promptTokenCount, cachedTokens + estimateTokens("안녕"));
+    assert.equal(fake.requests.at(-1)!.body.cachedContent, cache.name);
+
+    assert.equal((await caches.get(cache.name!)).name, cache.name);
+    assert.equal((await caches.list()).cachedContents?.length, 1);
+    const updated = await caches.update(cache.name!, { cachedContent: { ttlSeconds: 60 } });
+    assert.equal(updated.expireTime, new Date(clock + 60_000).toISOString());
+
+    // Expiry follows the injected clock.
+    clock += 61_000;
+    const expired = await rejection(cached.generateContent("안녕"));
+    assert.equal(expired.status, 403);
+    assert.match(expired.message, /CachedContent not found \(or permission denied\)/);
+    assert.deepEqual(await caches.list(), {});
+  }, { now: () => clock });
+});
+
+Deno.test("a cache can be deleted, and a systemInstruction next to a cache is refused", async () => {
+  await withFake(async (fake) => {
+    const caches = new GoogleAICacheManager(KEY, { baseUrl: fake.url });
+    const cache = await caches.create({
+      model: MODEL,
+      contents: [{ role: "user", parts: [{ text: "x".repeat(5000) }] }],
+    });
+    const withSystem = new GoogleGenerativeAI(KEY).getGenerativeModel(
+      { model: MODEL, systemInstruction: "sys" },
+      { baseUrl: fake.url },
+    );
+    const refused = await rejection(withSystem.generateContent({
+      contents: [{ role: "user", parts: [{ text: "q" }] }],
+      cachedContent: cache.name,
+    } as never));
+    assert.equal(refused.status, 400);
+    assert.match(refused.message, /CachedContent can not be used/);
+
+    await caches.delete(cache.name!);
+    const gone = await rejection(caches.get(cache.name!));
+    assert.equal(gone.status, 403);
+    assert.deepEqual(
+      fake.requests.map((r) => r.action),
+      [
+        "cachedContents.create",
+        "generateContent",
+        "cachedContents.delete",
+        "cachedContents.get",
+      ],
+    );
+  });
+});
+
+Deno.test("countTokens answers totalTokens for what generate would send", async () => {
+  await withFake(async (fake) => {
+    const { totalTokens } = await model(fake).countTokens("안녕하세요");
+    assert.equal(totalTokens, estimateTokens("너는 소예봇이야.") + estimateTokens("안녕하세요"));
+    assert.equal(fake.requests[0].action, "countTokens");
+  });
+});
+
+Deno.test("quota: rpm per key yields 429 with a window-based retry, then recovers", async () => {
+  let clock = 1_000_000;
+  await withFake(async (fake) => {
+    const m = model(fake);
+    await m.generateContent("1");
+    clock += 10_000;
+    await m.generateContent("2");
+    const err = await rejection(m.generateContent("3"));
+    assert.equal(err.status, 429);
+    const retry = err.errorDetails.find((d: { "@type": string }) =>
+      d["@type"].endsWith("RetryInfo")
+    );
+    assert.equal(retry.retryDelay, "50s");
+    assert.match(err.message, /Please retry in 50s\./);
+
+    // Another key has its own window.
+    await model(fake, { key: "other" }).generateContent("x");
+
+    clock += 50_000;
+    await m.generateContent("4");
+    assert.equal(fake.stats.rejected429, 1);
+    assert.equal(fake.stats.byKey[KEY].requests, 4);
+  }, { quota: { rpm: 2 }, apiKeys: [KEY, "other"], now: () => clock });
+});
+
+Deno.test("quota: tpm and rpd reject with their own quotaIds", async () => {
+  let clock = Date.parse("2025-06-01T12:00:00Z");
+  await withFake(async (fake) => {
+    const m = new GoogleGenerativeAI(KEY).getGenerativeModel({ model: MODEL }, {
+      baseUrl: fake.url,
+    });
+    await m.generateContent("x".repeat(40)); // 10 tokens
+    const tokens = await rejection(m.generateContent("x".repeat(40)));
+    assert.equal(tokens.status, 429);
+    assert.match(
+      JSON.stringify(tokens.errorDetails),
+      /GenerateContentInputTokensPerModelPerMinute/,
+    );
+
+    clock += 60_000;
+    await m.generateContent("y");
+    clock += 60_000;
+    const day = await rejection(m.generateContent("z"));
+    assert.match(JSON.stringify(day.errorDetails), /GenerateRequestsPerDayPerProjectPerModel/);
+
+    clock += 24 * 3_600_000;
+    await m.generateContent("next day");
+  }, { quota: { tpm: 15, rpd: 2 }, now: () => clock });
+});
+
+Deno.test("slowFirstByte holds the reply; waitForRequests sees it in flight; close ends it", async () => {
+  await withFake(async (fake) => {
+    fake.slowFirstByte(40);
+    const started = performance.now();
+    const pending = model(fake).generateContent("q");
+    const [req] = await fake.waitForRequests(1, 1000);
+    assert.equal(req.status, 200);
+    assert.equal((await pending).response.text(), '응, "q" 말이지.');
+    assert.ok(performance.now() - started >= 35);
+    await assert.rejects(fake.waitForRequests(2, 10), /only 1 arrived/);
+  });
+
+  // A reply held far beyond the test must not keep close() or the sanitizers waiting.
+  const fake = await FakeGemini.start();
+  fake.script({ text: "long", chunks: 4, chunkDelayMs: 60_000 });
+  const result = await model(fake).generateContentStream("q");
+  const response = rejection(result.response);
+  const iterator = result.stream[Symbol.asyncIterator]();
+  assert.equal((await iterator.next()).value?.text(), "l");
+  await fake.close();
+  await rejection(iterator.next());
+  await response;
+});
+
+Deno.test("a client that aborts mid-stream leaves nothing running in the fake", async () => {
+  await withFake(async (fake) => {
+    fake.script({ text: "abcdefgh", chunks: 4, chunkDelayMs: 60_000 });
+    const abort = new AbortController();
+    const result = await model(fake).generateContentStream("q", { signal: abort.signal });
+    const response = rejection(result.response);
+    const iterator = result.stream[Symbol.asyncIterator]();
+    assert.equal((await iterator.next()).value?.text(), "ab");
+    abort.abort();
+    // On Deno the SDK reports this as a read error, not as GoogleGenerativeAIAbortError.
+    const err = await rejection(iterator.next());
+    assert.match(String(err), /Error reading from the stream/);
+    await response;
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * Test harness: the real bot, started as `deno task start` starts it (`deno run -P=bot main.ts`),
+ * against the fake Discord and the fake Gemini on loopback.
+ *
+ * @module
+ */
+import { FakeDiscord } from "./fakes/fake_discord.ts";
+import { FakeGemini, type FakeGeminiOptions } from "./fakes/fake_gemini.ts";
+
+/** The repository root, where `deno.json` and `main.ts` are. */
+export const ROOT = new URL("../", import.meta.url).pathname;
+
+/** The API key the fake Gemini accepts by default. */
+export const GEMINI_KEY = "test-key-0123456789";
+
+/** A bot process and what it printed. */
+export class BotProcess {
+  readonly child: Deno.ChildProcess;
+  #output = "";
+  #waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  readonly exited: Promise<Deno.CommandStatus>;
+  #pumps: Promise<void>;
+
+  #echo: boolean;
+
+  constructor(env: Record<string, string>, options: { echo?: boolean } = {}) {
+    this.#echo = options.echo ?? false;
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-P=bot", "main.ts"],
+      cwd: ROOT,
+      env: { NO_COLOR: "1", ...env },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#pumps = Promise.all([this.#pump(this.child.stdout), this.#pump(this.child.stderr)]).then(
+      () => {},
+    );
+    this.exited = this.child.status.then(async (status) => {
+      await this.#pumps;
+      return status;
+    });
+  }
+
+  /** Everything the process wrote to stdout and stderr so far. */
+  get output(): string {
+    return this.#output;
+  }
+
+  /** Resolves when the output matches `pattern`. */
+  waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    if (pattern.test(this.#output)) return Promise.resolve();
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const timer = setTimeout(() => {
+      reject(new Error(`bot output never matched ${pattern}; it printed:\n${this.#output}`));
+    }, timeoutMs);
+    this.#waiters.push({
+      pattern,
+      resolve: () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    });
+    return promise;
+  }
+
+  /** Sends a signal and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // already exited
+    }
+    return await this.exited;
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      this.#output += text;
+      if (this.#echo) Deno.stderr.writeSync(new TextEncoder().encode(text));
+      this.#waiters = this.#waiters.filter((w) => {
+        if (!w.pattern.test(this.#output)) return true;
+        w.resolve();
+        return false;
+      });
+    }
+  }
+}
+
+/** The fakes, a data directory, and the bot processes started on them. */
+export class World {
+  readonly discord: FakeDiscord;
+  readonly gemini: FakeGemini;
+  readonly dataDir: string;
+  #bots: BotProcess[] = [];
+
+  private constructor(discord: FakeDiscord, gemini: FakeGemini, dataDir: string) {
+    this.discord = discord;
+    this.gemini = gemini;
+    this.dataDir = dataDir;
+  }
+
+  /** Starts both fakes and makes a fresh data directory under `./data`. */
+  static async create(
+    options: { gemini?: FakeGeminiOptions; dataDir?: string } = {},
+  ): Promise<World> {
+    const discord = await FakeDiscord.start();
+    const gemini = await FakeGemini.start({ apiKeys: [GEMINI_KEY], ...options.gemini });
+    const dataDir = options.dataDir ?? `data/test-${crypto.randomUUID()}`;
+    await Deno.mkdir(`${ROOT}${dataDir}`, { recursive: true });
+    return new World(discord, gemini, dataDir);
+  }
+
+  /** The environment a bot needs to run against these fakes. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      DISCORD_TOKEN: this.discord.token,
+      DISCORD_API_URL: this.discord.url,
+      GEMINI_API_KEY: GEMINI_KEY,
+      GEMINI_API_URL: this.gemini.url,
+      DATA_DIR: this.dataDir,
+      LOG_LEVEL: "info",
+      ...extra,
+    };
+  }
+
+  /** Starts the bot and waits until it has identified on the gateway. */
+  async startBot(
+    extra: Record<string, string> = {},
+    options: { echo?: boolean } = {},
+  ): Promise<BotProcess> {
+    const identifiedBefore = this.discord.identified;
+    const bot = new BotProcess(this.env(extra), options);
+    this.#bots.push(bot);
+    const deadline = Date.now() + 15_000;
+    while (this.discord.identified === identifiedBefore) {
+      if (Date.now() > deadline) {
+        throw new Error(`bot never identified; it printed:\n${bot.output}`);
+      }
+      const status = await Promise.race([bot.exited, delay(20).then(() => undefined)]);
+      if (status) throw new Error(`bot exited with ${status.code}:\n${bot.output}`);
+    }
+    await this.discord.waitForReady();
+    return bot;
+  }
+
+  /** Stops every bot, closes the fakes, removes the data directory unless `keepData`. */
+  async close(options: { keepData?: boolean } = {}): Promise<void> {
+    for (const bot of this.#bots) await bot.stop("SIGKILL");
+    await this.discord.close();
+    await this.gemini.close();
+    if (!options.keepData) {
+      await Deno.remove(`${ROOT}${this.dataDir}`, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+/** Waits `ms` without leaving a timer behind. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `condition` until it holds. */
+export async function until(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(10);
+  }
+}
