@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   if (!configured) return EXIT_CONFIG;
   const { config, persona } = configured;
   const secrets = [config.discordToken, ...config.geminiApiKeys];
-  await setupLogging({ level: config.logLevel, secrets });
+  await setupLogging({ level: config.logLevel, format: config.logFormat, secrets });
   const redact = redactor(secrets);
 
   let bot;

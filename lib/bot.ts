@@ -262,7 +262,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     const typing = startTyping(message.channelId);
     const countdown = new Countdown({ discord, channelId: message.channelId, replyTo: message.id });
     try {
-      const reply = await summarize(message.channelId, parsed.request, countdown);
+      const reply = await summarize(message.channelId, parsed.request, countdown, message.id);
       const stream = new ReplyStream({
         discord,
         channelId: message.channelId,
@@ -280,10 +280,12 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     channelId: string,
     request: SummaryRequest,
     countdown: Countdown,
+    commandMessageId?: string,
   ): Promise<string> {
     const messages = await collectMessages(discord, channelId, request, {
       now: Date.now(),
       max: config.summaryMaxMessages,
+      excludeId: commandMessageId,
     });
     if (messages.length === 0) return text.summaryNothing;
     const { transcript, included } = buildTranscript(messages, SUMMARY_MAX_CHARS);

@@ -39,6 +39,7 @@ export interface Config {
   personaFile: string | undefined;
   devGuildId: string | undefined;
   logLevel: "debug" | "info" | "warning" | "error";
+  logFormat: "json" | "text" | "auto";
   httpHost: string;
   httpPort: number | undefined;
 }
@@ -82,6 +83,7 @@ export const CONFIG_VARIABLES = [
   "PERSONA_FILE",
   "DEV_GUILD_ID",
   "LOG_LEVEL",
+  "LOG_FORMAT",
   "HTTP_HOST",
   "HTTP_PORT",
 ] as const;
@@ -141,6 +143,7 @@ export function loadConfig(env: Env): Config {
     personaFile: env.PERSONA_FILE?.trim() || undefined,
     devGuildId: optionalSnowflake(env, "DEV_GUILD_ID"),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),
+    logFormat: oneOf(env, "LOG_FORMAT", ["json", "text", "auto"], "auto"),
     httpHost: env.HTTP_HOST?.trim() || "127.0.0.1",
     httpPort: env.HTTP_PORT?.trim() ? int(env, "HTTP_PORT", 0, 0, 65_535) : undefined,
   };

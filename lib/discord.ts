@@ -16,7 +16,31 @@ import {
   type GatewayManager,
   type RestManager,
 } from "discordeno";
+import { log } from "./log.ts";
 import type { IncomingMessage } from "./mention.ts";
+
+/** Routes discordeno's own logger into LogTape, so its lines share the bot's format. */
+function discordenoLogger(name: string) {
+  const logger = log.getChild(["discordeno", name]);
+  const line = (args: unknown[]) =>
+    args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ");
+  return {
+    log: (level: number, ...args: unknown[]) => {
+      const text = line(args);
+      if (level <= 0) logger.debug(text);
+      else if (level === 1) logger.info(text);
+      else if (level === 2) logger.warn(text);
+      else logger.error(text);
+    },
+    setDepth: () => {},
+    setLevel: () => {},
+    debug: (...args: unknown[]) => logger.debug(line(args)),
+    info: (...args: unknown[]) => logger.info(line(args)),
+    warn: (...args: unknown[]) => logger.warn(line(args)),
+    error: (...args: unknown[]) => logger.error(line(args)),
+    fatal: (...args: unknown[]) => logger.fatal(line(args)),
+  };
+}
 
 /** A message that arrived through the gateway, in the shape the bot's logic reads. */
 export interface ChatMessage extends IncomingMessage {
@@ -134,7 +158,11 @@ export async function connectDiscord(
   handlers: DiscordHandlers,
 ): Promise<DiscordConnection> {
   const botId = botIdFromToken(options.token);
-  const rest = createRestManager({ token: options.token, applicationId: botId });
+  const rest = createRestManager({
+    token: options.token,
+    applicationId: botId,
+    logger: discordenoLogger("rest"),
+  });
   // Point REST at apiUrl after creation: discordeno decides "proxied" (no queue, no 429
   // handling) from the URL at creation, and Discord's rate limits must be honoured everywhere.
   rest.baseUrl = options.apiUrl;
@@ -156,6 +184,7 @@ export async function connectDiscord(
   const gateway: GatewayManager = createGatewayManager({
     token: options.token,
     intents: INTENTS,
+    logger: discordenoLogger("gateway"),
     url: connection.url,
     connection,
     // The delay spaces out IDENTIFYs of many shards; one shard has nothing to wait for.

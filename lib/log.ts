@@ -48,12 +48,15 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
 export async function setupLogging(options: {
   level: "debug" | "info" | "warning" | "error";
   secrets: readonly string[];
-  /** @default !Deno.stdout.isTerminal() */
-  json?: boolean;
+  /** "json" lines for collectors, "text" for people; by default text only on a terminal. */
+  format?: "json" | "text" | "auto";
 }): Promise<void> {
   const redact = redactor(options.secrets);
-  const json = options.json ?? !Deno.stdout.isTerminal();
-  const base = json ? getJsonLinesFormatter() : getAnsiColorFormatter({ timestamp: "time" });
+  const format = options.format ?? "auto";
+  const json = format === "json" || (format === "auto" && !Deno.stdout.isTerminal());
+  const base = json
+    ? getJsonLinesFormatter()
+    : getAnsiColorFormatter({ timestamp: "time", category: "." });
   await reset();
   await configure({
     sinks: {

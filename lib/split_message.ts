@@ -20,9 +20,9 @@ export interface SplitMessageOptions {
 
 /** Whether the end of a text is inside a fenced code block, and that block's language tag. */
 export interface CodeBlockState {
-  /** True when a ``` fence has been opened and not closed. */
+  /** True when a code fence has been opened and not closed. */
   open: boolean;
-  /** The language tag of the open block (`"ts"` for ```` ```ts ````), or `""`. */
+  /** The language tag of the open block, such as `"ts"`, or `""`. */
   lang: string;
 }
 
@@ -57,7 +57,7 @@ export function isInsideCodeBlock(text: string): CodeBlockState {
  * Splits `text` into chunks of at most `maxLength` code points for Discord.
  *
  * Cuts at a paragraph break, else a line break, else a space; a single token longer than a chunk
- * is hard-cut. A chunk that ends inside a ``` block gets a closing fence, and the next chunk
+ * is hard-cut. A chunk that ends inside a fenced code block gets a closing fence, and the next chunk
  * reopens it with the same language tag. Whitespace-only chunks are dropped, so `""` gives `[]`;
  * a text that fits is returned unchanged as `[text]`.
  *
@@ -131,16 +131,15 @@ interface Cut {
 /** Picks where to end a chunk of at most `budget` code points of `rest`. */
 function findCut(rest: string, state: CodeBlockState, budget: number): Cut {
   const limit = indexAfterCodePoints(rest, budget);
-  const acceptable = (end: number, skip: number) =>
-    end > 0 && !leavesEmptyBlock(rest, { end, skip }, state);
+  const acceptable = (end: number) => end > 0 && !endsAtOpening(rest.slice(0, end), state);
 
   const paragraph = rest.lastIndexOf("\n\n", limit);
-  if (paragraph >= limit / 2 && acceptable(paragraph, 2)) return { end: paragraph, skip: 2 };
+  if (paragraph >= limit / 2 && acceptable(paragraph)) return { end: paragraph, skip: 2 };
   for (let i = rest.lastIndexOf("\n", limit); i > 0; i = rest.lastIndexOf("\n", i - 1)) {
-    if (acceptable(i, 1)) return { end: i, skip: 1 };
+    if (acceptable(i)) return { end: i, skip: 1 };
   }
   for (let i = lastSpace(rest, limit); i > 0; i = lastSpace(rest, i - 1)) {
-    if (acceptable(i, 1)) return { end: i, skip: 1 };
+    if (acceptable(i)) return { end: i, skip: 1 };
   }
   return { end: hardCut(rest, limit), skip: 0 };
 }
@@ -157,14 +156,13 @@ function hardCut(rest: string, limit: number): number {
   return end > 0 ? end : limit;
 }
 
-/** True when cutting at `cut` would end the chunk right after a fence that opens a block. */
-function leavesEmptyBlock(rest: string, cut: Cut, state: CodeBlockState): boolean {
-  const body = rest.slice(0, cut.end);
+/** True when `body` ends right after a fence that opens a block, which would show it empty. */
+function endsAtOpening(body: string, state: CodeBlockState): boolean {
   const { open, openedAt } = scanFences(body, state);
   return open && openedAt >= 0 && /^[A-Za-z0-9_+\-.#]*\s*$/.test(body.slice(openedAt));
 }
 
-/** Follows the ``` fences of `text` from `start`; `openedAt` is where the open block's text begins. */
+/** Follows the code fences of `text` from `start`; `openedAt` is where the open block's text begins. */
 function scanFences(
   text: string,
   start: CodeBlockState,

@@ -71,7 +71,7 @@ export async function collectMessages(
   discord: Pick<DiscordPort, "getMessages">,
   channelId: string,
   request: SummaryRequest,
-  options: { now: number; max: number },
+  options: { now: number; max: number; excludeId?: string },
 ): Promise<HistoryMessage[]> {
   const span = spanOf(request, options.now);
   const kept: HistoryMessage[] = [];
@@ -95,7 +95,9 @@ export async function collectMessages(
         break;
       }
       if (at > span.to || at < span.from) continue;
-      if (message.authorIsBot || message.content.trim().length === 0) continue;
+      const skip = message.authorIsBot || message.id === options.excludeId ||
+        message.content.trim().length === 0;
+      if (skip) continue;
       kept.push(message);
       if (kept.length >= options.max) break;
     }

@@ -34,7 +34,7 @@ function responder(request: GenerateRequest): string {
 
 const world = await World.create({ gemini: { responder }, dataDir: "data/dev" });
 console.log("Fake Discord:", world.discord.url, " Fake Gemini:", world.gemini.url);
-const bot = await world.startBot({ LOG_LEVEL: "info" }, { echo: true });
+const bot = await world.startBot({ LOG_LEVEL: "info", LOG_FORMAT: "text" }, { echo: true });
 console.log("\nThe bot is connected. Conversation in #dev:\n");
 
 async function say(content: string): Promise<void> {
