@@ -99,6 +99,17 @@ type Env = Readonly<Record<string, string | undefined>>;
  * ```
  */
 export function loadConfig(env: Env): Config {
+  const missingToken = !env.DISCORD_TOKEN?.trim();
+  const missingKey = !env.GEMINI_API_KEY?.trim() && !env.GEMINI_API_KEYS?.trim();
+  if (missingToken && missingKey) {
+    // A fresh checkout lacks both; name both at once rather than one per attempt.
+    throw new ConfigError(
+      "DISCORD_TOKEN",
+      "and GEMINI_API_KEY are missing: set DISCORD_TOKEN to your bot token from the Discord " +
+        "developer portal and GEMINI_API_KEY to a Gemini API key from Google AI Studio " +
+        "(in the environment or in .env; see .env.example)",
+    );
+  }
   const discordToken = required(
     env,
     "DISCORD_TOKEN",

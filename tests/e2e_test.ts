@@ -68,3 +68,27 @@ function botMessages(world: World, channelId: string): string[] {
 function isGenerate(r: { action: string }): boolean {
   return r.action === "generateContent" || r.action === "streamGenerateContent";
 }
+
+Deno.test("a Discord 429 on the reply is waited out and retried, not dropped", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot();
+    world.gemini.reply("기다렸다가 보냈어.");
+    world.discord.rateLimitNext("POST", new RegExp(`/channels/${CHANNEL}/messages$`), {
+      retryAfterSeconds: 1,
+    });
+    await world.discord.sendUserMessage({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      content: "답장해줘",
+      mentionsBot: true,
+    });
+    await until(() => botMessages(world, CHANNEL).at(-1) === "기다렸다가 보냈어.", "the reply");
+    const posts = world.discord.requestsTo("POST", new RegExp(`/channels/${CHANNEL}/messages$`));
+    assert.deepEqual(posts.map((r) => r.status), [429, 200]);
+    assert.ok(posts[1].at - posts[0].at >= 900, "the retry came before retry-after elapsed");
+    assert.deepEqual(world.discord.invalidRequests, []);
+  } finally {
+    await world.close();
+  }
+});

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig, mergeEnvFile } from "./config.ts";
+
+const TOKEN = `${btoa("1100000000000000001")}.abc.def`;
+const minimal = { DISCORD_TOKEN: TOKEN, GEMINI_API_KEY: "key-1234567890" };
+
+function rejects(env: Record<string, string>, variable: string, pattern: RegExp): void {
+  assert.throws(() => loadConfig(env), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.variable, variable);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+Deno.test("loadConfig fills documented defaults from two variables", () => {
+  const config = loadConfig(minimal);
+  assert.equal(config.geminiModel, "gemini-2.5-flash");
+  assert.equal(config.dataDir, "./data");
+  assert.equal(config.discordApiUrl, "https://discord.com/api");
+  assert.equal(config.geminiApiUrl, "https://generativelanguage.googleapis.com");
+  assert.equal(config.sessionMax, 1000);
+  assert.equal(config.sessionIdleMs, 600_000);
+  assert.equal(config.sessionSweepMs, 60_000);
+  assert.equal(config.geminiMaxConcurrency, 10);
+  assert.equal(config.geminiTimeoutMs, 30_000);
+  assert.equal(config.geminiThinkingBudget, 0);
+  assert.deepEqual(config.geminiApiKeys, ["key-1234567890"]);
+});
+
+Deno.test("loadConfig names both credentials when a fresh checkout has neither", () => {
+  rejects({}, "DISCORD_TOKEN", /DISCORD_TOKEN and GEMINI_API_KEY are missing/);
+});
+
+Deno.test("loadConfig names the missing Gemini key", () => {
+  rejects({ DISCORD_TOKEN: TOKEN }, "GEMINI_API_KEY", /is missing/);
+});
+
+Deno.test("loadConfig refuses a malformed token without echoing it", () => {
+  assert.throws(
+    () => loadConfig({ ...minimal, DISCORD_TOKEN: "not-a-token-secret" }),
+    (e: Error) => {
+      assert.doesNotMatch(e.message, /not-a-token-secret/);
+      return e instanceof ConfigError && e.variable === "DISCORD_TOKEN";
+    },
+  );
+});
+
+Deno.test("loadConfig splits GEMINI_API_KEYS and drops duplicates", () => {
+  const config = loadConfig({
+    DISCORD_TOKEN: TOKEN,
+    GEMINI_API_KEYS: "a-key-000001, b-key-000002,a-key-000001",
+  });
+  assert.deepEqual(config.geminiApiKeys, ["a-key-000001", "b-key-000002"]);
+});
+
+Deno.test("loadConfig rejects numbers out of range, naming the variable and the value", () => {
+  rejects(
+    { ...minimal, SESSION_MAX: "0" },
+    "SESSION_MAX",
+    /from 1 to 1000000: current value is "0"/,
+  );
+  rejects({ ...minimal, GEMINI_RPM: "ten" }, "GEMINI_RPM", /whole number/);
+  rejects({ ...minimal, HTTP_PORT: "70000" }, "HTTP_PORT", /65535/);
+});
+
+Deno.test("loadConfig rejects URLs that are not http(s)", () => {
+  rejects({ ...minimal, DISCORD_API_URL: "ftp://x" }, "DISCORD_API_URL", /http\(s\) URL/);
+  rejects({ ...minimal, GEMINI_API_URL: "nope" }, "GEMINI_API_URL", /http\(s\) URL/);
+});
+
+Deno.test("loadConfig rejects an unknown log level and a malformed guild id", () => {
+  rejects({ ...minimal, LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of debug, info, warning, error/);
+  rejects({ ...minimal, DEV_GUILD_ID: "12" }, "DEV_GUILD_ID", /17 to 20 digits/);
+});
+
+Deno.test("mergeEnvFile lets the process environment win over .env", () => {
+  const merged = mergeEnvFile("A=file\nB=file\n# comment\n", { A: "process" });
+  assert.equal(merged.A, "process");
+  assert.equal(merged.B, "file");
+});

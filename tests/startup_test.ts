@@ -1,0 +1,43 @@
+/** Start-up through the real entry point, as `deno task start` runs it. */
+import assert from "node:assert/strict";
+import { ROOT } from "./harness.ts";
+
+async function start(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  // A scratch working directory, so a developer's own .env cannot change the outcome.
+  await Deno.mkdir(`${ROOT}data`, { recursive: true });
+  const cwd = await Deno.makeTempDir({ dir: `${ROOT}data` });
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-P=bot", "--config", `${ROOT}deno.json`, `${ROOT}main.ts`],
+      cwd,
+      env: { NO_COLOR: "1", ...env },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+}
+
+Deno.test("start without credentials exits 2 and says exactly what to set", async () => {
+  const { code, stderr } = await start({});
+  assert.equal(code, 2);
+  assert.match(stderr, /DISCORD_TOKEN and GEMINI_API_KEY are missing/);
+});
+
+Deno.test("start with a malformed setting exits 2 naming the variable and its value", async () => {
+  const token = `${btoa("1100000000000000001")}.abc.secretpart`;
+  const { code, stderr } = await start({
+    DISCORD_TOKEN: token,
+    GEMINI_API_KEY: "k-123456789",
+    SESSION_IDLE_MINUTES: "-5",
+  });
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    /SESSION_IDLE_MINUTES must be a whole number from 1 to 10080: current value is "-5"/,
+  );
+  assert.doesNotMatch(stderr, /secretpart/);
+});
