@@ -23,7 +23,12 @@ import {
   type SlashCommand,
 } from "./discord.ts";
 import { SdkGeminiClient } from "./gemini.ts";
-import { log, withLogContext } from "./log.ts";
+import { serveOps, sqliteCheck } from "./http_server.ts";
+import { log, recentProblems, withLogContext } from "./log.ts";
+import { BotMetrics } from "./metrics.ts";
+import { renderStatusPage } from "./status_page.ts";
+import { GeminiTracing, inSpan } from "./tracing.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { shouldAnswer, stripMention } from "./mention.ts";
 import { LatencyWindow } from "./percentiles.ts";
 import { SUMMARY_INSTRUCTION } from "./prompts.ts";
@@ -32,7 +37,11 @@ import { DATABASE_FILE } from "./store.ts";
 import { text } from "./strings_ko.ts";
 import { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
 import { splitMessage } from "./split_message.ts";
-import { parseSummaryCommand, type SummaryRequest } from "./summary_request.ts";
+import {
+  parseSummaryCommand,
+  type SummaryRequest,
+  summaryRequestFromOptions,
+} from "./summary_request.ts";
 import { buildTranscript, collectMessages } from "./summary_source.ts";
 import { MemoryTokenPool } from "./token_pool.ts";
 import type { BrokerResult } from "../actors/gemini_broker.ts";
@@ -48,14 +57,14 @@ export const COMMANDS: CommandDefinition[] = [
   {
     name: "summarize",
     description: "Summarise recent messages in this channel",
-    name_localizations: { ko: "요약" },
-    description_localizations: { ko: "이 채널의 최근 대화를 요약해" },
+    name_localizations: { ko: text.commands.summarize.name },
+    description_localizations: { ko: text.commands.summarize.description },
     options: [
       {
         type: 4,
         name: "minutes",
         description: "How many minutes back (default 30)",
-        description_localizations: { ko: "몇 분 전까지 (기본 30분)" },
+        description_localizations: { ko: text.commands.summarize.minutes },
         min_value: 1,
         max_value: 1440,
       },
@@ -63,26 +72,30 @@ export const COMMANDS: CommandDefinition[] = [
         type: 3,
         name: "after",
         description: "Summarise from after this message id",
-        description_localizations: { ko: "이 메시지 ID 이후부터 요약" },
+        description_localizations: { ko: text.commands.summarize.after },
       },
       {
         type: 3,
         name: "before",
         description: "Summarise up to this message id (needs minutes)",
-        description_localizations: { ko: "이 메시지 ID 이전까지 요약 (분 필요)" },
+        description_localizations: { ko: text.commands.summarize.before },
       },
     ],
   },
   {
     name: "reset",
     description: "Forget this channel's conversation",
-    description_localizations: { ko: "이 채널의 대화 기록을 지워" },
+    description_localizations: { ko: text.commands.reset },
   },
-  { name: "help", description: "How to use SoyeBot", description_localizations: { ko: "사용법" } },
+  {
+    name: "help",
+    description: "How to use SoyeBot",
+    description_localizations: { ko: text.commands.help },
+  },
   {
     name: "status",
     description: "Queue, quota and sessions",
-    description_localizations: { ko: "대기열, 사용량, 세션 상태" },
+    description_localizations: { ko: text.commands.status },
   },
 ];
 
@@ -109,6 +122,8 @@ interface Turn {
   receivedAt: number;
   shown: boolean;
   typing: Typing;
+  /** Runs a function in this message's log and trace context, lost on the worker round trip. */
+  resume: <R>(fn: () => R) => R;
 }
 
 /**
@@ -123,13 +138,21 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const logger = log.getChild("bot");
   await Deno.mkdir(config.dataDir, { recursive: true });
 
+  const metrics = new BotMetrics({
+    prices: {
+      input: config.priceInputPerMillion,
+      output: config.priceOutputPerMillion,
+      cached: config.priceCachedPerMillion,
+    },
+  });
+  const tracing = new GeminiTracing();
   const pool = new MemoryTokenPool(config.geminiApiKeys, {
     rpm: config.geminiRpm,
     tpm: config.geminiTpm,
     rpd: config.geminiRpd,
   });
   const broker = new GeminiBroker({
-    client: new SdkGeminiClient({ baseUrl: config.geminiApiUrl }),
+    client: tracing.wrap(new SdkGeminiClient({ baseUrl: config.geminiApiUrl })),
     pool,
     model: config.geminiModel,
     systemInstruction: options.persona,
@@ -142,6 +165,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       cached: config.priceCachedPerMillion,
     },
     onEvent: (event) => {
+      metrics.brokerEvent(event);
       const brokerLog = log.getChild("broker");
       if (event.type === "call") brokerLog.debug("Gemini call done", event);
       else if (event.type === "cache_created") brokerLog.info("Persona cached", event);
@@ -173,6 +197,10 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   async function answer(request: ReplyRequest): Promise<string | undefined> {
     const turn = turns.get(request.commandId);
     if (!turn) return undefined;
+    return await turn.resume(() => answerTurn(turn, request));
+  }
+
+  async function answerTurn(turn: Turn, request: ReplyRequest): Promise<string | undefined> {
     const { channelId, id: replyTo } = turn.message;
     const countdown = new Countdown({
       discord,
@@ -186,13 +214,15 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       channelId,
       replyTo,
       onError: (error) => logger.warn("Reply edit failed: {error}", { error: String(error) }),
+      // The ⏳ message goes before the answer appears, never after it.
+      beforeFirstText: () => countdown.clear(),
       onFirstText: () => {
         turn.typing.stop();
-        void countdown.clear();
         firstTextLatency.add(Date.now() - turn.receivedAt, Date.now());
+        metrics.firstText(Date.now() - turn.receivedAt);
       },
     });
-    const result = await broker.generate({
+    const result = await tracing.generate(broker, {
       priority: "chat",
       contents: request.contents,
       onText: (soFar) => stream.update(soFar),
@@ -201,11 +231,21 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     turn.typing.stop();
     await countdown.clear();
     if (result.ok && result.text.trim().length > 0) {
-      await stream.finish(result.text);
+      await inSpan(
+        "discord.send",
+        { "discord.channel_id": channelId },
+        () => stream.finish(result.text),
+      );
+      metrics.replyDone(Date.now() - turn.receivedAt, "ok");
       turn.shown = true;
       return result.text;
     }
-    await stream.fail(failureText(result));
+    await inSpan(
+      "discord.send",
+      { "discord.channel_id": channelId },
+      () => stream.fail(failureText(result)),
+    );
+    metrics.replyDone(Date.now() - turn.receivedAt, "failed");
     turn.shown = stream.started;
     return undefined;
   }
@@ -216,11 +256,10 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     if (!isFromHuman || !isUserMessage) return;
     const content = stripMention(message.content, discord.botId);
     const summary = parseSummaryCommand(content);
-    if (summary) return await handleSummaryCommand(message, summary);
-    if (content === "!도움말") return void await send(message, text.help);
-    if (!shouldAnswer(message, discord.botId)) return;
+    const isHelp = content === "!도움말";
+    if (!summary && !isHelp && !shouldAnswer(message, discord.botId)) return;
     if (stopping) return void await send(message, text.stopping);
-    if (content.length === 0) return void await send(message, text.emptyMention);
+    // Commands count against the limit too: a summary costs more than a chat turn.
     const limit = limiter.hit(message.authorId, Date.now());
     if (!limit.allowed) {
       if (limit.firstRejection) {
@@ -228,11 +267,16 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       }
       return;
     }
+    if (summary) return await handleSummaryCommand(message, summary);
+    if (isHelp) return void await send(message, text.help);
+    if (content.length === 0) return void await send(message, text.emptyMention);
+    metrics.messageReceived();
     const turn: Turn = {
       message,
       receivedAt: Date.now(),
       shown: false,
       typing: startTyping(message.channelId),
+      resume: AsyncLocalStorage.snapshot(),
     };
     turns.set(message.id, turn);
     try {
@@ -262,11 +306,18 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     const typing = startTyping(message.channelId);
     const countdown = new Countdown({ discord, channelId: message.channelId, replyTo: message.id });
     try {
-      const reply = await summarize(message.channelId, parsed.request, countdown, message.id);
+      const reply = await summarize(message.channelId, parsed.request, countdown, message.id)
+        .catch((error) => {
+          logger.error("Summary failed: {error}", { error: String(error) });
+          return text.summaryFailed;
+        });
+      typing.stop();
+      await countdown.clear();
       const stream = new ReplyStream({
         discord,
         channelId: message.channelId,
         replyTo: message.id,
+        onError: (error) => logger.warn("Summary post failed: {error}", { error: String(error) }),
       });
       await stream.finish(reply);
     } finally {
@@ -289,7 +340,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     });
     if (messages.length === 0) return text.summaryNothing;
     const { transcript, included } = buildTranscript(messages, SUMMARY_MAX_CHARS);
-    const result = await broker.generate({
+    const result = await tracing.generate(broker, {
       priority: "summary",
       systemInstruction: SUMMARY_INSTRUCTION,
       contents: [{ role: "user", parts: [{ text: transcript }] }],
@@ -300,7 +351,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     }
     const header = request.kind === "recent"
       ? text.summaryHeaderRecent(request.minutes, included)
-      : text.summaryHeaderRange(describeRange(request), included);
+      : text.summaryHeaderRange(text.summaryRange(request), included);
     return `${header}\n${result.text.trim()}`;
   }
 
@@ -333,17 +384,20 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   async function handleSummarizeCommand(command: SlashCommand): Promise<void> {
     await discord.deferInteraction(command.id, command.token);
     const { minutes, after, before } = command.options;
-    const args = [
-      after ? `${after} 이후` : before ? `${before} 이전` : "",
-      minutes ? `${minutes}분` : "",
-    ]
-      .filter(Boolean).join(" ");
-    const parsed = parseSummaryCommand(`!요약 ${args}`.trim())!;
+    const parsed = summaryRequestFromOptions({
+      minutes: typeof minutes === "number" ? minutes : undefined,
+      after: after === undefined ? undefined : String(after),
+      before: before === undefined ? undefined : String(before),
+    });
     const countdown = new Countdown({ discord, channelId: command.channelId });
     try {
       const reply = parsed.ok
-        ? await summarize(command.channelId, parsed.request, countdown)
+        ? await summarize(command.channelId, parsed.request, countdown).catch((error) => {
+          logger.error("Summary failed: {error}", { error: String(error) });
+          return text.summaryFailed;
+        })
         : parsed.error;
+      await countdown.clear();
       const [first, ...rest] = splitMessage(reply);
       await discord.editInteractionReply(command.token, first);
       for (const chunk of rest) await discord.followUpInteraction(command.token, chunk);
@@ -397,7 +451,15 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         const requestId = crypto.randomUUID().slice(0, 8);
         const context = { channelId: message.channelId, requestId };
         log.getChild("discord").debug("Message received", context);
-        await withLogContext(context, () => handleMessage(message)).catch((error) =>
+        const attributes = {
+          "discord.channel_id": message.channelId,
+          "soyebot.request_id": requestId,
+        };
+        await inSpan(
+          "discord.message",
+          attributes,
+          () => withLogContext(context, () => handleMessage(message)),
+        ).catch((error) =>
           logger.error("Message handling failed: {error}", { ...context, error: String(error) })
         );
       },
@@ -415,6 +477,32 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     logger.warn("Slash command registration failed: {error}", { error: String(error) });
   }
 
+  metrics.watch({
+    brokerStats: () => broker.stats,
+    queueDepth: () => broker.queueLength,
+    activeCalls: () => broker.active,
+    liveSessions: () => supervisor.liveSessions,
+    sessionCounts: () => supervisor.counts,
+    keys: (now) => pool.status(now),
+    gatewayConnected: () => discord.connected,
+    discordRateLimited: () => discord.rateLimited,
+  });
+  // No HTTP_PORT, no server: the endpoints are opt-in.
+  const storeOpen = sqliteCheck(join(config.dataDir, DATABASE_FILE));
+  const ops = config.httpPort === undefined ? undefined : serveOps(
+    { hostname: config.httpHost, port: config.httpPort },
+    {
+      readiness: () => ({ gateway: discord.connected, store: !stopping && storeOpen() }),
+      metrics: async () => ({ text: await metrics.render(), contentType: metrics.contentType }),
+      statusPage: () => renderStatusPage(metrics.snapshot(), recentProblems.list()),
+      onError: (error) => logger.error("Ops endpoint failed: {error}", { error: String(error) }),
+    },
+  );
+  if (ops) {
+    const { hostname, port } = ops.addr;
+    logger.info(`Operations endpoints on http://${hostname}:${port}/`, { hostname, port });
+  }
+
   return {
     supervisor,
     broker,
@@ -425,6 +513,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       await supervisor.stop();
       await broker.stop();
       await discord.close();
+      await ops?.shutdown();
     },
   };
 }
@@ -440,7 +529,7 @@ function failureText(
   if (result.ok) return fallback;
   switch (result.reason) {
     case "day_quota":
-      return text.dayQuota(resetTime(result.retryAt));
+      return text.dayQuota(text.resetTime(result.retryAt));
     case "blocked":
       return text.blocked;
     case "interrupted":
@@ -451,29 +540,5 @@ function failureText(
       return text.stopping;
     case "unavailable":
       return fallback;
-  }
-}
-
-function resetTime(at: number | undefined): string {
-  if (at === undefined) return "내일";
-  const time = new Intl.DateTimeFormat("ko-KR", {
-    timeZone: "Asia/Seoul",
-    hour: "numeric",
-    minute: "2-digit",
-  })
-    .format(at);
-  return `한국 시간 ${time}`;
-}
-
-function describeRange(request: SummaryRequest): string {
-  switch (request.kind) {
-    case "recent":
-      return `최근 ${request.minutes}분`;
-    case "after":
-      return request.minutes
-        ? `메시지 ${request.messageId} 이후 ${request.minutes}분`
-        : `메시지 ${request.messageId} 이후`;
-    case "before":
-      return `메시지 ${request.messageId} 이전 ${request.minutes}분`;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Logging through LogTape: JSON lines when stdout is not a terminal (for log collectors),
  * readable colour text when it is. Every line passes through a redactor, so a token or key
- * that ends up in an error message is never written out.
+ * that ends up in an error message is never written out. Warnings and errors are also kept, redacted,
+ * in a small ring ({@link recentProblems}) that the status page shows.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import {
   type LogRecord,
   reset,
   withContext,
+  withFilter,
 } from "@logtape/logtape";
 
 /** The bot's root logger; modules take children of it (`log.getChild("broker")`). */
@@ -44,6 +46,78 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
   };
 }
 
+/** One warning or error, as the status page shows it: rendered, redacted, properties inlined. */
+export interface ProblemRecord {
+  /** Epoch ms. */
+  at: number;
+  level: string;
+  /** The logger's category without the root, such as "broker". */
+  category: string;
+  message: string;
+}
+
+/**
+ * The last few warning-and-worse log records, newest last, already redacted.
+ *
+ * @example
+ * ```ts
+ * const ring = new ProblemRing(2);
+ * ring.push({ at: 0, level: "error", category: "bot", message: "x" });
+ * ring.list(); // [{ at: 0, ... }]
+ * ```
+ */
+export class ProblemRing {
+  readonly capacity: number;
+  #records: ProblemRecord[] = [];
+
+  constructor(capacity = 20) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(
+        `Cannot create ProblemRing as 'capacity' must be a positive integer: current value is ${capacity}`,
+      );
+    }
+    this.capacity = capacity;
+  }
+
+  push(record: ProblemRecord): void {
+    this.#records.push(record);
+    if (this.#records.length > this.capacity) this.#records.shift();
+  }
+
+  /** The records kept, oldest first. */
+  list(): ProblemRecord[] {
+    return [...this.#records];
+  }
+}
+
+/** Recent warnings and errors of this process, filled once {@link setupLogging} has run. */
+export const recentProblems: ProblemRing = new ProblemRing(20);
+
+/**
+ * Renders a log record as one line for people: the message with its values, and, when the
+ * template named none of them, the properties as compact JSON.
+ *
+ * @example
+ * ```ts
+ * renderMessage(record); // "Gemini retry {\"keyId\":\"key1\",\"why\":\"429\"}"
+ * ```
+ */
+export function renderMessage(record: LogRecord): string {
+  const text = record.message.map((part, i) =>
+    i % 2 === 0 ? String(part) : typeof part === "string" ? part : Deno.inspect(part)
+  ).join("");
+  const usedPlaceholders = record.message.length > 1;
+  const properties = Object.entries(record.properties);
+  if (usedPlaceholders || properties.length === 0) return text;
+  let json: string;
+  try {
+    json = JSON.stringify(record.properties);
+  } catch {
+    json = Deno.inspect(record.properties);
+  }
+  return `${text} ${json.length > 400 ? `${json.slice(0, 400)}…` : json}`;
+}
+
 /** Sets up logging for the process. */
 export async function setupLogging(options: {
   level: "debug" | "info" | "warning" | "error";
@@ -54,6 +128,13 @@ export async function setupLogging(options: {
   const redact = redactor(options.secrets);
   const format = options.format ?? "auto";
   const json = format === "json" || (format === "auto" && !Deno.stdout.isTerminal());
+  const recordProblem = (record: LogRecord) =>
+    recentProblems.push({
+      at: record.timestamp,
+      level: record.level,
+      category: record.category.slice(1).join(".") || record.category.join("."),
+      message: redact(renderMessage(record)),
+    });
   const base = json
     ? getJsonLinesFormatter()
     : getAnsiColorFormatter({ timestamp: "time", category: "." });
@@ -61,9 +142,10 @@ export async function setupLogging(options: {
   await configure({
     sinks: {
       console: getConsoleSink({ formatter: (record: LogRecord) => redact(base(record)) }),
+      problems: withFilter(recordProblem, "warning"),
     },
     loggers: [
-      { category: ["soyebot"], lowestLevel: options.level, sinks: ["console"] },
+      { category: ["soyebot"], lowestLevel: options.level, sinks: ["console", "problems"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
     ],
     contextLocalStorage: new AsyncLocalStorage(),

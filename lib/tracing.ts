@@ -1,0 +1,137 @@
+/**
+ * Tracing through OpenTelemetry's API, exported by Deno's built-in OpenTelemetry when the process
+ * runs with `OTEL_DENO=true` (and a no-op otherwise, at almost no cost).
+ *
+ * One trace per message: `discord.message` at the root, with `gemini.generate` (its children
+ * `gemini.queue_wait` and one `gemini.call` per attempt) and `discord.send`. Deno adds its own
+ * spans for every `fetch`, so each Gemini and Discord HTTP request appears under them too.
+ *
+ * The broker runs calls on its own schedule, so the active context at the moment a call starts
+ * may belong to another message. {@link GeminiTracing} therefore ties each call back to its
+ * request by the identity of its `contents` array, which the broker hands to the client as it is.
+ *
+ * @module
+ */
+import * as otel from "@opentelemetry/api";
+import type { BrokerRequest, BrokerResult } from "../actors/gemini_broker.ts";
+import type { GeminiClient } from "./gemini.ts";
+
+type Attributes = otel.Attributes;
+type Context = otel.Context;
+type Span = otel.Span;
+const { context, SpanStatusCode, trace } = otel;
+
+/** The bot's tracer. */
+export const tracer = trace.getTracer("soyebot");
+
+/** The active tracing context, to carry across a hop that loses it (a worker round trip). */
+export function activeContext(): Context {
+  return context.active();
+}
+
+/** Runs `fn` with `ctx` as the active tracing context. */
+export function withTraceContext<T>(ctx: Context, fn: () => T): T {
+  return context.with(ctx, fn);
+}
+
+/**
+ * Runs `fn` in a new active span named `name`, ending it when `fn` settles and marking it as an
+ * error when `fn` throws.
+ *
+ * @example
+ * ```ts
+ * await inSpan("discord.send", { "discord.channel_id": channelId }, () => stream.finish(text));
+ * ```
+ */
+export function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  parent: Context = context.active(),
+): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes }, parent, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+interface PendingCall {
+  context: Context;
+  wait: Span | undefined;
+}
+
+/**
+ * Spans for broker calls: `gemini.generate` around a request, `gemini.queue_wait` until its first
+ * attempt starts, and `gemini.call` around each attempt.
+ *
+ * @example
+ * ```ts
+ * const tracing = new GeminiTracing();
+ * const broker = new GeminiBroker({ client: tracing.wrap(client), ... });
+ * const result = await tracing.generate(broker, { priority: "chat", contents });
+ * ```
+ */
+export class GeminiTracing {
+  #pending = new WeakMap<object, PendingCall>();
+
+  /** Wraps a client so that each attempt is a `gemini.call` span under its request's span. */
+  wrap(client: GeminiClient): GeminiClient {
+    return {
+      generate: (request) => {
+        const pending = this.#pending.get(request.contents);
+        pending?.wait?.end();
+        if (pending) pending.wait = undefined;
+        return inSpan(
+          "gemini.call",
+          {
+            "gemini.model": request.model,
+            "gemini.cached_prompt": request.cachedContent !== undefined,
+          },
+          async (span) => {
+            const result = await client.generate(request);
+            span.setAttributes({
+              "gemini.tokens.input": result.usage.promptTokens,
+              "gemini.tokens.cached": result.usage.cachedTokens,
+              "gemini.tokens.output": result.usage.outputTokens,
+              "gemini.tokens.thinking": result.usage.thinkingTokens,
+              "gemini.finish_reason": result.finishReason ?? "",
+            });
+            return result;
+          },
+          pending?.context,
+        );
+      },
+      cacheSystemInstruction: (request) => client.cacheSystemInstruction(request),
+      countTokens: (request) => client.countTokens(request),
+    };
+  }
+
+  /** Asks `broker` for an answer inside a `gemini.generate` span. */
+  generate(
+    broker: { generate(request: BrokerRequest): Promise<BrokerResult> },
+    request: BrokerRequest,
+  ): Promise<BrokerResult> {
+    return inSpan("gemini.generate", { "gemini.priority": request.priority }, async (span) => {
+      const wait = tracer.startSpan("gemini.queue_wait");
+      const pending: PendingCall = { context: context.active(), wait };
+      this.#pending.set(request.contents, pending);
+      try {
+        const result = await broker.generate(request);
+        span.setAttribute("gemini.outcome", result.ok ? "ok" : result.reason);
+        if (result.ok) span.setAttribute("gemini.attempts", result.attempts);
+        else span.setStatus({ code: SpanStatusCode.ERROR, message: result.reason });
+        return result;
+      } finally {
+        pending.wait?.end();
+        this.#pending.delete(request.contents);
+      }
+    });
+  }
+}
