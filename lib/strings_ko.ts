@@ -5,6 +5,9 @@
  * @module
  */
 
+const SUMMARY_USAGE = "사용법: `!요약`, `!요약 20분`, `!요약 1시간 30분`, " +
+  "`!요약 <메시지ID> 이후 30분`, `!요약 <메시지ID> 이전 1시간`";
+
 /** User-facing texts. Functions take the figures they show. */
 export const text = {
   emptyMention: "응? 부를 거면 할 말도 같이 적어줘.",
@@ -22,6 +25,19 @@ export const text = {
   stopping: "나 지금 재시작하는 중이야. 조금 있다가 다시 불러줘.",
   rateLimited: (seconds: number) => `너무 빨라. ${seconds}초만 쉬었다가 말 걸어줘.`,
   resetDone: "이 채널 대화 기록 지웠어. 처음부터 다시 하자.",
+  /** Korean names and descriptions of the slash commands, as Discord shows them to Korean users. */
+  commands: {
+    summarize: {
+      name: "요약",
+      description: "이 채널의 최근 대화를 요약해",
+      minutes: "몇 분 전까지 (기본 30분)",
+      after: "이 메시지 ID 이후부터 요약",
+      before: "이 메시지 ID 이전까지 요약 (분 필요)",
+    },
+    reset: "이 채널의 대화 기록을 지워",
+    help: "사용법",
+    status: "대기열, 사용량, 세션 상태",
+  },
   help: [
     "**소예 사용법**",
     "- 나를 멘션하거나 내 메시지에 답장하면 대답해.",
@@ -34,6 +50,37 @@ export const text = {
   summaryHeaderRange: (range: string, count: number) => `**${range} ${count}개 메시지 요약:**`,
   summaryNothing: "요약할 메시지가 없어.",
   summaryFailed: "요약을 못 만들었어. 잠깐 뒤에 다시 해줘.",
+  /** A message range, as the summary header names it. */
+  summaryRange: (
+    range:
+      | { kind: "after"; messageId: string; minutes?: number }
+      | { kind: "before"; messageId: string; minutes: number },
+  ) =>
+    range.kind === "after"
+      ? range.minutes === undefined
+        ? `메시지 ${range.messageId} 이후`
+        : `메시지 ${range.messageId} 이후 ${range.minutes}분`
+      : `메시지 ${range.messageId} 이전 ${range.minutes}분`,
+  /** Errors for a `!요약` or `/summarize` the bot can't read. */
+  summaryErrors: {
+    usage: `무슨 뜻인지 모르겠어. ${SUMMARY_USAGE}`,
+    unit: "시간에는 단위를 붙여줘. 예: `!요약 20분`, `!요약 1시간`",
+    messageId: "메시지 ID는 17~20자리 숫자야. 메시지를 우클릭해서 `ID 복사`로 가져와줘.",
+    direction: "메시지 ID 뒤에 `이후`나 `이전`을 적어줘. 예: `!요약 <메시지ID> 이후 30분`",
+    beforeNeedsTime: "이전 요약은 시간을 같이 적어줘. 예: `!요약 <메시지ID> 이전 1시간`",
+    range: "시간은 1분부터 24시간(1440분)까지 정할 수 있어.",
+    afterAndBefore: "`after`랑 `before` 중에 하나만 골라줘.",
+  },
+  /** When a spent daily quota comes back, `at` in epoch ms, or tomorrow when unknown. */
+  resetTime: (at: number | undefined) => {
+    if (at === undefined) return "내일";
+    const time = new Intl.DateTimeFormat("ko-KR", {
+      timeZone: "Asia/Seoul",
+      hour: "numeric",
+      minute: "2-digit",
+    }).format(at);
+    return `한국 시간 ${time}`;
+  },
   status: (s: {
     queue: number;
     sessions: number;

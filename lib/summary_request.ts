@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { text as strings } from "./strings_ko.ts";
 
 /** What to summarize: the last minutes, or a span after or before a message. */
 export type SummaryRequest =
@@ -21,16 +22,7 @@ const MAX_MINUTES = 24 * 60;
 const MESSAGE_ID = /^\d{17,20}$/;
 const DURATION = /^(?:(\d+)\s*시간\s*(반)?)?\s*(?:(\d+)\s*분)?$/;
 
-const USAGE = "사용법: `!요약`, `!요약 20분`, `!요약 1시간 30분`, " +
-  "`!요약 <메시지ID> 이후 30분`, `!요약 <메시지ID> 이전 1시간`";
-const ERRORS = {
-  usage: `무슨 뜻인지 모르겠어. ${USAGE}`,
-  unit: "시간에는 단위를 붙여줘. 예: `!요약 20분`, `!요약 1시간`",
-  messageId: "메시지 ID는 17~20자리 숫자야. 메시지를 우클릭해서 `ID 복사`로 가져와줘.",
-  direction: "메시지 ID 뒤에 `이후`나 `이전`을 적어줘. 예: `!요약 <메시지ID> 이후 30분`",
-  beforeNeedsTime: "이전 요약은 시간을 같이 적어줘. 예: `!요약 <메시지ID> 이전 1시간`",
-  range: "시간은 1분부터 24시간(1440분)까지 정할 수 있어.",
-};
+const ERRORS = strings.summaryErrors;
 
 /**
  * Reads minutes from a Korean duration: `20분`, `1시간`, `1시간30분`, `1시간 30분`, `1시간 반`.
@@ -96,6 +88,47 @@ export function parseSummaryCommand(content: string): SummaryParseResult | undef
   const minutes = parseMinutes(durationWords.join(" "));
   if (typeof minutes === "string") return failure(minutes);
   return success({ kind: direction === "이후" ? "after" : "before", messageId, minutes });
+}
+
+/** The options of the `/summarize` slash command, as Discord sends them. */
+export interface SummaryOptions {
+  minutes?: number;
+  after?: string;
+  before?: string;
+}
+
+/**
+ * Turns `/summarize` options into a request, with the same rules and errors as `!요약`.
+ *
+ * @example Usage
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(summaryRequestFromOptions({ minutes: 20 }), {
+ *   ok: true,
+ *   request: { kind: "recent", minutes: 20 },
+ * });
+ * ```
+ */
+export function summaryRequestFromOptions(options: SummaryOptions): SummaryParseResult {
+  const { minutes, after, before } = options;
+  if (
+    minutes !== undefined && (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_MINUTES)
+  ) {
+    return failure(ERRORS.range);
+  }
+  if (after !== undefined && before !== undefined) return failure(ERRORS.afterAndBefore);
+  const messageId = (after ?? before)?.trim();
+  if (messageId === undefined) {
+    return success({ kind: "recent", minutes: minutes ?? DEFAULT_MINUTES });
+  }
+  if (!MESSAGE_ID.test(messageId)) return failure(ERRORS.messageId);
+  if (after !== undefined) {
+    return success(
+      minutes === undefined ? { kind: "after", messageId } : { kind: "after", messageId, minutes },
+    );
+  }
+  if (minutes === undefined) return failure(ERRORS.beforeNeedsTime);
+  return success({ kind: "before", messageId, minutes });
 }
 
 /** Minutes within bounds, or the error to show. */

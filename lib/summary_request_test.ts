@@ -1,5 +1,10 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { parseDuration, parseSummaryCommand } from "./summary_request.ts";
+import {
+  parseDuration,
+  parseSummaryCommand,
+  summaryRequestFromOptions,
+} from "./summary_request.ts";
+import { text } from "./strings_ko.ts";
 
 const ID = "1234567890123456789";
 
@@ -146,4 +151,39 @@ Deno.test("parseSummaryCommand() explains usage on unknown words", () => {
   ) {
     assertError(content, "사용법");
   }
+});
+
+Deno.test("summaryRequestFromOptions() reads /summarize options like !요약", () => {
+  deepStrictEqual(summaryRequestFromOptions({}), {
+    ok: true,
+    request: { kind: "recent", minutes: 30 },
+  });
+  deepStrictEqual(summaryRequestFromOptions({ minutes: 90 }), {
+    ok: true,
+    request: { kind: "recent", minutes: 90 },
+  });
+  deepStrictEqual(summaryRequestFromOptions({ after: ID }), {
+    ok: true,
+    request: { kind: "after", messageId: ID },
+  });
+  deepStrictEqual(summaryRequestFromOptions({ after: ID, minutes: 30 }), {
+    ok: true,
+    request: { kind: "after", messageId: ID, minutes: 30 },
+  });
+  deepStrictEqual(summaryRequestFromOptions({ before: ID, minutes: 60 }), {
+    ok: true,
+    request: { kind: "before", messageId: ID, minutes: 60 },
+  });
+});
+
+Deno.test("summaryRequestFromOptions() explains bad options in Korean", () => {
+  const error = (options: Parameters<typeof summaryRequestFromOptions>[0]) => {
+    const result = summaryRequestFromOptions(options);
+    return result.ok ? undefined : result.error;
+  };
+  strictEqual(error({ before: ID }), text.summaryErrors.beforeNeedsTime);
+  strictEqual(error({ after: "abc" }), text.summaryErrors.messageId);
+  strictEqual(error({ after: ID, before: ID }), text.summaryErrors.afterAndBefore);
+  strictEqual(error({ minutes: 0 }), text.summaryErrors.range);
+  strictEqual(error({ minutes: 2000 }), text.summaryErrors.range);
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import type { DiscordPort, HistoryMessage } from "./discord.ts";
-import type { SummaryRequest } from "./summary_request.ts";
+import { parseSummaryCommand, type SummaryRequest } from "./summary_request.ts";
 
 /** Discord's epoch, the zero of the timestamp inside every snowflake. */
 const DISCORD_EPOCH = 1420070400000n;
@@ -56,15 +56,18 @@ function spanOf(request: SummaryRequest, now: number): Span {
 }
 
 /**
- * Fetches the human messages a summary covers, oldest first: up to `max`, 100 a page, bots
- * skipped.
+ * Fetches the human messages a summary covers, oldest first: up to `max` (the newest ones for
+ * a span that ends now or before a message, the oldest ones for a span after a message), 100 a
+ * page. Bots, empty messages and the bot's own commands (`!요약`, `!도움말`) are skipped.
  *
- * @example
+ * @example Usage
  * ```ts
- * const messages = await collectMessages(discord, channelId, { kind: "recent", minutes: 30 }, {
- *   now: Date.now(),
- *   max: 300,
- * });
+ * import { strictEqual } from "node:assert/strict";
+ * const now = Date.now();
+ * const said = { id: snowflakeAt(now - 60_000), authorId: "1", authorName: "민수", authorIsBot: false, content: "안녕", timestamp: now - 60_000 };
+ * const discord = { getMessages: () => Promise.resolve([said]) };
+ * const messages = await collectMessages(discord, "42", { kind: "recent", minutes: 30 }, { now, max: 300 });
+ * strictEqual(messages.length, 1);
  * ```
  */
 export async function collectMessages(
@@ -96,7 +99,7 @@ export async function collectMessages(
       }
       if (at > span.to || at < span.from) continue;
       const skip = message.authorIsBot || message.id === options.excludeId ||
-        message.content.trim().length === 0;
+        message.content.trim().length === 0 || isCommand(message.content);
       if (skip) continue;
       kept.push(message);
       if (kept.length >= options.max) break;
@@ -110,9 +113,13 @@ export async function collectMessages(
 /**
  * Joins messages into `name: content` lines, cutting from the oldest end to fit `maxChars`.
  *
- * @example
+ * @example Usage
  * ```ts
- * buildTranscript([{ authorName: "민수", content: "안녕" } as HistoryMessage], 1000); // "민수: 안녕"
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(buildTranscript([{ authorName: "민수", content: "안녕" }], 1000), {
+ *   transcript: "민수: 안녕",
+ *   included: 1,
+ * });
  * ```
  */
 export function buildTranscript(
@@ -127,6 +134,12 @@ export function buildTranscript(
     total += lines[start].length + 1;
   }
   return { transcript: lines.slice(start).join("\n"), included: lines.length - start };
+}
+
+/** The bot's own text commands, which say nothing worth summarising. */
+function isCommand(content: string): boolean {
+  const text = content.trim();
+  return text === "!도움말" || parseSummaryCommand(text) !== undefined;
 }
 
 function compareIds(a: string, b: string): number {

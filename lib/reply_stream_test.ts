@@ -1,0 +1,249 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { ManualClock } from "./clock.ts";
+import { ReplyStream } from "./reply_stream.ts";
+
+const FENCE = "```";
+
+interface Call {
+  at: number;
+  op: "send" | "edit" | "delete";
+  id: string;
+  content?: string;
+  replyTo?: string;
+}
+
+/** A Discord that records each call with the clock's time and keeps message contents. */
+function fakeDiscord(clock: ManualClock, options: { failEdits?: number } = {}) {
+  const calls: Call[] = [];
+  const messages = new Map<string, string>();
+  let next = 1;
+  let failEdits = options.failEdits ?? 0;
+  return {
+    calls,
+    messages,
+    /** Contents of the messages still standing, in posting order. */
+    visible: () => [...messages.values()],
+    sendMessage(_channelId: string, content: string, opts?: { replyTo?: string }) {
+      const id = String(next++);
+      calls.push({ at: clock.now(), op: "send", id, content, replyTo: opts?.replyTo });
+      messages.set(id, content);
+      return Promise.resolve(id);
+    },
+    editMessage(_channelId: string, id: string, content: string) {
+      if (failEdits > 0) {
+        failEdits--;
+        return Promise.reject(new Error("500: Internal Server Error"));
+      }
+      calls.push({ at: clock.now(), op: "edit", id, content });
+      messages.set(id, content);
+      return Promise.resolve();
+    },
+    deleteMessage(_channelId: string, id: string) {
+      calls.push({ at: clock.now(), op: "delete", id });
+      messages.delete(id);
+      return Promise.resolve();
+    },
+  };
+}
+
+function setup(options: { failEdits?: number } = {}) {
+  const clock = new ManualClock(0);
+  const discord = fakeDiscord(clock, options);
+  const errors: unknown[] = [];
+  let firstText = 0;
+  const stream = new ReplyStream({
+    discord,
+    channelId: "c",
+    replyTo: "u1",
+    clock,
+    onError: (error) => errors.push(error),
+    onFirstText: () => firstText++,
+  });
+  return { clock, discord, stream, errors, firstText: () => firstText };
+}
+
+Deno.test("ReplyStream posts the first text at once, as a reply", async () => {
+  const { clock, discord, stream, firstText } = setup();
+  stream.update("안");
+  await clock.tick(0);
+  deepStrictEqual(discord.calls, [{ at: 0, op: "send", id: "1", content: "안", replyTo: "u1" }]);
+  strictEqual(firstText(), 1);
+  strictEqual(stream.started, true);
+});
+
+Deno.test("ReplyStream awaits beforeFirstText once, before the first post", async () => {
+  const clock = new ManualClock(0);
+  const discord = fakeDiscord(clock);
+  const order: string[] = [];
+  const stream = new ReplyStream({
+    discord,
+    channelId: "c",
+    clock,
+    beforeFirstText: async () => {
+      await Promise.resolve();
+      order.push(`cleared with ${discord.calls.length} calls`);
+    },
+  });
+  stream.update("하나");
+  await clock.tick(0);
+  stream.update("하나 둘");
+  const done = stream.finish("하나 둘 셋");
+  await clock.tick(1000);
+  await done;
+  deepStrictEqual(order, ["cleared with 0 calls"]);
+  deepStrictEqual(discord.calls.map((c) => c.op), ["send", "edit", "edit"]);
+});
+
+Deno.test("ReplyStream edits at most once per interval and shows the latest text", async () => {
+  const { clock, discord, stream } = setup();
+  stream.update("가");
+  for (let t = 100; t <= 2500; t += 100) {
+    await clock.tick(100);
+    stream.update("가".repeat(t / 100 + 1));
+  }
+  const edits = discord.calls.filter((c) => c.op === "edit");
+  // The first edit may follow the post at once; later ones keep the interval.
+  deepStrictEqual(edits.map((c) => c.at), [100, 1100, 2100]);
+  strictEqual(edits[1].content, "가".repeat(11), "the text as it was when the interval ended");
+  const finished = stream.finish("가".repeat(26) + "!");
+  await clock.tick(599);
+  strictEqual(discord.calls.length, 4, "the final edit waits for the interval too");
+  await clock.tick(1);
+  await finished;
+  const last = discord.calls.at(-1)!;
+  deepStrictEqual([last.at, last.op, last.content], [3100, "edit", "가".repeat(26) + "!"]);
+});
+
+Deno.test("ReplyStream completes a fast answer without waiting for the interval", async () => {
+  const { clock, discord, stream } = setup();
+  stream.update("빠른");
+  await clock.tick(50);
+  await stream.finish("빠른 대답");
+  deepStrictEqual(discord.calls.map((c) => [c.at, c.op, c.content]), [
+    [0, "send", "빠른"],
+    [50, "edit", "빠른 대답"],
+  ]);
+});
+
+Deno.test("ReplyStream finishes at once when nothing was shown recently", async () => {
+  const { clock, discord, stream } = setup();
+  await stream.finish("요약 끝");
+  deepStrictEqual(discord.calls.map((c) => [c.at, c.op, c.content]), [[0, "send", "요약 끝"]]);
+  stream.update("늦게 온 글");
+  await stream.finish("다시");
+  await clock.tick(5000);
+  strictEqual(discord.calls.length, 1, "a finished stream ignores later calls");
+});
+
+Deno.test("ReplyStream skips an edit when the text did not change", async () => {
+  const { clock, discord, stream } = setup();
+  stream.update("같은 말");
+  await clock.tick(1500);
+  const done = stream.finish("같은 말");
+  await clock.tick(1000);
+  await done;
+  deepStrictEqual(discord.calls.map((c) => c.op), ["send"]);
+});
+
+Deno.test("ReplyStream continues past 2,000 characters in a new message, code block intact", async () => {
+  const { clock, discord, stream } = setup();
+  const prose = "설명하는 문장이야. ".repeat(120); // about 1,300 characters
+  const code = Array.from({ length: 60 }, (_, i) => `const value${i} = ${i} * 2; // 계산`).join(
+    "\n",
+  );
+  const full = `${prose}\n\n${FENCE}ts\n${code}\n${FENCE}\n끝!`;
+  for (let end = 200; end < full.length; end += 200) {
+    stream.update(full.slice(0, end));
+    await clock.tick(500);
+  }
+  const done = stream.finish(full);
+  await clock.tick(1000);
+  await done;
+  const shown = discord.visible();
+  ok(shown.length >= 2, `expected a continuation message, got ${shown.length}`);
+  for (const content of shown) {
+    ok([...content].length <= 2000, `a message has ${[...content].length} characters`);
+    strictEqual((content.match(/```/g) ?? []).length % 2, 0, `unbalanced fences in:\n${content}`);
+  }
+  const joined = shown.join("\n").replace(/```(ts)?\n?/g, "").replace(/\s+/g, "");
+  strictEqual(joined, full.replace(/```(ts)?\n?/g, "").replace(/\s+/g, ""));
+  // Only the first message replies to the user.
+  const sends = discord.calls.filter((c) => c.op === "send");
+  deepStrictEqual(sends.map((c) => c.replyTo), ["u1", ...sends.slice(1).map(() => undefined)]);
+});
+
+Deno.test("ReplyStream shows a code block being written as closed", async () => {
+  const { clock, discord, stream } = setup();
+  stream.update(`봐봐\n${FENCE}js\nconsole.log(1)`);
+  await clock.tick(0);
+  strictEqual(discord.calls[0].content, `봐봐\n${FENCE}js\nconsole.log(1)\n${FENCE}`);
+  const done = stream.finish(`봐봐\n${FENCE}js\nconsole.log(1)\n${FENCE}`);
+  await clock.tick(1000);
+  await done;
+  strictEqual(discord.calls.length, 1, "the closed preview already equals the final text");
+});
+
+Deno.test("ReplyStream.fail() keeps what was shown and adds the notice", async () => {
+  const { clock, discord, stream } = setup();
+  stream.update("반쯤 말하다가");
+  await clock.tick(300);
+  const done = stream.fail("_(끊겼어)_");
+  await clock.tick(1000);
+  await done;
+  deepStrictEqual(discord.visible(), ["반쯤 말하다가\n\n_(끊겼어)_"]);
+});
+
+Deno.test("ReplyStream.fail() posts the notice alone when nothing was said", async () => {
+  const { discord, stream } = setup();
+  await stream.fail("지금은 안 돼.");
+  deepStrictEqual(discord.visible(), ["지금은 안 돼."]);
+});
+
+Deno.test("ReplyStream survives a failed edit and shows the text at the next one", async () => {
+  const { clock, discord, stream, errors } = setup({ failEdits: 1 });
+  stream.update("하나");
+  await clock.tick(0);
+  stream.update("하나 둘");
+  await clock.tick(1000);
+  strictEqual(errors.length, 1);
+  stream.update("하나 둘 셋");
+  const done = stream.finish("하나 둘 셋 넷");
+  await clock.tick(2000);
+  await done;
+  deepStrictEqual(discord.visible(), ["하나 둘 셋 넷"]);
+});
+
+Deno.test("ReplyStream retries the final edit once when Discord refuses it", async () => {
+  const { clock, discord, stream, errors } = setup({ failEdits: 1 });
+  stream.update("거의 다");
+  await clock.tick(0);
+  const done = stream.finish("거의 다 했어");
+  await clock.tick(0);
+  strictEqual(errors.length, 1);
+  await clock.tick(1000);
+  await done;
+  deepStrictEqual(discord.visible(), ["거의 다 했어"]);
+});
+
+Deno.test("ReplyStream deletes continuation messages a shorter final text no longer needs", async () => {
+  const { clock, discord, stream } = setup();
+  stream.update("가 ".repeat(1500));
+  await clock.tick(0);
+  strictEqual(discord.visible().length, 2);
+  const done = stream.finish("짧게 끝.");
+  await clock.tick(1000);
+  await done;
+  deepStrictEqual(discord.visible(), ["짧게 끝."]);
+  strictEqual(stream.messageIds.length, 1);
+});
+
+Deno.test("ReplyStream leaves no timer behind", async () => {
+  const { clock, stream } = setup();
+  stream.update("a");
+  await clock.tick(10);
+  stream.update("ab");
+  const done = stream.finish("abc");
+  await clock.tick(1000);
+  await done;
+  strictEqual(clock.pendingTimers, 0);
+});
