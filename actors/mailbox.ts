@@ -45,6 +45,18 @@ export class Mailbox<T, R> {
     return this.#queue.length + (this.#running ? 1 : 0);
   }
 
+  /**
+   * Answers the waiting messages `which` selects (never the one being handled) with
+   * `answer(message)`, without running the handler; the rest stay queued in order. Returns how
+   * many were answered. Used on shutdown.
+   */
+  cancelQueued(answer: (message: T) => R, which: (message: T) => boolean = () => true): number {
+    const cancelled = this.#queue.filter((letter) => which(letter.message));
+    this.#queue = this.#queue.filter((letter) => !which(letter.message));
+    for (const letter of cancelled) letter.resolve(answer(letter.message));
+    return cancelled.length;
+  }
+
   /** Resolves once nothing is queued or running. */
   idle(): Promise<void> {
     if (this.size === 0) return Promise.resolve();

@@ -34,3 +34,20 @@ Deno.test("Mailbox.idle resolves once the queue has drained", async () => {
   await box.idle();
   assert.equal(box.size, 0);
 });
+
+Deno.test("Mailbox.cancelQueued answers waiting messages without running them, not the running one", async () => {
+  const handled: number[] = [];
+  let release!: () => void;
+  const box = new Mailbox(async (n: number) => {
+    handled.push(n);
+    if (n === 1) await new Promise<void>((r) => release = r);
+    return `done ${n}`;
+  });
+  const results = [box.post(1), box.post(2), box.post(3)];
+  await Promise.resolve();
+  assert.equal(box.cancelQueued((n) => `cancelled ${n}`), 2);
+  release();
+  assert.deepEqual(await Promise.all(results), ["done 1", "cancelled 2", "cancelled 3"]);
+  assert.deepEqual(handled, [1]);
+  assert.equal(box.size, 0);
+});

@@ -12,10 +12,15 @@ import { type Content, type Exchange, HistoryWindow } from "../lib/history_windo
 import type { SessionStore } from "../lib/store.ts";
 import { Mailbox } from "./mailbox.ts";
 
-/** A message for a session: a user's chat line, or a request to forget the conversation. */
+/**
+ * A message for a session: a user's chat line, a request to forget the conversation, or an
+ * exchange that was already answered and shown and only needs recording (sent by the supervisor
+ * when a host died between showing an answer and saving it).
+ */
 export type SessionCommand =
   | { kind: "chat"; id: string; channelId: string; text: string }
-  | { kind: "reset"; id: string; channelId: string };
+  | { kind: "reset"; id: string; channelId: string }
+  | { kind: "record"; id: string; channelId: string; user: string; model: string };
 
 /** How a session handled a command. */
 export type SessionResult =
@@ -23,7 +28,14 @@ export type SessionResult =
   /** The reply could not be produced; the user was already told why. */
   | { ok: false; error: "not_answered" }
   /** The actor failed; it will be restarted from its persisted window. */
-  | { ok: false; error: "crashed"; message: string };
+  | { ok: false; error: "crashed"; message: string }
+  /** The bot is shutting down and the command was not started. */
+  | { ok: false; error: "stopping" }
+  /**
+   * The actor had crashed before this command's turn, so it was not run: the host hands it to a
+   * fresh actor. Never leaves the host.
+   */
+  | { ok: false; error: "bounced" };
 
 /** What a session actor needs from its host. */
 export interface SessionActorDeps {
@@ -54,6 +66,7 @@ export class SessionActor {
   #window: HistoryWindow | undefined;
   #mailbox: Mailbox<SessionCommand, SessionResult>;
   #crashed = false;
+  #stopping = false;
 
   constructor(channelId: string, deps: SessionActorDeps) {
     this.channelId = channelId;
@@ -81,29 +94,44 @@ export class SessionActor {
     return this.#window?.size ?? 0;
   }
 
+  /**
+   * Shutdown: lets the command being handled finish, answers the queued ones with
+   * `{ ok: false, error: "stopping" }` at once, and refuses later ones. Recording an answer already
+   * shown is still done. Resolves when the mailbox is empty.
+   */
+  stop(): Promise<void> {
+    this.#stopping = true;
+    this.#mailbox.cancelQueued(
+      () => ({ ok: false, error: "stopping" }),
+      (command) => command.kind !== "record",
+    );
+    return this.#mailbox.idle();
+  }
+
   /** Resolves when the mailbox is empty. */
   idle(): Promise<void> {
     return this.#mailbox.idle();
   }
 
   async #handle(command: SessionCommand): Promise<SessionResult> {
-    if (this.#crashed) {
-      // A crashed actor's state is suspect; later commands fail fast and the host restarts it.
-      return { ok: false, error: "crashed", message: "session restarting" };
-    }
+    // A crashed actor's state is suspect: what was queued behind the crash goes to a fresh one.
+    if (this.#crashed) return { ok: false, error: "bounced" };
+    if (this.#stopping && command.kind !== "record") return { ok: false, error: "stopping" };
     try {
       const window = await this.#loadWindow();
-      if (command.kind === "reset") {
-        window.clear();
-        await this.#deps.store.delete(this.channelId);
-        return { ok: true };
+      switch (command.kind) {
+        case "reset":
+          window.clear();
+          await this.#deps.store.delete(this.channelId);
+          return { ok: true };
+        case "record":
+          return await this.#record(window, command.user, command.model);
+        case "chat": {
+          const reply = await this.#deps.reply(command.id, window.toContents(command.text));
+          if (reply === undefined) return { ok: false, error: "not_answered" };
+          return await this.#record(window, command.text, reply);
+        }
       }
-      const reply = await this.#deps.reply(command.id, window.toContents(command.text));
-      if (reply === undefined) return { ok: false, error: "not_answered" };
-      window.add({ user: command.text, model: reply, at: this.#deps.now() });
-      // Persist when each exchange completes, so eviction, a crash or SIGKILL lose nothing done.
-      await this.#deps.store.save(this.channelId, window.exchanges);
-      return { ok: true, reply };
     } catch (error) {
       this.#crashed = true;
       return {
@@ -112,6 +140,18 @@ export class SessionActor {
         message: error instanceof Error ? error.message : String(error),
       };
     }
+  }
+
+  /** Adds an exchange and persists the window, so eviction, a crash or SIGKILL lose nothing done. */
+  async #record(window: HistoryWindow, user: string, model: string): Promise<SessionResult> {
+    const last = window.exchanges.at(-1);
+    // A record after a host crash may repeat an exchange that was saved just before the crash.
+    const alreadySaved = last !== undefined && last.user === user && last.model === model;
+    if (!alreadySaved) {
+      window.add({ user, model, at: this.#deps.now() });
+      await this.#deps.store.save(this.channelId, window.exchanges);
+    }
+    return { ok: true, reply: model };
   }
 
   async #loadWindow(): Promise<HistoryWindow> {

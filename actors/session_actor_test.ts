@@ -77,10 +77,44 @@ Deno.test("SessionActor reset forgets the window in memory and in the store", as
   assert.deepEqual(await d.store.load("c1"), []);
 });
 
-Deno.test("SessionActor that throws reports a crash and fails later commands fast", async () => {
+Deno.test("SessionActor that throws reports a crash and bounces later commands", async () => {
   const d = deps(() => Promise.reject(new Error("bug")));
   const actor = new SessionActor("c1", d);
   const first = await actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "hi" });
   assert.deepEqual(first, { ok: false, error: "crashed", message: "bug" });
   assert.equal(actor.crashed, true);
+  // Later commands are not run on suspect state: they bounce, and the host re-sends them.
+  const later = await actor.tell({ kind: "chat", id: "2", channelId: "c1", text: "again" });
+  assert.deepEqual(later, { ok: false, error: "bounced" });
+});
+
+Deno.test("SessionActor records an answer already shown, once, without asking for a reply", async () => {
+  const d = deps(() => Promise.reject(new Error("must not ask")));
+  const actor = new SessionActor("c1", d);
+  const record = { kind: "record" as const, id: "1", channelId: "c1", user: "hi", model: "yo" };
+  assert.deepEqual(await actor.tell(record), { ok: true, reply: "yo" });
+  assert.deepEqual(await actor.tell(record), { ok: true, reply: "yo" }); // a repeat is a no-op
+  assert.deepEqual(await d.store.load("c1"), [{ user: "hi", model: "yo", at: 1000 }]);
+});
+
+Deno.test("SessionActor stop lets the running command finish and refuses queued ones", async () => {
+  let release: (() => void) | undefined;
+  const d = deps(async () => {
+    await new Promise<void>((r) => release = r);
+    return "r";
+  });
+  const actor = new SessionActor("c1", d);
+  const running = actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "a" });
+  const queued = actor.tell({ kind: "chat", id: "2", channelId: "c1", text: "b" });
+  while (!release) await new Promise((r) => setTimeout(r, 1));
+  const stopped = actor.stop();
+  assert.deepEqual(await queued, { ok: false, error: "stopping" });
+  release();
+  await stopped;
+  assert.deepEqual(await running, { ok: true, reply: "r" });
+  assert.deepEqual(
+    await actor.tell({ kind: "chat", id: "3", channelId: "c1", text: "c" }),
+    { ok: false, error: "stopping" },
+  );
+  assert.deepEqual((await d.store.load("c1")).map((e) => e.user), ["a"]);
 });

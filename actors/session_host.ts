@@ -44,6 +44,7 @@ export class SessionHost {
   #closing = new Map<string, Promise<void>>();
   #calls = new Map<number, (text: string | undefined) => void>();
   #nextCall = 1;
+  #stopping = false;
   #options: SessionHostOptions;
 
   constructor(options: SessionHostOptions) {
@@ -80,11 +81,20 @@ export class SessionHost {
   }
 
   async #deliver(command: SessionCommand): Promise<void> {
-    const actor = await this.#actorFor(command.channelId);
-    const result = await actor.tell(command);
-    if (actor.crashed && this.#actors.get(command.channelId) === actor) {
-      // Restart: drop the actor; the next message rehydrates a fresh one from the store.
-      this.#actors.delete(command.channelId);
+    let result: SessionResult = { ok: false, error: "stopping" };
+    // At most twice: a command bounced by a crashed actor runs once more on a fresh one.
+    for (let attempt = 0; attempt < 2 && !this.#stopping; attempt++) {
+      const actor = await this.#actorFor(command.channelId);
+      if (!actor) break; // the host began stopping while an eviction drained
+      result = await actor.tell(command);
+      if (actor.crashed && this.#actors.get(command.channelId) === actor) {
+        // Restart: drop the actor; the next message rehydrates a fresh one from the store.
+        this.#actors.delete(command.channelId);
+      }
+      if (result.ok || result.error !== "bounced") break;
+    }
+    if (!result.ok && result.error === "bounced") {
+      result = { ok: false, error: "crashed", message: "session restarted twice in a row" };
     }
     this.#options.post({
       type: "delivered",
@@ -94,9 +104,10 @@ export class SessionHost {
     });
   }
 
-  async #actorFor(channelId: string): Promise<SessionActor> {
+  async #actorFor(channelId: string): Promise<SessionActor | undefined> {
     const closing = this.#closing.get(channelId);
     if (closing) await closing;
+    if (this.#stopping) return undefined;
     let actor = this.#actors.get(channelId);
     if (!actor) {
       actor = new SessionActor(channelId, {
@@ -137,8 +148,10 @@ export class SessionHost {
     this.#options.post({ type: "evicted", channelId, persisted: !actor.crashed });
   }
 
+  /** Finishes what is running, answers what is queued with "stopping", then closes the store. */
   async #stop(): Promise<void> {
-    await Promise.all([...this.#actors.values()].map((a) => a.idle()));
+    this.#stopping = true;
+    await Promise.all([...this.#actors.values()].map((actor) => actor.stop()));
     await Promise.all([...this.#closing.values()]);
     this.#actors.clear();
     await this.#options.store.close();

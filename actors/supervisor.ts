@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
 import type { Content } from "../lib/history_window.ts";
 import { RestartIntensity } from "../lib/restart_intensity.ts";
 import type { SessionCommand, SessionResult } from "./session_actor.ts";
@@ -24,7 +25,17 @@ export interface ReplyRequest {
 /** Something worth a log line or a metric. */
 export type SupervisorEvent =
   | { type: "evicted"; channelId: string; reason: "lru" | "idle" }
-  | { type: "host_restarted"; host: number; error: string; retried: number; failed: number }
+  | {
+    type: "host_restarted";
+    host: number;
+    error: string;
+    /** In-flight commands sent again to the new host. */
+    retried: number;
+    /** Answers being shown when the host died: recorded on the new host once shown. */
+    recorded: number;
+    /** In-flight commands answered with an error. */
+    failed: number;
+  }
   | { type: "session_crashed"; channelId: string; message: string };
 
 /** The handful of Worker members the supervisor uses, so tests can hand in something else. */
@@ -52,7 +63,8 @@ export interface SupervisorOptions {
   maxRestarts?: number;
   /** @default 60000 */
   restartPeriodMs?: number;
-  now?: () => number;
+  /** Time for idle reaping, the sweep timer and restart intensity. @default systemClock */
+  clock?: Clock;
   /** Produces and delivers a reply (the broker and Discord); resolves with the text shown. */
   onReply(request: ReplyRequest): Promise<string | undefined>;
   /** The restart intensity was exceeded. */
@@ -62,13 +74,18 @@ export interface SupervisorOptions {
 }
 
 /** A delivery's outcome: the session's result, or a failure the supervisor saw first. */
-export type DeliveryResult = SessionResult | { ok: false; error: "host_crashed" | "stopping" };
+export type DeliveryResult =
+  | Exclude<SessionResult, { error: "bounced" }>
+  | { ok: false; error: "host_crashed" | "stopping" };
 
 interface Inflight {
   command: SessionCommand;
   host: number;
   attempts: number;
-  replyStarted: boolean;
+  /** The answer the main thread is producing for this command, once the session asked for it. */
+  reply?: Promise<string | undefined>;
+  /** Waiting behind an earlier command of its channel that is being re-sent after a host died. */
+  held: boolean;
   resolve(result: DeliveryResult): void;
 }
 
@@ -100,27 +117,24 @@ export class Supervisor {
   #live = new Map<string, LiveSession>();
   #inflight = new Map<string, Inflight>();
   #intensity: RestartIntensity;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: TimerId | undefined;
   #stopping = false;
-  #now: () => number;
+  #stopped: Promise<void> | undefined;
+  #clock: Clock;
+  /** Per channel, the tail of re-sends after a host restart; later commands queue behind it. */
+  #gates = new Map<string, Promise<void>>();
   #counts = { evicted: 0, reaped: 0, restarted: 0, crashed: 0 };
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#intensity = new RestartIntensity({
       maxRestarts: options.maxRestarts ?? 5,
       periodMs: options.restartPeriodMs ?? 60_000,
     });
     const hosts = options.hosts ?? 2;
     for (let i = 0; i < hosts; i++) this.#hosts.push(this.#spawn(i, 0));
-    const sweepMs = options.sweepMs ?? 60_000;
-    if (sweepMs > 0) {
-      const timer = setInterval(() => this.sweep(), sweepMs);
-      // The sweep must never keep a finished process alive.
-      Deno.unrefTimer(timer as unknown as number);
-      this.#timer = timer;
-    }
+    this.#scheduleSweep();
   }
 
   /** Live sessions. */
@@ -156,20 +170,33 @@ export class Supervisor {
   deliver(command: SessionCommand): Promise<DeliveryResult> {
     if (this.#stopping) return Promise.resolve({ ok: false, error: "stopping" });
     const host = this.hostOf(command.channelId);
-    const session = this.#live.get(command.channelId) ?? { host, lastActive: 0, inflight: 0 };
-    this.#live.delete(command.channelId);
-    session.lastActive = this.#now();
-    session.inflight++;
-    this.#live.set(command.channelId, session);
-    this.#enforceCap();
     const { promise, resolve } = Promise.withResolvers<DeliveryResult>();
-    this.#inflight.set(command.id, { command, host, attempts: 1, replyStarted: false, resolve });
-    this.#hosts[host].port.postMessage({ type: "deliver", command });
+    const inflight: Inflight = { command, host, attempts: 1, held: false, resolve };
+    this.#inflight.set(command.id, inflight);
+    const gate = this.#gates.get(command.channelId);
+    if (gate) {
+      // The channel's earlier commands are being re-sent after a host died: keep the order.
+      inflight.held = true;
+      this.#behind(command.channelId, gate.then(() => this.#send(inflight)));
+    } else {
+      this.#send(inflight);
+    }
     return promise;
   }
 
+  /**
+   * Evicts a session now, as the LRU cap would (its window is already in the store); false when
+   * the session is not live or is busy. An operator tool and a benchmark hook.
+   */
+  evict(channelId: string): boolean {
+    const session = this.#live.get(channelId);
+    if (!session || session.inflight > 0) return false;
+    this.#evict(channelId, "lru");
+    return true;
+  }
+
   /** Evicts idle sessions; runs on the sweep timer, never on the message path. */
-  sweep(now: number = this.#now()): number {
+  sweep(now: number = this.#clock.now()): number {
     const idleMs = this.#options.idleMs ?? 600_000;
     let reaped = 0;
     for (const [channelId, session] of this.#live) {
@@ -192,10 +219,19 @@ export class Supervisor {
     this.#hosts[index].port.postMessage({ type: "fault" });
   }
 
-  /** Stops taking commands, waits for hosts to drain and close the store, then ends them. */
-  async stop(timeoutMs = 8_000): Promise<void> {
+  /**
+   * Stops taking commands: each host finishes the command it is running, answers queued ones
+   * with "stopping" and closes the store. Hosts still busy after `timeoutMs` are ended and their
+   * commands answered with "stopping". Calling it again returns the same promise.
+   */
+  stop(timeoutMs = 8_000): Promise<void> {
+    this.#stopped ??= this.#stop(timeoutMs);
+    return this.#stopped;
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
     this.#stopping = true;
-    clearInterval(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     const stopped = this.#hosts.map((slot) => {
       const { promise, resolve } = Promise.withResolvers<void>();
       slot.stopped = resolve;
@@ -211,6 +247,47 @@ export class Supervisor {
       inflight.resolve({ ok: false, error: "stopping" });
     }
     this.#inflight.clear();
+  }
+
+  #scheduleSweep(): void {
+    const sweepMs = this.#options.sweepMs ?? 60_000;
+    if (sweepMs <= 0 || this.#stopping) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.sweep();
+      this.#scheduleSweep();
+    }, sweepMs);
+    // The sweep must never keep a finished process alive.
+    if (this.#clock === systemClock) Deno.unrefTimer(this.#timer as number);
+  }
+
+  /** Posts a command to its channel's host, making the session live and most recently used. */
+  #send(inflight: Inflight): void {
+    inflight.held = false;
+    inflight.reply = undefined;
+    const { command } = inflight;
+    if (this.#inflight.get(command.id) !== inflight) return; // answered meanwhile (stop)
+    if (this.#stopping) {
+      this.#inflight.delete(command.id);
+      inflight.resolve({ ok: false, error: "stopping" });
+      return;
+    }
+    const host = this.hostOf(command.channelId);
+    inflight.host = host;
+    const session = this.#live.get(command.channelId) ?? { host, lastActive: 0, inflight: 0 };
+    this.#live.delete(command.channelId);
+    session.lastActive = this.#clock.now();
+    session.inflight++;
+    this.#live.set(command.channelId, session);
+    this.#enforceCap();
+    this.#hosts[host].port.postMessage({ type: "deliver", command });
+  }
+
+  /** Makes `tail` the channel's gate until it settles. */
+  #behind(channelId: string, tail: Promise<void>): void {
+    this.#gates.set(channelId, tail);
+    void tail.finally(() => {
+      if (this.#gates.get(channelId) === tail) this.#gates.delete(channelId);
+    });
   }
 
   #enforceCap(): void {
@@ -258,17 +335,16 @@ export class Supervisor {
   #receive(index: number, message: FromHost): void {
     switch (message.type) {
       case "reply": {
-        const inflight = this.#inflight.get(message.commandId);
-        if (inflight) inflight.replyStarted = true;
         const slot = this.#hosts[index];
-        this.#options.onReply(message)
-          .catch(() => undefined)
-          .then((text) => {
-            // Only the host that asked may hear the answer; a restarted one has forgotten it.
-            if (this.#hosts[index] === slot) {
-              slot.port.postMessage({ type: "replied", callId: message.callId, text });
-            }
-          });
+        const reply = this.#options.onReply(message).catch(() => undefined);
+        const inflight = this.#inflight.get(message.commandId);
+        if (inflight) inflight.reply = reply;
+        void reply.then((text) => {
+          // Only the host that asked may hear the answer; a restarted one has forgotten it.
+          if (this.#hosts[index] === slot) {
+            slot.port.postMessage({ type: "replied", callId: message.callId, text });
+          }
+        });
         break;
       }
       case "delivered": {
@@ -276,15 +352,21 @@ export class Supervisor {
         if (!inflight) break;
         this.#inflight.delete(message.commandId);
         this.#settle(message.channelId);
-        if (!message.result.ok && message.result.error === "crashed") {
+        const result = message.result;
+        if (!result.ok && result.error === "crashed") {
           this.#counts.crashed++;
           this.#options.onEvent?.({
             type: "session_crashed",
             channelId: message.channelId,
-            message: message.result.message,
+            message: result.message,
           });
         }
-        inflight.resolve(message.result);
+        // "bounced" never leaves a host; should one arrive, it is a crash.
+        inflight.resolve(
+          !result.ok && result.error === "bounced"
+            ? { ok: false, error: "crashed", message: "bounced" }
+            : result,
+        );
         break;
       }
       case "evicted":
@@ -297,42 +379,78 @@ export class Supervisor {
 
   #settle(channelId: string): void {
     const session = this.#live.get(channelId);
-    if (session && session.inflight > 0) session.inflight--;
+    if (!session) return;
+    if (session.inflight > 0) session.inflight--;
+    // Idle time counts from the last answer, not from the last question.
+    session.lastActive = this.#clock.now();
   }
 
   #restartHost(index: number, error: string): void {
     if (this.#stopping) return;
     this.#counts.restarted++;
-    if (!this.#intensity.record(this.#now())) {
+    if (!this.#intensity.record(this.#clock.now())) {
       this.#options.onGiveUp(`session host ${index} died too often; last error: ${error}`);
     }
     const old = this.#hosts[index];
-    const slot = this.#spawn(index, old.generation + 1);
-    this.#hosts[index] = slot;
+    this.#hosts[index] = this.#spawn(index, old.generation + 1);
     // The host's actors are gone; their windows are in the store and come back on next use.
     for (const [channelId, session] of this.#live) {
       if (session.host === index) this.#live.delete(channelId);
     }
     let retried = 0;
+    let recorded = 0;
     let failed = 0;
+    // In arrival order, so each channel's commands are re-sent in their order.
     for (const [id, inflight] of this.#inflight) {
-      if (inflight.host !== index) continue;
-      // Retry once, and only if nothing was shown yet: a visible answer must not appear twice.
-      if (!inflight.replyStarted && inflight.attempts < 2) {
-        inflight.attempts++;
+      if (inflight.host !== index || inflight.held) continue;
+      const channelId = inflight.command.channelId;
+      const gate = this.#gates.get(channelId);
+      const reply = inflight.reply;
+      if (reply && inflight.command.kind === "chat") {
+        // The answer is being shown from the main thread: let it finish, then record it on the
+        // new host. Asking again would show a second answer; failing would lose this one.
+        recorded++;
+        inflight.held = true;
+        const user = inflight.command.text;
+        this.#behind(
+          channelId,
+          (gate ?? Promise.resolve()).then(async () => {
+            const text = await reply;
+            if (this.#inflight.get(id) !== inflight) return;
+            if (text === undefined) {
+              // Nothing was shown worth keeping; the user was already told why.
+              this.#inflight.delete(id);
+              inflight.resolve({ ok: false, error: "not_answered" });
+              return;
+            }
+            inflight.command = { kind: "record", id, channelId, user, model: text };
+            inflight.attempts = 1;
+            this.#send(inflight);
+          }),
+        );
+      } else if (inflight.attempts < 2) {
+        // Nothing was shown yet: send it again, once.
         retried++;
-        const channelId = inflight.command.channelId;
-        const session = this.#live.get(channelId) ?? { host: index, lastActive: 0, inflight: 0 };
-        session.lastActive = this.#now();
-        session.inflight++;
-        this.#live.set(channelId, session);
-        slot.port.postMessage({ type: "deliver", command: inflight.command });
+        inflight.attempts++;
+        if (gate) {
+          inflight.held = true;
+          this.#behind(channelId, gate.then(() => this.#send(inflight)));
+        } else {
+          this.#send(inflight);
+        }
       } else {
         failed++;
         this.#inflight.delete(id);
         inflight.resolve({ ok: false, error: "host_crashed" });
       }
     }
-    this.#options.onEvent?.({ type: "host_restarted", host: index, error, retried, failed });
+    this.#options.onEvent?.({
+      type: "host_restarted",
+      host: index,
+      error,
+      retried,
+      recorded,
+      failed,
+    });
   }
 }

@@ -3,7 +3,9 @@
  * tested across workers.
  */
 import assert from "node:assert/strict";
+import { ManualClock } from "../lib/clock.ts";
 import type { Content } from "../lib/history_window.ts";
+import { SqliteStore } from "../lib/store.ts";
 import { type ReplyRequest, Supervisor, type SupervisorOptions } from "./supervisor.ts";
 
 const turns = (contents: Content[]) => contents.map((c) => c.parts[0].text);
@@ -63,12 +65,12 @@ Deno.test("the LRU cap evicts the least recently used session, not the oldest cr
 });
 
 Deno.test("idle sessions are reaped by the sweep and come back from the store", async () => {
-  let now = 0;
-  await withSupervisor({ idleMs: 60_000, now: () => now }, async (s, calls) => {
+  const clock = new ManualClock(0);
+  await withSupervisor({ idleMs: 60_000, clock }, async (s, calls) => {
     await s.deliver(chat("a", "first"));
-    now = 30_000;
+    await clock.tick(30_000);
     await s.deliver(chat("b", "first"));
-    now = 70_000;
+    await clock.tick(40_000);
     assert.equal(s.sweep(), 1); // only a has been idle for 60 s
     assert.deepEqual(s.lruOrder, ["b"]);
     assert.equal(s.counts.reaped, 1);
@@ -109,17 +111,14 @@ Deno.test("messages in one channel are handled in order while channels run concu
 });
 
 Deno.test("a host that dies is restarted, history intact, and its in-flight message retried once", async () => {
-  let hold: (() => void) | undefined;
   const restarts: string[] = [];
   const seen: ReplyRequest[] = [];
   await withSupervisor({
     hosts: 1,
     onEvent: (e) => e.type === "host_restarted" && restarts.push(e.error),
-    onReply: async (request) => {
+    onReply: (request) => {
       seen.push(request);
-      const text = request.contents.at(-1)!.parts[0].text;
-      if (text === "slow") await new Promise<void>((r) => hold = r);
-      return `answer to ${text}`;
+      return Promise.resolve(`answer to ${request.contents.at(-1)!.parts[0].text}`);
     },
   }, async (s) => {
     await s.deliver(chat("a", "remember me"));
@@ -139,11 +138,130 @@ Deno.test("a host that dies is restarted, history intact, and its in-flight mess
       "answer to remember me",
       "after crash",
     ]);
+    // Retried once only: a message whose host dies twice is answered with an error.
+    const unlucky = s.deliver(chat("a", "unlucky"));
+    s.killHost(0);
+    s.killHost(0);
+    assert.deepEqual(await unlucky, { ok: false, error: "host_crashed" });
+  });
+});
+
+Deno.test("a host that dies while an answer is being shown records that answer once shown", async () => {
+  let hold: (() => void) | undefined;
+  const seen: ReplyRequest[] = [];
+  const events: unknown[] = [];
+  await withSupervisor({
+    hosts: 1,
+    onEvent: (e) => e.type === "host_restarted" && events.push(e),
+    onReply: async (request) => {
+      seen.push(request);
+      const text = request.contents.at(-1)!.parts[0].text;
+      if (text === "slow") await new Promise<void>((r) => hold = r);
+      return `answer to ${text}`;
+    },
+  }, async (s) => {
+    await s.deliver(chat("a", "first"));
     const pending = s.deliver(chat("a", "slow"));
     while (!hold) await new Promise((r) => setTimeout(r, 5));
-    s.killHost(0); // dies while the reply is being shown: answered with an error, not twice
-    assert.deepEqual(await pending, { ok: false, error: "host_crashed" });
+    const queued = s.deliver(chat("a", "queued behind")); // must not overtake the answer
+    s.killHost(0); // dies while the answer is being shown: neither asked again nor lost
+    assert.deepEqual(events, [{
+      type: "host_restarted",
+      host: 0,
+      error: "terminated",
+      retried: 1,
+      recorded: 1,
+      failed: 0,
+    }]);
     hold();
+    assert.deepEqual(await pending, { ok: true, reply: "answer to slow" });
+    assert.deepEqual(await queued, { ok: true, reply: "answer to queued behind" });
+    assert.equal(seen.filter((r) => turns(r.contents).at(-1) === "slow").length, 1);
+    assert.deepEqual(turns(seen.at(-1)!.contents), [
+      "first",
+      "answer to first",
+      "slow",
+      "answer to slow",
+      "queued behind",
+    ]);
+  });
+});
+
+Deno.test("the sweep runs on its own timer, off the message path", async () => {
+  const clock = new ManualClock(0);
+  const evicted: string[] = [];
+  await withSupervisor({
+    idleMs: 60_000,
+    sweepMs: 10_000,
+    clock,
+    onEvent: (e) => e.type === "evicted" && evicted.push(`${e.channelId}:${e.reason}`),
+  }, async (s) => {
+    await s.deliver(chat("a", "hi"));
+    await clock.tick(50_000);
+    assert.deepEqual(evicted, []);
+    await clock.tick(10_000); // the sweep at 60 s finds a idle for 60 s
+    assert.deepEqual(evicted, ["a:idle"]);
+    assert.equal(s.liveSessions, 0);
+    assert.equal(s.counts.reaped, 1);
+  });
+});
+
+Deno.test("a session is idle from its last answer, not from its last question", async () => {
+  const clock = new ManualClock(0);
+  let release: (() => void) | undefined;
+  await withSupervisor({
+    idleMs: 60_000,
+    clock,
+    onReply: async () => {
+      await new Promise<void>((r) => release = r);
+      return "late answer";
+    },
+  }, async (s) => {
+    const pending = s.deliver(chat("a", "hi"));
+    while (!release) await new Promise((r) => setTimeout(r, 5));
+    await clock.tick(90_000); // a long answer
+    assert.equal(s.sweep(), 0, "a busy session was reaped");
+    release();
+    await pending;
+    await clock.tick(30_000);
+    assert.equal(s.sweep(), 0, "reaped 30 s after its answer");
+    await clock.tick(30_000);
+    assert.equal(s.sweep(), 1);
+  });
+});
+
+Deno.test("stop finishes the answer in flight, answers queued messages at once, and flushes", async () => {
+  let release: (() => void) | undefined;
+  await withSupervisor({
+    onReply: async (request) => {
+      const text = request.contents.at(-1)!.parts[0].text;
+      if (text === "in flight") await new Promise<void>((r) => release = r);
+      return `answer to ${text}`;
+    },
+  }, async (s, _calls, dir) => {
+    const running = s.deliver(chat("a", "in flight"));
+    while (!release) await new Promise((r) => setTimeout(r, 5));
+    const queued = s.deliver(chat("a", "queued"));
+    const stopped = s.stop();
+    assert.deepEqual(await queued, { ok: false, error: "stopping" });
+    assert.deepEqual(await s.deliver(chat("b", "late")), { ok: false, error: "stopping" });
+    release();
+    assert.deepEqual(await running, { ok: true, reply: "answer to in flight" });
+    await stopped;
+    const store = SqliteStore.open(`${dir}/s.db`);
+    assert.deepEqual((await store.load("a")).map((e) => e.user), ["in flight"]);
+    await store.close();
+  });
+});
+
+Deno.test("evict drops a live session and the next message rehydrates it", async () => {
+  await withSupervisor({}, async (s, calls) => {
+    await s.deliver(chat("a", "one"));
+    assert.equal(s.evict("a"), true);
+    assert.equal(s.evict("a"), false);
+    assert.equal(s.liveSessions, 0);
+    await s.deliver(chat("a", "two"));
+    assert.deepEqual(turns(calls.at(-1)!.contents), ["one", "answer to one", "two"]);
   });
 });
 

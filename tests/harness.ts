@@ -26,7 +26,8 @@ export class BotProcess {
   constructor(env: Record<string, string>, options: { echo?: boolean } = {}) {
     this.#echo = options.echo ?? false;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-P=bot", "main.ts"],
+      // The same command as `deno task start`.
+      args: ["run", "-P=bot", "--v8-flags=--max-semi-space-size=2", "main.ts"],
       cwd: ROOT,
       env: { NO_COLOR: "1", ...env },
       clearEnv: true,

@@ -1,0 +1,359 @@
+/**
+ * Session benchmark: live sessions through the real {@link Supervisor}, its Web Worker hosts and
+ * SQLite, against an instant reply function, so what is measured is the actor system alone.
+ *
+ * Two designs, each in its own process so that their RSS figures do not mix:
+ * - multiplexed: 1000 sessions over 2 worker hosts, as the bot runs them;
+ * - one Worker per session: 100 sessions, each alone in its own worker (a one-host supervisor
+ *   per session), to show what multiplexing saves.
+ *
+ * Every session is filled to a full window (20 exchanges, 40 messages of about 300 characters,
+ * Korean and English mixed). Activation latency is the first message's round trip (deliver, ask
+ * for the reply, persist, answer) for a new session and for one evicted and rehydrated from the
+ * store.
+ *
+ * Run with `deno task bench` (all benchmarks) or `deno run -P=bench bench/sessions.ts`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { type DeliveryResult, Supervisor } from "../actors/supervisor.ts";
+import { DATABASE_FILE } from "../lib/store.ts";
+
+/** The sizes the benchmark runs at. */
+export interface SessionBenchOptions {
+  /** @default 1000 */
+  sessions?: number;
+  /** Exchanges per session; the window holds 20. @default 20 */
+  exchanges?: number;
+  /** Worker hosts, for the multiplexed design. @default 2 */
+  hosts?: number;
+}
+
+/** What one design measured. */
+export interface SessionFigures {
+  design: string;
+  sessions: number;
+  messages: number;
+  rssBaselineMb: number;
+  rssMb: number;
+  rssPerSessionKb: number;
+  newP50Ms: number;
+  newP99Ms: number;
+  rehydratedP50Ms: number;
+  rehydratedP99Ms: number;
+  messagesPerSecond: number;
+  /** The most `contents` one request carried: 41 once a full window (40 messages) came back. */
+  fullContents: number;
+  seconds: number;
+}
+
+const KOREAN = [
+  "오늘 점심 뭐 먹었어? 나는 회사 앞 김치찌개 집 갔는데 생각보다 괜찮더라.",
+  "어제 말한 그 배포 스크립트 말이야, 아직 테스트 안 돌려봤어.",
+  "주말에 비 온다던데 한강 가는 건 다음 주로 미룰까?",
+  "그 영화 결말 진짜 예상 못 했어. 마지막 장면에서 소름 돋았잖아.",
+  "요즘 잠을 너무 늦게 자서 아침마다 커피 두 잔은 마셔야 정신이 들어.",
+  "회의록 정리해서 채널에 올려둘게. 빠진 거 있으면 말해줘.",
+  "고양이가 키보드 위에 올라가서 코드 반쯤 지워버렸어, 다행히 커밋은 해뒀지.",
+  "이번 분기 목표는 응답 시간 절반으로 줄이는 거래. 가능할까?",
+];
+const ENGLISH = [
+  "Did the deploy go through, or is the pipeline still stuck on the lint step?",
+  "I think the cache key should include the model name, otherwise we mix prompts.",
+  "Can you summarise what we decided about the rate limits yesterday?",
+  "The new keyboard arrived and the switches are louder than I expected.",
+  "Let's keep the window at twenty exchanges; it fits comfortably in the budget.",
+  "Reminder: standup moves to ten thirty tomorrow because of the offsite.",
+];
+
+/** A deterministic chat line of about 300 characters mixing Korean and English. */
+export function chatLine(seed: number, targetChars = 300): string {
+  let state = (seed * 2654435761) >>> 0 || 1;
+  const next = () => (state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) >>> 0);
+  const parts: string[] = [];
+  let length = 0;
+  while (length < targetChars - 20) {
+    const pool = next() % 3 === 0 ? ENGLISH : KOREAN;
+    const sentence = pool[next() % pool.length];
+    parts.push(sentence);
+    length += sentence.length + 1;
+  }
+  return parts.join(" ").slice(0, targetChars + 20);
+}
+
+const LINES = Array.from({ length: 97 }, (_, i) => chatLine(i));
+
+function rssMb(): number {
+  return Deno.memoryUsage().rss / 1024 / 1024;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+class Latencies {
+  #values: number[] = [];
+  add(ms: number): void {
+    this.#values.push(ms);
+  }
+  get p50(): number {
+    return percentile(this.#values.toSorted((a, b) => a - b), 50);
+  }
+  get p99(): number {
+    return percentile(this.#values.toSorted((a, b) => a - b), 99);
+  }
+}
+
+/** An instant reply function that also notes the longest `contents` it was sent. */
+function instantReplies(): {
+  onReply: (r: { contents: unknown[] }) => Promise<string>;
+  maxContents(): number;
+} {
+  let n = 0;
+  let max = 0;
+  return {
+    onReply: (request) => {
+      max = Math.max(max, request.contents.length);
+      return Promise.resolve(LINES[n++ % LINES.length]);
+    },
+    maxContents: () => max,
+  };
+}
+
+function expectOk(result: DeliveryResult, what: string): void {
+  if (!result.ok) throw new Error(`${what} failed: ${JSON.stringify(result)}`);
+}
+
+async function benchDataDir(): Promise<string> {
+  await Deno.mkdir("data", { recursive: true });
+  const dir = join("data", `bench-${crypto.randomUUID()}`);
+  await Deno.mkdir(dir);
+  return dir;
+}
+
+const channel = (i: number) => `${1_300_000_000_000_000_000n + BigInt(i)}`;
+
+/** 1000 sessions multiplexed over a few worker hosts, as the bot runs them. */
+export async function benchMultiplexed(options: SessionBenchOptions = {}): Promise<SessionFigures> {
+  const { sessions = 1000, exchanges = 20, hosts = 2 } = options;
+  const dir = await benchDataDir();
+  const started = performance.now();
+  const baseline = rssMb();
+  const replies = instantReplies();
+  const supervisor = new Supervisor({
+    databasePath: join(dir, DATABASE_FILE),
+    hosts,
+    maxSessions: sessions,
+    sweepMs: 0,
+    onReply: replies.onReply,
+    onGiveUp: (reason) => {
+      throw new Error(reason);
+    },
+  });
+  let seq = 0;
+  const say = (i: number) =>
+    supervisor.deliver({
+      kind: "chat",
+      id: `m${seq++}`,
+      channelId: channel(i),
+      text: LINES[seq % LINES.length],
+    });
+  try {
+    // New sessions, one at a time: the first message's round trip, uncontended.
+    const fresh = new Latencies();
+    for (let i = 0; i < sessions; i++) {
+      const t = performance.now();
+      expectOk(await say(i), "first message");
+      fresh.add(performance.now() - t);
+    }
+    // Fill every window: all sessions talking at once, one message each per round.
+    const t = performance.now();
+    for (let round = 1; round < exchanges; round++) {
+      const results = await Promise.all(Array.from({ length: sessions }, (_, i) => say(i)));
+      results.forEach((r) => expectOk(r, "message"));
+    }
+    const messagesPerSecond = (sessions * (exchanges - 1)) / ((performance.now() - t) / 1000);
+    const rss = rssMb();
+    // Rehydration: evict a session, then its next message loads the window back from SQLite.
+    const rehydrated = new Latencies();
+    for (let i = 0; i < sessions; i++) {
+      if (!supervisor.evict(channel(i))) throw new Error(`could not evict ${channel(i)}`);
+      const t = performance.now();
+      expectOk(await say(i), "rehydrated message");
+      rehydrated.add(performance.now() - t);
+    }
+    return {
+      design: `multiplexed (${hosts} hosts)`,
+      sessions,
+      messages: seq,
+      rssBaselineMb: baseline,
+      rssMb: rss,
+      rssPerSessionKb: ((rss - baseline) * 1024) / sessions,
+      newP50Ms: fresh.p50,
+      newP99Ms: fresh.p99,
+      rehydratedP50Ms: rehydrated.p50,
+      rehydratedP99Ms: rehydrated.p99,
+      messagesPerSecond,
+      fullContents: replies.maxContents(),
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await supervisor.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The design not taken: each session alone in its own Web Worker (a one-host supervisor each). */
+export async function benchWorkerPerSession(
+  options: SessionBenchOptions = {},
+): Promise<SessionFigures> {
+  const { sessions = 100, exchanges = 20 } = options;
+  const dir = await benchDataDir();
+  const started = performance.now();
+  const baseline = rssMb();
+  const replies = instantReplies();
+  const spawn = () =>
+    new Supervisor({
+      databasePath: join(dir, DATABASE_FILE),
+      hosts: 1,
+      sweepMs: 0,
+      onReply: replies.onReply,
+      onGiveUp: (reason) => {
+        throw new Error(reason);
+      },
+    });
+  const workers: Supervisor[] = [];
+  let seq = 0;
+  const say = (i: number) =>
+    workers[i].deliver({
+      kind: "chat",
+      id: `m${seq++}`,
+      channelId: channel(i),
+      text: LINES[seq % LINES.length],
+    });
+  try {
+    // A new session is a new worker: spawn it, then its first message.
+    const fresh = new Latencies();
+    for (let i = 0; i < sessions; i++) {
+      const t = performance.now();
+      workers[i] = spawn();
+      expectOk(await say(i), "first message");
+      fresh.add(performance.now() - t);
+    }
+    const t = performance.now();
+    for (let round = 1; round < exchanges; round++) {
+      const results = await Promise.all(Array.from({ length: sessions }, (_, i) => say(i)));
+      results.forEach((r) => expectOk(r, "message"));
+    }
+    const messagesPerSecond = (sessions * (exchanges - 1)) / ((performance.now() - t) / 1000);
+    const rss = rssMb();
+    // Evicting a session ends its worker; rehydrating it spawns a new one that reads the store.
+    const rehydrated = new Latencies();
+    for (let i = 0; i < sessions; i++) {
+      await workers[i].stop();
+      const t = performance.now();
+      workers[i] = spawn();
+      expectOk(await say(i), "rehydrated message");
+      rehydrated.add(performance.now() - t);
+    }
+    return {
+      design: "one Worker per session",
+      sessions,
+      messages: seq,
+      rssBaselineMb: baseline,
+      rssMb: rss,
+      rssPerSessionKb: ((rss - baseline) * 1024) / sessions,
+      newP50Ms: fresh.p50,
+      newP99Ms: fresh.p99,
+      rehydratedP50Ms: rehydrated.p50,
+      rehydratedP99Ms: rehydrated.p99,
+      messagesPerSecond,
+      fullContents: replies.maxContents(),
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** V8 flags for the tuned run: young-generation semi-spaces capped at 2 MB in every isolate. */
+const TUNED_V8_FLAGS = "--max-semi-space-size=2";
+
+/** Runs one design in a fresh `deno` process and returns its figures. */
+async function inChildProcess(
+  design: "multiplexed" | "per-worker",
+  v8Flags?: string,
+): Promise<SessionFigures> {
+  const flags = v8Flags ? [`--v8-flags=${v8Flags}`] : [];
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-P=bench", ...flags, "bench/sessions.ts", `--design=${design}`],
+    cwd: new URL("../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  if (!output.success) throw new Error(`the ${design} run exited with ${output.code}:\n${text}`);
+  const figures = JSON.parse(text.trim().split("\n").at(-1)!) as SessionFigures;
+  if (v8Flags) figures.design += `, ${v8Flags}`;
+  return figures;
+}
+
+/** Formats the two designs side by side. */
+export function table(rows: SessionFigures[]): string {
+  const ms = (v: number) => v.toFixed(2);
+  const lines: [string, (f: SessionFigures) => string][] = [
+    ["sessions (full 20-exchange windows)", (f) => `${f.sessions}`],
+    ["messages delivered", (f) => `${f.messages}`],
+    ["contents in a full request", (f) => `${f.fullContents}`],
+    ["RSS before sessions (MB)", (f) => f.rssBaselineMb.toFixed(1)],
+    ["RSS with all sessions live (MB)", (f) => f.rssMb.toFixed(1)],
+    ["RSS added per session (KB)", (f) => f.rssPerSessionKb.toFixed(1)],
+    ["new session, 1st message p50 (ms)", (f) => ms(f.newP50Ms)],
+    ["new session, 1st message p99 (ms)", (f) => ms(f.newP99Ms)],
+    ["rehydrated session p50 (ms)", (f) => ms(f.rehydratedP50Ms)],
+    ["rehydrated session p99 (ms)", (f) => ms(f.rehydratedP99Ms)],
+    ["messages per second", (f) => Math.round(f.messagesPerSecond).toString()],
+    ["wall time (s)", (f) => f.seconds.toFixed(1)],
+  ];
+  const widths = [36, ...rows.map((r) => Math.max(14, r.design.length + 2))];
+  const row = (cells: string[]) =>
+    cells.map((c, i) => i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i])).join("");
+  return [
+    row(["", ...rows.map((r) => r.design)]),
+    "-".repeat(widths.reduce((a, b) => a + b, 0)),
+    ...lines.map(([label, value]) => row([label, ...rows.map(value)])),
+  ].join("\n");
+}
+
+/** Runs both designs, each in its own process, and prints the table. */
+export async function main(): Promise<void> {
+  const design = Deno.args.find((a) => a.startsWith("--design="))?.slice("--design=".length);
+  if (design === "multiplexed") return console.log(JSON.stringify(await benchMultiplexed()));
+  if (design === "per-worker") return console.log(JSON.stringify(await benchWorkerPerSession()));
+  if (design !== undefined) throw new TypeError(`Unknown --design: ${design}`);
+
+  console.log(
+    `## sessions: Supervisor + worker hosts + SQLite, instant replies ` +
+      `(Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch}, ` +
+      `${navigator.hardwareConcurrency} CPUs)\n`,
+  );
+  const multiplexed = await inChildProcess("multiplexed");
+  const tuned = await inChildProcess("multiplexed", TUNED_V8_FLAGS);
+  const perWorker = await inChildProcess("per-worker");
+  console.log(table([multiplexed, tuned, perWorker]));
+  const goal = (f: SessionFigures) =>
+    `${f.rssMb.toFixed(1)} MB, ${f.rssMb <= 200 ? "met" : "NOT met"}`;
+  console.log(
+    `\nRSS goal ≤ 200 MB at ${multiplexed.sessions} live sessions: as started today ` +
+      `${goal(multiplexed)}; with --v8-flags=${TUNED_V8_FLAGS} ${goal(tuned)}.\n` +
+      `One Worker per session costs ` +
+      `${(perWorker.rssPerSessionKb / multiplexed.rssPerSessionKb).toFixed(0)}× the memory ` +
+      `per session and starts a session ` +
+      `${(perWorker.newP50Ms / multiplexed.newP50Ms).toFixed(0)}× slower (p50).`,
+  );
+}
+
+if (import.meta.main) await main();

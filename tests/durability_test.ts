@@ -1,0 +1,199 @@
+/**
+ * Durability, end to end: the real bot process (`deno run -P=bot main.ts`) is killed, stopped and
+ * made to evict sessions, and each test then reads the next Gemini request's `contents` to see
+ * that every completed exchange came back. Idle reaping is tested with an injected clock in
+ * `actors/supervisor_test.ts` instead: a real minute is too slow for a test.
+ */
+import assert from "node:assert/strict";
+import { text } from "../lib/strings_ko.ts";
+import { type BotProcess, until, World } from "./harness.ts";
+
+const GUILD = "1300000000000000001";
+const CHANNEL = "1200000000000000001";
+/** Enough room that the per-user rate limit never gets in the way. */
+const ENV = { USER_RATE_LIMIT: "1000" };
+
+Deno.test("SIGKILL mid-conversation loses no completed exchange: a new process on the same data carries them all", async () => {
+  const world = await World.create();
+  try {
+    const first = await world.startBot(ENV);
+    world.gemini.reply("하나 받았어.").reply("둘도 받았어.");
+    // The third answer is held far longer than the test runs: the kill lands while it waits.
+    world.gemini.script({ text: "끝내 못 들은 대답", delayFirstMs: 60_000 });
+    await say(world, CHANNEL, "하나");
+    await until(() => botMessages(world, CHANNEL).includes("하나 받았어."), "the first answer");
+    await say(world, CHANNEL, "둘 (Korean and English mixed in)");
+    await until(() => botMessages(world, CHANNEL).includes("둘도 받았어."), "the second answer");
+    await say(world, CHANNEL, "셋");
+    // The session asks Gemini for the third only after persisting the second.
+    await until(() => generateCalls(world).length === 3, "the third Gemini call");
+
+    const killed = await first.stop("SIGKILL");
+    assert.equal(killed.signal, "SIGKILL");
+
+    await world.startBot(ENV);
+    world.gemini.reply("넷.");
+    await say(world, CHANNEL, "넷");
+    await until(() => generateCalls(world).length === 4, "the fourth Gemini call");
+    assert.deepEqual(turns(generateCalls(world)[3]), [
+      ["user", "민수: 하나"],
+      ["model", "하나 받았어."],
+      ["user", "민수: 둘 (Korean and English mixed in)"],
+      ["model", "둘도 받았어."],
+      // "셋" was never answered, so it is not history.
+      ["user", "민수: 넷"],
+    ]);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("SIGTERM while a reply is in flight: the reply finishes, the queued message is told, exit 0 within 10 s, history flushed", async () => {
+  const world = await World.create();
+  try {
+    const bot = await world.startBot(ENV);
+    world.gemini.reply("첫 대답.");
+    world.gemini.script({ text: "천천히 끝낸 대답.", delayFirstMs: 2_000 });
+    await say(world, CHANNEL, "첫 질문");
+    await until(() => botMessages(world, CHANNEL).includes("첫 대답."), "the first answer");
+    await say(world, CHANNEL, "느린 질문");
+    await until(() => generateCalls(world).length === 2, "the slow Gemini call");
+    const queued = await say(world, CHANNEL, "줄 선 질문");
+    // Each message starts typing just before it is handed to its session.
+    await until(() => typingIn(world, CHANNEL) >= 3, "the queued message to reach its session");
+
+    const started = Date.now();
+    const status = await bot.stop("SIGTERM");
+    const tookMs = Date.now() - started;
+    assert.equal(status.code, 0, `exit code ${status.code}; output:\n${bot.output}`);
+    assert.ok(tookMs < 10_000, `shutdown took ${tookMs} ms`);
+    assert.match(bot.output, /Stopped cleanly/);
+    // The reply in flight was finished, and the message queued behind it got a short notice.
+    assert.ok(botMessages(world, CHANNEL).includes("천천히 끝낸 대답."), "in-flight reply lost");
+    const notices = world.discord.messagesIn(CHANNEL).filter((m) =>
+      m.author.bot && m.content === text.stopping
+    );
+    assert.deepEqual(notices.map((m) => m.message_reference?.message_id), [queued.id]);
+    assert.equal(generateCalls(world).length, 2, "the queued message reached Gemini");
+
+    await world.startBot(ENV);
+    world.gemini.reply("다시 왔네.");
+    await say(world, CHANNEL, "다시");
+    await until(() => generateCalls(world).length === 3, "the Gemini call after restart");
+    assert.deepEqual(turns(generateCalls(world)[2]), [
+      ["user", "민수: 첫 질문"],
+      ["model", "첫 대답."],
+      ["user", "민수: 느린 질문"],
+      ["model", "천천히 끝낸 대답."],
+      ["user", "민수: 다시"],
+    ]);
+    assert.deepEqual(world.discord.invalidRequests, []);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("SIGTERM while Gemini hangs: the reply is failed with a short notice and the process exits 0 within 10 s", async () => {
+  const world = await World.create();
+  try {
+    const bot = await world.startBot(ENV);
+    world.gemini.reply("기억할 대답.");
+    // Held far past the shutdown limit and Gemini's own timeout.
+    world.gemini.script({ text: "오지 않을 대답", delayFirstMs: 60_000 });
+    await say(world, CHANNEL, "기억해줘");
+    await until(() => botMessages(world, CHANNEL).includes("기억할 대답."), "the first answer");
+    const stuck = await say(world, CHANNEL, "대답 없는 질문");
+    await until(() => generateCalls(world).length === 2, "the hanging Gemini call");
+
+    const started = Date.now();
+    const status = await bot.stop("SIGTERM");
+    const tookMs = Date.now() - started;
+    assert.equal(status.code, 0, `exit code ${status.code} after ${tookMs} ms:\n${bot.output}`);
+    assert.ok(tookMs < 10_000, `shutdown took ${tookMs} ms`);
+    // The user is told, in a reply to the message that was never answered.
+    const notices = world.discord.messagesIn(CHANNEL).filter((m) =>
+      m.author.bot && m.content === text.stopping
+    );
+    assert.deepEqual(notices.map((m) => m.message_reference?.message_id), [stuck.id]);
+
+    await world.startBot(ENV);
+    world.gemini.reply("응.");
+    await say(world, CHANNEL, "아직 기억해?");
+    await until(() => generateCalls(world).length === 3, "the Gemini call after restart");
+    assert.deepEqual(turns(generateCalls(world)[2]), [
+      ["user", "민수: 기억해줘"],
+      ["model", "기억할 대답."],
+      ["user", "민수: 아직 기억해?"],
+    ]);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("with SESSION_MAX=2 the least recently used session is evicted and comes back from the store", async () => {
+  const world = await World.create();
+  try {
+    const bot = await world.startBot({ ...ENV, SESSION_MAX: "2" });
+    const channels = ["1200000000000000011", "1200000000000000012", "1200000000000000013"];
+    for (const [i, channel] of channels.entries()) {
+      world.gemini.reply(`채널 ${i} 대답.`);
+      await say(world, channel, `채널 ${i} 질문`);
+      await until(() => botMessages(world, channel).includes(`채널 ${i} 대답.`), `answer ${i}`);
+      await until(() => generateCalls(world).length === i + 1, `Gemini call ${i}`);
+    }
+    // The third channel pushed the first one out of memory.
+    await waitForEviction(bot, channels[0]);
+
+    world.gemini.reply("돌아왔구나.");
+    await say(world, channels[0], "나 다시 왔어");
+    await until(() => generateCalls(world).length === 4, "the Gemini call for the first channel");
+    assert.deepEqual(turns(generateCalls(world)[3]), [
+      ["user", "민수: 채널 0 질문"],
+      ["model", "채널 0 대답."],
+      ["user", "민수: 나 다시 왔어"],
+    ]);
+  } finally {
+    await world.close();
+  }
+});
+
+async function say(world: World, channelId: string, content: string) {
+  return await world.discord.sendUserMessage({
+    channelId,
+    guildId: GUILD,
+    content,
+    mentionsBot: true,
+    username: "민수",
+  });
+}
+
+async function waitForEviction(bot: BotProcess, channelId: string): Promise<void> {
+  const pattern = new RegExp(`Session evicted[^\\n]*${channelId}`);
+  await bot.waitForOutput(pattern).catch(() => {
+    throw new Error(`no eviction of ${channelId} was logged; the bot printed:\n${bot.output}`);
+  });
+}
+
+function botMessages(world: World, channelId: string): string[] {
+  return world.discord.messagesIn(channelId).filter((m) => m.author.bot && !m.deleted).map((m) =>
+    m.content
+  );
+}
+
+function typingIn(world: World, channelId: string): number {
+  return world.discord.requestsTo("POST", new RegExp(`^/channels/${channelId}/typing$`)).length;
+}
+
+interface GenerateBody {
+  contents: { role: string; parts: { text: string }[] }[];
+}
+
+function generateCalls(world: World): GenerateBody[] {
+  return world.gemini.requests
+    .filter((r) => r.action === "generateContent" || r.action === "streamGenerateContent")
+    .map((r) => r.body as GenerateBody);
+}
+
+function turns(body: GenerateBody): [string, string][] {
+  return body.contents.map((c) => [c.role, c.parts.map((p) => p.text).join("")]);
+}
