@@ -7,14 +7,27 @@
  * waits through `onWait`, and the answer's text as it streams through `onText`. The broker never
  * throws at a caller: every request resolves with a {@link BrokerResult}.
  *
+ * Rules, in the order a failed call meets them:
+ * - text already shown → "interrupted" (a retry would print a different answer under it);
+ * - the persona cache vanished (403/404 with `cachedContent`) → drop it, retry at once, uncharged;
+ * - 429 on a per-day quota → that key is spent until midnight Pacific; the call moves to another
+ *   key, uncharged, or ends "day_quota";
+ * - 429 per minute → the key rests for the server's delay (the longer of `RetryInfo` and "Please
+ *   retry in Ns."), the pool learns the real limit, the call is retried;
+ * - 401/403/invalid key → the key is disabled for an hour, the call moves to another key or ends
+ *   "rejected"; other 400/404 → "rejected" at once;
+ * - timeouts, 5xx, network → the key's circuit breaker hears of it; retried after 2^n s (max
+ *   32 s, jittered), at most `maxAttempts` attempts in all.
+ *
  * @module
  */
 import { backoffDelay } from "../lib/backoff.ts";
 import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
 import { type Content, type GeminiClient, GeminiTimeoutError, type Usage } from "../lib/gemini.ts";
-import { classifyGeminiError } from "../lib/gemini_errors.ts";
+import { classifyGeminiError, parseRetryDelay } from "../lib/gemini_errors.ts";
 import { nextPacificMidnight } from "../lib/pacific_day.ts";
-import type { Reservation, TokenPool } from "../lib/token_pool.ts";
+import { LatencyWindow } from "../lib/percentiles.ts";
+import type { QuotaDimension, Reservation, TokenPool } from "../lib/token_pool.ts";
 
 /** Chat is answered before summaries. */
 export type Priority = "chat" | "summary";
@@ -30,8 +43,8 @@ export interface BrokerRequest {
   onText?(textSoFar: string): void;
   /**
    * When the call must wait at least `countdownThresholdMs` before it can start: the epoch ms at
-   * which it expects to start. Called again when that estimate moves, and with `undefined` when
-   * the call starts.
+   * which it expects to start. Called again when that estimate moves by a second or more, and
+   * with `undefined` when the call starts (or ends without starting).
    */
   onWait?(startsAt: number | undefined): void;
 }
@@ -65,19 +78,45 @@ export type BrokerEvent =
   | { type: "cache_fallback"; keyId: string; why: string }
   | { type: "call"; keyId: string; ms: number; usage: Usage; queueMs: number };
 
-/** Running totals, read by metrics and `/status`. */
+/**
+ * Running totals, read by metrics and `/status`. Field names are stable: metrics are built on
+ * them. Counters only grow; `personaTokens` is set once known.
+ */
 export interface BrokerStats {
+  /** `generate()` requests accepted. */
+  requests: number;
+  /** Gemini generate calls made (each attempt counts once). */
   calls: number;
+  /** Requests answered. */
   succeeded: number;
+  /** Requests that ended without an answer (any reason; see `failures`). */
   failed: number;
+  /** Failed requests by reason. */
+  failures: Record<BrokerFailure, number>;
+  /** Attempts scheduled again after a failure. */
   retries: number;
+  /** 429s for a per-minute quota (requests or tokens). */
   rateLimitedMinute: number;
+  /** 429s for a per-day quota. */
   rateLimitedDay: number;
+  /** Calls that outlived `timeoutMs`. */
+  timeouts: number;
+  /** Times a key was refused by the server (401, 403, invalid key). */
+  keyRejections: number;
+  /** Prompt tokens billed, cached ones included (`promptTokenCount`). */
   tokensIn: number;
+  /** Answer tokens (`candidatesTokenCount`). */
   tokensOut: number;
+  /** Prompt tokens served from a cache, explicit or implicit (`cachedContentTokenCount`). */
   tokensCached: number;
+  /** Thinking tokens, billed as output (`thoughtsTokenCount`). */
   tokensThinking: number;
+  /** Estimated cost in USD at the configured prices. */
   costUsd: number;
+  /** The persona's size in tokens, from `countTokens` at start-up or the cache attempt. */
+  personaTokens: number | undefined;
+  /** Keys whose persona cache is live now. */
+  cachesLive: number;
 }
 
 /** Prices in USD per million tokens, for the cost estimate. */
@@ -85,6 +124,16 @@ export interface Prices {
   input: number;
   output: number;
   cached: number;
+}
+
+/** What {@link GeminiBroker.verifyKeys} found about one key. */
+export interface KeyCheck {
+  keyId: string;
+  ok: boolean;
+  /** The HTTP status of the refusal, when there was one. */
+  status?: number;
+  /** What happened, without the key. */
+  message: string;
 }
 
 /** The broker's policy. */
@@ -108,6 +157,8 @@ export interface GeminiBrokerOptions {
   cacheTtlSeconds?: number;
   /** @default 5000 */
   countdownThresholdMs?: number;
+  /** How long a key refused by the server stays out of use. @default 3600000 */
+  rejectedKeyMs?: number;
   /** @default { input: 0.3, output: 2.5, cached: 0.03 } (gemini-2.5-flash, USD) */
   prices?: Prices;
   clock?: Clock;
@@ -118,23 +169,41 @@ export interface GeminiBrokerOptions {
 interface Job {
   request: BrokerRequest;
   seq: number;
+  rank: number;
   enqueuedAt: number;
   notBefore: number;
   attempts: number;
   announced: number | undefined;
+  lastStatus: number | undefined;
   resolve(result: BrokerResult): void;
 }
 
 type CacheEntry =
   | { state: "ready"; name: string; expiresAt: number }
-  | { state: "pending" }
-  | { state: "unsupported"; until: number };
+  | { state: "pending"; name?: string; expiresAt?: number }
+  /** Refused for a reason that will not change (too small, unsupported): plain calls for good. */
+  | { state: "refused" }
+  /** Failed for a passing reason: try again after `until`. */
+  | { state: "failed"; until: number };
 
+/** Refresh the cache this long before it expires. */
 const CACHE_REFRESH_MARGIN_MS = 5 * 60_000;
+/** After a cache attempt failed for a passing reason, try again after this long. */
+const CACHE_RETRY_MS = 10 * 60_000;
+/** How long `stop()` lets running calls finish before aborting them. */
+const STOP_GRACE_MS = 5000;
 
 /**
  * Estimates input tokens before the call, for the reservation: about 4 characters a token for
  * ASCII and 1.5 for other scripts (Korean runs near that); `usageMetadata` corrects it afterwards.
+ *
+ * @example
+ * ```ts
+ * import { estimateTokens } from "./gemini_broker.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(estimateTokens([{ role: "user", parts: [{ text: "hello world!" }] }]), 7);
+ * ```
  */
 export function estimateTokens(contents: readonly Content[], systemInstruction = ""): number {
   let ascii = 0;
@@ -156,14 +225,16 @@ export function estimateTokens(contents: readonly Content[], systemInstruction =
  * The shared Gemini broker.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const broker = new GeminiBroker({ client, pool, model: "gemini-2.5-flash", systemInstruction });
+ * for (const check of await broker.verifyKeys()) if (!check.ok) console.error(check.message);
  * const result = await broker.generate({ priority: "chat", contents });
  * ```
  */
 export class GeminiBroker {
   #options: GeminiBrokerOptions;
   #clock: Clock;
+  /** Waiting jobs, kept sorted: chat before summary, then oldest first. */
   #queue: Job[] = [];
   #active = 0;
   #seq = 0;
@@ -171,22 +242,45 @@ export class GeminiBroker {
   #timerAt = Infinity;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
+  #inflight = new Set<AbortController>();
   #cache = new Map<string, CacheEntry>();
+  #cacheFallbackLogged = false;
+  #queueWait = new LatencyWindow();
+  #callLatency = new LatencyWindow();
   #stats: BrokerStats = {
+    requests: 0,
     calls: 0,
     succeeded: 0,
     failed: 0,
+    failures: {
+      day_quota: 0,
+      blocked: 0,
+      interrupted: 0,
+      unavailable: 0,
+      rejected: 0,
+      stopped: 0,
+    },
     retries: 0,
     rateLimitedMinute: 0,
     rateLimitedDay: 0,
+    timeouts: 0,
+    keyRejections: 0,
     tokensIn: 0,
     tokensOut: 0,
     tokensCached: 0,
     tokensThinking: 0,
     costUsd: 0,
+    personaTokens: undefined,
+    cachesLive: 0,
   };
 
   constructor(options: GeminiBrokerOptions) {
+    const concurrency = options.maxConcurrency ?? 10;
+    if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+      throw new RangeError(
+        `Cannot create GeminiBroker as 'maxConcurrency' must be a positive integer: current value is ${concurrency}`,
+      );
+    }
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
   }
@@ -201,82 +295,170 @@ export class GeminiBroker {
     return this.#active;
   }
 
-  /** Running totals. */
+  /** Running totals (see {@link BrokerStats} for each field). */
   get stats(): Readonly<BrokerStats> {
     return this.#stats;
+  }
+
+  /**
+   * Milliseconds each request waited in the queue before its first attempt started, over the
+   * last hour (the latest 2,048): `queueWait.percentiles(Date.now(), [50, 99])`.
+   */
+  get queueWait(): LatencyWindow {
+    return this.#queueWait;
+  }
+
+  /** Milliseconds each successful Gemini call took (first byte to last), over the last hour. */
+  get callLatency(): LatencyWindow {
+    return this.#callLatency;
+  }
+
+  /**
+   * Checks every key with a cheap `countTokens` of the persona, which also measures the
+   * persona's size (`stats.personaTokens`). Keys the server refuses are taken out of use; the
+   * caller should log each failed check, which names the key by id only. Starts the persona
+   * cache on the keys that work.
+   */
+  async verifyKeys(): Promise<KeyCheck[]> {
+    const { client, pool, model, systemInstruction } = this.#options;
+    return await Promise.all(
+      pool.keys().map(async ({ keyId, key }): Promise<KeyCheck> => {
+        try {
+          const tokens = await client.countTokens({
+            apiKey: key,
+            model,
+            systemInstruction,
+            deadlineMs: this.#options.timeoutMs ?? 30_000,
+          });
+          this.#stats.personaTokens ??= tokens;
+          this.#startCache(keyId, key, this.#clock.now());
+          return { keyId, ok: true, message: `${keyId} works; the persona is ${tokens} tokens` };
+        } catch (error) {
+          const failure = error instanceof GeminiTimeoutError
+            ? { kind: "transient" as const, status: undefined }
+            : classifyGeminiError(error);
+          const status = "status" in failure ? failure.status : undefined;
+          const why = redact(shortMessage(error), key);
+          const keyRefused = failure.kind === "fatal" &&
+            (failure.reason === "unauthorized" || failure.reason === "forbidden");
+          if (keyRefused) {
+            this.#stats.keyRejections++;
+            this.#options.onEvent?.({ type: "key_rejected", keyId, status: failure.status });
+            pool.disable(keyId, this.#clock.now() + this.#rejectedKeyMs());
+          }
+          const what = keyRefused
+            ? `Gemini refused ${keyId}; it is out of use`
+            : failure.kind === "fatal"
+            ? `Gemini refused the check with ${keyId} (model "${model}"?)`
+            : `Could not check ${keyId} (will be tried on use)`;
+          return {
+            keyId,
+            ok: false,
+            ...(status === undefined ? {} : { status }),
+            message: `${what}: ${status ?? "no status"} ${why}`.trim(),
+          };
+        }
+      }),
+    );
   }
 
   /** Queues a call; resolves when it is answered or has failed for good. */
   generate(request: BrokerRequest): Promise<BrokerResult> {
     if (this.#stopped) return Promise.resolve({ ok: false, reason: "stopped" });
+    this.#stats.requests++;
     const { promise, resolve } = Promise.withResolvers<BrokerResult>();
     const now = this.#clock.now();
-    this.#queue.push({
+    this.#enqueue({
       request,
       seq: this.#seq++,
+      rank: request.priority === "chat" ? 0 : 1,
       enqueuedAt: now,
       notBefore: now,
       attempts: 0,
       announced: undefined,
+      lastStatus: undefined,
       resolve,
     });
     this.#pump();
     return promise;
   }
 
-  /** Fails queued calls and waits for running ones. */
-  async stop(): Promise<void> {
+  /**
+   * Fails queued calls, lets running ones finish for up to `graceMs`, then aborts them, and
+   * resolves when none is left.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.#stopped = true;
     this.#clock.clearTimeout(this.#timer);
-    for (const job of this.#queue.splice(0)) job.resolve({ ok: false, reason: "stopped" });
-    if (this.#active > 0) {
-      const { promise, resolve } = Promise.withResolvers<void>();
-      this.#idleWaiters.push(resolve);
+    this.#timer = undefined;
+    for (const job of this.#queue.splice(0)) this.#finish(job, { ok: false, reason: "stopped" });
+    if (this.#active === 0) return;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#idleWaiters.push(resolve);
+    const grace = setTimeout(() => {
+      for (const abort of this.#inflight) abort.abort(new Error("GeminiBroker stopped"));
+    }, graceMs);
+    try {
       await promise;
+    } finally {
+      clearTimeout(grace);
     }
+  }
+
+  #enqueue(job: Job): void {
+    if (this.#stopped) return this.#finish(job, { ok: false, reason: "stopped" });
+    // Binary search for the place that keeps (rank, seq) order; a retry returns to its place.
+    let lo = 0;
+    let hi = this.#queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const other = this.#queue[mid];
+      if (other.rank < job.rank || (other.rank === job.rank && other.seq < job.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#queue.splice(lo, 0, job);
   }
 
   #pump(): void {
     if (this.#stopped) return;
     const now = this.#clock.now();
+    let poolReadyAt = now;
     while (this.#active < (this.#options.maxConcurrency ?? 10)) {
-      const job = this.#nextReady(now);
-      if (!job) break;
+      const index = this.#queue.findIndex((job) => job.notBefore <= now);
+      if (index < 0) break;
+      const job = this.#queue[index];
       const estimate = estimateTokens(job.request.contents, this.#instructionFor(job.request));
       const room = this.#options.pool.reserve(estimate, now);
       if (!room.ok) {
-        if (room.dayExhausted) {
-          this.#remove(job);
-          this.#finish(job, { ok: false, reason: "day_quota", retryAt: nextPacificMidnight(now) });
-          continue;
+        if (room.allDisabled) {
+          // Every key was refused: nothing queued can be answered until one comes back.
+          for (const queued of this.#queue.splice(0)) {
+            this.#finish(queued, { ok: false, reason: "rejected", status: queued.lastStatus });
+          }
+          break;
         }
-        this.#announceWaits(now, now + room.waitMs);
-        this.#wakeAt(now + room.waitMs);
-        return;
+        if (room.dayExhausted) {
+          const retryAt = nextPacificMidnight(now);
+          for (const queued of this.#queue.splice(0)) {
+            this.#finish(queued, { ok: false, reason: "day_quota", retryAt });
+          }
+          break;
+        }
+        poolReadyAt = now + room.waitMs;
+        this.#wakeAt(poolReadyAt);
+        break;
       }
-      this.#remove(job);
+      this.#queue.splice(index, 1);
       this.#active++;
       void this.#run(job, room.reservation);
     }
-    this.#announceWaits(now, now);
-    const soonest = Math.min(...this.#queue.map((j) => j.notBefore));
-    if (this.#queue.length > 0 && soonest > now) this.#wakeAt(soonest);
-  }
-
-  /** The highest-priority, oldest job that may start now. */
-  #nextReady(now: number): Job | undefined {
-    let best: Job | undefined;
+    if (this.#queue.length === 0) return;
+    this.#announceWaits(now, poolReadyAt);
+    let soonest = Infinity;
     for (const job of this.#queue) {
-      if (job.notBefore > now) continue;
-      if (!best || rank(job) < rank(best) || (rank(job) === rank(best) && job.seq < best.seq)) {
-        best = job;
-      }
+      if (job.notBefore > now) soonest = Math.min(soonest, job.notBefore);
     }
-    return best;
-  }
-
-  #remove(job: Job): void {
-    this.#queue.splice(this.#queue.indexOf(job), 1);
+    if (soonest < Infinity) this.#wakeAt(soonest);
   }
 
   #wakeAt(at: number): void {
@@ -290,21 +472,29 @@ export class GeminiBroker {
     }, Math.max(0, at - this.#clock.now()));
   }
 
-  /** Tells waiting callers when they expect to start, if that is far enough off to mention. */
+  /**
+   * Tells waiting callers when they expect to start, once that is `countdownThresholdMs` or more
+   * away, and again when the estimate moves by a second or more. The estimate is the queue
+   * position's slot in the pool's forecast, or a retry's own delay if later.
+   */
   #announceWaits(now: number, poolReadyAt: number): void {
     const threshold = this.#options.countdownThresholdMs ?? 5000;
-    for (const job of this.#queue) {
-      const startsAt = Math.max(job.notBefore, poolReadyAt);
-      if (startsAt - now < threshold) continue;
-      // Only a real change is worth an edit: the caller counts down on its own between them.
+    const slots = this.#options.pool.forecast?.(this.#queue.length, now) ?? [];
+    for (let i = 0; i < this.#queue.length; i++) {
+      const job = this.#queue[i];
+      if (!job.request.onWait) continue;
+      const slot = slots[i] ?? poolReadyAt;
+      const startsAt = Math.max(job.notBefore, slot, poolReadyAt);
+      if (job.announced === undefined && startsAt - now < threshold) continue;
       if (job.announced !== undefined && Math.abs(job.announced - startsAt) < 1000) continue;
       job.announced = startsAt;
-      job.request.onWait?.(startsAt);
+      job.request.onWait(startsAt);
     }
   }
 
   async #run(job: Job, reservation: Reservation): Promise<void> {
     const startedAt = this.#clock.now();
+    if (job.attempts === 0) this.#queueWait.add(startedAt - job.enqueuedAt, startedAt);
     if (job.announced !== undefined) {
       job.announced = undefined;
       job.request.onWait?.(undefined);
@@ -316,16 +506,19 @@ export class GeminiBroker {
     const cacheName = instruction === this.#options.systemInstruction
       ? this.#cachedPrompt(reservation, startedAt)
       : undefined;
+    const abort = new AbortController();
+    this.#inflight.add(abort);
     try {
       const result = await this.#options.client.generate({
         apiKey: reservation.key,
         model: this.#options.model,
         contents: job.request.contents,
-        systemInstruction: instruction,
-        cachedContent: cacheName,
+        // Never both: the API refuses a system instruction next to a cache that holds one.
+        ...(cacheName ? { cachedContent: cacheName } : { systemInstruction: instruction }),
         thinkingBudget: this.#options.thinkingBudget ?? 0,
         maxOutputTokens: job.request.maxOutputTokens,
         deadlineMs: this.#options.timeoutMs ?? 30_000,
+        signal: abort.signal,
         onText: (text) => {
           streamed = text;
           job.request.onText?.(text);
@@ -335,6 +528,7 @@ export class GeminiBroker {
       this.#options.pool.settle(reservation, result.usage.promptTokens, now);
       this.#options.pool.report(reservation.keyId, true, now);
       this.#account(result.usage);
+      this.#callLatency.add(now - startedAt, now);
       this.#stats.succeeded++;
       this.#options.onEvent?.({
         type: "call",
@@ -352,6 +546,7 @@ export class GeminiBroker {
     } catch (error) {
       this.#failed(job, reservation, error, streamed, cacheName);
     } finally {
+      this.#inflight.delete(abort);
       this.#active--;
       if (this.#active === 0) { for (const wake of this.#idleWaiters.splice(0)) wake(); }
       this.#pump();
@@ -363,95 +558,96 @@ export class GeminiBroker {
     reservation: Reservation,
     error: unknown,
     streamed: string,
-    cacheName?: string,
-  ) {
+    cacheName: string | undefined,
+  ): void {
     const now = this.#clock.now();
-    const keyId = reservation.keyId;
-    const failure = error instanceof GeminiTimeoutError
-      ? { kind: "transient" as const }
-      : classifyGeminiError(error);
+    const { keyId } = reservation;
+    const pool = this.#options.pool;
+    const timedOut = error instanceof GeminiTimeoutError;
+    if (timedOut) this.#stats.timeouts++;
+    const failure = timedOut ? { kind: "transient" as const } : classifyGeminiError(error);
+    if ("status" in failure && failure.status !== undefined) job.lastStatus = failure.status;
     if (streamed.length > 0) {
       // Text is already on screen: a retry would show a different answer under it.
-      this.#options.pool.report(keyId, false, now);
+      pool.report(keyId, false, now);
       return this.#finish(job, { ok: false, reason: "interrupted", partialText: streamed });
     }
-    if (
-      cacheName && failure.kind === "fatal" &&
-      (failure.status === 403 || failure.status === 404)
-    ) {
-      // The cache expired or vanished: drop it and try again at once, uncharged.
-      this.#cache.delete(keyId);
+    if (this.#stopped) return this.#finish(job, { ok: false, reason: "stopped" });
+    if (cacheName && failure.kind === "fatal" && isCacheRefusal(failure.status, error)) {
+      // The cache expired, vanished or does not fit this call: drop it, retry at once, uncharged.
+      this.#dropCache(keyId, failure.status === 400 ? "refused" : undefined);
       job.attempts--;
-      return this.#requeue(job, now);
+      return this.#enqueue(job);
     }
     switch (failure.kind) {
       case "blocked":
         return this.#finish(job, { ok: false, reason: "blocked" });
       case "fatal":
         if (failure.reason === "unauthorized" || failure.reason === "forbidden") {
-          // A bad key: keep it out of use for an hour and let the call try another key.
+          // A bad key: keep it out of use and let the call try another key (the pump fails
+          // the call "rejected" when no key is left).
+          this.#stats.keyRejections++;
           this.#options.onEvent?.({ type: "key_rejected", keyId, status: failure.status });
-          this.#options.pool.park(keyId, now + 3_600_000);
-          if (job.attempts < this.#maxAttempts()) return this.#requeue(job, now);
+          pool.disable(keyId, now + this.#rejectedKeyMs());
+          job.attempts--;
+          return this.#enqueue(job);
         }
         return this.#finish(job, { ok: false, reason: "rejected", status: failure.status });
-      case "rate_limit":
+      case "rate_limit": {
         if (failure.scope === "day") {
           this.#stats.rateLimitedDay++;
           this.#options.onEvent?.({ type: "rate_limited", keyId, scope: "day" });
-          this.#options.pool.exhaustDay(keyId, now);
+          pool.exhaustDay(keyId, now);
           job.attempts--; // not this call's fault: move it to another key, or report the day spent
-          return this.#requeue(job, now);
+          return this.#enqueue(job);
         }
         this.#stats.rateLimitedMinute++;
         this.#options.onEvent?.({ type: "rate_limited", keyId, scope: "minute" });
-        return this.#retry(job, keyId, failure.retryAfterMs, "429", now, true);
-      case "transient":
-        this.#options.pool.report(keyId, false, now);
-        return this.#retry(
-          job,
-          keyId,
-          failure.retryAfterMs,
-          String(failure.status ?? "network"),
-          now,
-          false,
-        );
+        const delayMs = serverDelay(error) ?? this.#backoff(job);
+        pool.throttled(reservation, now + delayMs, quotaDimension(error), now);
+        return this.#retry(job, keyId, delayMs, "429", now);
+      }
+      case "transient": {
+        pool.report(keyId, false, now);
+        const delayMs = failure.retryAfterMs ?? this.#backoff(job);
+        const why = timedOut ? "timeout" : String(failure.status ?? "network");
+        return this.#retry(job, keyId, delayMs, why, now);
+      }
     }
   }
 
-  #retry(
-    job: Job,
-    keyId: string,
-    retryAfterMs: number | undefined,
-    why: string,
-    now: number,
-    park: boolean,
-  ) {
+  #backoff(job: Job): number {
+    return backoffDelay(Math.max(0, job.attempts - 1), { random: this.#options.random });
+  }
+
+  #retry(job: Job, keyId: string, delayMs: number, why: string, now: number): void {
     if (job.attempts >= this.#maxAttempts()) {
-      return this.#finish(job, { ok: false, reason: "unavailable" });
+      return this.#finish(job, { ok: false, reason: "unavailable", status: job.lastStatus });
     }
-    const backoff = backoffDelay(job.attempts - 1, { random: this.#options.random });
-    // The server's RetryInfo knows best; backoff is the fallback.
-    const delayMs = retryAfterMs ?? backoff;
-    if (park) this.#options.pool.park(keyId, now + delayMs);
     this.#stats.retries++;
     this.#options.onEvent?.({ type: "retry", keyId, attempt: job.attempts, delayMs, why });
     job.notBefore = now + delayMs;
-    this.#requeue(job, now);
-  }
-
-  #requeue(job: Job, _now: number): void {
-    this.#queue.push(job);
+    this.#enqueue(job);
   }
 
   #finish(job: Job, result: BrokerResult): void {
-    if (!result.ok) this.#stats.failed++;
-    if (job.announced !== undefined) job.request.onWait?.(undefined);
+    if (!result.ok) {
+      this.#stats.failed++;
+      this.#stats.failures[result.reason]++;
+    }
+    if (job.announced !== undefined) {
+      job.announced = undefined;
+      job.request.onWait?.(undefined);
+    }
     job.resolve(result);
   }
 
   #maxAttempts(): number {
     return this.#options.maxAttempts ?? 5;
+  }
+
+  #rejectedKeyMs(): number {
+    return this.#options.rejectedKeyMs ?? 3_600_000;
   }
 
   #instructionFor(request: BrokerRequest): string {
@@ -464,57 +660,153 @@ export class GeminiBroker {
     this.#stats.tokensOut += usage.outputTokens;
     this.#stats.tokensCached += usage.cachedTokens;
     this.#stats.tokensThinking += usage.thinkingTokens;
-    this.#stats.costUsd += ((usage.promptTokens - usage.cachedTokens) * prices.input +
-      usage.cachedTokens * prices.cached +
-      (usage.outputTokens + usage.thinkingTokens) * prices.output) / 1e6;
+    this.#stats.costUsd += costUsd(usage, prices);
   }
 
-  /** The cache name to use for this key now, starting or refreshing the cache in the background. */
+  /** The cache name to use for this key now, starting or refreshing the cache when due. */
   #cachedPrompt(reservation: Reservation, now: number): string | undefined {
     if (this.#options.contextCache === false) return undefined;
     const entry = this.#cache.get(reservation.keyId);
-    if (entry?.state === "ready" && entry.expiresAt - now > CACHE_REFRESH_MARGIN_MS) {
-      return entry.name;
+    switch (entry?.state) {
+      case "refused":
+        return undefined;
+      case "failed":
+        if (entry.until > now) return undefined;
+        break;
+      case "pending":
+        // The old cache, while it lasts, serves during a refresh.
+        return entry.name && entry.expiresAt! > now + 10_000 ? entry.name : undefined;
+      case "ready":
+        if (entry.expiresAt - now > CACHE_REFRESH_MARGIN_MS) return entry.name;
+        break;
     }
-    if (entry?.state === "pending") return undefined;
-    if (entry?.state === "unsupported" && entry.until > now) return undefined;
-    const usable = entry?.state === "ready" && entry.expiresAt > now + 10_000
-      ? entry.name
-      : undefined;
-    this.#cache.set(reservation.keyId, { state: "pending" });
+    this.#startCache(reservation.keyId, reservation.key, now);
+    const usable = entry?.state === "ready" && entry.expiresAt > now + 10_000;
+    return usable ? entry.name : undefined;
+  }
+
+  /** Creates (or re-creates, for a refresh) the persona cache of one key, in the background. */
+  #startCache(keyId: string, key: string, now: number): void {
+    if (this.#options.contextCache === false || this.#stopped) return;
+    const entry = this.#cache.get(keyId);
+    if (entry?.state === "pending" || entry?.state === "refused") return;
+    if (entry?.state === "failed" && entry.until > now) return;
+    if (entry?.state === "ready" && entry.expiresAt - now > CACHE_REFRESH_MARGIN_MS) return;
+    const old = entry?.state === "ready" ? entry : undefined;
+    this.#cache.set(keyId, { state: "pending", name: old?.name, expiresAt: old?.expiresAt });
     const ttlSeconds = this.#options.cacheTtlSeconds ?? 3600;
+    const requestedAt = Date.now();
     this.#options.client.cacheSystemInstruction({
-      apiKey: reservation.key,
+      apiKey: key,
       model: this.#options.model,
       systemInstruction: this.#options.systemInstruction,
       ttlSeconds,
     }).then((cache) => {
-      this.#cache.set(reservation.keyId, {
+      if (!old) this.#stats.cachesLive++;
+      // The server's expiry, carried over to this broker's clock (the same as Date.now in use).
+      const lifeMs = Math.min(ttlSeconds * 1000, cache.expiresAt - requestedAt);
+      this.#cache.set(keyId, {
         state: "ready",
         name: cache.name,
-        expiresAt: cache.expiresAt,
+        expiresAt: this.#clock.now() + lifeMs,
       });
-      this.#options.onEvent?.({
-        type: "cache_created",
-        keyId: reservation.keyId,
-        tokens: cache.tokens,
-      });
+      if (cache.tokens > 0) this.#stats.personaTokens ??= cache.tokens;
+      this.#options.onEvent?.({ type: "cache_created", keyId, tokens: cache.tokens });
     }, (error) => {
-      const hadOne = entry !== undefined;
-      // Too small or unsupported: plain calls work as well, so fall back quietly; ask again later.
-      this.#cache.set(reservation.keyId, {
-        state: "unsupported",
-        until: this.#clock.now() + ttlSeconds * 1000,
-      });
-      if (!hadOne) {
-        const why = error instanceof Error ? error.message.slice(0, 200) : String(error);
-        this.#options.onEvent?.({ type: "cache_fallback", keyId: reservation.keyId, why });
+      if (old) this.#stats.cachesLive--;
+      const why = redact(shortMessage(error), key);
+      const status = (error as { status?: unknown })?.status;
+      const tooSmall = /too small|min_total_token_count/i.exec(why);
+      const measured = /total_token_count=(\d+)/.exec(why);
+      if (measured) this.#stats.personaTokens ??= Number(measured[1]);
+      // Too small or unsupported will not change for this persona: plain calls work as well.
+      // Anything else (network, 5xx, quota) is worth another try later.
+      const final = tooSmall || status === 400 || status === 404;
+      this.#cache.set(
+        keyId,
+        final
+          ? { state: "refused" }
+          : { state: "failed", until: this.#clock.now() + CACHE_RETRY_MS },
+      );
+      if (!this.#cacheFallbackLogged) {
+        this.#cacheFallbackLogged = true;
+        this.#options.onEvent?.({ type: "cache_fallback", keyId, why });
       }
     });
-    return usable;
+  }
+
+  #dropCache(keyId: string, next: "refused" | undefined): void {
+    const entry = this.#cache.get(keyId);
+    if (entry?.state === "ready") this.#stats.cachesLive--;
+    if (next) this.#cache.set(keyId, { state: next });
+    else this.#cache.delete(keyId);
   }
 }
 
-function rank(job: Job): number {
-  return job.request.priority === "chat" ? 0 : 1;
+/**
+ * Estimated cost in USD of one call's usage: uncached prompt tokens at the input price, cached
+ * ones at the cached price, answer and thinking tokens at the output price.
+ *
+ * @example
+ * ```ts
+ * import { costUsd } from "./gemini_broker.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const usage = { promptTokens: 1_000_000, cachedTokens: 0, outputTokens: 0, thinkingTokens: 0 };
+ * assert.equal(costUsd(usage, { input: 0.3, output: 2.5, cached: 0.03 }), 0.3);
+ * ```
+ */
+export function costUsd(usage: Usage, prices: Prices): number {
+  return ((usage.promptTokens - usage.cachedTokens) * prices.input +
+    usage.cachedTokens * prices.cached +
+    (usage.outputTokens + usage.thinkingTokens) * prices.output) / 1e6;
+}
+
+/**
+ * The server's requested delay for a 429: the longer of `RetryInfo.retryDelay` (whole seconds,
+ * rounded down by the server) and "Please retry in 37.2s." in the message, so a retry never comes
+ * early.
+ */
+function serverDelay(error: unknown): number | undefined {
+  const e = error as { errorDetails?: unknown; message?: unknown };
+  const message = typeof e?.message === "string" ? e.message : undefined;
+  const fromDetails = parseRetryDelay(e?.errorDetails);
+  const fromMessage = parseRetryDelay(undefined, message);
+  if (fromDetails === undefined) return fromMessage;
+  if (fromMessage === undefined) return fromDetails;
+  return Math.max(fromDetails, fromMessage);
+}
+
+/** Which per-minute quota a 429's `QuotaFailure` names, if it names one. */
+function quotaDimension(error: unknown): QuotaDimension | undefined {
+  const details = (error as { errorDetails?: unknown })?.errorDetails;
+  if (!Array.isArray(details)) return undefined;
+  for (const detail of details) {
+    if (detail?.["@type"] !== "type.googleapis.com/google.rpc.QuotaFailure") continue;
+    for (const violation of detail.violations ?? []) {
+      const id = `${violation?.quotaId ?? ""} ${violation?.quotaMetric ?? ""}`;
+      if (/token/i.test(id)) return "tokens";
+      if (/request/i.test(id)) return "requests";
+    }
+  }
+  return undefined;
+}
+
+/** A 4xx caused by the cache rather than the call: it vanished, expired, or does not fit. */
+function isCacheRefusal(status: number, error: unknown): boolean {
+  if (status === 403 || status === 404) return /cached ?content/i.test(shortMessage(error));
+  return status === 400 && /cached ?content/i.test(shortMessage(error));
+}
+
+/** The server's own words from an SDK error, without the SDK's prefix and the details dump. */
+function shortMessage(error: unknown): string {
+  const message = error instanceof Error
+    ? error.message
+    : String((error as { message?: unknown })?.message ?? error);
+  const server = /\[\d{3}[^\]]*\]\s*([\s\S]*?)(?:\s*\[\{[\s\S]*)?$/.exec(message)?.[1];
+  return (server ?? message).slice(0, 300);
+}
+
+function redact(text: string, key: string): string {
+  return key.length > 0 ? text.split(key).join("[key]") : text;
 }

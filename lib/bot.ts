@@ -172,6 +172,14 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       else brokerLog.warn(`Gemini ${event.type}`, event);
     },
   });
+  // Check every key once at start, in the background: a refused key is named (by id) in the log
+  // and taken out of use, and the persona's real size is measured.
+  void broker.verifyKeys().then((checks) => {
+    for (const check of checks) {
+      if (check.ok) logger.info("Gemini key checked: {message}", { ...check });
+      else logger.error("Gemini key failed its start-up check: {message}", { ...check });
+    }
+  }, (error) => logger.warn("Gemini key check failed: {error}", { error: String(error) }));
 
   const turns = new Map<string, Turn>();
   const limiter = new SlidingWindowLimiter({
@@ -368,7 +376,11 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
             id: `reset-${command.id}`,
             channelId: command.channelId,
           });
-          const reply = result.ok ? text.resetDone : text.crashed;
+          const reply = result.ok
+            ? text.resetDone
+            : result.error === "stopping"
+            ? text.stopping
+            : text.crashed;
           return await discord.replyToInteraction(command.id, command.token, reply, {
             ephemeral: false,
           });
@@ -414,8 +426,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       medianMs: firstTextLatency.percentiles(now, [50])["p50"],
       keys: pool.status(now).map((k) => ({
         keyId: k.keyId,
-        minuteLeft: Math.max(0, k.budget.rpm - k.requestsLastMinute),
-        dayLeft: Math.max(0, k.budget.rpd - k.requestsToday),
+        // The learned limit, which may be below the configured one after the server's 429s.
+        minuteLeft: k.disabledUntil ? 0 : Math.max(0, k.effective.rpm - k.requestsLastMinute),
+        dayLeft: k.disabledUntil ? 0 : Math.max(0, k.budget.rpd - k.requestsToday),
       })),
     });
   }
@@ -510,8 +523,12 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     firstTextLatency,
     async stop() {
       stopping = true;
-      await supervisor.stop();
-      await broker.stop();
+      // Sessions drain while the broker finishes its running calls, or aborts them after 5 s;
+      // an aborted call is answered with a short notice, then its session flushes and closes.
+      // 8 s + Discord's close stays inside main.ts's 10 s limit even when Gemini hangs.
+      const sessions = supervisor.stop(8_000);
+      await broker.stop(5_000);
+      await sessions;
       await discord.close();
       await ops?.shutdown();
     },

@@ -1,7 +1,8 @@
 /**
  * Countdown: one ⏳ message telling a user how long their answer waits for quota or a retry,
- * edited every 5 s (not every second, which would spend Discord's edit budget) and deleted when
- * the call starts. However many retries happen, it stays one message.
+ * edited every 5 s (not every second, which would spend Discord's edit budget) and deleted before
+ * the answer appears. However many retries happen, it stays one message: while a call runs the
+ * countdown is paused (the message stays, unedited), and a retry's wait resumes it.
  *
  * @module
  */
@@ -26,10 +27,11 @@ export interface CountdownOptions {
  * A countdown message.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const countdown = new Countdown({ discord, channelId });
- * countdown.show(Date.now() + 30_000);
- * await countdown.clear();
+ * countdown.show(Date.now() + 30_000); // posts "⏳ … 30초 …", edits it every 5 s
+ * countdown.pause(); // the call started: stop editing, keep the message for a retry
+ * await countdown.clear(); // the answer is coming: delete it
  * ```
  */
 export class Countdown {
@@ -37,26 +39,39 @@ export class Countdown {
   #clock: Clock;
   #startsAt = 0;
   #messageId: Promise<string | undefined> | undefined;
+  #shown = "";
   #timer: TimerId | undefined;
-  #cleared = false;
+  #editing: Promise<void> | undefined;
+  #clearing: Promise<void> | undefined;
 
   constructor(options: CountdownOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
   }
 
-  /** Shows (or moves) the countdown to `startsAt` (epoch ms). */
+  /** True once `clear()` was called. */
+  get cleared(): boolean {
+    return this.#clearing !== undefined;
+  }
+
+  /** Shows (or moves) the countdown to `startsAt` (epoch ms); resumes it when paused. */
   show(startsAt: number): void {
-    if (this.#cleared) return;
+    if (this.cleared) return;
     this.#startsAt = startsAt;
     if (this.#messageId) {
-      // Already on screen: the next 5 s edit shows the new time; resume edits if paused.
-      if (this.#timer === undefined) this.#tick();
+      // Already on screen. Running: the next 5 s edit shows the new time. Paused (a retry after
+      // a call): the shown time is stale, so correct it now and resume the edits.
+      if (this.#timer === undefined) {
+        void this.#edit();
+        this.#schedule();
+      }
       return;
     }
     const seconds = this.#secondsLeft();
+    const content = text.waiting(seconds);
+    this.#shown = content;
     const { discord, channelId, replyTo } = this.#options;
-    this.#messageId = discord.sendMessage(channelId, text.waiting(seconds), { replyTo }).then(
+    this.#messageId = discord.sendMessage(channelId, content, { replyTo }).then(
       (id) => {
         this.#options.onChange?.("posted", seconds);
         return id;
@@ -66,7 +81,7 @@ export class Countdown {
         return undefined;
       },
     );
-    this.#tick();
+    this.#schedule();
   }
 
   /**
@@ -78,12 +93,20 @@ export class Countdown {
     this.#timer = undefined;
   }
 
-  /** Deletes the message, if one was posted. Safe to call more than once. */
-  async clear(): Promise<void> {
-    if (this.#cleared) return;
-    this.#cleared = true;
-    this.#clock.clearTimeout(this.#timer);
+  /**
+   * Deletes the message, if one was posted, after any edit in flight. Every call returns the same
+   * promise, so callers can chain the answer's first post after it and keep "⏳ gone, then the
+   * answer" in order.
+   */
+  clear(): Promise<void> {
+    this.#clearing ??= this.#delete();
+    return this.#clearing;
+  }
+
+  async #delete(): Promise<void> {
+    this.pause();
     const id = await this.#messageId;
+    await this.#editing;
     if (!id) return;
     try {
       await this.#options.discord.deleteMessage(this.#options.channelId, id);
@@ -97,24 +120,27 @@ export class Countdown {
     return Math.max(0, Math.ceil((this.#startsAt - this.#clock.now()) / 1000));
   }
 
-  #tick(): void {
-    this.#timer = this.#clock.setTimeout(async () => {
-      if (this.#cleared) return;
-      const id = await this.#messageId;
-      if (id && !this.#cleared) {
-        const seconds = this.#secondsLeft();
-        try {
-          await this.#options.discord.editMessage(
-            this.#options.channelId,
-            id,
-            text.waiting(seconds),
-          );
-          this.#options.onChange?.("edited", seconds);
-        } catch (error) {
-          this.#options.onError?.(error);
-        }
-      }
-      if (!this.#cleared && this.#timer !== undefined) this.#tick();
+  #schedule(): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.cleared) return;
+      this.#schedule();
+      void this.#edit();
     }, this.#options.intervalMs ?? 5000);
+  }
+
+  /** Edits the message to the current time left, unless it already says that. */
+  async #edit(): Promise<void> {
+    await this.#editing;
+    const id = await this.#messageId;
+    const seconds = this.#secondsLeft();
+    const content = text.waiting(seconds);
+    if (!id || this.cleared || content === this.#shown) return;
+    this.#shown = content;
+    this.#editing = this.#options.discord.editMessage(this.#options.channelId, id, content).then(
+      () => this.#options.onChange?.("edited", seconds),
+      (error) => this.#options.onError?.(error),
+    );
+    await this.#editing;
   }
 }

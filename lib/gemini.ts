@@ -40,6 +40,8 @@ export interface GenerateRequest {
   onText?: (textSoFar: string) => void;
   /** Milliseconds the whole call may take. */
   deadlineMs: number;
+  /** Ends the call early (the broker stopping); it then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** A finished generation. */
@@ -83,6 +85,13 @@ export interface GeminiClient {
   cacheSystemInstruction(
     request: { apiKey: string; model: string; systemInstruction: string; ttlSeconds: number },
   ): Promise<CachedPrompt>;
+  /**
+   * Counts the tokens of a system instruction (a cheap call that also proves the key works: a
+   * bad key rejects with the SDK's 400/401/403 error).
+   */
+  countTokens(
+    request: { apiKey: string; model: string; systemInstruction: string; deadlineMs: number },
+  ): Promise<number>;
 }
 
 /** Fields of a streamed chunk that the SDK's types leave out or make awkward. */
@@ -119,18 +128,46 @@ export class SdkGeminiClient implements GeminiClient {
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new GeminiTimeoutError(request.deadlineMs)),
-        request.deadlineMs,
-      );
-    });
     const abort = new AbortController();
+    const onAbort = () => abort.abort(request.signal?.reason);
+    request.signal?.addEventListener("abort", onAbort, { once: true });
+    // Once the call has settled (deadline, abort), late chunks of an abandoned stream must not
+    // reach the caller's screen while a retry runs.
+    let settled = false;
+    const guarded: GenerateRequest = {
+      ...request,
+      onText: (text) => {
+        if (!settled) request.onText?.(text);
+      },
+    };
     try {
-      return await Promise.race([this.#stream(request, abort.signal), deadline]);
+      return await withDeadline(this.#stream(guarded, abort.signal), request.deadlineMs, abort);
     } finally {
-      clearTimeout(timer);
+      settled = true;
+      request.signal?.removeEventListener("abort", onAbort);
+      abort.abort();
+    }
+  }
+
+  async countTokens(
+    request: { apiKey: string; model: string; systemInstruction: string; deadlineMs: number },
+  ): Promise<number> {
+    const abort = new AbortController();
+    const model = this.#client(request.apiKey).getGenerativeModel(
+      { model: request.model },
+      { baseUrl: this.#baseUrl },
+    );
+    try {
+      const counted = await withDeadline(
+        model.countTokens(
+          { contents: [{ role: "user", parts: [{ text: request.systemInstruction }] }] },
+          { signal: abort.signal },
+        ),
+        request.deadlineMs,
+        abort,
+      );
+      return counted.totalTokens;
+    } finally {
       abort.abort();
     }
   }
@@ -227,5 +264,32 @@ export class SdkGeminiClient implements GeminiClient {
       this.#clients.set(apiKey, client);
     }
     return client;
+  }
+}
+
+/**
+ * Races `work` against a timer of `ms` that rejects with {@link GeminiTimeoutError} and aborts
+ * `abort`; the timer is always cleared, and `work`'s late rejection is always observed.
+ */
+async function withDeadline<T>(work: Promise<T>, ms: number, abort: AbortController): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new GeminiTimeoutError(ms);
+      reject(error);
+      abort.abort(error);
+    }, ms);
+    // An abort from outside (the broker stopping) ends the call now, not at the deadline.
+    onAbort = () => reject(abort.signal.reason ?? new Error("Gemini call aborted"));
+    abort.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  work.catch(() => {});
+  deadline.catch(() => {});
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+    abort.signal.removeEventListener("abort", onAbort!);
   }
 }

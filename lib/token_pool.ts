@@ -3,9 +3,14 @@
  *
  * A call reserves one request and its estimated tokens on a key with room before it starts, and
  * the reservation is corrected from `usageMetadata` afterwards. Minute budgets are sliding
- * 60-second windows rather than refilling buckets: a bucket that starts full lets a burst of
- * `rpm` through and then refills, which can exceed the server's per-minute count, while a sliding
- * window never holds more than the budget in any minute, however the server aligns its own.
+ * windows rather than refilling buckets: a bucket that starts full lets a burst of `rpm` through
+ * and then refills, which can exceed the server's per-minute count, while a sliding window never
+ * holds more than the budget in any minute, however the server aligns its own.
+ *
+ * The configured budgets are a ceiling, not a promise: when the server answers a per-minute 429
+ * with a `QuotaFailure`, the pool learns that the key's real limit is what it has in flight in the
+ * window, stays under that (but not below a quarter of the budget) for `holdMs`, then creeps back up by 5% of the budget a window, so a
+ * wrong `GEMINI_RPM` costs a handful of 429s instead of one every minute.
  *
  * In memory for one process; the interface is small so that a Redis backend can share quota
  * across processes.
@@ -37,7 +42,18 @@ export interface Reservation {
 /** The result of asking for room. */
 export type ReserveResult =
   | { ok: true; reservation: Reservation }
-  | { ok: false; waitMs: number; dayExhausted: boolean };
+  | {
+    ok: false;
+    /** Milliseconds until some key may have room (a guess when `blocked` is set). */
+    waitMs: number;
+    /** Every key's daily quota is spent (or the key is disabled): wait for midnight Pacific. */
+    dayExhausted: boolean;
+    /** Every key was refused by the server (bad or unauthorised): waiting will not help. */
+    allDisabled: boolean;
+  };
+
+/** Which per-minute limit a 429 was about. */
+export type QuotaDimension = "requests" | "tokens";
 
 /** A key's state, for `/status` and metrics (without the key itself). */
 export interface KeyStatus {
@@ -46,38 +62,87 @@ export interface KeyStatus {
   tokensLastMinute: number;
   requestsToday: number;
   budget: KeyBudget;
+  /** The limits in force now: the budget, or lower after the server's 429s taught otherwise. */
+  effective: { rpm: number; tpm: number };
   parkedUntil: number | undefined;
+  disabledUntil: number | undefined;
   breaker: "closed" | "open" | "half_open";
 }
 
 /** Shared quota across keys. */
 export interface TokenPool {
+  /** The keys, for start-up checks; log `keyId`, never `key`. */
+  keys(): readonly { keyId: string; key: string }[];
   /** Reserves one request and `tokens` input tokens on a key with room, or says how long to wait. */
   reserve(tokens: number, now: number): ReserveResult;
   /** Corrects a reservation with the input tokens actually billed. */
   settle(reservation: Reservation, actualTokens: number, now: number): void;
-  /** Keeps a key out of use until `until` (a 429's retry delay, or the daily reset). */
+  /**
+   * The server refused a reservation with a per-minute 429: the request is given back (the
+   * server did not count it), the key rests until `until`, and when `dimension` is known (the
+   * 429 named its quota) the key's limit is lowered to what the server actually let through.
+   */
+  throttled(
+    reservation: Reservation,
+    until: number,
+    dimension: QuotaDimension | undefined,
+    now: number,
+  ): void;
+  /** Keeps a key out of use until `until`. */
   park(keyId: string, until: number): void;
+  /** The server rejected the key (401, 403, invalid key): out of use until `until`. */
+  disable(keyId: string, until: number): void;
   /** Marks a key's daily quota spent until midnight Pacific. */
   exhaustDay(keyId: string, now: number): void;
   /** Feeds a key's circuit breaker. */
   report(keyId: string, ok: boolean, now: number): void;
   /** Every key's state. */
   status(now: number): KeyStatus[];
+  /**
+   * Best guesses of when the next `count` requests could start, ascending; optional (for
+   * countdowns: a backend without it gets the head of the queue's wait for everyone).
+   */
+  forecast?(count: number, now: number): number[];
 }
 
-const MINUTE = 60_000;
+/** Options for {@linkcode MemoryTokenPool}. */
+export interface MemoryTokenPoolOptions {
+  /** Circuit breaker: consecutive failures that open it. @default 5 */
+  failureThreshold?: number;
+  /** Circuit breaker: how long it stays open. @default 30000 */
+  openMs?: number;
+  /**
+   * Length of the "minute" window. A second more than a minute, because the server counts a
+   * request when it arrives, a little after the pool counted it. @default 61000
+   */
+  windowMs?: number;
+  /** How long a limit learned from a 429 is kept before probing upwards. @default 10 windows */
+  holdMs?: number;
+}
 
-/** Sliding 60-second window of amounts. */
-class MinuteWindow {
+/** Sliding window of amounts. */
+class SlidingWindow {
   #entries: { at: number; amount: number }[] = [];
   #sum = 0;
+  readonly windowMs: number;
+
+  constructor(windowMs: number) {
+    this.windowMs = windowMs;
+  }
 
   used(now: number): number {
-    while (this.#entries.length > 0 && this.#entries[0].at <= now - MINUTE) {
+    while (this.#entries.length > 0 && this.#entries[0].at <= now - this.windowMs) {
       this.#sum -= this.#entries.shift()!.amount;
     }
     return this.#sum;
+  }
+
+  /** What the window holds from entries made at or before `at`. */
+  usedUpTo(at: number, now: number): number {
+    this.used(now);
+    let sum = 0;
+    for (const entry of this.#entries) if (entry.at <= at) sum += entry.amount;
+    return sum;
   }
 
   add(amount: number, now: number): void {
@@ -91,28 +156,55 @@ class MinuteWindow {
     if (excess <= 0) return 0;
     for (const entry of this.#entries) {
       excess -= entry.amount;
-      if (excess <= 0) return entry.at + MINUTE - now;
+      if (excess <= 0) return entry.at + this.windowMs - now;
     }
-    return MINUTE;
+    return this.windowMs;
   }
 
-  /** Adjusts the most recent entry at `at` (a reservation's correction). */
+  /** Times at which the next `count` single units fit under `limit` (ascending), simulated. */
+  slots(count: number, limit: number, now: number): number[] {
+    this.used(now);
+    const expiries: number[] = [];
+    for (const entry of this.#entries) {
+      for (let k = 0; k < entry.amount; k++) expiries.push(entry.at + this.windowMs);
+    }
+    const out: number[] = [];
+    let head = 0;
+    let t = now;
+    while (out.length < count) {
+      if (expiries.length - head < limit) {
+        out.push(t);
+        expiries.push(t + this.windowMs);
+      } else {
+        t = Math.max(t, expiries[head++]);
+      }
+    }
+    return out;
+  }
+
+  /** Adjusts an entry made at `at` (a reservation's correction or refund). */
   correct(at: number, delta: number): void {
     const entry = this.#entries.findLast((e) => e.at === at);
     if (!entry) return; // already outside the window: nothing left to correct
-    entry.amount += delta;
-    this.#sum += delta;
+    const applied = Math.max(-entry.amount, delta);
+    entry.amount += applied;
+    this.#sum += applied;
   }
 }
 
 interface KeyState {
   key: string;
   keyId: string;
-  requests: MinuteWindow;
-  tokens: MinuteWindow;
+  requests: SlidingWindow;
+  tokens: SlidingWindow;
   day: string;
   requestsToday: number;
   parkedUntil: number;
+  disabledUntil: number;
+  learnedRpm: number;
+  learnedTpm: number;
+  /** When the learned limits may next be raised. */
+  probeAt: number;
   breaker: CircuitBreaker;
 }
 
@@ -121,51 +213,81 @@ interface KeyState {
  *
  * @example
  * ```ts
+ * import { MemoryTokenPool } from "./token_pool.ts";
+ * import assert from "node:assert/strict";
+ *
  * const pool = new MemoryTokenPool(["k1", "k2"], { rpm: 10, tpm: 250_000, rpd: 250 });
  * const got = pool.reserve(500, Date.now());
+ * assert.equal(got.ok && got.reservation.keyId, "key1");
  * ```
  */
 export class MemoryTokenPool implements TokenPool {
   #keys: KeyState[];
   #budget: KeyBudget;
+  #windowMs: number;
+  #holdMs: number;
 
   constructor(
     keys: readonly string[],
     budget: KeyBudget,
-    options: { failureThreshold?: number; openMs?: number } = {},
+    options: MemoryTokenPoolOptions = {},
   ) {
     if (keys.length === 0) throw new RangeError("Cannot create MemoryTokenPool without API keys");
+    for (const [name, value] of Object.entries(budget)) {
+      if (!(Number.isInteger(value) && value >= 1)) {
+        throw new RangeError(
+          `Cannot create MemoryTokenPool as '${name}' must be a positive integer: current value is ${value}`,
+        );
+      }
+    }
     this.#budget = budget;
+    this.#windowMs = options.windowMs ?? 61_000;
+    this.#holdMs = options.holdMs ?? 10 * this.#windowMs;
     this.#keys = keys.map((key, i) => ({
       key,
       keyId: `key${i + 1}`,
-      requests: new MinuteWindow(),
-      tokens: new MinuteWindow(),
+      requests: new SlidingWindow(this.#windowMs),
+      tokens: new SlidingWindow(this.#windowMs),
       day: "",
       requestsToday: 0,
       parkedUntil: 0,
+      disabledUntil: 0,
+      learnedRpm: budget.rpm,
+      learnedTpm: budget.tpm,
+      probeAt: 0,
       breaker: new CircuitBreaker(options),
     }));
   }
 
+  keys(): readonly { keyId: string; key: string }[] {
+    return this.#keys.map(({ keyId, key }) => ({ keyId, key }));
+  }
+
   reserve(tokens: number, now: number): ReserveResult {
-    // A prompt larger than the whole minute budget could never fit; let it through alone.
-    const need = Math.min(tokens, this.#budget.tpm);
     let best: KeyState | undefined;
     let bestRoom = -Infinity;
     let waitMs = Infinity;
     let dayExhausted = true;
+    let allDisabled = true;
     for (const state of this.#keys) {
       this.#rollDay(state, now);
+      this.#probe(state, now);
+      if (state.disabledUntil > now) {
+        waitMs = Math.min(waitMs, state.disabledUntil - now);
+        continue;
+      }
+      allDisabled = false;
       if (state.requestsToday >= this.#budget.rpd) {
         waitMs = Math.min(waitMs, nextPacificMidnight(now) - now);
         continue;
       }
       dayExhausted = false;
+      // A prompt larger than the whole minute budget could never fit; let it through alone.
+      const need = Math.min(tokens, state.learnedTpm);
       const wait = Math.max(
         state.parkedUntil - now,
-        state.requests.waitMs(1, this.#budget.rpm, now),
-        state.tokens.waitMs(need, this.#budget.tpm, now),
+        state.requests.waitMs(1, state.learnedRpm, now),
+        state.tokens.waitMs(need, state.learnedTpm, now),
         0,
       );
       if (wait > 0) {
@@ -181,17 +303,44 @@ export class MemoryTokenPool implements TokenPool {
         best = state;
         break;
       }
-      const room = this.#budget.rpm - state.requests.used(now);
+      const room = state.learnedRpm - state.requests.used(now);
       if (room > bestRoom) {
         best = state;
         bestRoom = room;
       }
     }
-    if (!best) return { ok: false, waitMs, dayExhausted };
+    if (!best) {
+      return {
+        ok: false,
+        waitMs,
+        dayExhausted: dayExhausted && !allDisabled,
+        allDisabled,
+      };
+    }
+    const need = Math.min(tokens, best.learnedTpm);
     best.requests.add(1, now);
     best.tokens.add(need, now);
     best.requestsToday++;
     return { ok: true, reservation: { key: best.key, keyId: best.keyId, tokens: need, at: now } };
+  }
+
+  /**
+   * Best guesses of when the next `count` requests could start, ascending (for countdowns): the
+   * free slots of every usable key now, then the moments old requests leave the window.
+   */
+  forecast(count: number, now: number): number[] {
+    const slots: number[] = [];
+    for (const state of this.#keys) {
+      this.#rollDay(state, now);
+      if (state.disabledUntil > now || state.requestsToday >= this.#budget.rpd) continue;
+      const from = Math.max(now, state.parkedUntil);
+      const left = Math.min(count, this.#budget.rpd - state.requestsToday);
+      for (const at of state.requests.slots(left, state.learnedRpm, now)) {
+        slots.push(Math.max(at, from));
+      }
+    }
+    slots.sort((a, b) => a - b);
+    return slots.slice(0, count);
   }
 
   settle(reservation: Reservation, actualTokens: number, _now: number): void {
@@ -199,9 +348,46 @@ export class MemoryTokenPool implements TokenPool {
     state?.tokens.correct(reservation.at, actualTokens - reservation.tokens);
   }
 
+  throttled(
+    reservation: Reservation,
+    until: number,
+    dimension: QuotaDimension | undefined,
+    now: number,
+  ): void {
+    const state = this.#state(reservation.keyId);
+    if (!state) return;
+    state.requests.correct(reservation.at, -1);
+    state.tokens.correct(reservation.at, -reservation.tokens);
+    state.parkedUntil = Math.max(state.parkedUntil, until);
+    if (dimension === "requests") {
+      // The server let through at most what was sent before the refused request (calls before
+      // it that are refused too lower this further when their own 429 arrives).
+      // A floor of a quarter of the budget: a 429 with little of ours in the window means others
+      // share the project, and the server's retry delay already keeps this key quiet meanwhile.
+      const floor = Math.ceil(this.#budget.rpm / 4);
+      state.learnedRpm = Math.max(
+        floor,
+        Math.min(state.learnedRpm, state.requests.usedUpTo(reservation.at, now)),
+      );
+      state.probeAt = now + this.#holdMs;
+    } else if (dimension === "tokens") {
+      const floor = Math.ceil(this.#budget.tpm / 4);
+      state.learnedTpm = Math.max(
+        floor,
+        Math.min(state.learnedTpm, state.tokens.usedUpTo(reservation.at, now)),
+      );
+      state.probeAt = now + this.#holdMs;
+    }
+  }
+
   park(keyId: string, until: number): void {
     const state = this.#state(keyId);
     if (state) state.parkedUntil = Math.max(state.parkedUntil, until);
+  }
+
+  disable(keyId: string, until: number): void {
+    const state = this.#state(keyId);
+    if (state) state.disabledUntil = Math.max(state.disabledUntil, until);
   }
 
   exhaustDay(keyId: string, now: number): void {
@@ -226,7 +412,9 @@ export class MemoryTokenPool implements TokenPool {
         tokensLastMinute: state.tokens.used(now),
         requestsToday: state.requestsToday,
         budget: this.#budget,
+        effective: { rpm: state.learnedRpm, tpm: state.learnedTpm },
         parkedUntil: state.parkedUntil > now ? state.parkedUntil : undefined,
+        disabledUntil: state.disabledUntil > now ? state.disabledUntil : undefined,
         breaker: state.breaker.state,
       };
     });
@@ -234,6 +422,21 @@ export class MemoryTokenPool implements TokenPool {
 
   #state(keyId: string): KeyState | undefined {
     return this.#keys.find((k) => k.keyId === keyId);
+  }
+
+  /** Raises learned limits back towards the budget, 5% a window, once the hold has passed. */
+  #probe(state: KeyState, now: number): void {
+    const below = state.learnedRpm < this.#budget.rpm || state.learnedTpm < this.#budget.tpm;
+    if (!below || now < state.probeAt) return;
+    state.learnedRpm = Math.min(
+      this.#budget.rpm,
+      state.learnedRpm + Math.max(1, Math.ceil(this.#budget.rpm / 20)),
+    );
+    state.learnedTpm = Math.min(
+      this.#budget.tpm,
+      state.learnedTpm + Math.ceil(this.#budget.tpm / 20),
+    );
+    state.probeAt = now + this.#windowMs;
   }
 
   #rollDay(state: KeyState, now: number): void {

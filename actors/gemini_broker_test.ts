@@ -1,0 +1,427 @@
+/**
+ * Broker scheduling on a ManualClock with a scripted client: priority, concurrency, backoff,
+ * 429 handling, key rejection, countdown announcements, the context cache and stopping. The same
+ * rules against the real SDK and the fake Gemini are in tests/broker_e2e_test.ts.
+ */
+import assert from "node:assert/strict";
+import { type BrokerEvent, GeminiBroker, type GeminiBrokerOptions } from "./gemini_broker.ts";
+import { ManualClock } from "../lib/clock.ts";
+import type { CachedPrompt, GeminiClient, GenerateRequest, GenerateResult } from "../lib/gemini.ts";
+import { MemoryTokenPool } from "../lib/token_pool.ts";
+
+const NOON = Date.UTC(2026, 2, 2, 20, 0);
+const USAGE = { promptTokens: 10, cachedTokens: 0, outputTokens: 5, thinkingTokens: 0 };
+
+type Step =
+  | { text: string }
+  | { error: unknown }
+  | { hold: PromiseWithResolvers<GenerateResult> };
+
+/** A GeminiClient that plays a script and records what it was asked. */
+class ScriptedClient implements GeminiClient {
+  calls: GenerateRequest[] = [];
+  steps: Step[] = [];
+  cacheResult: (() => Promise<CachedPrompt>) | undefined;
+  cacheCalls = 0;
+  countResult: (apiKey: string) => Promise<number> = () => Promise.resolve(700);
+
+  generate(request: GenerateRequest): Promise<GenerateResult> {
+    this.calls.push(request);
+    const step = this.steps.shift() ?? { text: "ok" };
+    if ("hold" in step) return step.hold.promise;
+    if ("error" in step) return Promise.reject(step.error);
+    request.onText?.(step.text);
+    return Promise.resolve({ text: step.text, usage: USAGE, finishReason: "STOP" });
+  }
+
+  cacheSystemInstruction(): Promise<CachedPrompt> {
+    this.cacheCalls++;
+    return this.cacheResult?.() ?? Promise.reject(sdkError(400, "Cached content is too small."));
+  }
+
+  countTokens(request: { apiKey: string }): Promise<number> {
+    return this.countResult(request.apiKey);
+  }
+}
+
+function sdkError(status: number, message: string, errorDetails?: unknown[]): Error {
+  return Object.assign(
+    new Error(`[GoogleGenerativeAI Error]: Error fetching: [${status}] ${message}`),
+    {
+      status,
+      errorDetails,
+    },
+  );
+}
+
+function quota429(kind: "minute" | "day" | "tokens", retryText: string, retryInfo: string): Error {
+  const quotaId = {
+    minute: "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+    day: "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+    tokens: "GenerateContentInputTokensPerModelPerMinute-FreeTier",
+  }[kind];
+  return sdkError(429, `You exceeded your current quota. Please retry in ${retryText}.`, [
+    { "@type": "type.googleapis.com/google.rpc.QuotaFailure", violations: [{ quotaId }] },
+    { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: retryInfo },
+  ]);
+}
+
+function setup(
+  options: Partial<GeminiBrokerOptions> & { keys?: string[]; rpm?: number } = {},
+) {
+  const clock = new ManualClock(NOON);
+  const client = new ScriptedClient();
+  const events: BrokerEvent[] = [];
+  const pool = new MemoryTokenPool(options.keys ?? ["k1"], {
+    rpm: options.rpm ?? 100,
+    tpm: 1_000_000,
+    rpd: 1000,
+  }, { windowMs: 60_000 });
+  const broker = new GeminiBroker({
+    client,
+    pool,
+    model: "gemini-2.5-flash",
+    systemInstruction: "persona",
+    clock,
+    random: () => 0,
+    contextCache: false,
+    onEvent: (e) => events.push(e),
+    ...options,
+  });
+  return { clock, client, broker, pool, events };
+}
+
+const chat = (text: string) => ({
+  priority: "chat" as const,
+  contents: [{ role: "user", parts: [{ text }] }],
+});
+
+Deno.test("the queue answers chat before summaries, oldest first", async () => {
+  const { broker, client } = setup({ maxConcurrency: 1 });
+  const first = Promise.withResolvers<GenerateResult>();
+  client.steps.push({ hold: first });
+  const done = [
+    broker.generate(chat("busy")),
+    broker.generate({ ...chat("summary 1"), priority: "summary" }),
+    broker.generate(chat("chat 1")),
+    broker.generate({ ...chat("summary 2"), priority: "summary" }),
+    broker.generate(chat("chat 2")),
+  ];
+  first.resolve({ text: "x", usage: USAGE, finishReason: "STOP" });
+  await Promise.all(done);
+  assert.deepEqual(client.calls.map((c) => c.contents[0].parts[0].text), [
+    "busy",
+    "chat 1",
+    "chat 2",
+    "summary 1",
+    "summary 2",
+  ]);
+});
+
+Deno.test("no more than maxConcurrency calls run at once", async () => {
+  const { broker, client } = setup({ maxConcurrency: 3 });
+  const holds = Array.from({ length: 5 }, () => Promise.withResolvers<GenerateResult>());
+  for (const hold of holds) client.steps.push({ hold });
+  const done = holds.map((_, i) => broker.generate(chat(`m${i}`)));
+  assert.equal(broker.active, 3);
+  assert.equal(broker.queueLength, 2);
+  holds[0].resolve({ text: "a", usage: USAGE, finishReason: "STOP" });
+  await done[0];
+  assert.equal(client.calls.length, 4);
+  for (const hold of holds) hold.resolve({ text: "a", usage: USAGE, finishReason: "STOP" });
+  await Promise.all(done);
+  assert.equal(broker.stats.succeeded, 5);
+});
+
+Deno.test("a call waits for quota instead of failing, and goes out when the window moves", async () => {
+  const { broker, client, clock } = setup({ rpm: 1 });
+  const first = broker.generate(chat("a"));
+  const second = broker.generate(chat("b"));
+  assert.equal((await first).ok, true);
+  assert.equal(client.calls.length, 1);
+  await clock.tick(59_999);
+  assert.equal(client.calls.length, 1);
+  await clock.tick(1);
+  assert.equal((await second).ok, true);
+  assert.ok(broker.queueWait.percentiles(clock.now(), [99]).p99 >= 60_000);
+});
+
+Deno.test("5xx and timeouts back off 1, 2, 4, 8 s and give up after 5 attempts", async () => {
+  const { broker, client, clock, events } = setup();
+  for (let i = 0; i < 5; i++) client.steps.push({ error: sdkError(503, "overloaded") });
+  const result = broker.generate(chat("hi"));
+  await clock.tick(0);
+  for (const wait of [1000, 2000, 4000, 8000]) {
+    const before = client.calls.length;
+    await clock.tick(wait - 1);
+    assert.equal(client.calls.length, before, `no retry before ${wait} ms`);
+    await clock.tick(1);
+    assert.equal(client.calls.length, before + 1, `a retry after ${wait} ms`);
+  }
+  assert.deepEqual(await result, { ok: false, reason: "unavailable", status: 503 });
+  assert.deepEqual(
+    events.filter((e) => e.type === "retry").map((e) => e.type === "retry" && e.delayMs),
+    [1000, 2000, 4000, 8000],
+  );
+  assert.equal(broker.stats.retries, 4);
+  assert.equal(broker.stats.calls, 5);
+});
+
+Deno.test("backoff is capped at 32 s and jittered", async () => {
+  const { broker, client, clock, events } = setup({ maxAttempts: 8, random: () => 0.5 });
+  for (let i = 0; i < 8; i++) client.steps.push({ error: sdkError(500, "internal") });
+  const result = broker.generate(chat("hi"));
+  await clock.tick(200_000);
+  await result;
+  const delays = events.flatMap((e) => e.type === "retry" ? [e.delayMs] : []);
+  // 2^n s less up to 20% jitter (random 0.5 → 10% less), at most 32 s.
+  assert.deepEqual(delays, [900, 1800, 3600, 7200, 14_400, 28_800, 28_800]);
+});
+
+Deno.test("a per-minute 429 waits the server's delay (the longer of RetryInfo and the message)", async () => {
+  const { broker, client, clock, pool } = setup();
+  client.steps.push({ error: quota429("minute", "12.4s", "12s") }, { text: "answer" });
+  const result = broker.generate(chat("hi"));
+  await clock.tick(12_399);
+  assert.equal(client.calls.length, 1);
+  await clock.tick(1);
+  assert.equal((await result).ok, true);
+  assert.equal(broker.stats.rateLimitedMinute, 1);
+  // The refused request was given back; the limit learned from 0 accepted stops at its floor.
+  assert.equal(pool.status(clock.now())[0].effective.rpm, 25);
+});
+
+Deno.test("a per-day 429 is not retried on that key: the call moves to another key", async () => {
+  const { broker, client, clock } = setup({ keys: ["k1", "k2"] });
+  client.steps.push({ error: quota429("day", "20s", "20s") }, { text: "from key 2" });
+  const result = await broker.generate(chat("hi"));
+  assert.equal(result.ok && result.text, "from key 2");
+  assert.deepEqual(client.calls.map((c) => c.apiKey), ["k1", "k2"]);
+  assert.equal(broker.stats.rateLimitedDay, 1);
+  // key1 stays parked: the next call goes to key2 even though key1 has more room in its minute.
+  await broker.generate(chat("again"));
+  assert.equal(client.calls.at(-1)!.apiKey, "k2");
+  await clock.tick(0);
+});
+
+Deno.test("when every key's day is spent the user is told so, with the reset time", async () => {
+  const { broker, client, clock } = setup({ keys: ["k1", "k2"] });
+  client.steps.push({ error: quota429("day", "20s", "20s") }, {
+    error: quota429("day", "20s", "20s"),
+  });
+  const result = await broker.generate(chat("hi"));
+  assert.equal(result.ok, false);
+  assert.equal(!result.ok && result.reason, "day_quota");
+  assert.equal(!result.ok && result.retryAt, Date.UTC(2026, 2, 3, 8, 0)); // midnight PST
+  // Later calls are refused without a wasted call.
+  const later = await broker.generate(chat("more"));
+  assert.equal(!later.ok && later.reason, "day_quota");
+  assert.equal(client.calls.length, 2);
+  await clock.tick(0);
+});
+
+Deno.test("400 is not retried; a bad key (401/403) is taken out and the call tries another", async () => {
+  const { broker, client, pool, clock } = setup({ keys: ["k1", "k2"] });
+  client.steps.push({ error: sdkError(400, "Request contains an invalid argument.") });
+  const bad = await broker.generate(chat("x"));
+  assert.deepEqual(bad, { ok: false, reason: "rejected", status: 400 });
+  assert.equal(client.calls.length, 1);
+
+  client.steps.push({ error: sdkError(403, "The caller does not have permission") }, {
+    text: "ok",
+  });
+  const moved = await broker.generate(chat("y"));
+  assert.equal(moved.ok, true);
+  const disabled = pool.status(clock.now()).filter((k) => k.disabledUntil !== undefined);
+  assert.equal(disabled.length, 1);
+  assert.equal(broker.stats.keyRejections, 1);
+});
+
+Deno.test("with its only key refused, a call ends 'rejected' at once, not after an hour", async () => {
+  const { broker, client } = setup();
+  client.steps.push({ error: sdkError(401, "Request had invalid authentication credentials.") });
+  assert.deepEqual(await broker.generate(chat("x")), {
+    ok: false,
+    reason: "rejected",
+    status: 401,
+  });
+  assert.deepEqual(await broker.generate(chat("y")), {
+    ok: false,
+    reason: "rejected",
+    status: undefined,
+  });
+  assert.equal(client.calls.length, 1);
+});
+
+Deno.test("verifyKeys names a refused key by id (never the key) and takes it out of use", async () => {
+  const { broker, client, pool, clock } = setup({ keys: ["good-key", "bad-key-123"] });
+  client.countResult = (apiKey) =>
+    apiKey === "bad-key-123"
+      ? Promise.reject(
+        sdkError(400, "API key not valid. Please pass a valid API key.", [{
+          "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+          reason: "API_KEY_INVALID",
+        }]),
+      )
+      : Promise.resolve(812);
+  const checks = await broker.verifyKeys();
+  assert.equal(checks[0].ok, true);
+  assert.deepEqual(
+    { ...checks[1], message: checks[1].message.replace(/\s+/g, " ") },
+    {
+      keyId: "key2",
+      ok: false,
+      status: 400,
+      message:
+        "Gemini refused key2; it is out of use: 400 API key not valid. Please pass a valid API key.",
+    },
+  );
+  assert.ok(!JSON.stringify(checks).includes("bad-key-123"));
+  assert.equal(broker.stats.personaTokens, 812);
+  assert.ok(pool.status(clock.now())[1].disabledUntil !== undefined);
+});
+
+Deno.test("onWait: announced when the wait is 5 s or more, cleared when the call starts", async () => {
+  const { broker, client, clock } = setup();
+  client.steps.push({ error: quota429("minute", "3s", "3s") }, {
+    error: quota429("minute", "12s", "12s"),
+  }, { text: "done" });
+  const waits: (number | undefined)[] = [];
+  const result = broker.generate({ ...chat("hi"), onWait: (at) => waits.push(at) });
+  await clock.tick(2999); // a 3 s wait is not worth a countdown
+  assert.deepEqual(waits, []);
+  await clock.tick(1);
+  assert.deepEqual(waits, [clock.now() + 12_000]);
+  await clock.tick(12_000);
+  await result;
+  assert.deepEqual(waits, [NOON + 3000 + 12_000, undefined]);
+});
+
+Deno.test("onWait: a request deep in the queue is told its own slot, not the head's", async () => {
+  const { broker, clock } = setup({ rpm: 2 });
+  const waits = new Map<number, number | undefined>();
+  const done = [];
+  for (let i = 0; i < 5; i++) {
+    done.push(broker.generate({ ...chat(`m${i}`), onWait: (at) => waits.set(i, at) }));
+  }
+  await clock.tick(0);
+  // Two go now; the next two when the first two leave the minute; the fifth a minute later.
+  assert.deepEqual([...waits.entries()], [
+    [2, NOON + 60_000],
+    [3, NOON + 60_000],
+    [4, NOON + 120_000],
+  ]);
+  await clock.tick(120_000);
+  await Promise.all(done);
+});
+
+Deno.test("context cache: the persona goes by cache once made, never next to a system instruction", async () => {
+  const { broker, client, clock } = setup({ contextCache: true });
+  client.cacheResult = () =>
+    Promise.resolve({
+      name: "cachedContents/abc",
+      expiresAt: Date.now() + 3_600_000,
+      tokens: 1500,
+    });
+  await broker.generate(chat("first"));
+  await clock.tick(0);
+  await broker.generate(chat("second"));
+  await broker.generate({ ...chat("summary"), priority: "summary", systemInstruction: "sum" });
+  const [first, second, summary] = client.calls;
+  assert.equal(first.systemInstruction, "persona");
+  assert.equal(first.cachedContent, undefined);
+  assert.equal(second.cachedContent, "cachedContents/abc");
+  assert.equal(second.systemInstruction, undefined);
+  assert.equal(summary.systemInstruction, "sum");
+  assert.equal(summary.cachedContent, undefined);
+  assert.equal(broker.stats.personaTokens, 1500);
+  assert.equal(broker.stats.cachesLive, 1);
+  assert.equal(client.cacheCalls, 1);
+});
+
+Deno.test("context cache: refused as too small → plain calls, logged once, never asked again", async () => {
+  const { broker, client, clock, events } = setup({ contextCache: true, keys: ["k1", "k2"] });
+  client.cacheResult = () =>
+    Promise.reject(
+      sdkError(
+        400,
+        "Cached content is too small. total_token_count=731, min_total_token_count=1024",
+      ),
+    );
+  for (let i = 0; i < 4; i++) {
+    const result = await broker.generate(chat(`m${i}`));
+    assert.equal(result.ok, true);
+    await clock.tick(0);
+  }
+  assert.equal(client.cacheCalls, 2); // once per key
+  assert.equal(events.filter((e) => e.type === "cache_fallback").length, 1);
+  assert.ok(client.calls.every((c) => c.systemInstruction === "persona" && !c.cachedContent));
+  assert.equal(broker.stats.personaTokens, 731);
+});
+
+Deno.test("context cache: a vanished cache is dropped and the call retried at once, uncharged", async () => {
+  const { broker, client, clock } = setup({ contextCache: true });
+  client.cacheResult = () =>
+    Promise.resolve({
+      name: "cachedContents/abc",
+      expiresAt: Date.now() + 3_600_000,
+      tokens: 1500,
+    });
+  await broker.generate(chat("first"));
+  await clock.tick(0);
+  client.steps.push({ error: sdkError(403, "CachedContent not found (or permission denied)") });
+  const result = await broker.generate(chat("second"));
+  assert.equal(result.ok && result.attempts, 1);
+  assert.equal(client.calls[2].systemInstruction, "persona");
+  assert.equal(broker.stats.keyRejections, 0);
+  await clock.tick(0);
+});
+
+Deno.test("stats: tokens, thinking and cost at the configured prices", async () => {
+  const { broker, client } = setup({ prices: { input: 1, output: 10, cached: 0.1 } });
+  client.generate = (request) => {
+    client.calls.push(request);
+    return Promise.resolve({
+      text: "a",
+      finishReason: "STOP",
+      usage: { promptTokens: 1000, cachedTokens: 400, outputTokens: 100, thinkingTokens: 50 },
+    });
+  };
+  await broker.generate(chat("a"));
+  const { tokensIn, tokensOut, tokensCached, tokensThinking, costUsd } = broker.stats;
+  assert.deepEqual({ tokensIn, tokensOut, tokensCached, tokensThinking }, {
+    tokensIn: 1000,
+    tokensOut: 100,
+    tokensCached: 400,
+    tokensThinking: 50,
+  });
+  assert.ok(Math.abs(costUsd - (600 * 1 + 400 * 0.1 + 150 * 10) / 1e6) < 1e-12);
+});
+
+Deno.test("text already shown is not retried: the call ends 'interrupted' with it", async () => {
+  const { broker, client } = setup();
+  client.generate = (request) => {
+    client.calls.push(request);
+    request.onText?.("half an");
+    return Promise.reject(new TypeError("error reading a body from connection"));
+  };
+  assert.deepEqual(await broker.generate(chat("a")), {
+    ok: false,
+    reason: "interrupted",
+    partialText: "half an",
+  });
+});
+
+Deno.test("stop fails queued calls, and a running call that then fails does not come back", async () => {
+  const { broker, client } = setup({ maxConcurrency: 1 });
+  const hold = Promise.withResolvers<GenerateResult>();
+  client.steps.push({ hold });
+  const running = broker.generate(chat("a"));
+  const queued = broker.generate(chat("b"));
+  const stopped = broker.stop();
+  assert.deepEqual(await queued, { ok: false, reason: "stopped" });
+  hold.reject(sdkError(503, "overloaded"));
+  await stopped;
+  assert.deepEqual(await running, { ok: false, reason: "stopped" });
+  assert.deepEqual(await broker.generate(chat("c")), { ok: false, reason: "stopped" });
+});

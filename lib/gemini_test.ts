@@ -1,0 +1,218 @@
+/**
+ * The SDK client against the fake Gemini on loopback: the real `@google/generative-ai` builds the
+ * requests and parses the answers. Deno's test sanitizers check that no timer or request is left
+ * behind and that no rejection goes unhandled.
+ */
+import assert from "node:assert/strict";
+import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
+import { GeminiBlockedError, GeminiTimeoutError, SdkGeminiClient } from "./gemini.ts";
+
+const KEY = "test-key";
+const MODEL = "gemini-2.5-flash";
+const CONTENTS = [{ role: "user", parts: [{ text: "민수: 안녕?" }] }];
+
+async function withFake(
+  fn: (fake: FakeGemini, client: SdkGeminiClient) => Promise<void>,
+): Promise<void> {
+  const fake = await FakeGemini.start({ apiKeys: [KEY] });
+  try {
+    await fn(fake, new SdkGeminiClient({ baseUrl: fake.url }));
+  } finally {
+    await fake.close();
+  }
+}
+
+Deno.test("streams text, reports usage, and sends the thinking budget through the SDK", async () => {
+  await withFake(async (fake, client) => {
+    fake.reply("안녕, 나 소예야.");
+    const seen: string[] = [];
+    const result = await client.generate({
+      apiKey: KEY,
+      model: MODEL,
+      contents: CONTENTS,
+      systemInstruction: "persona",
+      thinkingBudget: 0,
+      deadlineMs: 5000,
+      onText: (t) => seen.push(t),
+    });
+    assert.equal(result.text, "안녕, 나 소예야.");
+    assert.equal(seen.at(-1), "안녕, 나 소예야.");
+    assert.ok(seen.length > 1, "streamed in several chunks");
+    assert.equal(result.usage.thinkingTokens, 0);
+    const body = fake.requests[0].body;
+    assert.deepEqual(body.generationConfig.thinkingConfig, { thinkingBudget: 0 });
+    assert.deepEqual(body.systemInstruction.parts, [{ text: "persona" }]);
+
+    fake.reply("응.");
+    const thinking = await client.generate({
+      apiKey: KEY,
+      model: MODEL,
+      contents: CONTENTS,
+      thinkingBudget: 512,
+      deadlineMs: 5000,
+    });
+    assert.deepEqual(fake.requests[1].body.generationConfig.thinkingConfig, {
+      thinkingBudget: 512,
+    });
+    assert.equal(thinking.usage.thinkingTokens, 200); // the fake's thoughtsTokenCount
+  });
+});
+
+Deno.test("a stream that breaks before any text rejects, and nothing goes unhandled", async () => {
+  await withFake(async (fake, client) => {
+    fake.brokenStream(0);
+    await assert.rejects(
+      client.generate({ apiKey: KEY, model: MODEL, contents: CONTENTS, deadlineMs: 5000 }),
+    );
+  });
+});
+
+Deno.test("a stream that breaks after text rejects after showing that text", async () => {
+  await withFake(async (fake, client) => {
+    fake.script({ text: "하나 둘 셋 넷 다섯 여섯", chunks: 4, breakAfter: 2 });
+    const seen: string[] = [];
+    await assert.rejects(
+      client.generate({
+        apiKey: KEY,
+        model: MODEL,
+        contents: CONTENTS,
+        deadlineMs: 5000,
+        onText: (t) => seen.push(t),
+      }),
+    );
+    assert.ok(seen.length >= 1);
+  });
+});
+
+Deno.test("the client's own deadline ends a call whose first byte is late; no timer is left", async () => {
+  await withFake(async (fake, client) => {
+    fake.slowFirstByte(3000);
+    const started = Date.now();
+    await assert.rejects(
+      client.generate({ apiKey: KEY, model: MODEL, contents: CONTENTS, deadlineMs: 200 }),
+      GeminiTimeoutError,
+    );
+    assert.ok(Date.now() - started < 2000);
+  });
+});
+
+Deno.test("text arriving after the deadline is not passed on", async () => {
+  await withFake(async (fake, client) => {
+    fake.script({ text: "가나다라마바사아", chunks: 4, chunkDelayMs: 150 });
+    const seen: string[] = [];
+    await assert.rejects(
+      client.generate({
+        apiKey: KEY,
+        model: MODEL,
+        contents: CONTENTS,
+        deadlineMs: 250,
+        onText: (t) => seen.push(t),
+      }),
+      GeminiTimeoutError,
+    );
+    const countAtDeadline = seen.length;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(seen.length, countAtDeadline);
+  });
+});
+
+Deno.test("an abort signal ends a call at once", async () => {
+  await withFake(async (fake, client) => {
+    fake.slowFirstByte(3000);
+    const abort = new AbortController();
+    const call = client.generate({
+      apiKey: KEY,
+      model: MODEL,
+      contents: CONTENTS,
+      deadlineMs: 10_000,
+      signal: abort.signal,
+    });
+    setTimeout(() => abort.abort(new Error("stopping")), 50);
+    await assert.rejects(call, /stopping/);
+  });
+});
+
+Deno.test("a safety block becomes GeminiBlockedError", async () => {
+  await withFake(async (fake, client) => {
+    fake.safetyBlock();
+    await assert.rejects(
+      client.generate({ apiKey: KEY, model: MODEL, contents: CONTENTS, deadlineMs: 5000 }),
+      GeminiBlockedError,
+    );
+  });
+});
+
+Deno.test("a 429 arrives as the SDK's error with status and details", async () => {
+  await withFake(async (fake, client) => {
+    fake.fail429({ kind: "minute", retryDelaySeconds: 12 });
+    const error = await client.generate({
+      apiKey: KEY,
+      model: MODEL,
+      contents: CONTENTS,
+      deadlineMs: 5000,
+    }).catch((e) => e);
+    assert.equal(error.status, 429);
+    assert.ok(Array.isArray(error.errorDetails));
+  });
+});
+
+Deno.test("the persona cache: created with a TTL, then used without a system instruction", async () => {
+  await withFake(async (fake, client) => {
+    const persona = "소예 설정. ".repeat(400);
+    const cache = await client.cacheSystemInstruction({
+      apiKey: KEY,
+      model: MODEL,
+      systemInstruction: persona,
+      ttlSeconds: 3600,
+    });
+    assert.match(cache.name, /^cachedContents\//);
+    assert.ok(cache.tokens >= 1024);
+    assert.ok(Math.abs(cache.expiresAt - Date.now() - 3_600_000) < 60_000);
+    assert.equal(fake.requests[0].body.ttl, "3600s");
+    fake.reply("응.");
+    const result = await client.generate({
+      apiKey: KEY,
+      model: MODEL,
+      contents: CONTENTS,
+      systemInstruction: persona,
+      cachedContent: cache.name,
+      deadlineMs: 5000,
+    });
+    assert.equal(fake.requests[1].body.systemInstruction, undefined);
+    assert.equal(fake.requests[1].body.cachedContent, cache.name);
+    assert.equal(result.usage.cachedTokens, cache.tokens);
+  });
+});
+
+Deno.test("a persona too small to cache is refused with a 400 that says its size", async () => {
+  await withFake(async (_fake, client) => {
+    const error = await client.cacheSystemInstruction({
+      apiKey: KEY,
+      model: MODEL,
+      systemInstruction: "짧은 설정",
+      ttlSeconds: 3600,
+    }).catch((e) => e);
+    assert.equal(error.status, 400);
+    assert.match(error.message, /too small. total_token_count=\d+/);
+  });
+});
+
+Deno.test("countTokens measures the persona, and a bad key is refused", async () => {
+  await withFake(async (_fake, client) => {
+    const tokens = await client.countTokens({
+      apiKey: KEY,
+      model: MODEL,
+      systemInstruction: "hello world!",
+      deadlineMs: 5000,
+    });
+    assert.equal(tokens, 3);
+    const error = await client.countTokens({
+      apiKey: "not-a-key",
+      model: MODEL,
+      systemInstruction: "x",
+      deadlineMs: 5000,
+    }).catch((e) => e);
+    assert.equal(error.status, 400);
+    assert.match(error.message, /API key not valid/);
+  });
+});

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { MemoryTokenPool, type ReserveResult } from "./token_pool.ts";
+import { nextPacificMidnight } from "./pacific_day.ts";
+
+const BUDGET = { rpm: 3, tpm: 1000, rpd: 5 };
+// 2026-03-02 12:00 PST: far from a daylight saving change.
+const NOON = Date.UTC(2026, 2, 2, 20, 0);
+/** An exact minute, so the figures below read plainly (the default adds 1 s for latency). */
+const MINUTE = { windowMs: 60_000 };
+
+function keyOf(result: ReserveResult): string {
+  assert.ok(result.ok, `expected room, got ${JSON.stringify(result)}`);
+  return result.reservation.keyId;
+}
+
+Deno.test("a reservation goes to the key with the most room in its minute", () => {
+  const pool = new MemoryTokenPool(["a", "b"], BUDGET, MINUTE);
+  assert.equal(keyOf(pool.reserve(10, NOON)), "key1");
+  assert.equal(keyOf(pool.reserve(10, NOON)), "key2");
+  assert.equal(keyOf(pool.reserve(10, NOON)), "key1");
+});
+
+Deno.test("requests per minute: a full sliding minute says how long until its oldest leaves", () => {
+  const pool = new MemoryTokenPool(["a"], BUDGET, MINUTE);
+  pool.reserve(1, NOON);
+  pool.reserve(1, NOON + 10_000);
+  pool.reserve(1, NOON + 20_000);
+  const full = pool.reserve(1, NOON + 30_000);
+  assert.deepEqual(full, { ok: false, waitMs: 30_000, dayExhausted: false, allDisabled: false });
+  assert.ok(pool.reserve(1, NOON + 60_000).ok);
+});
+
+Deno.test("tokens per minute are reserved up front and corrected from usage afterwards", () => {
+  const pool = new MemoryTokenPool(["a"], { rpm: 100, tpm: 1000, rpd: 100 }, MINUTE);
+  const first = pool.reserve(900, NOON);
+  assert.ok(first.ok);
+  const second = pool.reserve(200, NOON + 1000);
+  assert.equal(second.ok, false);
+  assert.equal(!second.ok && second.waitMs, 59_000);
+  pool.settle(first.reservation, 300, NOON + 2000); // the estimate was high
+  assert.ok(pool.reserve(200, NOON + 2000).ok);
+  assert.equal(pool.status(NOON + 2000)[0].tokensLastMinute, 500);
+});
+
+Deno.test("requests per day reset at midnight Pacific", () => {
+  const pool = new MemoryTokenPool(["a"], { rpm: 100, tpm: 100_000, rpd: 2 });
+  pool.reserve(1, NOON);
+  pool.reserve(1, NOON + 60_000);
+  const spent = pool.reserve(1, NOON + 120_000);
+  assert.equal(!spent.ok && spent.dayExhausted, true);
+  assert.ok(pool.reserve(1, nextPacificMidnight(NOON)).ok);
+});
+
+Deno.test("a per-day 429 spends the key's day; another key still serves", () => {
+  const pool = new MemoryTokenPool(["a", "b"], BUDGET, MINUTE);
+  pool.exhaustDay("key1", NOON);
+  assert.equal(keyOf(pool.reserve(1, NOON)), "key2");
+  pool.exhaustDay("key2", NOON);
+  const spent = pool.reserve(1, NOON);
+  assert.equal(!spent.ok && spent.dayExhausted, true);
+});
+
+Deno.test("a disabled key is skipped, and all keys disabled says so", () => {
+  const pool = new MemoryTokenPool(["a", "b"], BUDGET, MINUTE);
+  pool.disable("key1", NOON + 3_600_000);
+  assert.equal(keyOf(pool.reserve(1, NOON)), "key2");
+  pool.disable("key2", NOON + 3_600_000);
+  const none = pool.reserve(1, NOON);
+  assert.deepEqual(none, { ok: false, waitMs: 3_600_000, dayExhausted: false, allDisabled: true });
+  assert.equal(pool.status(NOON)[0].disabledUntil, NOON + 3_600_000);
+});
+
+Deno.test("a per-minute 429 gives the request back, parks the key and learns the real limit", () => {
+  const pool = new MemoryTokenPool(["a"], { rpm: 10, tpm: 100_000, rpd: 1000 }, {
+    ...MINUTE,
+    holdMs: 600_000,
+  });
+  const held = [];
+  for (let i = 0; i < 5; i++) held.push(pool.reserve(1, NOON + i));
+  const refused = held[4];
+  assert.ok(refused.ok);
+  // The server let 4 through: the fifth gets a 429 that names the requests quota.
+  pool.throttled(refused.reservation, NOON + 60_000, "requests", NOON + 10);
+  const status = pool.status(NOON + 10)[0];
+  assert.equal(status.requestsLastMinute, 4);
+  assert.equal(status.effective.rpm, 4);
+  assert.equal(status.parkedUntil, NOON + 60_000);
+  // Next window: 4 a minute, not 10.
+  const later = NOON + 60_004;
+  for (let i = 0; i < 4; i++) assert.ok(pool.reserve(1, later).ok);
+  assert.equal(pool.reserve(1, later).ok, false);
+  // After the hold, it creeps back up by 5% of the budget (at least 1) a window.
+  const afterHold = NOON + 10 + 600_000 + 120_000;
+  assert.ok(pool.reserve(1, afterHold).ok);
+  assert.equal(pool.status(afterHold)[0].effective.rpm, 5);
+});
+
+Deno.test("a 429 that names no quota (overload) parks the key without lowering its limit", () => {
+  const pool = new MemoryTokenPool(["a"], BUDGET, MINUTE);
+  const got = pool.reserve(1, NOON);
+  assert.ok(got.ok);
+  pool.throttled(got.reservation, NOON + 5000, undefined, NOON);
+  assert.equal(pool.status(NOON)[0].effective.rpm, BUDGET.rpm);
+  assert.equal(pool.reserve(1, NOON + 1000).ok, false);
+  assert.ok(pool.reserve(1, NOON + 5000).ok);
+});
+
+Deno.test("circuit breaker: repeated failures open a key, then one half-open probe passes", () => {
+  const pool = new MemoryTokenPool(["a"], { rpm: 100, tpm: 100_000, rpd: 1000 }, {
+    failureThreshold: 2,
+    openMs: 10_000,
+  });
+  pool.report("key1", false, NOON);
+  pool.report("key1", false, NOON);
+  assert.equal(pool.status(NOON)[0].breaker, "open");
+  assert.equal(pool.reserve(1, NOON + 1000).ok, false);
+  assert.ok(pool.reserve(1, NOON + 10_000).ok); // the probe
+  assert.equal(pool.reserve(1, NOON + 10_001).ok, false); // only one
+  pool.report("key1", true, NOON + 10_500);
+  assert.ok(pool.reserve(1, NOON + 10_600).ok);
+});
+
+Deno.test("forecast: free slots now, then as old requests leave the window, over all keys", () => {
+  const pool = new MemoryTokenPool(["a", "b"], { rpm: 2, tpm: 100_000, rpd: 1000 }, MINUTE);
+  pool.reserve(1, NOON);
+  pool.reserve(1, NOON);
+  pool.reserve(1, NOON + 1000);
+  assert.deepEqual(pool.forecast(4, NOON + 2000), [
+    NOON + 2000,
+    NOON + 60_000,
+    NOON + 60_000,
+    NOON + 61_000,
+  ]);
+});
+
+Deno.test("a pool needs keys and positive budgets", () => {
+  assert.throws(() => new MemoryTokenPool([], BUDGET), RangeError);
+  assert.throws(
+    () => new MemoryTokenPool(["a"], { ...BUDGET, rpm: 0 }),
+    /'rpm' must be a positive integer: current value is 0/,
+  );
+});
+
+Deno.test("by default a request counts for a minute and a second (the server counts it later)", () => {
+  const pool = new MemoryTokenPool(["a"], { rpm: 1, tpm: 1000, rpd: 10 });
+  pool.reserve(1, NOON);
+  assert.equal(pool.reserve(1, NOON + 60_000).ok, false);
+  assert.ok(pool.reserve(1, NOON + 61_000).ok);
+});

@@ -1,0 +1,209 @@
+/**
+ * The broker end to end: the real GeminiBroker, SdkGeminiClient and MemoryTokenPool against the
+ * fake Gemini on loopback, and the countdown through the real bot and the fake Discord.
+ */
+import assert from "node:assert/strict";
+import { GeminiBroker, type GeminiBrokerOptions } from "../actors/gemini_broker.ts";
+import { SdkGeminiClient } from "../lib/gemini.ts";
+import { MemoryTokenPool } from "../lib/token_pool.ts";
+import { text } from "../lib/strings_ko.ts";
+import { FakeGemini } from "./fakes/fake_gemini.ts";
+import { until, World } from "./harness.ts";
+
+const KEY = "test-key";
+const CONTENTS = [{ role: "user", parts: [{ text: "민수: 안녕?" }] }];
+
+async function withBroker(
+  options: Partial<GeminiBrokerOptions> & { keys?: string[] },
+  fn: (fake: FakeGemini, broker: GeminiBroker) => Promise<void>,
+): Promise<void> {
+  const fake = await FakeGemini.start({ apiKeys: [KEY] });
+  const broker = new GeminiBroker({
+    client: new SdkGeminiClient({ baseUrl: fake.url }),
+    pool: new MemoryTokenPool(options.keys ?? [KEY], { rpm: 100, tpm: 1_000_000, rpd: 1000 }),
+    model: "gemini-2.5-flash",
+    systemInstruction: "너는 소예야.",
+    random: () => 1, // shortest backoff: 1 s less 20%
+    ...options,
+  });
+  try {
+    await fn(fake, broker);
+  } finally {
+    await broker.stop();
+    await fake.close();
+  }
+}
+
+const generates = (fake: FakeGemini) =>
+  fake.requests.filter((r) => r.action === "streamGenerateContent");
+
+Deno.test("a stream broken before any text is retried and answered; the process survives", async () => {
+  await withBroker({}, async (fake, broker) => {
+    fake.brokenStream(0).reply("두 번째엔 됐어.");
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.equal(result.ok && result.text, "두 번째엔 됐어.");
+    assert.equal(result.ok && result.attempts, 2);
+    assert.equal(generates(fake).length, 2);
+  });
+});
+
+Deno.test("a stream broken after text ends 'interrupted' with the text shown, not retried", async () => {
+  await withBroker({}, async (fake, broker) => {
+    fake.script({ text: "하나 둘 셋 넷 다섯 여섯", chunks: 4, breakAfter: 2 });
+    const shown: string[] = [];
+    const result = await broker.generate({
+      priority: "chat",
+      contents: CONTENTS,
+      onText: (t) => shown.push(t),
+    });
+    assert.equal(!result.ok && result.reason, "interrupted");
+    assert.equal(!result.ok && result.partialText, shown.at(-1));
+    assert.equal(generates(fake).length, 1);
+  });
+});
+
+Deno.test("a first byte later than GEMINI_TIMEOUT_SECONDS times out, is retried, and leaks no timer", async () => {
+  await withBroker({ timeoutMs: 300 }, async (fake, broker) => {
+    fake.slowFirstByte(5000).reply("이번엔 빨랐지.");
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.equal(result.ok && result.text, "이번엔 빨랐지.");
+    assert.equal(broker.stats.timeouts, 1);
+    assert.equal(broker.stats.retries, 1);
+  });
+});
+
+Deno.test("timeouts every time: the call fails 'unavailable' after maxAttempts", async () => {
+  await withBroker({ timeoutMs: 100, maxAttempts: 2 }, async (fake, broker) => {
+    fake.slowFirstByte(5000).slowFirstByte(5000);
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.deepEqual(result, { ok: false, reason: "unavailable", status: undefined });
+    assert.equal(broker.stats.timeouts, 2);
+  });
+});
+
+Deno.test("a real 429 from the API is retried after its RetryInfo delay", async () => {
+  await withBroker({}, async (fake, broker) => {
+    fake.fail429({ kind: "minute", retryDelaySeconds: 1 }).reply("기다렸다 답함.");
+    const started = Date.now();
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.equal(result.ok && result.text, "기다렸다 답함.");
+    assert.ok(Date.now() - started >= 1000);
+    assert.equal(broker.stats.rateLimitedMinute, 1);
+  });
+});
+
+Deno.test("a per-day 429 moves the call to the other key", async () => {
+  const fake = await FakeGemini.start({ apiKeys: [KEY, "second-key"] });
+  const broker = new GeminiBroker({
+    client: new SdkGeminiClient({ baseUrl: fake.url }),
+    pool: new MemoryTokenPool([KEY, "second-key"], { rpm: 100, tpm: 1_000_000, rpd: 1000 }),
+    model: "gemini-2.5-flash",
+    systemInstruction: "너는 소예야.",
+  });
+  try {
+    fake.fail429({ kind: "day", retryDelaySeconds: 5 }).reply("다른 키로 답함.");
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.equal(result.ok && result.text, "다른 키로 답함.");
+    assert.deepEqual(generates(fake).map((r) => r.apiKey), [KEY, "second-key"]);
+  } finally {
+    await broker.stop();
+    await fake.close();
+  }
+});
+
+Deno.test("verifyKeys through the SDK: the invalid key is named by id, the valid one measures the persona", async () => {
+  await withBroker({ keys: [KEY, "AIzaInvalidKey000"] }, async (_fake, broker) => {
+    const checks = await broker.verifyKeys();
+    assert.equal(checks[0].ok, true);
+    assert.equal(checks[1].ok, false);
+    assert.equal(checks[1].keyId, "key2");
+    assert.equal(checks[1].status, 400);
+    assert.match(checks[1].message, /key2.*API key not valid/);
+    assert.ok(!checks[1].message.includes("AIzaInvalidKey000"));
+    assert.ok(broker.stats.personaTokens! > 0);
+    // The bad key is out of use: calls go to the good one.
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.equal(result.ok, true);
+  });
+});
+
+Deno.test("the persona cache through the SDK: a big persona is cached and calls use it", async () => {
+  const persona = "너는 소예야. 반말로 짧게 말해. ".repeat(120);
+  await withBroker({ systemInstruction: persona }, async (fake, broker) => {
+    await broker.verifyKeys(); // measures the persona and starts the cache
+    await until(() => broker.stats.cachesLive === 1, "the cache");
+    fake.reply("캐시로 답함.");
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.equal(result.ok && result.usage.cachedTokens, broker.stats.personaTokens);
+    const body = generates(fake)[0].body;
+    assert.match(body.cachedContent, /^cachedContents\//);
+    assert.equal(body.systemInstruction, undefined);
+    assert.deepEqual(body.generationConfig.thinkingConfig, { thinkingBudget: 0 });
+    assert.equal(broker.stats.tokensCached, broker.stats.personaTokens);
+  });
+});
+
+Deno.test("the persona cache through the SDK: a small persona falls back to plain calls", async () => {
+  const events: string[] = [];
+  await withBroker({ onEvent: (e) => events.push(e.type) }, async (fake, broker) => {
+    await broker.verifyKeys();
+    await until(() => events.includes("cache_fallback"), "the fallback");
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.equal(result.ok, true);
+    assert.deepEqual(generates(fake)[0].body.systemInstruction.parts, [{ text: "너는 소예야." }]);
+    assert.equal(generates(fake)[0].body.cachedContent, undefined);
+  });
+});
+
+const CHANNEL = "1200000000000000001";
+const GUILD = "1300000000000000001";
+
+Deno.test("end to end: a 12 s wait for quota shows one ⏳ message, edited every 5 s, deleted before the answer", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot();
+    world.gemini.fail429({ kind: "minute", retryDelaySeconds: 12 }).reply("기다려줘서 고마워.");
+    await world.discord.sendUserMessage({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      content: "안녕?",
+      mentionsBot: true,
+      username: "민수",
+    });
+    const messages = `/channels/${CHANNEL}/messages`;
+    await until(
+      () =>
+        world.discord.messagesIn(CHANNEL).some((m) =>
+          m.author.bot && !m.deleted && m.content === "기다려줘서 고마워."
+        ),
+      "the answer",
+      25_000,
+    );
+    const posts = world.discord.requests.filter((r) => r.method === "POST" && r.path === messages);
+    const waiting = posts.filter((r) => (r.body as { content: string }).content.startsWith("⏳"));
+    assert.equal(waiting.length, 1, "exactly one ⏳ message");
+    assert.equal((waiting[0].body as { content: string }).content, text.waiting(12));
+    const id = world.discord.messagesIn(CHANNEL).find((m) => m.content.startsWith("⏳"))!.id;
+    const edits = world.discord.requests.filter((r) =>
+      r.method === "PATCH" && r.path === `${messages}/${id}`
+    );
+    const deletes = world.discord.requests.filter((r) =>
+      r.method === "DELETE" && r.path === `${messages}/${id}`
+    );
+    assert.deepEqual(
+      edits.map((r) => (r.body as { content: string }).content),
+      [text.waiting(7), text.waiting(2)],
+    );
+    const steps = edits.map((r) => r.at - waiting[0].at);
+    for (const [i, step] of steps.entries()) {
+      assert.ok(Math.abs(step - 5000 * (i + 1)) < 1000, `edit ${i + 1} at ${step} ms`);
+    }
+    assert.equal(deletes.length, 1);
+    const answer = posts.find((r) => !(r.body as { content: string }).content.startsWith("⏳"))!;
+    assert.ok(deletes[0].at <= answer.at, "the ⏳ message goes before the answer comes");
+    assert.ok(world.discord.requests.indexOf(deletes[0]) < world.discord.requests.indexOf(answer));
+    assert.deepEqual(world.discord.invalidRequests, []);
+  } finally {
+    await world.close();
+  }
+});
