@@ -118,20 +118,19 @@ export class SessionActor {
     if (this.#crashed) return { ok: false, error: "bounced" };
     if (this.#stopping && command.kind !== "record") return { ok: false, error: "stopping" };
     try {
-      const window = await this.#loadWindow();
-      switch (command.kind) {
-        case "reset":
-          window.clear();
-          await this.#deps.store.delete(this.channelId);
-          return { ok: true };
-        case "record":
-          return await this.#record(window, command.user, command.model);
-        case "chat": {
-          const reply = await this.#deps.reply(command.id, window.toContents(command.text));
-          if (reply === undefined) return { ok: false, error: "not_answered" };
-          return await this.#record(window, command.text, reply);
-        }
+      if (command.kind === "reset") {
+        // Reset needs no readable window: it must work even when the stored one is damaged.
+        this.#window = new HistoryWindow([], { maxExchanges: this.#deps.maxExchanges ?? 20 });
+        await this.#deps.store.delete(this.channelId);
+        return { ok: true };
       }
+      const window = await this.#loadWindow();
+      if (command.kind === "record") {
+        return await this.#record(window, command.id, command.user, command.model);
+      }
+      const reply = await this.#deps.reply(command.id, window.toContents(command.text));
+      if (reply === undefined) return { ok: false, error: "not_answered" };
+      return await this.#record(window, command.id, command.text, reply);
     } catch (error) {
       this.#crashed = true;
       return {
@@ -143,13 +142,18 @@ export class SessionActor {
   }
 
   /** Adds an exchange and persists the window, so eviction, a crash or SIGKILL lose nothing done. */
-  async #record(window: HistoryWindow, user: string, model: string): Promise<SessionResult> {
-    const last = window.exchanges.at(-1);
-    // A record after a host crash may repeat an exchange that was saved just before the crash.
-    const alreadySaved = last !== undefined && last.user === user && last.model === model;
-    if (!alreadySaved) {
-      window.add({ user, model, at: this.#deps.now() });
-      await this.#deps.store.save(this.channelId, window.exchanges);
+  async #record(
+    window: HistoryWindow,
+    id: string,
+    user: string,
+    model: string,
+  ): Promise<SessionResult> {
+    // A record after a host crash may repeat an exchange saved just before the crash: the
+    // command id tells them apart, where identical text would drop a real repeated exchange.
+    if (!window.exchanges.some((e) => e.id === id)) {
+      const exchange = { user, model, at: this.#deps.now(), id };
+      window.add(exchange);
+      await this.#deps.store.append(this.channelId, exchange, window.maxExchanges);
     }
     return { ok: true, reply: model };
   }

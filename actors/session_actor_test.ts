@@ -26,14 +26,34 @@ Deno.test("SessionActor sends its window with the new message and persists the e
   await actor.tell({ kind: "chat", id: "2", channelId: "c1", text: "again" });
   assert.deepEqual(seen[1], ["user:hi", "model:re 1", "user:again"]);
   assert.deepEqual(await d.store.load("c1"), [
-    { user: "hi", model: "re 1", at: 1000 },
-    { user: "again", model: "re 2", at: 1000 },
+    { user: "hi", model: "re 1", at: 1000, id: "1" },
+    { user: "again", model: "re 2", at: 1000, id: "2" },
   ]);
+});
+
+Deno.test("SessionActor keeps two identical exchanges: a repeated line is still history", async () => {
+  const d = deps(() => Promise.resolve("ㅇㅇ"));
+  const actor = new SessionActor("c1", d);
+  await actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "민수: 밥 먹었어?" });
+  await actor.tell({ kind: "chat", id: "2", channelId: "c1", text: "민수: 밥 먹었어?" });
+  assert.equal(actor.windowSize, 2);
+  assert.deepEqual((await d.store.load("c1")).map((e) => e.id), ["1", "2"]);
+});
+
+Deno.test("SessionActor reset works even when the stored window cannot be read", async () => {
+  const store = SqliteStore.open(":memory:");
+  store.load = () => Promise.reject(new SyntaxError("damaged row"));
+  const actor = new SessionActor("c1", deps(() => Promise.resolve("r"), store));
+  assert.deepEqual(await actor.tell({ kind: "reset", id: "r", channelId: "c1" }), { ok: true });
+  assert.deepEqual(await actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "hi" }), {
+    ok: true,
+    reply: "r",
+  });
 });
 
 Deno.test("SessionActor rehydrates its window from the store", async () => {
   const store = SqliteStore.open(":memory:");
-  await store.save("c1", [{ user: "old", model: "answer", at: 1 }]);
+  await store.append("c1", { user: "old", model: "answer", at: 1 }, 20);
   let sent: string[] = [];
   const actor = new SessionActor(
     "c1",
@@ -94,7 +114,7 @@ Deno.test("SessionActor records an answer already shown, once, without asking fo
   const record = { kind: "record" as const, id: "1", channelId: "c1", user: "hi", model: "yo" };
   assert.deepEqual(await actor.tell(record), { ok: true, reply: "yo" });
   assert.deepEqual(await actor.tell(record), { ok: true, reply: "yo" }); // a repeat is a no-op
-  assert.deepEqual(await d.store.load("c1"), [{ user: "hi", model: "yo", at: 1000 }]);
+  assert.deepEqual(await d.store.load("c1"), [{ user: "hi", model: "yo", at: 1000, id: "1" }]);
 });
 
 Deno.test("SessionActor stop lets the running command finish and refuses queued ones", async () => {

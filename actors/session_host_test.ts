@@ -33,14 +33,14 @@ async function until(condition: () => boolean): Promise<void> {
 
 Deno.test("SessionHost hands commands queued behind a crash to a fresh actor, in order", async () => {
   const store = SqliteStore.open(":memory:");
-  const save = store.save.bind(store);
+  const append = store.append.bind(store);
   let failNext = false;
-  store.save = (channelId: string, exchanges: readonly Exchange[]) => {
+  store.append = (channelId: string, exchange: Exchange, keep: number) => {
     if (failNext) {
       failNext = false;
       return Promise.reject(new Error("disk full"));
     }
-    return save(channelId, exchanges);
+    return append(channelId, exchange, keep);
   };
   const { host, delivered, asked } = hostWith(store);
   host.receive(chat("1", "one"));

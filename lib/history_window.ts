@@ -22,6 +22,11 @@ export interface Exchange {
   model: string;
   /** Epoch ms when the exchange completed. */
   at: number;
+  /**
+   * The command (the user's Discord message id) that produced it, so that an answer recorded
+   * again after a host crash is kept once, while two identical exchanges are both kept.
+   */
+  id?: string;
 }
 
 /** Options for {@linkcode HistoryWindow}. */

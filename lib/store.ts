@@ -14,8 +14,8 @@ import type { Exchange } from "./history_window.ts";
 export interface SessionStore {
   /** The stored window of a channel, oldest first; empty when there is none. */
   load(channelId: string): Promise<Exchange[]>;
-  /** Replaces a channel's stored window. */
-  save(channelId: string, exchanges: readonly Exchange[]): Promise<void>;
+  /** Adds one exchange and keeps only the newest `keep`, so the store never outgrows the window. */
+  append(channelId: string, exchange: Exchange, keep: number): Promise<void>;
   /** Forgets a channel. */
   delete(channelId: string): Promise<void>;
   /** Flushes and closes. */
@@ -29,7 +29,30 @@ const MIGRATIONS: readonly string[] = [
      window     TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    ) STRICT`,
+  // One row per exchange: a message writes its own ~600 bytes instead of rewriting a 12 KB
+  // window, and the trim is a range delete on the primary key.
+  `CREATE TABLE exchanges (
+     channel_id TEXT    NOT NULL,
+     seq        INTEGER NOT NULL,
+     user       TEXT    NOT NULL,
+     model      TEXT    NOT NULL,
+     at         INTEGER NOT NULL,
+     command_id TEXT,
+     PRIMARY KEY (channel_id, seq)
+   ) STRICT, WITHOUT ROWID;
+   INSERT INTO exchanges (channel_id, seq, user, model, at)
+     SELECT s.channel_id, e.key + 1, e.value ->> '$.user', e.value ->> '$.model', e.value ->> '$.at'
+     FROM sessions AS s, json_each(s.window) AS e;
+   DROP TABLE sessions;`,
 ];
+
+/** A stored exchange, as SQLite returns it. */
+interface Row {
+  user: string;
+  model: string;
+  at: number;
+  command_id: string | null;
+}
 
 /** The file name of the SQLite database inside `DATA_DIR`. */
 export const DATABASE_FILE = "soyebot.db";
@@ -40,27 +63,35 @@ export const DATABASE_FILE = "soyebot.db";
  * @example
  * ```ts
  * const store = SqliteStore.open(":memory:");
- * await store.save("1", [{ user: "hi", model: "yo", at: 0 }]);
+ * await store.append("1", { user: "hi", model: "yo", at: 0 }, 20);
  * ```
  */
 export class SqliteStore implements SessionStore {
   #db: DatabaseSync;
   #select;
-  #upsert;
+  #insert;
+  #trim;
   #delete;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
-    this.#select = db.prepare("SELECT window FROM sessions WHERE channel_id = ?");
-    this.#upsert = db.prepare(
-      `INSERT INTO sessions (channel_id, window, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (channel_id) DO UPDATE SET window = excluded.window, updated_at = excluded.updated_at`,
+    this.#select = db.prepare(
+      "SELECT user, model, at, command_id FROM exchanges WHERE channel_id = ? ORDER BY seq",
     );
-    this.#delete = db.prepare("DELETE FROM sessions WHERE channel_id = ?");
+    this.#insert = db.prepare(
+      `INSERT INTO exchanges (channel_id, seq, user, model, at, command_id)
+       VALUES (?1, COALESCE((SELECT MAX(seq) FROM exchanges WHERE channel_id = ?1), 0) + 1,
+               ?2, ?3, ?4, ?5)`,
+    );
+    this.#trim = db.prepare(
+      `DELETE FROM exchanges WHERE channel_id = ?1
+       AND seq <= (SELECT MAX(seq) FROM exchanges WHERE channel_id = ?1) - ?2`,
+    );
+    this.#delete = db.prepare("DELETE FROM exchanges WHERE channel_id = ?");
   }
 
   /** Opens (creating and migrating if needed) the database at `path`. */
-  static open(path: string, options: { now?: () => number } = {}): SqliteStore {
+  static open(path: string): SqliteStore {
     const db = new DatabaseSync(path);
     // Several hosts write the same file: wait for the lock instead of failing with SQLITE_BUSY.
     db.exec("PRAGMA busy_timeout = 5000");
@@ -68,12 +99,8 @@ export class SqliteStore implements SessionStore {
     // NORMAL in WAL mode survives a killed process; only a power cut can lose the last commits.
     db.exec("PRAGMA synchronous = NORMAL");
     migrate(db);
-    const store = new SqliteStore(db);
-    store.#now = options.now ?? Date.now;
-    return store;
+    return new SqliteStore(db);
   }
-
-  #now: () => number = Date.now;
 
   /** The schema version the database is at. */
   get schemaVersion(): number {
@@ -81,12 +108,31 @@ export class SqliteStore implements SessionStore {
   }
 
   load(channelId: string): Promise<Exchange[]> {
-    const row = this.#select.get(channelId) as { window: string } | undefined;
-    return Promise.resolve(row ? JSON.parse(row.window) as Exchange[] : []);
+    const rows = this.#select.all(channelId) as unknown as Row[];
+    return Promise.resolve(
+      rows.map(({ user, model, at, command_id }) =>
+        command_id === null ? { user, model, at } : { user, model, at, id: command_id }
+      ),
+    );
   }
 
-  save(channelId: string, exchanges: readonly Exchange[]): Promise<void> {
-    this.#upsert.run(channelId, JSON.stringify(exchanges), this.#now());
+  append(channelId: string, exchange: Exchange, keep: number): Promise<void> {
+    // One transaction: a crash leaves either the old window or the new one, never half.
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#insert.run(
+        channelId,
+        exchange.user,
+        exchange.model,
+        Math.round(exchange.at),
+        exchange.id ?? null,
+      );
+      this.#trim.run(channelId, keep);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
     return Promise.resolve();
   }
 

@@ -2,35 +2,52 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "./store.ts";
 
+async function scratchDir(): Promise<string> {
+  await Deno.mkdir("data", { recursive: true });
+  return await Deno.makeTempDir({ dir: "data" });
+}
+
 Deno.test("SqliteStore returns an empty window for an unknown channel", async () => {
   const store = SqliteStore.open(":memory:");
   assert.deepEqual(await store.load("1"), []);
   await store.close();
 });
 
-Deno.test("SqliteStore saves, replaces and deletes a channel's window", async () => {
+Deno.test("SqliteStore appends exchanges in order and deletes a channel", async () => {
   const store = SqliteStore.open(":memory:");
-  await store.save("1", [{ user: "a", model: "b", at: 1 }]);
-  await store.save("1", [{ user: "c", model: "d", at: 2 }]);
-  assert.deepEqual(await store.load("1"), [{ user: "c", model: "d", at: 2 }]);
+  await store.append("1", { user: "a", model: "b", at: 1 }, 20);
+  await store.append("1", { user: "c", model: "d", at: 2 }, 20);
+  await store.append("2", { user: "x", model: "y", at: 3 }, 20);
+  assert.deepEqual(await store.load("1"), [
+    { user: "a", model: "b", at: 1 },
+    { user: "c", model: "d", at: 2 },
+  ]);
   await store.delete("1");
   assert.deepEqual(await store.load("1"), []);
+  assert.equal((await store.load("2")).length, 1);
   await store.close();
 });
 
-Deno.test("SqliteStore migrates a new file once, in WAL mode, and reopens it with data intact", async () => {
-  const dir = await Deno.makeTempDir({ dir: "data" }).catch(async () => {
-    await Deno.mkdir("data", { recursive: true });
-    return await Deno.makeTempDir({ dir: "data" });
-  });
+Deno.test("SqliteStore never holds more than the window of a channel", async () => {
+  const store = SqliteStore.open(":memory:");
+  for (let i = 0; i < 25; i++) await store.append("1", { user: `u${i}`, model: "m", at: i }, 20);
+  const window = await store.load("1");
+  assert.equal(window.length, 20);
+  assert.equal(window[0].user, "u5");
+  assert.equal(window.at(-1)!.user, "u24");
+  await store.close();
+});
+
+Deno.test("SqliteStore migrates a new file, in WAL mode, and reopens it with data intact", async () => {
+  const dir = await scratchDir();
   try {
     const path = `${dir}/s.db`;
     const first = SqliteStore.open(path);
-    assert.equal(first.schemaVersion, 1);
-    await first.save("9", [{ user: "u", model: "m", at: 3 }]);
+    assert.equal(first.schemaVersion, 2);
+    await first.append("9", { user: "u", model: "m", at: 3 }, 20);
     await first.close();
     const again = SqliteStore.open(path);
-    assert.equal(again.schemaVersion, 1);
+    assert.equal(again.schemaVersion, 2);
     assert.deepEqual(await again.load("9"), [{ user: "u", model: "m", at: 3 }]);
     await again.close();
     const raw = new DatabaseSync(path);
@@ -42,13 +59,37 @@ Deno.test("SqliteStore migrates a new file once, in WAL mode, and reopens it wit
   }
 });
 
+Deno.test("SqliteStore carries windows saved by schema 1 into schema 2", async () => {
+  const dir = await scratchDir();
+  try {
+    const path = `${dir}/s.db`;
+    const v1 = new DatabaseSync(path);
+    v1.exec(`CREATE TABLE sessions (channel_id TEXT PRIMARY KEY, window TEXT NOT NULL,
+      updated_at INTEGER NOT NULL) STRICT; PRAGMA user_version = 1;`);
+    const window = [{ user: "안녕", model: "응", at: 10 }, {
+      user: "뭐 해?",
+      model: "방송",
+      at: 20,
+    }];
+    v1.prepare("INSERT INTO sessions VALUES (?, ?, ?)").run("7", JSON.stringify(window), 20);
+    v1.close();
+    const store = SqliteStore.open(path);
+    assert.equal(store.schemaVersion, 2);
+    assert.deepEqual(await store.load("7"), window);
+    await store.append("7", { user: "또", model: "왜", at: 30 }, 20);
+    assert.deepEqual((await store.load("7")).map((e) => e.user), ["안녕", "뭐 해?", "또"]);
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("SqliteStore lets two connections share one file, as worker hosts do", async () => {
-  await Deno.mkdir("data", { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: "data" });
+  const dir = await scratchDir();
   try {
     const a = SqliteStore.open(`${dir}/s.db`);
     const b = SqliteStore.open(`${dir}/s.db`);
-    await a.save("1", [{ user: "x", model: "y", at: 0 }]);
+    await a.append("1", { user: "x", model: "y", at: 0 }, 20);
     assert.deepEqual(await b.load("1"), [{ user: "x", model: "y", at: 0 }]);
     await a.close();
     await b.close();
