@@ -27,7 +27,7 @@ export class BotProcess {
     this.#echo = options.echo ?? false;
     this.child = new Deno.Command(Deno.execPath(), {
       // The same command as `deno task start`.
-      args: ["run", "-P=bot", "--v8-flags=--max-semi-space-size=2", "main.ts"],
+      args: ["run", "-P=bot", "--v8-flags=--max-semi-space-size=1,--optimize-for-size", "main.ts"],
       cwd: ROOT,
       env: { NO_COLOR: "1", ...env },
       clearEnv: true,
