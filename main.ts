@@ -16,6 +16,7 @@ import {
 } from "./lib/config.ts";
 import { log, redactor, setupLogging } from "./lib/log.ts";
 import { loadPersona } from "./lib/prompts.ts";
+import { setTraceRedactor } from "./lib/tracing.ts";
 
 /** Exit codes: 2 for configuration, 1 for a failed start or shutdown, 70 when supervision gave up. */
 const EXIT_CONFIG = 2;
@@ -42,6 +43,7 @@ function readEnvironment(): Record<string, string | undefined> {
 async function configure(): Promise<{ config: Config; persona: string } | undefined> {
   try {
     const config = loadConfig(mergeEnvFile(await readEnvFile(), withoutUnset(readEnvironment())));
+    await checkPermissions(config);
     const persona = await loadPersona(config.personaFile);
     return { config, persona };
   } catch (error) {
@@ -50,6 +52,30 @@ async function configure(): Promise<{ config: Config; persona: string } | undefi
       return undefined;
     }
     throw error;
+  }
+}
+
+/**
+ * A setting that points outside what the task may touch would otherwise fail later, as an
+ * unexplained permission error or as retries that look like an outage: name it now.
+ */
+async function checkPermissions(config: Config): Promise<void> {
+  const needs: [string, Deno.PermissionDescriptor, string][] = [
+    ["DATA_DIR", { name: "write", path: config.dataDir }, "a directory the bot may write"],
+    ["DISCORD_API_URL", { name: "net", host: new URL(config.discordApiUrl).host }, "a host"],
+    ["GEMINI_API_URL", { name: "net", host: new URL(config.geminiApiUrl).host }, "a host"],
+  ];
+  if (config.personaFile) {
+    needs.push(["PERSONA_FILE", { name: "read", path: config.personaFile }, "a file"]);
+  }
+  for (const [variable, descriptor, what] of needs) {
+    const { state } = await Deno.permissions.query(descriptor);
+    if (state !== "granted") {
+      throw new ConfigError(
+        variable,
+        `must name ${what} that the "bot" permission set in deno.json allows; add it there`,
+      );
+    }
   }
 }
 
@@ -66,6 +92,7 @@ async function main(): Promise<number> {
   const secrets = [config.discordToken, ...config.geminiApiKeys];
   await setupLogging({ level: config.logLevel, format: config.logFormat, secrets });
   const redact = redactor(secrets);
+  setTraceRedactor(redact);
 
   let bot;
   try {

@@ -186,6 +186,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     limit: config.userRateLimit,
     windowMs: config.userRateWindowMs,
   });
+  // Forget users who went quiet, so the limiter's memory stays bounded by active users.
+  const limiterSweep = setInterval(() => limiter.sweep(Date.now()), config.userRateWindowMs);
+  Deno.unrefTimer(limiterSweep as unknown as number);
   const firstTextLatency = new LatencyWindow();
   let stopping = false;
 
@@ -205,7 +208,18 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   async function answer(request: ReplyRequest): Promise<string | undefined> {
     const turn = turns.get(request.commandId);
     if (!turn) return undefined;
-    return await turn.resume(() => answerTurn(turn, request));
+    try {
+      return await turn.resume(() => answerTurn(turn, request));
+    } catch (error) {
+      // The one place a failed reply becomes words: log it and tell the user, never drop it.
+      logger.error("Reply failed: {error}", {
+        channelId: turn.message.channelId,
+        error: String(error),
+      });
+      if (!turn.shown) await send(turn.message, text.crashed);
+      turn.shown = true;
+      return undefined;
+    }
   }
 
   async function answerTurn(turn: Turn, request: ReplyRequest): Promise<string | undefined> {
@@ -294,12 +308,18 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         channelId: message.channelId,
         text: `${message.authorName}: ${content}`,
       });
-      if (result.ok || result.error === "not_answered" || turn.shown) return;
+      // not_answered normally means the user was told why; if nothing reached them, say so now.
+      if (result.ok || turn.shown) return;
       logger.warn("Message not answered: {error}", {
         channelId: message.channelId,
         error: result.error,
       });
-      await send(message, result.error === "stopping" ? text.stopping : text.crashed);
+      const notice = result.error === "stopping"
+        ? text.stopping
+        : result.error === "not_answered"
+        ? text.unavailable
+        : text.crashed;
+      await send(message, notice);
     } finally {
       turn.typing.stop();
       turns.delete(message.id);
@@ -312,7 +332,12 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   ): Promise<void> {
     if (!parsed.ok) return void await send(message, parsed.error);
     const typing = startTyping(message.channelId);
-    const countdown = new Countdown({ discord, channelId: message.channelId, replyTo: message.id });
+    const countdown = new Countdown({
+      discord,
+      channelId: message.channelId,
+      replyTo: message.id,
+      onError: (error) => logger.warn("Countdown failed: {error}", { error: String(error) }),
+    });
     try {
       const reply = await summarize(message.channelId, parsed.request, countdown, message.id)
         .catch((error) => {
@@ -385,8 +410,19 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
             ephemeral: false,
           });
         }
-        case "summarize":
+        case "summarize": {
+          // A summary reads up to 300 messages and makes a large call: it counts like a chat.
+          const limit = limiter.hit(command.userId, Date.now());
+          if (!limit.allowed) {
+            const wait = Math.ceil(limit.retryAfterMs / 1000);
+            return await discord.replyToInteraction(
+              command.id,
+              command.token,
+              text.rateLimited(wait),
+            );
+          }
           return await handleSummarizeCommand(command);
+        }
       }
     } catch (error) {
       logger.error("Command {name} failed: {error}", { name: command.name, error: String(error) });
@@ -401,7 +437,11 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       after: after === undefined ? undefined : String(after),
       before: before === undefined ? undefined : String(before),
     });
-    const countdown = new Countdown({ discord, channelId: command.channelId });
+    const countdown = new Countdown({
+      discord,
+      channelId: command.channelId,
+      onError: (error) => logger.warn("Countdown failed: {error}", { error: String(error) }),
+    });
     try {
       const reply = parsed.ok
         ? await summarize(command.channelId, parsed.request, countdown).catch((error) => {
@@ -523,6 +563,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     firstTextLatency,
     async stop() {
       stopping = true;
+      clearInterval(limiterSweep);
       // Sessions drain while the broker finishes its running calls, or aborts them after 5 s;
       // an aborted call is answered with a short notice, then its session flushes and closes.
       // 8 s + Discord's close stays inside main.ts's 10 s limit even when Gemini hangs.

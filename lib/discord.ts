@@ -22,6 +22,7 @@ import type { IncomingMessage } from "./mention.ts";
 /** Routes discordeno's own logger into LogTape, so its lines share the bot's format. */
 function discordenoLogger(name: string) {
   const logger = log.getChild(["discordeno", name]);
+  // Lines reach the console through the redactor in log.ts, which also cuts interaction tokens.
   const line = (args: unknown[]) =>
     args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ");
   return {
@@ -168,10 +169,12 @@ export async function connectDiscord(
   rest.baseUrl = options.apiUrl;
   rest.isProxied = false;
   let rateLimited = 0;
-  const processHeaders = rest.processHeaders.bind(rest);
-  rest.processHeaders = (url, headers, identifier) => {
-    if (headers.get("x-ratelimit-remaining") === "0" && headers.has("retry-after")) rateLimited++;
-    return processHeaders(url, headers, identifier);
+  // Every REST response passes through the invalid-request bucket with its status: count 429s.
+  const bucket = rest.invalidBucket;
+  const completed = bucket.handleCompletedRequest.bind(bucket);
+  bucket.handleCompletedRequest = (code, sharedScope) => {
+    if (code === 429) rateLimited++;
+    return completed(code, sharedScope);
   };
   // The queue's idle cleanup would otherwise hold a 60 s timer after shutdown.
   rest.deleteQueueDelay = 5_000; // 0 would silently mean 60 s

@@ -42,9 +42,14 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
   return (text) => {
     let out = text;
     for (const secret of patterns) out = out.replaceAll(secret, "[REDACTED]");
-    return out;
+    // Interaction tokens are not configured secrets but ride in webhook and callback URLs
+    // (which discordeno logs on errors); they are live credentials for 15 minutes.
+    return out.replace(INTERACTION_TOKEN, "$1[REDACTED]");
   };
 }
+
+/** The token segment of an interaction callback or webhook URL. */
+const INTERACTION_TOKEN = /(\/(?:webhooks\/\d+|interactions\/\d+)\/)[^/\s)"'?]+/g;
 
 /** One warning or error, as the status page shows it: rendered, redacted, properties inlined. */
 export interface ProblemRecord {

@@ -8,6 +8,22 @@ Deno.test("redactor replaces every long secret and leaves short values alone", (
   assert.equal(redact(`a ${SECRET} b ${SECRET} short`), "a [REDACTED] b [REDACTED] short");
 });
 
+Deno.test("redactor cuts interaction tokens out of webhook and callback URLs", () => {
+  const redact = redactor([]);
+  const token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OnNlY3JldA";
+  assert.equal(
+    redact(
+      `error sending request for url (http://x/api/v10/webhooks/1100/${token}/messages/@original)`,
+    ),
+    "error sending request for url (http://x/api/v10/webhooks/1100/[REDACTED]/messages/@original)",
+  );
+  assert.equal(
+    redact(`POST /interactions/1300/${token}/callback`),
+    "POST /interactions/1300/[REDACTED]/callback",
+  );
+  assert.equal(redact("/channels/12/messages/34"), "/channels/12/messages/34");
+});
+
 Deno.test("ProblemRing keeps the newest records up to its capacity", () => {
   const ring = new ProblemRing(2);
   for (const n of [1, 2, 3]) ring.push({ at: n, level: "error", category: "x", message: `${n}` });

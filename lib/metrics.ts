@@ -492,7 +492,7 @@ export class BotMetrics {
     );
     counterFrom(
       "soyebot_discord_rate_limited_total",
-      "Discord REST answers that spent a rate-limit bucket (429s and exhausted buckets).",
+      "Discord REST answers with status 429 (each was waited out and retried).",
       [],
       () => [[{}, source()?.discordRateLimited() ?? 0]],
     );

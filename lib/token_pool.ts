@@ -358,6 +358,10 @@ export class MemoryTokenPool implements TokenPool {
     if (!state) return;
     state.requests.correct(reservation.at, -1);
     state.tokens.correct(reservation.at, -reservation.tokens);
+    // Nor did the server count it against the day: a run of 429s must not spend the local RPD.
+    if (state.day === pacificDayKey(reservation.at)) {
+      state.requestsToday = Math.max(0, state.requestsToday - 1);
+    }
     state.parkedUntil = Math.max(state.parkedUntil, until);
     if (dimension === "requests") {
       // The server let through at most what was sent before the refused request (calls before

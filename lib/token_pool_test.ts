@@ -83,6 +83,7 @@ Deno.test("a per-minute 429 gives the request back, parks the key and learns the
   pool.throttled(refused.reservation, NOON + 60_000, "requests", NOON + 10);
   const status = pool.status(NOON + 10)[0];
   assert.equal(status.requestsLastMinute, 4);
+  assert.equal(status.requestsToday, 4, "a refused request must not spend the day's budget");
   assert.equal(status.effective.rpm, 4);
   assert.equal(status.parkedUntil, NOON + 60_000);
   // Next window: 4 a minute, not 10.

@@ -24,6 +24,14 @@ const { context, SpanStatusCode, trace } = otel;
 /** The bot's tracer. */
 export const tracer = trace.getTracer("soyebot");
 
+/** Applied to error text before it is exported: spans leave the process like logs do. */
+let redactErrorText: (text: string) => string = (text) => text;
+
+/** Sets the redactor for error text in spans (main.ts passes the log redactor). */
+export function setTraceRedactor(redact: (text: string) => string): void {
+  redactErrorText = redact;
+}
+
 /** The active tracing context, to carry across a hop that loses it (a worker round trip). */
 export function activeContext(): Context {
   return context.active();
@@ -53,8 +61,9 @@ export function inSpan<T>(
     try {
       return await fn(span);
     } catch (error) {
-      span.recordException(error instanceof Error ? error : String(error));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      const message = redactErrorText(String(error));
+      span.recordException({ name: error instanceof Error ? error.name : "Error", message });
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
       throw error;
     } finally {
       span.end();

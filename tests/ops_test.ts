@@ -259,3 +259,20 @@ async function chromium(args: string[]): Promise<string> {
     await Deno.remove(profile, { recursive: true }).catch(() => {});
   }
 }
+
+Deno.test("a Discord REST 429 shows in soyebot_discord_rate_limited_total", async () => {
+  const world = await World.create();
+  try {
+    const { base } = await startWithHttp(world);
+    world.gemini.reply("늦게라도 보낼게.");
+    world.discord.rateLimitNext("POST", new RegExp(`/channels/${CHANNEL}/messages$`), {
+      retryAfterSeconds: 1,
+    });
+    await mention(world, "안녕");
+    await until(() => botMessages(world).includes("늦게라도 보낼게."), "the reply after the 429");
+    const metrics = (await get(`${base}/metrics`)).body;
+    assert.equal(sample(metrics, "soyebot_discord_rate_limited_total"), 1);
+  } finally {
+    await world.close();
+  }
+});

@@ -41,3 +41,23 @@ Deno.test("start with a malformed setting exits 2 naming the variable and its va
   );
   assert.doesNotMatch(stderr, /secretpart/);
 });
+
+Deno.test("start with DATA_DIR outside what the bot may write exits 2 naming DATA_DIR", async () => {
+  const { code, stderr } = await start({
+    DISCORD_TOKEN: `${btoa("1100000000000000001")}.abc.def`,
+    GEMINI_API_KEY: "k-123456789",
+    DATA_DIR: "/tmp/soyebot-elsewhere",
+  });
+  assert.equal(code, 2);
+  assert.match(stderr, /DATA_DIR must name a directory the bot may write/);
+});
+
+Deno.test("start with a Gemini URL on a host the bot may not reach exits 2 naming it", async () => {
+  const { code, stderr } = await start({
+    DISCORD_TOKEN: `${btoa("1100000000000000001")}.abc.def`,
+    GEMINI_API_KEY: "k-123456789",
+    GEMINI_API_URL: "https://gemini-proxy.example.org",
+  });
+  assert.equal(code, 2);
+  assert.match(stderr, /GEMINI_API_URL must name a host/);
+});
