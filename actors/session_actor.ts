@@ -54,7 +54,7 @@ export interface SessionActorDeps {
  * One channel's conversation.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const actor = new SessionActor("123", deps);
  * await actor.tell({ kind: "chat", id: "m1", channelId: "123", text: "안녕" });
  * ```

@@ -105,7 +105,7 @@ interface LiveSession {
  * Places, caps, reaps and restarts session actors.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const supervisor = new Supervisor({ databasePath: "data/soyebot.db", onReply, onGiveUp });
  * await supervisor.deliver({ kind: "chat", id: "1", channelId: "42", text: "안녕" });
  * ```

@@ -130,7 +130,7 @@ interface Turn {
  * Starts the bot: opens the store through the hosts, connects to Discord, registers commands.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const bot = await startBot(loadConfig(Deno.env.toObject()), { persona: PERSONA, onFatal });
  * ```
  */

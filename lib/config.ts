@@ -95,7 +95,9 @@ type Env = Readonly<Record<string, string | undefined>>;
  *
  * @example
  * ```ts
- * const config = loadConfig({ DISCORD_TOKEN: "MTA.x.y", GEMINI_API_KEY: "k" });
+ * const token = `${btoa("1100000000000000001")}.abc.def`;
+ * const config = loadConfig({ DISCORD_TOKEN: token, GEMINI_API_KEY: "AIza-example-key" });
+ * config.geminiModel; // "gemini-2.5-flash"
  * ```
  */
 export function loadConfig(env: Env): Config {

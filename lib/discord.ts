@@ -150,7 +150,7 @@ export function botIdFromToken(token: string): string {
  * Connects to Discord: REST at `apiUrl`, and the gateway URL that REST's `GET /gateway/bot` names.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const discord = await connectDiscord({ token, apiUrl: "https://discord.com/api" }, handlers);
  * ```
  */

@@ -31,7 +31,7 @@ export interface OpsHandlers {
  * Builds the request handler, apart from the server so tests can call it directly.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const handler = opsHandler({ readiness: () => ({ gateway: true }), metrics, statusPage });
  * const response = await handler(new Request("http://localhost/healthz"));
  * ```
@@ -83,7 +83,7 @@ export interface OpsServer {
  * Serves {@link opsHandler} on `hostname:port`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const server = serveOps({ hostname: "127.0.0.1", port: 9464 }, handlers);
  * await server.shutdown();
  * ```

@@ -103,7 +103,7 @@ export const recentProblems: ProblemRing = new ProblemRing(20);
  * template named none of them, the properties as compact JSON.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * renderMessage(record); // "Gemini retry {\"keyId\":\"key1\",\"why\":\"429\"}"
  * ```
  */

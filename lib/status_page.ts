@@ -23,7 +23,7 @@ export interface StatusPageOptions {
  * Renders the status page.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const html = renderStatusPage(metrics.snapshot(), recentProblems.list());
  * ```
  */

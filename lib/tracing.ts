@@ -47,7 +47,7 @@ export function withTraceContext<T>(ctx: Context, fn: () => T): T {
  * error when `fn` throws.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await inSpan("discord.send", { "discord.channel_id": channelId }, () => stream.finish(text));
  * ```
  */
@@ -81,9 +81,9 @@ interface PendingCall {
  * attempt starts, and `gemini.call` around each attempt.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const tracing = new GeminiTracing();
- * const broker = new GeminiBroker({ client: tracing.wrap(client), ... });
+ * const broker = new GeminiBroker({ client: tracing.wrap(client), pool, model, systemInstruction });
  * const result = await tracing.generate(broker, { priority: "chat", contents });
  * ```
  */
