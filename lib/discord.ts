@@ -192,6 +192,9 @@ export async function connectDiscord(
     connection,
     // The delay spaces out IDENTIFYs of many shards; one shard has nothing to wait for.
     spawnShardDelay: connection.shards > 1 ? 5300 : 0,
+    // Shard counts are the operator's to set (scale-out runs shard ranges in several processes);
+    // automatic resharding inside one process would fight that plan.
+    resharding: { enabled: false, shardsFullPercentage: 80, checkInterval: 28_800_000 },
     preferSnakeCase: true,
     events: {
       message(_shard, payload) {
