@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Content } from "../lib/history_window.ts";
 import { SqliteStore } from "../lib/store.ts";
+import { until } from "../tests/harness.ts";
 import { SessionActor, type SessionActorDeps } from "./session_actor.ts";
 
 function deps(
@@ -126,10 +127,10 @@ Deno.test("SessionActor stop lets the running command finish and refuses queued 
   const actor = new SessionActor("c1", d);
   const running = actor.tell({ kind: "chat", id: "1", channelId: "c1", text: "a" });
   const queued = actor.tell({ kind: "chat", id: "2", channelId: "c1", text: "b" });
-  while (!release) await new Promise((r) => setTimeout(r, 1));
+  await until(() => release !== undefined, "the first command to ask for its reply");
   const stopped = actor.stop();
   assert.deepEqual(await queued, { ok: false, error: "stopping" });
-  release();
+  release!();
   await stopped;
   assert.deepEqual(await running, { ok: true, reply: "r" });
   assert.deepEqual(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Exchange } from "../lib/history_window.ts";
 import { SqliteStore } from "../lib/store.ts";
+import { until } from "../tests/harness.ts";
 import { type FromHost, SessionHost } from "./session_host.ts";
 
 /** A host driven directly, answering every reply request at once. */
@@ -27,10 +28,6 @@ const chat = (id: string, text: string) => ({
   command: { kind: "chat" as const, id, channelId: "c", text },
 });
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 1));
-}
-
 Deno.test("SessionHost hands commands queued behind a crash to a fresh actor, in order", async () => {
   const store = SqliteStore.open(":memory:");
   const append = store.append.bind(store);
@@ -44,12 +41,12 @@ Deno.test("SessionHost hands commands queued behind a crash to a fresh actor, in
   };
   const { host, delivered, asked } = hostWith(store);
   host.receive(chat("1", "one"));
-  await until(() => delivered.length === 1);
+  await until(() => delivered.length === 1, "the first answer");
   failNext = true;
   host.receive(chat("2", "two")); // its save fails: the actor crashes
   host.receive(chat("3", "three"));
   host.receive(chat("4", "four"));
-  await until(() => delivered.length === 4);
+  await until(() => delivered.length === 4, "all four answers");
   assert.deepEqual(delivered.map((d) => [d.commandId, d.result.ok]), [
     ["1", true],
     ["2", false],
@@ -78,11 +75,14 @@ Deno.test("SessionHost stop answers queued commands with stopping and closes the
   });
   host.receive(chat("1", "running"));
   host.receive(chat("2", "queued"));
-  await until(() => answer !== undefined);
+  await until(() => answer !== undefined, "the reply request");
   host.receive({ type: "stop" });
-  await until(() => out.some((m) => m.type === "delivered" && m.commandId === "2"));
+  await until(
+    () => out.some((m) => m.type === "delivered" && m.commandId === "2"),
+    "the queued command's answer",
+  );
   answer!("done");
-  await until(() => out.at(-1)?.type === "stopped");
+  await until(() => out.at(-1)?.type === "stopped", "stopped");
   const results = out.flatMap((m) => m.type === "delivered" ? [[m.commandId, m.result]] : []);
   assert.deepEqual(results, [
     ["2", { ok: false, error: "stopping" }],

@@ -4,16 +4,17 @@
  *
  * The policy is small and written as data, as in OTP: a host is restarted alone (one_for_one),
  * at most `maxRestarts` times in `periodMs`; past that the supervisor gives up and the process
- * should exit non-zero so that its orchestrator restarts it.
+ * should exit non-zero so that its orchestrator restarts it. The workers themselves (spawning,
+ * stale messages, shutdown with a deadline) are kept by `host_pool.ts`.
  *
  * @module
  */
 import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
 import type { Content } from "../lib/history_window.ts";
 import { RestartIntensity } from "../lib/restart_intensity.ts";
+import { HostPool } from "./host_pool.ts";
 import type { SessionCommand, SessionResult } from "./session_actor.ts";
 import type { FromHost, ToHost } from "./session_host.ts";
-import type { HostInit } from "./session_host_worker.ts";
 
 /** What the supervisor asks of the rest of the bot when a session wants to reply. */
 export interface ReplyRequest {
@@ -37,14 +38,6 @@ export type SupervisorEvent =
     failed: number;
   }
   | { type: "session_crashed"; channelId: string; message: string };
-
-/** The handful of Worker members the supervisor uses, so tests can hand in something else. */
-export interface HostPort {
-  postMessage(message: ToHost | HostInit): void;
-  onmessage: ((event: MessageEvent<FromHost>) => void) | null;
-  onerror: ((event: ErrorEvent) => void) | null;
-  terminate(): void;
-}
 
 /** The supervisor's policy and its links to the rest of the bot. */
 export interface SupervisorOptions {
@@ -70,7 +63,6 @@ export interface SupervisorOptions {
   /** The restart intensity was exceeded. */
   onGiveUp(reason: string): void;
   onEvent?(event: SupervisorEvent): void;
-  spawnHost?(index: number): HostPort;
 }
 
 /** A delivery's outcome: the session's result, or a failure the supervisor saw first. */
@@ -80,7 +72,6 @@ export type DeliveryResult =
 
 interface Inflight {
   command: SessionCommand;
-  host: number;
   attempts: number;
   /** The answer the main thread is producing for this command, once the session asked for it. */
   reply?: Promise<string | undefined>;
@@ -89,14 +80,7 @@ interface Inflight {
   resolve(result: DeliveryResult): void;
 }
 
-interface HostSlot {
-  port: HostPort;
-  generation: number;
-  stopped?: () => void;
-}
-
 interface LiveSession {
-  host: number;
   lastActive: number;
   inflight: number;
 }
@@ -112,7 +96,7 @@ interface LiveSession {
  */
 export class Supervisor {
   #options: SupervisorOptions;
-  #hosts: HostSlot[] = [];
+  #hosts: HostPool;
   /** Live sessions in least-recently-used order: Map keeps insertion order. */
   #live = new Map<string, LiveSession>();
   #inflight = new Map<string, Inflight>();
@@ -132,8 +116,16 @@ export class Supervisor {
       maxRestarts: options.maxRestarts ?? 5,
       periodMs: options.restartPeriodMs ?? 60_000,
     });
-    const hosts = options.hosts ?? 2;
-    for (let i = 0; i < hosts; i++) this.#hosts.push(this.#spawn(i, 0));
+    this.#hosts = new HostPool({
+      size: options.hosts ?? 2,
+      init: {
+        type: "init",
+        databasePath: options.databasePath,
+        maxExchanges: options.maxExchanges ?? 20,
+      },
+      onMessage: (message, answer) => this.#receive(message, answer),
+      onError: (index, error) => this.#restartHost(index, error),
+    });
     this.#scheduleSweep();
   }
 
@@ -147,40 +139,27 @@ export class Supervisor {
     return [...this.#live.keys()];
   }
 
-  /** Commands delivered and not yet answered. */
-  get inflight(): number {
-    return this.#inflight.size;
-  }
-
   /** Running totals since start. */
   get counts(): Readonly<{ evicted: number; reaped: number; restarted: number; crashed: number }> {
     return this.#counts;
   }
 
   /** The host a channel is placed on: a stable hash, so a channel always lands on one host. */
-  hostOf(channelId: string): number {
+  #hostOf(channelId: string): number {
     let hash = 0x811c9dc5;
     for (let i = 0; i < channelId.length; i++) {
       hash = Math.imul(hash ^ channelId.charCodeAt(i), 0x01000193);
     }
-    return (hash >>> 0) % this.#hosts.length;
+    return (hash >>> 0) % this.#hosts.size;
   }
 
   /** Hands a command to its channel's session; resolves when the session has handled it. */
   deliver(command: SessionCommand): Promise<DeliveryResult> {
     if (this.#stopping) return Promise.resolve({ ok: false, error: "stopping" });
-    const host = this.hostOf(command.channelId);
     const { promise, resolve } = Promise.withResolvers<DeliveryResult>();
-    const inflight: Inflight = { command, host, attempts: 1, held: false, resolve };
+    const inflight: Inflight = { command, attempts: 1, held: false, resolve };
     this.#inflight.set(command.id, inflight);
-    const gate = this.#gates.get(command.channelId);
-    if (gate) {
-      // The channel's earlier commands are being re-sent after a host died: keep the order.
-      inflight.held = true;
-      this.#behind(command.channelId, gate.then(() => this.#send(inflight)));
-    } else {
-      this.#send(inflight);
-    }
+    this.#sendInOrder(inflight);
     return promise;
   }
 
@@ -210,13 +189,13 @@ export class Supervisor {
 
   /** Test hook and operator tool: kills a host as a crash would, then restarts it. */
   killHost(index: number): void {
-    this.#hosts[index].port.terminate();
+    this.#hosts.terminate(index);
     this.#restartHost(index, "terminated");
   }
 
   /** Test hook: makes a host throw an uncaught error, as a bug would. */
   faultHost(index: number): void {
-    this.#hosts[index].port.postMessage({ type: "fault" });
+    this.#hosts.post(index, { type: "fault" });
   }
 
   /**
@@ -232,17 +211,7 @@ export class Supervisor {
   async #stop(timeoutMs: number): Promise<void> {
     this.#stopping = true;
     this.#clock.clearTimeout(this.#timer);
-    const stopped = this.#hosts.map((slot) => {
-      const { promise, resolve } = Promise.withResolvers<void>();
-      slot.stopped = resolve;
-      slot.port.postMessage({ type: "stop" });
-      return promise;
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
-    await Promise.race([Promise.all(stopped), timeout]);
-    clearTimeout(timer);
-    for (const slot of this.#hosts) slot.port.terminate();
+    await this.#hosts.stop(timeoutMs);
     for (const inflight of this.#inflight.values()) {
       inflight.resolve({ ok: false, error: "stopping" });
     }
@@ -271,19 +240,25 @@ export class Supervisor {
       inflight.resolve({ ok: false, error: "stopping" });
       return;
     }
-    const host = this.hostOf(command.channelId);
-    inflight.host = host;
-    const session = this.#live.get(command.channelId) ?? { host, lastActive: 0, inflight: 0 };
+    const session = this.#live.get(command.channelId) ?? { lastActive: 0, inflight: 0 };
     this.#live.delete(command.channelId);
     session.lastActive = this.#clock.now();
     session.inflight++;
     this.#live.set(command.channelId, session);
     this.#enforceCap();
-    this.#hosts[host].port.postMessage({ type: "deliver", command });
+    this.#hosts.post(this.#hostOf(command.channelId), { type: "deliver", command });
   }
 
-  /** Makes `tail` the channel's gate until it settles. */
-  #behind(channelId: string, tail: Promise<void>): void {
+  /** Sends now, or behind the channel's gate while a host restart re-sends its earlier commands. */
+  #sendInOrder(inflight: Inflight): void {
+    if (!this.#gates.has(inflight.command.channelId)) return this.#send(inflight);
+    inflight.held = true;
+    this.#behind(inflight.command.channelId, () => this.#send(inflight));
+  }
+
+  /** Runs `step` once the channel's gate has opened, and makes it the gate until it settles. */
+  #behind(channelId: string, step: () => void | Promise<void>): void {
+    const tail = (this.#gates.get(channelId) ?? Promise.resolve()).then(step);
     this.#gates.set(channelId, tail);
     void tail.finally(() => {
       if (this.#gates.get(channelId) === tail) this.#gates.delete(channelId);
@@ -305,46 +280,17 @@ export class Supervisor {
     this.#live.delete(channelId);
     if (reason === "lru") this.#counts.evicted++;
     else this.#counts.reaped++;
-    this.#hosts[session.host].port.postMessage({ type: "evict", channelId });
+    this.#hosts.post(this.#hostOf(channelId), { type: "evict", channelId });
     this.#options.onEvent?.({ type: "evicted", channelId, reason });
   }
 
-  #spawn(index: number, generation: number): HostSlot {
-    const port = this.#options.spawnHost?.(index) ??
-      new Worker(new URL("./session_host_worker.ts", import.meta.url), { type: "module" });
-    const slot: HostSlot = { port, generation };
-    port.onmessage = (event: MessageEvent<FromHost>) => {
-      if (this.#hosts[index] !== slot) return; // a message from a host that was replaced
-      this.#receive(index, event.data);
-    };
-    port.onerror = (event) => {
-      // Handled here: an uncaught error in a host must not take the whole process down.
-      event.preventDefault();
-      if (this.#hosts[index] !== slot) return;
-      port.terminate();
-      this.#restartHost(index, event.message);
-    };
-    port.postMessage({
-      type: "init",
-      databasePath: this.#options.databasePath,
-      maxExchanges: this.#options.maxExchanges ?? 20,
-    });
-    return slot;
-  }
-
-  #receive(index: number, message: FromHost): void {
+  #receive(message: FromHost, answer: (message: ToHost) => void): void {
     switch (message.type) {
       case "reply": {
-        const slot = this.#hosts[index];
         const reply = this.#options.onReply(message).catch(() => undefined);
         const inflight = this.#inflight.get(message.commandId);
         if (inflight) inflight.reply = reply;
-        void reply.then((text) => {
-          // Only the host that asked may hear the answer; a restarted one has forgotten it.
-          if (this.#hosts[index] === slot) {
-            slot.port.postMessage({ type: "replied", callId: message.callId, text });
-          }
-        });
+        void reply.then((text) => answer({ type: "replied", callId: message.callId, text }));
         break;
       }
       case "delivered": {
@@ -370,9 +316,7 @@ export class Supervisor {
         break;
       }
       case "evicted":
-        break;
-      case "stopped":
-        this.#hosts[index].stopped?.();
+        // Nothing to do: the session left the live set when the eviction was sent.
         break;
     }
   }
@@ -391,20 +335,18 @@ export class Supervisor {
     if (!this.#intensity.record(this.#clock.now())) {
       this.#options.onGiveUp(`session host ${index} died too often; last error: ${error}`);
     }
-    const old = this.#hosts[index];
-    this.#hosts[index] = this.#spawn(index, old.generation + 1);
+    this.#hosts.respawn(index);
     // The host's actors are gone; their windows are in the store and come back on next use.
-    for (const [channelId, session] of this.#live) {
-      if (session.host === index) this.#live.delete(channelId);
+    for (const channelId of this.#live.keys()) {
+      if (this.#hostOf(channelId) === index) this.#live.delete(channelId);
     }
     let retried = 0;
     let recorded = 0;
     let failed = 0;
     // In arrival order, so each channel's commands are re-sent in their order.
     for (const [id, inflight] of this.#inflight) {
-      if (inflight.host !== index || inflight.held) continue;
       const channelId = inflight.command.channelId;
-      const gate = this.#gates.get(channelId);
+      if (this.#hostOf(channelId) !== index || inflight.held) continue;
       const reply = inflight.reply;
       if (reply && inflight.command.kind === "chat") {
         // The answer is being shown from the main thread: let it finish, then record it on the
@@ -412,32 +354,24 @@ export class Supervisor {
         recorded++;
         inflight.held = true;
         const user = inflight.command.text;
-        this.#behind(
-          channelId,
-          (gate ?? Promise.resolve()).then(async () => {
-            const text = await reply;
-            if (this.#inflight.get(id) !== inflight) return;
-            if (text === undefined) {
-              // Nothing was shown worth keeping; the user was already told why.
-              this.#inflight.delete(id);
-              inflight.resolve({ ok: false, error: "not_answered" });
-              return;
-            }
-            inflight.command = { kind: "record", id, channelId, user, model: text };
-            inflight.attempts = 1;
-            this.#send(inflight);
-          }),
-        );
+        this.#behind(channelId, async () => {
+          const text = await reply;
+          if (this.#inflight.get(id) !== inflight) return;
+          if (text === undefined) {
+            // Nothing was shown worth keeping; the user was already told why.
+            this.#inflight.delete(id);
+            inflight.resolve({ ok: false, error: "not_answered" });
+            return;
+          }
+          inflight.command = { kind: "record", id, channelId, user, model: text };
+          inflight.attempts = 1;
+          this.#send(inflight);
+        });
       } else if (inflight.attempts < 2) {
         // Nothing was shown yet: send it again, once.
         retried++;
         inflight.attempts++;
-        if (gate) {
-          inflight.held = true;
-          this.#behind(channelId, gate.then(() => this.#send(inflight)));
-        } else {
-          this.#send(inflight);
-        }
+        this.#sendInOrder(inflight);
       } else {
         failed++;
         this.#inflight.delete(id);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
 import type { Content } from "../lib/history_window.ts";
 import { SqliteStore } from "../lib/store.ts";
+import { delay, until } from "../tests/harness.ts";
 import { type ReplyRequest, Supervisor, type SupervisorOptions } from "./supervisor.ts";
 
 const turns = (contents: Content[]) => contents.map((c) => c.parts[0].text);
@@ -89,7 +90,7 @@ Deno.test("messages in one channel are handled in order while channels run concu
       assert.equal(active.get(channel) ?? 0, 0, `two messages of ${channel} ran at once`);
       active.set(channel, 1);
       maxParallel = Math.max(maxParallel, [...active.values()].filter((v) => v > 0).length);
-      await new Promise((r) => setTimeout(r, Math.random() * 5));
+      await delay(Math.random() * 5);
       const text = request.contents.at(-1)!.parts[0].text;
       order.set(channel, [...(order.get(channel) ?? []), text]);
       active.set(channel, 0);
@@ -124,7 +125,7 @@ Deno.test("a host that dies is restarted, history intact, and its in-flight mess
     await s.deliver(chat("a", "remember me"));
     // An uncaught error in the host: the supervisor restarts it.
     s.faultHost(0);
-    while (restarts.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => restarts.length > 0, "the first restart");
     assert.match(restarts[0], /fault injected/);
     // A message whose host dies before it asked for a reply is retried on the new host.
     const inFlight = s.deliver(chat("a", "after crash"));
@@ -162,7 +163,7 @@ Deno.test("a host that dies while an answer is being shown records that answer o
   }, async (s) => {
     await s.deliver(chat("a", "first"));
     const pending = s.deliver(chat("a", "slow"));
-    while (!hold) await new Promise((r) => setTimeout(r, 5));
+    await until(() => hold !== undefined, "the slow answer to start");
     const queued = s.deliver(chat("a", "queued behind")); // must not overtake the answer
     s.killHost(0); // dies while the answer is being shown: neither asked again nor lost
     assert.deepEqual(events, [{
@@ -173,7 +174,7 @@ Deno.test("a host that dies while an answer is being shown records that answer o
       recorded: 1,
       failed: 0,
     }]);
-    hold();
+    hold!();
     assert.deepEqual(await pending, { ok: true, reply: "answer to slow" });
     assert.deepEqual(await queued, { ok: true, reply: "answer to queued behind" });
     assert.equal(seen.filter((r) => turns(r.contents).at(-1) === "slow").length, 1);
@@ -218,10 +219,10 @@ Deno.test("a session is idle from its last answer, not from its last question", 
     },
   }, async (s) => {
     const pending = s.deliver(chat("a", "hi"));
-    while (!release) await new Promise((r) => setTimeout(r, 5));
+    await until(() => release !== undefined, "the reply to start");
     await clock.tick(90_000); // a long answer
     assert.equal(s.sweep(), 0, "a busy session was reaped");
-    release();
+    release!();
     await pending;
     await clock.tick(30_000);
     assert.equal(s.sweep(), 0, "reaped 30 s after its answer");
@@ -240,12 +241,12 @@ Deno.test("stop finishes the answer in flight, answers queued messages at once, 
     },
   }, async (s, _calls, dir) => {
     const running = s.deliver(chat("a", "in flight"));
-    while (!release) await new Promise((r) => setTimeout(r, 5));
+    await until(() => release !== undefined, "the reply to start");
     const queued = s.deliver(chat("a", "queued"));
     const stopped = s.stop();
     assert.deepEqual(await queued, { ok: false, error: "stopping" });
     assert.deepEqual(await s.deliver(chat("b", "late")), { ok: false, error: "stopping" });
-    release();
+    release!();
     assert.deepEqual(await running, { ok: true, reply: "answer to in flight" });
     await stopped;
     const store = SqliteStore.open(`${dir}/s.db`);

@@ -17,7 +17,9 @@
  * @module
  */
 import { join } from "node:path";
+import type { SessionCommand } from "../actors/session_actor.ts";
 import { type DeliveryResult, Supervisor } from "../actors/supervisor.ts";
+import { percentile } from "../lib/percentiles.ts";
 import { DATABASE_FILE } from "../lib/store.ts";
 
 /** The sizes the benchmark runs at. */
@@ -88,24 +90,6 @@ function rssMb(): number {
   return Deno.memoryUsage().rss / 1024 / 1024;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-class Latencies {
-  #values: number[] = [];
-  add(ms: number): void {
-    this.#values.push(ms);
-  }
-  get p50(): number {
-    return percentile(this.#values.toSorted((a, b) => a - b), 50);
-  }
-  get p99(): number {
-    return percentile(this.#values.toSorted((a, b) => a - b), 99);
-  }
-}
-
 /** An instant reply function that also notes the longest `contents` it was sent. */
 function instantReplies(): {
   onReply: (r: { contents: unknown[] }) => Promise<string>;
@@ -135,39 +119,60 @@ async function benchDataDir(): Promise<string> {
 
 const channel = (i: number) => `${1_300_000_000_000_000_000n + BigInt(i)}`;
 
-/** 1000 sessions multiplexed over a few worker hosts, as the bot runs them. */
-export async function benchMultiplexed(options: SessionBenchOptions = {}): Promise<SessionFigures> {
-  const { sessions = 1000, exchanges = 20, hosts = 2 } = options;
+/** One way of running sessions: how a session starts, hears a message, and leaves memory. */
+interface Design {
+  label: string;
+  /** Makes session `i` ready for its first message; timed together with that message. */
+  open(i: number): void;
+  deliver(i: number, command: SessionCommand): Promise<DeliveryResult>;
+  /** Drops session `i` from memory, untimed, so that its next message reads the store. */
+  evict(i: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Runs `sessions` sessions of a design to full windows, then rehydrates each, and measures. */
+async function measure(
+  sessions: number,
+  exchanges: number,
+  design: (supervisor: (hosts: number) => Supervisor) => Design,
+): Promise<SessionFigures> {
   const dir = await benchDataDir();
   const started = performance.now();
   const baseline = rssMb();
   const replies = instantReplies();
-  const supervisor = new Supervisor({
-    databasePath: join(dir, DATABASE_FILE),
-    hosts,
-    maxSessions: sessions,
-    sweepMs: 0,
-    onReply: replies.onReply,
-    onGiveUp: (reason) => {
-      throw new Error(reason);
-    },
-  });
+  const { label, open, deliver, evict, stop } = design((hosts) =>
+    new Supervisor({
+      databasePath: join(dir, DATABASE_FILE),
+      hosts,
+      maxSessions: sessions,
+      sweepMs: 0,
+      onReply: replies.onReply,
+      onGiveUp: (reason) => {
+        throw new Error(reason);
+      },
+    })
+  );
   let seq = 0;
   const say = (i: number) =>
-    supervisor.deliver({
+    deliver(i, {
       kind: "chat",
       id: `m${seq++}`,
       channelId: channel(i),
       text: LINES[seq % LINES.length],
     });
-  try {
-    // New sessions, one at a time: the first message's round trip, uncontended.
-    const fresh = new Latencies();
+  /** The first message's round trip after `open`, one session at a time, uncontended. */
+  const firstMessages = async (what: string): Promise<number[]> => {
+    const latencies: number[] = [];
     for (let i = 0; i < sessions; i++) {
       const t = performance.now();
-      expectOk(await say(i), "first message");
-      fresh.add(performance.now() - t);
+      open(i);
+      expectOk(await say(i), what);
+      latencies.push(performance.now() - t);
     }
+    return latencies;
+  };
+  try {
+    const fresh = await firstMessages("first message");
     // Fill every window: all sessions talking at once, one message each per round.
     const t = performance.now();
     for (let round = 1; round < exchanges; round++) {
@@ -176,107 +181,66 @@ export async function benchMultiplexed(options: SessionBenchOptions = {}): Promi
     }
     const messagesPerSecond = (sessions * (exchanges - 1)) / ((performance.now() - t) / 1000);
     const rss = rssMb();
-    // Rehydration: evict a session, then its next message loads the window back from SQLite.
-    const rehydrated = new Latencies();
-    for (let i = 0; i < sessions; i++) {
-      if (!supervisor.evict(channel(i))) throw new Error(`could not evict ${channel(i)}`);
-      const t = performance.now();
-      expectOk(await say(i), "rehydrated message");
-      rehydrated.add(performance.now() - t);
-    }
+    for (let i = 0; i < sessions; i++) await evict(i);
+    const rehydrated = await firstMessages("rehydrated message");
     return {
-      design: `multiplexed (${hosts} hosts)`,
+      design: label,
       sessions,
       messages: seq,
       rssBaselineMb: baseline,
       rssMb: rss,
       rssPerSessionKb: ((rss - baseline) * 1024) / sessions,
-      newP50Ms: fresh.p50,
-      newP99Ms: fresh.p99,
-      rehydratedP50Ms: rehydrated.p50,
-      rehydratedP99Ms: rehydrated.p99,
+      newP50Ms: percentile(fresh, 50),
+      newP99Ms: percentile(fresh, 99),
+      rehydratedP50Ms: percentile(rehydrated, 50),
+      rehydratedP99Ms: percentile(rehydrated, 99),
       messagesPerSecond,
       fullContents: replies.maxContents(),
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
-    await supervisor.stop();
+    await stop();
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-/** The design not taken: each session alone in its own Web Worker (a one-host supervisor each). */
-export async function benchWorkerPerSession(
-  options: SessionBenchOptions = {},
-): Promise<SessionFigures> {
-  const { sessions = 100, exchanges = 20 } = options;
-  const dir = await benchDataDir();
-  const started = performance.now();
-  const baseline = rssMb();
-  const replies = instantReplies();
-  const spawn = () =>
-    new Supervisor({
-      databasePath: join(dir, DATABASE_FILE),
-      hosts: 1,
-      sweepMs: 0,
-      onReply: replies.onReply,
-      onGiveUp: (reason) => {
-        throw new Error(reason);
-      },
-    });
-  const workers: Supervisor[] = [];
-  let seq = 0;
-  const say = (i: number) =>
-    workers[i].deliver({
-      kind: "chat",
-      id: `m${seq++}`,
-      channelId: channel(i),
-      text: LINES[seq % LINES.length],
-    });
-  try {
-    // A new session is a new worker: spawn it, then its first message.
-    const fresh = new Latencies();
-    for (let i = 0; i < sessions; i++) {
-      const t = performance.now();
-      workers[i] = spawn();
-      expectOk(await say(i), "first message");
-      fresh.add(performance.now() - t);
-    }
-    const t = performance.now();
-    for (let round = 1; round < exchanges; round++) {
-      const results = await Promise.all(Array.from({ length: sessions }, (_, i) => say(i)));
-      results.forEach((r) => expectOk(r, "message"));
-    }
-    const messagesPerSecond = (sessions * (exchanges - 1)) / ((performance.now() - t) / 1000);
-    const rss = rssMb();
-    // Evicting a session ends its worker; rehydrating it spawns a new one that reads the store.
-    const rehydrated = new Latencies();
-    for (let i = 0; i < sessions; i++) {
-      await workers[i].stop();
-      const t = performance.now();
-      workers[i] = spawn();
-      expectOk(await say(i), "rehydrated message");
-      rehydrated.add(performance.now() - t);
-    }
+/** 1000 sessions multiplexed over a few worker hosts, as the bot runs them. */
+export function benchMultiplexed(options: SessionBenchOptions = {}): Promise<SessionFigures> {
+  const { sessions = 1000, exchanges = 20, hosts = 2 } = options;
+  return measure(sessions, exchanges, (supervisorWith) => {
+    const supervisor = supervisorWith(hosts);
     return {
-      design: "one Worker per session",
-      sessions,
-      messages: seq,
-      rssBaselineMb: baseline,
-      rssMb: rss,
-      rssPerSessionKb: ((rss - baseline) * 1024) / sessions,
-      newP50Ms: fresh.p50,
-      newP99Ms: fresh.p99,
-      rehydratedP50Ms: rehydrated.p50,
-      rehydratedP99Ms: rehydrated.p99,
-      messagesPerSecond,
-      fullContents: replies.maxContents(),
-      seconds: (performance.now() - started) / 1000,
+      label: `multiplexed (${hosts} hosts)`,
+      open: () => {},
+      deliver: (_i, command) => supervisor.deliver(command),
+      evict: (i) => {
+        if (!supervisor.evict(channel(i))) throw new Error(`could not evict ${channel(i)}`);
+        return Promise.resolve();
+      },
+      stop: () => supervisor.stop(),
     };
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
+}
+
+/** The design not taken: each session alone in its own Web Worker (a one-host supervisor each). */
+export function benchWorkerPerSession(options: SessionBenchOptions = {}): Promise<SessionFigures> {
+  const { sessions = 100, exchanges = 20 } = options;
+  return measure(sessions, exchanges, (supervisorWith) => {
+    const workers: Supervisor[] = [];
+    return {
+      label: "one Worker per session",
+      // A new session is a new worker; so is a rehydrated one, which then reads the store.
+      open: (i) => {
+        workers[i] = supervisorWith(1);
+      },
+      deliver: (i, command) => workers[i].deliver(command),
+      // Evicting a session ends its worker.
+      evict: (i) => workers[i].stop(),
+      stop: async () => {
+        await Promise.all(workers.map((w) => w.stop()));
+      },
+    };
+  });
 }
 
 /**

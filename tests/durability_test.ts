@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { text } from "../lib/strings_ko.ts";
-import { type BotProcess, until, World } from "./harness.ts";
+import { type BotProcess, turns, until, World } from "./harness.ts";
 
 const GUILD = "1300000000000000001";
 const CHANNEL = "1200000000000000001";
@@ -21,12 +21,12 @@ Deno.test("SIGKILL mid-conversation loses no completed exchange: a new process o
     // The third answer is held far longer than the test runs: the kill lands while it waits.
     world.gemini.script({ text: "끝내 못 들은 대답", delayFirstMs: 60_000 });
     await say(world, CHANNEL, "하나");
-    await until(() => botMessages(world, CHANNEL).includes("하나 받았어."), "the first answer");
+    await until(() => world.botMessages(CHANNEL).includes("하나 받았어."), "the first answer");
     await say(world, CHANNEL, "둘 (Korean and English mixed in)");
-    await until(() => botMessages(world, CHANNEL).includes("둘도 받았어."), "the second answer");
+    await until(() => world.botMessages(CHANNEL).includes("둘도 받았어."), "the second answer");
     await say(world, CHANNEL, "셋");
     // The session asks Gemini for the third only after persisting the second.
-    await until(() => generateCalls(world).length === 3, "the third Gemini call");
+    await until(() => world.generateRequests().length === 3, "the third Gemini call");
 
     const killed = await first.stop("SIGKILL");
     assert.equal(killed.signal, "SIGKILL");
@@ -34,8 +34,8 @@ Deno.test("SIGKILL mid-conversation loses no completed exchange: a new process o
     await world.startBot(ENV);
     world.gemini.reply("넷.");
     await say(world, CHANNEL, "넷");
-    await until(() => generateCalls(world).length === 4, "the fourth Gemini call");
-    assert.deepEqual(turns(generateCalls(world)[3]), [
+    await until(() => world.generateRequests().length === 4, "the fourth Gemini call");
+    assert.deepEqual(turns(world.generateRequests()[3]), [
       ["user", "민수: 하나"],
       ["model", "하나 받았어."],
       ["user", "민수: 둘 (Korean and English mixed in)"],
@@ -55,32 +55,25 @@ Deno.test("SIGTERM while a reply is in flight: the reply finishes, the queued me
     world.gemini.reply("첫 대답.");
     world.gemini.script({ text: "천천히 끝낸 대답.", delayFirstMs: 2_000 });
     await say(world, CHANNEL, "첫 질문");
-    await until(() => botMessages(world, CHANNEL).includes("첫 대답."), "the first answer");
+    await until(() => world.botMessages(CHANNEL).includes("첫 대답."), "the first answer");
     await say(world, CHANNEL, "느린 질문");
-    await until(() => generateCalls(world).length === 2, "the slow Gemini call");
+    await until(() => world.generateRequests().length === 2, "the slow Gemini call");
     const queued = await say(world, CHANNEL, "줄 선 질문");
     // Each message starts typing just before it is handed to its session.
     await until(() => typingIn(world, CHANNEL) >= 3, "the queued message to reach its session");
 
-    const started = Date.now();
-    const status = await bot.stop("SIGTERM");
-    const tookMs = Date.now() - started;
-    assert.equal(status.code, 0, `exit code ${status.code}; output:\n${bot.output}`);
-    assert.ok(tookMs < 10_000, `shutdown took ${tookMs} ms`);
+    await stopWithin10s(bot);
     assert.match(bot.output, /Stopped cleanly/);
     // The reply in flight was finished, and the message queued behind it got a short notice.
-    assert.ok(botMessages(world, CHANNEL).includes("천천히 끝낸 대답."), "in-flight reply lost");
-    const notices = world.discord.messagesIn(CHANNEL).filter((m) =>
-      m.author.bot && m.content === text.stopping
-    );
-    assert.deepEqual(notices.map((m) => m.message_reference?.message_id), [queued.id]);
-    assert.equal(generateCalls(world).length, 2, "the queued message reached Gemini");
+    assert.ok(world.botMessages(CHANNEL).includes("천천히 끝낸 대답."), "in-flight reply lost");
+    assert.deepEqual(stoppingNoticesIn(world, CHANNEL), [queued.id]);
+    assert.equal(world.generateRequests().length, 2, "the queued message reached Gemini");
 
     await world.startBot(ENV);
     world.gemini.reply("다시 왔네.");
     await say(world, CHANNEL, "다시");
-    await until(() => generateCalls(world).length === 3, "the Gemini call after restart");
-    assert.deepEqual(turns(generateCalls(world)[2]), [
+    await until(() => world.generateRequests().length === 3, "the Gemini call after restart");
+    assert.deepEqual(turns(world.generateRequests()[2]), [
       ["user", "민수: 첫 질문"],
       ["model", "첫 대답."],
       ["user", "민수: 느린 질문"],
@@ -101,26 +94,19 @@ Deno.test("SIGTERM while Gemini hangs: the reply is failed with a short notice a
     // Held far past the shutdown limit and Gemini's own timeout.
     world.gemini.script({ text: "오지 않을 대답", delayFirstMs: 60_000 });
     await say(world, CHANNEL, "기억해줘");
-    await until(() => botMessages(world, CHANNEL).includes("기억할 대답."), "the first answer");
+    await until(() => world.botMessages(CHANNEL).includes("기억할 대답."), "the first answer");
     const stuck = await say(world, CHANNEL, "대답 없는 질문");
-    await until(() => generateCalls(world).length === 2, "the hanging Gemini call");
+    await until(() => world.generateRequests().length === 2, "the hanging Gemini call");
 
-    const started = Date.now();
-    const status = await bot.stop("SIGTERM");
-    const tookMs = Date.now() - started;
-    assert.equal(status.code, 0, `exit code ${status.code} after ${tookMs} ms:\n${bot.output}`);
-    assert.ok(tookMs < 10_000, `shutdown took ${tookMs} ms`);
+    await stopWithin10s(bot);
     // The user is told, in a reply to the message that was never answered.
-    const notices = world.discord.messagesIn(CHANNEL).filter((m) =>
-      m.author.bot && m.content === text.stopping
-    );
-    assert.deepEqual(notices.map((m) => m.message_reference?.message_id), [stuck.id]);
+    assert.deepEqual(stoppingNoticesIn(world, CHANNEL), [stuck.id]);
 
     await world.startBot(ENV);
     world.gemini.reply("응.");
     await say(world, CHANNEL, "아직 기억해?");
-    await until(() => generateCalls(world).length === 3, "the Gemini call after restart");
-    assert.deepEqual(turns(generateCalls(world)[2]), [
+    await until(() => world.generateRequests().length === 3, "the Gemini call after restart");
+    assert.deepEqual(turns(world.generateRequests()[2]), [
       ["user", "민수: 기억해줘"],
       ["model", "기억할 대답."],
       ["user", "민수: 아직 기억해?"],
@@ -138,16 +124,19 @@ Deno.test("with SESSION_MAX=2 the least recently used session is evicted and com
     for (const [i, channel] of channels.entries()) {
       world.gemini.reply(`채널 ${i} 대답.`);
       await say(world, channel, `채널 ${i} 질문`);
-      await until(() => botMessages(world, channel).includes(`채널 ${i} 대답.`), `answer ${i}`);
-      await until(() => generateCalls(world).length === i + 1, `Gemini call ${i}`);
+      await until(() => world.botMessages(channel).includes(`채널 ${i} 대답.`), `answer ${i}`);
+      await until(() => world.generateRequests().length === i + 1, `Gemini call ${i}`);
     }
     // The third channel pushed the first one out of memory.
     await waitForEviction(bot, channels[0]);
 
     world.gemini.reply("돌아왔구나.");
     await say(world, channels[0], "나 다시 왔어");
-    await until(() => generateCalls(world).length === 4, "the Gemini call for the first channel");
-    assert.deepEqual(turns(generateCalls(world)[3]), [
+    await until(
+      () => world.generateRequests().length === 4,
+      "the Gemini call for the first channel",
+    );
+    assert.deepEqual(turns(world.generateRequests()[3]), [
       ["user", "민수: 채널 0 질문"],
       ["model", "채널 0 대답."],
       ["user", "민수: 나 다시 왔어"],
@@ -174,26 +163,22 @@ async function waitForEviction(bot: BotProcess, channelId: string): Promise<void
   });
 }
 
-function botMessages(world: World, channelId: string): string[] {
-  return world.discord.messagesIn(channelId).filter((m) => m.author.bot && !m.deleted).map((m) =>
-    m.content
-  );
+/** Sends SIGTERM and checks that the bot exits 0 within 10 s. */
+async function stopWithin10s(bot: BotProcess): Promise<void> {
+  const started = Date.now();
+  const status = await bot.stop("SIGTERM");
+  const tookMs = Date.now() - started;
+  assert.equal(status.code, 0, `exit code ${status.code} after ${tookMs} ms:\n${bot.output}`);
+  assert.ok(tookMs < 10_000, `shutdown took ${tookMs} ms`);
+}
+
+/** The ids of the messages the bot answered with the short "stopping" notice. */
+function stoppingNoticesIn(world: World, channelId: string): (string | undefined)[] {
+  return world.discord.messagesIn(channelId)
+    .filter((m) => m.author.bot && m.content === text.stopping)
+    .map((m) => m.message_reference?.message_id);
 }
 
 function typingIn(world: World, channelId: string): number {
   return world.discord.requestsTo("POST", new RegExp(`^/channels/${channelId}/typing$`)).length;
-}
-
-interface GenerateBody {
-  contents: { role: string; parts: { text: string }[] }[];
-}
-
-function generateCalls(world: World): GenerateBody[] {
-  return world.gemini.requests
-    .filter((r) => r.action === "generateContent" || r.action === "streamGenerateContent")
-    .map((r) => r.body as GenerateBody);
-}
-
-function turns(body: GenerateBody): [string, string][] {
-  return body.contents.map((c) => [c.role, c.parts.map((p) => p.text).join("")]);
 }

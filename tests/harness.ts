@@ -5,7 +5,11 @@
  * @module
  */
 import { FakeDiscord } from "./fakes/fake_discord.ts";
-import { FakeGemini, type FakeGeminiOptions } from "./fakes/fake_gemini.ts";
+import {
+  FakeGemini,
+  type FakeGeminiOptions,
+  type RecordedRequest as GeminiRequest,
+} from "./fakes/fake_gemini.ts";
 
 /** The repository root, where `deno.json` and `main.ts` are. */
 export const ROOT = new URL("../", import.meta.url).pathname;
@@ -148,6 +152,20 @@ export class World {
     return bot;
   }
 
+  /** The text of the bot's messages in a channel, oldest first, deleted ones left out. */
+  botMessages(channelId: string): string[] {
+    return this.discord.messagesIn(channelId).filter((m) => m.author.bot && !m.deleted).map((m) =>
+      m.content
+    );
+  }
+
+  /** The generate requests (plain or streamed) the fake Gemini received, in order. */
+  generateRequests(): GeminiRequest[] {
+    return this.gemini.requests.filter((r) =>
+      r.action === "generateContent" || r.action === "streamGenerateContent"
+    );
+  }
+
   /** Stops every bot, closes the fakes, removes the data directory unless `keepData`. */
   async close(options: { keepData?: boolean } = {}): Promise<void> {
     for (const bot of this.#bots) await bot.stop("SIGKILL");
@@ -175,4 +193,10 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await delay(10);
   }
+}
+
+/** A Gemini request's `contents` as [role, text] pairs, each turn's parts joined. */
+export function turns(request: GeminiRequest): [string, string][] {
+  const contents = request.body.contents as { role: string; parts: { text: string }[] }[];
+  return contents.map((c) => [c.role, c.parts.map((p) => p.text).join("")]);
 }

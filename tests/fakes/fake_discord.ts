@@ -3,8 +3,7 @@
  * so a real discordeno bot can connect to it in tests. Request bodies are checked against
  * Discord's OpenAPI spec, and faults (429s, dropped gateway connections) can be injected.
  *
- * Gateway frames are always uncompressed JSON text: discordeno asks for no compression by
- * default, and its shard parses text frames as plain JSON even when it asked for zlib or zstd.
+ * The gateway session lives in `fake_gateway.ts`.
  *
  * @example
  * ```ts ignore
@@ -18,6 +17,7 @@
  * @module
  */
 
+import { FakeGateway } from "./fake_gateway.ts";
 import { discordFormErrors, DiscordSpec, type SpecIssue } from "./openapi_validator.ts";
 
 /** A request the fake received, as Discord would see it. */
@@ -163,20 +163,6 @@ const MESSAGE_TYPE_REPLY = 19;
 const MESSAGE_TYPE_CHAT_INPUT_COMMAND = 20;
 const MESSAGE_FLAG_LOADING = 128;
 
-/** Discord's gateway opcodes used here. */
-const Op = {
-  Dispatch: 0,
-  Heartbeat: 1,
-  Identify: 2,
-  PresenceUpdate: 3,
-  VoiceStateUpdate: 4,
-  Resume: 6,
-  RequestGuildMembers: 8,
-  InvalidSession: 9,
-  Hello: 10,
-  HeartbeatAck: 11,
-} as const;
-
 /** Errors exactly as Discord words them. */
 const Errors = {
   unauthorized: { status: 401, body: { message: "401: Unauthorized", code: 0 } },
@@ -216,16 +202,10 @@ export class FakeDiscord {
   readonly requests: RecordedRequest[] = [];
   /** The requests Discord would have refused (bad body, unknown route, bad auth). */
   readonly invalidRequests: InvalidRequest[] = [];
-  /** Every payload clients sent on the gateway, oldest first. */
-  readonly gatewayReceived: { op: number; d: unknown }[] = [];
-  /** How many IDENTIFYs were answered with READY. */
-  identified = 0;
-  /** How many RESUMEs were answered with RESUMED. */
-  resumed = 0;
 
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #spec: DiscordSpec | undefined;
-  readonly #heartbeatIntervalMs: number;
+  readonly #gateway: FakeGateway;
   readonly #echoBotMessages: boolean;
   readonly #ids = new SnowflakeClock();
   readonly #routes: { method: string; pattern: URLPattern; handler: Handler }[];
@@ -234,9 +214,6 @@ export class FakeDiscord {
   readonly #commands = new Map<string, Json[]>(); // by guild id, "" for global
   readonly #interactions = new Map<string, InteractionState>(); // by token
   readonly #rateLimits: { method: string; path: RegExp; opts: Required<RateLimitOptions> }[] = [];
-  readonly #sockets = new Set<GatewayConnection>();
-  readonly #sessions = new Map<string, GatewaySession>();
-  #session: GatewaySession | undefined;
   readonly #waiters = new Set<Waiter>();
   #closed = false;
 
@@ -245,7 +222,6 @@ export class FakeDiscord {
     this.applicationId = this.botId;
     this.token = `${btoa(this.botId)}.fake.token`;
     this.#spec = spec;
-    this.#heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 41250;
     this.#echoBotMessages = opts.echoBotMessages ?? true;
     this.#routes = this.#buildRoutes();
     this.#server = Deno.serve(
@@ -253,6 +229,27 @@ export class FakeDiscord {
       (req) => this.#handle(req),
     );
     this.url = `http://127.0.0.1:${this.#server.addr.port}`;
+    this.#gateway = new FakeGateway({
+      token: this.token,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
+      ready: (sessionId) => ({
+        v: 10,
+        user: { ...this.botUser, verified: true, mfa_enabled: false, flags: 0 },
+        guilds: [],
+        session_id: sessionId,
+        session_type: "normal",
+        resume_gateway_url: this.gatewayUrl,
+        application: { id: this.applicationId, flags: 0 },
+        shard: [0, 1],
+        private_channels: [],
+        relationships: [],
+        presences: [],
+        guild_join_requests: [],
+        geo_ordered_rtc_regions: ["seoul"],
+        user_settings: {},
+      }),
+      onChange: () => this.#notify(),
+    });
   }
 
   /** Starts a fake on a free loopback port. */
@@ -278,6 +275,21 @@ export class FakeDiscord {
       avatar: null,
       bot: true,
     };
+  }
+
+  /** Every payload clients sent on the gateway, oldest first. */
+  get gatewayReceived(): { op: number; d: unknown }[] {
+    return this.#gateway.received;
+  }
+
+  /** How many IDENTIFYs were answered with READY. */
+  get identified(): number {
+    return this.#gateway.identified;
+  }
+
+  /** How many RESUMEs were answered with RESUMED. */
+  get resumed(): number {
+    return this.#gateway.resumed;
   }
 
   /** The gateway URL the fake hands out in `/gateway/bot` and READY. */
@@ -353,10 +365,7 @@ export class FakeDiscord {
 
   /** Closes the gateway socket with a resumable code, so the client must RESUME. */
   dropConnection(code = 4000): void {
-    const conn = this.#session?.connection;
-    if (!conn) throw new Error("dropConnection: no client is connected to the gateway");
-    this.#session!.connection = undefined;
-    conn.socket.close(code, "FakeDiscord dropped the connection");
+    this.#gateway.dropConnection(code);
   }
 
   // ---- Gateway events ------------------------------------------------------------------------
@@ -367,13 +376,7 @@ export class FakeDiscord {
    * Events sent while the socket is down are replayed on RESUME.
    */
   dispatch(t: string, d: unknown): number | undefined {
-    const session = this.#session;
-    if (!session) return undefined;
-    const s = ++session.seq;
-    const payload = { op: Op.Dispatch, t, s, d };
-    session.log.push(payload);
-    session.connection?.send(payload);
-    return s;
+    return this.#gateway.dispatch(t, d);
   }
 
   /** Stores a user's message, dispatches MESSAGE_CREATE for it and returns it. */
@@ -484,7 +487,7 @@ export class FakeDiscord {
     if (this.#closed) return;
     this.#closed = true;
     for (const waiter of [...this.#waiters]) waiter.fail(new Error("FakeDiscord was closed"));
-    await Promise.all([...this.#sockets].map((c) => c.close(1001, "FakeDiscord closing")));
+    await this.#gateway.close();
     await this.#server.shutdown();
   }
 
@@ -492,7 +495,7 @@ export class FakeDiscord {
 
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    if (url.pathname === "/gateway") return this.#upgrade(req);
+    if (url.pathname === "/gateway") return this.#gateway.upgrade(req);
     const path = url.pathname.replace(/^(\/api)?\/v10(?=\/)/, "");
     const rec: RecordedRequest = {
       method: req.method,
@@ -892,7 +895,7 @@ export class FakeDiscord {
   #dispatchMessage(t: string, message: DiscordMessage): void {
     const fromBot = message.author.id === this.botId;
     if (fromBot && !this.#echoBotMessages) return;
-    const intents = this.#session?.intents ?? 0;
+    const intents = this.#gateway.intents;
     const needed = message.guild_id ? INTENT_GUILD_MESSAGES : INTENT_DIRECT_MESSAGES;
     if (!(intents & needed)) return;
     if (t === "MESSAGE_DELETE") {
@@ -911,112 +914,6 @@ export class FakeDiscord {
       Object.assign(d, { content: "", embeds: [], attachments: [], components: [] });
     }
     this.dispatch(t, d);
-  }
-
-  // ---- Gateway -------------------------------------------------------------------------------
-
-  #upgrade(req: Request): Response {
-    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426 });
-    }
-    const { socket, response } = Deno.upgradeWebSocket(req);
-    const conn = new GatewayConnection(socket);
-    this.#sockets.add(conn);
-    socket.onopen = () =>
-      conn.send({ op: Op.Hello, d: { heartbeat_interval: this.#heartbeatIntervalMs } });
-    socket.onmessage = (e) => this.#onGatewayMessage(conn, e.data);
-    socket.onclose = () => {
-      this.#sockets.delete(conn);
-      if (conn.session?.connection === conn) conn.session.connection = undefined;
-      this.#notify();
-    };
-    // A client that vanishes without a close handshake still ends up in onclose.
-    socket.onerror = () => {};
-    return response;
-  }
-
-  #onGatewayMessage(conn: GatewayConnection, data: unknown): void {
-    let payload: { op: number; d: unknown };
-    try {
-      payload = JSON.parse(String(data));
-    } catch {
-      return conn.socket.close(4002, "Error while decoding payload.");
-    }
-    this.gatewayReceived.push({ op: payload.op, d: payload.d });
-    switch (payload.op) {
-      case Op.Heartbeat:
-        conn.send({ op: Op.HeartbeatAck });
-        break;
-      case Op.Identify:
-        this.#identify(conn, payload.d as Json);
-        break;
-      case Op.Resume:
-        this.#resume(conn, payload.d as Json);
-        break;
-      case Op.PresenceUpdate:
-      case Op.VoiceStateUpdate:
-      case Op.RequestGuildMembers:
-        if (!conn.session) conn.socket.close(4003, "Not authenticated.");
-        break;
-      default:
-        conn.socket.close(4001, "Unknown opcode.");
-    }
-    this.#notify();
-  }
-
-  #identify(conn: GatewayConnection, d: Json): void {
-    if (conn.session) return conn.socket.close(4005, "Already authenticated.");
-    if (!this.#tokenMatches(d.token)) return conn.socket.close(4004, "Authentication failed.");
-    const session: GatewaySession = {
-      id: crypto.randomUUID().replaceAll("-", ""),
-      seq: 0,
-      log: [],
-      intents: Number(d.intents ?? 0),
-      connection: conn,
-    };
-    conn.session = session;
-    this.#sessions.set(session.id, session);
-    this.#session = session;
-    this.dispatch("READY", {
-      v: 10,
-      user: { ...this.botUser, verified: true, mfa_enabled: false, flags: 0 },
-      guilds: [],
-      session_id: session.id,
-      session_type: "normal",
-      resume_gateway_url: this.gatewayUrl,
-      application: { id: this.applicationId, flags: 0 },
-      shard: [0, 1],
-      private_channels: [],
-      relationships: [],
-      presences: [],
-      guild_join_requests: [],
-      geo_ordered_rtc_regions: ["seoul"],
-      user_settings: {},
-    });
-    this.identified++;
-  }
-
-  #resume(conn: GatewayConnection, d: Json): void {
-    if (!this.#tokenMatches(d.token)) return conn.socket.close(4004, "Authentication failed.");
-    const session = this.#sessions.get(String(d.session_id));
-    if (!session) return conn.send({ op: Op.InvalidSession, d: false });
-    const seq = Number(d.seq ?? 0);
-    if (seq > session.seq) return conn.socket.close(4007, "Invalid seq.");
-    // Discord closes the session's old socket if it is somehow still open.
-    if (session.connection && session.connection !== conn) {
-      session.connection.socket.close(4000, "Session resumed elsewhere");
-    }
-    session.connection = conn;
-    conn.session = session;
-    this.#session = session;
-    for (const missed of session.log.filter((p) => p.s > seq)) conn.send(missed);
-    this.dispatch("RESUMED", null);
-    this.resumed++;
-  }
-
-  #tokenMatches(token: unknown): boolean {
-    // discordeno sends "Bot <token>" on the gateway; Discord accepts it with or without "Bot ".
-    return token === this.token || token === `Bot ${this.token}`;
   }
 
   // ---- Waiting -------------------------------------------------------------------------------
@@ -1052,35 +949,6 @@ export class FakeDiscord {
 interface Waiter {
   poll(): void;
   fail(e: Error): void;
-}
-
-interface GatewaySession {
-  id: string;
-  seq: number;
-  log: { op: number; t: string; s: number; d: unknown }[];
-  intents: number;
-  connection: GatewayConnection | undefined;
-}
-
-/** One gateway WebSocket and the session it carries, if it identified or resumed. */
-class GatewayConnection {
-  session: GatewaySession | undefined;
-  readonly #closed: Promise<void>;
-
-  constructor(readonly socket: WebSocket) {
-    this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
-  }
-
-  send(payload: unknown): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(payload));
-  }
-
-  /** Closes the socket and resolves once the close handshake is over. */
-  close(code: number, reason: string): Promise<void> {
-    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    if (this.socket.readyState !== WebSocket.CLOSING) this.socket.close(code, reason);
-    return this.#closed;
-  }
 }
 
 /** Timestamp-based ids that sort in creation order, like Discord's snowflakes. */
