@@ -24,10 +24,10 @@
 import { backoffDelay } from "../lib/backoff.ts";
 import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
 import { type Content, type GeminiClient, GeminiTimeoutError, type Usage } from "../lib/gemini.ts";
-import { classifyGeminiError, parseRetryDelay } from "../lib/gemini_errors.ts";
+import { classifyGeminiError, type GeminiFailure } from "../lib/gemini_errors.ts";
 import { nextPacificMidnight } from "../lib/pacific_day.ts";
 import { LatencyWindow } from "../lib/percentiles.ts";
-import type { QuotaDimension, Reservation, TokenPool } from "../lib/token_pool.ts";
+import type { Reservation, TokenPool } from "../lib/token_pool.ts";
 
 /** Chat is answered before summaries. */
 export type Priority = "chat" | "summary";
@@ -168,6 +168,8 @@ export interface GeminiBrokerOptions {
 
 interface Job {
   request: BrokerRequest;
+  /** Input tokens to reserve, estimated once: the request does not change while it waits. */
+  estimate: number;
   seq: number;
   rank: number;
   enqueuedAt: number;
@@ -246,7 +248,6 @@ export class GeminiBroker {
   #cache = new Map<string, CacheEntry>();
   #cacheFallbackLogged = false;
   #queueWait = new LatencyWindow();
-  #callLatency = new LatencyWindow();
   #stats: BrokerStats = {
     requests: 0,
     calls: 0,
@@ -308,11 +309,6 @@ export class GeminiBroker {
     return this.#queueWait;
   }
 
-  /** Milliseconds each successful Gemini call took (first byte to last), over the last hour. */
-  get callLatency(): LatencyWindow {
-    return this.#callLatency;
-  }
-
   /**
    * Checks every key with a cheap `countTokens` of the persona, which also measures the
    * persona's size (`stats.personaTokens`). Keys the server refuses are taken out of use; the
@@ -334,18 +330,11 @@ export class GeminiBroker {
           this.#startCache(keyId, key, this.#clock.now());
           return { keyId, ok: true, message: `${keyId} works; the persona is ${tokens} tokens` };
         } catch (error) {
-          const failure = error instanceof GeminiTimeoutError
-            ? { kind: "transient" as const, status: undefined }
-            : classifyGeminiError(error);
+          const failure = classifyGeminiError(error);
           const status = "status" in failure ? failure.status : undefined;
           const why = redact(shortMessage(error), key);
-          const keyRefused = failure.kind === "fatal" &&
-            (failure.reason === "unauthorized" || failure.reason === "forbidden");
-          if (keyRefused) {
-            this.#stats.keyRejections++;
-            this.#options.onEvent?.({ type: "key_rejected", keyId, status: failure.status });
-            pool.disable(keyId, this.#clock.now() + this.#rejectedKeyMs());
-          }
+          const keyRefused = isKeyRefusal(failure);
+          if (keyRefused) this.#rejectKey(keyId, failure.status, this.#clock.now());
           const what = keyRefused
             ? `Gemini refused ${keyId}; it is out of use`
             : failure.kind === "fatal"
@@ -370,6 +359,7 @@ export class GeminiBroker {
     const now = this.#clock.now();
     this.#enqueue({
       request,
+      estimate: estimateTokens(request.contents, this.#instructionFor(request)),
       seq: this.#seq++,
       rank: request.priority === "chat" ? 0 : 1,
       enqueuedAt: now,
@@ -427,8 +417,7 @@ export class GeminiBroker {
       const index = this.#queue.findIndex((job) => job.notBefore <= now);
       if (index < 0) break;
       const job = this.#queue[index];
-      const estimate = estimateTokens(job.request.contents, this.#instructionFor(job.request));
-      const room = this.#options.pool.reserve(estimate, now);
+      const room = this.#options.pool.reserve(job.estimate, now);
       if (!room.ok) {
         if (room.allDisabled) {
           // Every key was refused: nothing queued can be answered until one comes back.
@@ -495,10 +484,7 @@ export class GeminiBroker {
   async #run(job: Job, reservation: Reservation): Promise<void> {
     const startedAt = this.#clock.now();
     if (job.attempts === 0) this.#queueWait.add(startedAt - job.enqueuedAt, startedAt);
-    if (job.announced !== undefined) {
-      job.announced = undefined;
-      job.request.onWait?.(undefined);
-    }
+    this.#endWait(job);
     job.attempts++;
     this.#stats.calls++;
     let streamed = "";
@@ -528,7 +514,6 @@ export class GeminiBroker {
       this.#options.pool.settle(reservation, result.usage.promptTokens, now);
       this.#options.pool.report(reservation.keyId, true, now);
       this.#account(result.usage);
-      this.#callLatency.add(now - startedAt, now);
       this.#stats.succeeded++;
       this.#options.onEvent?.({
         type: "call",
@@ -565,7 +550,7 @@ export class GeminiBroker {
     const pool = this.#options.pool;
     const timedOut = error instanceof GeminiTimeoutError;
     if (timedOut) this.#stats.timeouts++;
-    const failure = timedOut ? { kind: "transient" as const } : classifyGeminiError(error);
+    const failure = classifyGeminiError(error);
     if ("status" in failure && failure.status !== undefined) job.lastStatus = failure.status;
     if (streamed.length > 0) {
       // Text is already on screen: a retry would show a different answer under it.
@@ -583,12 +568,10 @@ export class GeminiBroker {
       case "blocked":
         return this.#finish(job, { ok: false, reason: "blocked" });
       case "fatal":
-        if (failure.reason === "unauthorized" || failure.reason === "forbidden") {
+        if (isKeyRefusal(failure)) {
           // A bad key: keep it out of use and let the call try another key (the pump fails
           // the call "rejected" when no key is left).
-          this.#stats.keyRejections++;
-          this.#options.onEvent?.({ type: "key_rejected", keyId, status: failure.status });
-          pool.disable(keyId, now + this.#rejectedKeyMs());
+          this.#rejectKey(keyId, failure.status, now);
           job.attempts--;
           return this.#enqueue(job);
         }
@@ -603,8 +586,8 @@ export class GeminiBroker {
         }
         this.#stats.rateLimitedMinute++;
         this.#options.onEvent?.({ type: "rate_limited", keyId, scope: "minute" });
-        const delayMs = serverDelay(error) ?? this.#backoff(job);
-        pool.throttled(reservation, now + delayMs, quotaDimension(error), now);
+        const delayMs = failure.retryAfterMs ?? this.#backoff(job);
+        pool.throttled(reservation, now + delayMs, failure.quota, now);
         return this.#retry(job, keyId, delayMs, "429", now);
       }
       case "transient": {
@@ -635,19 +618,26 @@ export class GeminiBroker {
       this.#stats.failed++;
       this.#stats.failures[result.reason]++;
     }
-    if (job.announced !== undefined) {
-      job.announced = undefined;
-      job.request.onWait?.(undefined);
-    }
+    this.#endWait(job);
     job.resolve(result);
+  }
+
+  /** Tells a caller that was given a start time that it no longer waits. */
+  #endWait(job: Job): void {
+    if (job.announced === undefined) return;
+    job.announced = undefined;
+    job.request.onWait?.(undefined);
+  }
+
+  /** A key the server refused: out of use for `rejectedKeyMs`. */
+  #rejectKey(keyId: string, status: number, now: number): void {
+    this.#stats.keyRejections++;
+    this.#options.onEvent?.({ type: "key_rejected", keyId, status });
+    this.#options.pool.disable(keyId, now + (this.#options.rejectedKeyMs ?? 3_600_000));
   }
 
   #maxAttempts(): number {
     return this.#options.maxAttempts ?? 5;
-  }
-
-  #rejectedKeyMs(): number {
-    return this.#options.rejectedKeyMs ?? 3_600_000;
   }
 
   #instructionFor(request: BrokerRequest): string {
@@ -665,27 +655,17 @@ export class GeminiBroker {
 
   /** The cache name to use for this key now, starting or refreshing the cache when due. */
   #cachedPrompt(reservation: Reservation, now: number): string | undefined {
-    if (this.#options.contextCache === false) return undefined;
-    const entry = this.#cache.get(reservation.keyId);
-    switch (entry?.state) {
-      case "refused":
-        return undefined;
-      case "failed":
-        if (entry.until > now) return undefined;
-        break;
-      case "pending":
-        // The old cache, while it lasts, serves during a refresh.
-        return entry.name && entry.expiresAt! > now + 10_000 ? entry.name : undefined;
-      case "ready":
-        if (entry.expiresAt - now > CACHE_REFRESH_MARGIN_MS) return entry.name;
-        break;
-    }
     this.#startCache(reservation.keyId, reservation.key, now);
-    const usable = entry?.state === "ready" && entry.expiresAt > now + 10_000;
-    return usable ? entry.name : undefined;
+    const entry = this.#cache.get(reservation.keyId);
+    if (entry?.state !== "ready" && entry?.state !== "pending") return undefined;
+    // The old cache, while it lasts, serves during a refresh.
+    return entry.name && entry.expiresAt! > now + 10_000 ? entry.name : undefined;
   }
 
-  /** Creates (or re-creates, for a refresh) the persona cache of one key, in the background. */
+  /**
+   * Creates the persona cache of one key in the background, or re-creates it when it is due for a
+   * refresh; does nothing while it is pending, refused, failed lately or fresh.
+   */
   #startCache(keyId: string, key: string, now: number): void {
     if (this.#options.contextCache === false || this.#stopped) return;
     const entry = this.#cache.get(keyId);
@@ -762,40 +742,17 @@ export function costUsd(usage: Usage, prices: Prices): number {
     (usage.outputTokens + usage.thinkingTokens) * prices.output) / 1e6;
 }
 
-/**
- * The server's requested delay for a 429: the longer of `RetryInfo.retryDelay` (whole seconds,
- * rounded down by the server) and "Please retry in 37.2s." in the message, so a retry never comes
- * early.
- */
-function serverDelay(error: unknown): number | undefined {
-  const e = error as { errorDetails?: unknown; message?: unknown };
-  const message = typeof e?.message === "string" ? e.message : undefined;
-  const fromDetails = parseRetryDelay(e?.errorDetails);
-  const fromMessage = parseRetryDelay(undefined, message);
-  if (fromDetails === undefined) return fromMessage;
-  if (fromMessage === undefined) return fromDetails;
-  return Math.max(fromDetails, fromMessage);
-}
+type KeyRefusal = { kind: "fatal"; reason: "unauthorized" | "forbidden" };
 
-/** Which per-minute quota a 429's `QuotaFailure` names, if it names one. */
-function quotaDimension(error: unknown): QuotaDimension | undefined {
-  const details = (error as { errorDetails?: unknown })?.errorDetails;
-  if (!Array.isArray(details)) return undefined;
-  for (const detail of details) {
-    if (detail?.["@type"] !== "type.googleapis.com/google.rpc.QuotaFailure") continue;
-    for (const violation of detail.violations ?? []) {
-      const id = `${violation?.quotaId ?? ""} ${violation?.quotaMetric ?? ""}`;
-      if (/token/i.test(id)) return "tokens";
-      if (/request/i.test(id)) return "requests";
-    }
-  }
-  return undefined;
+/** The server refused the key itself (401, 403, an invalid key), not the call. */
+function isKeyRefusal(failure: GeminiFailure): failure is GeminiFailure & KeyRefusal {
+  return failure.kind === "fatal" &&
+    (failure.reason === "unauthorized" || failure.reason === "forbidden");
 }
 
 /** A 4xx caused by the cache rather than the call: it vanished, expired, or does not fit. */
 function isCacheRefusal(status: number, error: unknown): boolean {
-  if (status === 403 || status === 404) return /cached ?content/i.test(shortMessage(error));
-  return status === 400 && /cached ?content/i.test(shortMessage(error));
+  return [400, 403, 404].includes(status) && /cached ?content/i.test(shortMessage(error));
 }
 
 /** The server's own words from an SDK error, without the SDK's prefix and the details dump. */

@@ -91,6 +91,10 @@ function setup(
   return { clock, client, broker, pool, events };
 }
 
+/** A persona cache of 1500 tokens that lives an hour. */
+const anHourCache = () =>
+  Promise.resolve({ name: "cachedContents/abc", expiresAt: Date.now() + 3_600_000, tokens: 1500 });
+
 const chat = (text: string) => ({
   priority: "chat" as const,
   contents: [{ role: "user", parts: [{ text }] }],
@@ -317,12 +321,7 @@ Deno.test("onWait: a request deep in the queue is told its own slot, not the hea
 
 Deno.test("context cache: the persona goes by cache once made, never next to a system instruction", async () => {
   const { broker, client, clock } = setup({ contextCache: true });
-  client.cacheResult = () =>
-    Promise.resolve({
-      name: "cachedContents/abc",
-      expiresAt: Date.now() + 3_600_000,
-      tokens: 1500,
-    });
+  client.cacheResult = anHourCache;
   await broker.generate(chat("first"));
   await clock.tick(0);
   await broker.generate(chat("second"));
@@ -361,12 +360,7 @@ Deno.test("context cache: refused as too small → plain calls, logged once, nev
 
 Deno.test("context cache: a vanished cache is dropped and the call retried at once, uncharged", async () => {
   const { broker, client, clock } = setup({ contextCache: true });
-  client.cacheResult = () =>
-    Promise.resolve({
-      name: "cachedContents/abc",
-      expiresAt: Date.now() + 3_600_000,
-      tokens: 1500,
-    });
+  client.cacheResult = anHourCache;
   await broker.generate(chat("first"));
   await clock.tick(0);
   client.steps.push({ error: sdkError(403, "CachedContent not found (or permission denied)") });

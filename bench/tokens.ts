@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { costUsd, GeminiBroker, type Prices } from "../actors/gemini_broker.ts";
+import { GeminiBroker, type Prices } from "../actors/gemini_broker.ts";
 import { SdkGeminiClient } from "../lib/gemini.ts";
 import { HistoryWindow } from "../lib/history_window.ts";
 import { PERSONA } from "../lib/prompts.ts";
@@ -73,12 +73,7 @@ async function converse(bot: Bot) {
   const s = broker.stats;
   const perAnswer = (n: number) => n / TURNS;
   const billedIn = s.tokensIn - s.tokensCached;
-  const cost = costUsd({
-    promptTokens: s.tokensIn,
-    cachedTokens: s.tokensCached,
-    outputTokens: s.tokensOut,
-    thinkingTokens: s.tokensThinking,
-  }, PRICES);
+  const billed = s.tokensIn + s.tokensOut + s.tokensThinking;
   console.log(`\n## ${bot.label}`);
   for (const event of events) console.log(`(${event})`);
   if (s.personaTokens !== undefined) console.log(`persona: ${s.personaTokens} tokens`);
@@ -87,13 +82,11 @@ async function converse(bot: Bot) {
       perAnswer(s.tokensCached).toFixed(0)
     } + output ${perAnswer(s.tokensOut).toFixed(0)} + thinking ${
       perAnswer(s.tokensThinking).toFixed(0)
-    } = ${
-      perAnswer(billedIn + s.tokensCached + s.tokensOut + s.tokensThinking).toFixed(0)
-    } tokens billed`,
+    } = ${perAnswer(billed).toFixed(0)} tokens billed`,
   );
-  const per1000 = cost / TURNS * 1000;
+  const per1000 = s.costUsd / TURNS * 1000;
   console.log(`estimated cost: $${per1000.toFixed(4)} per 1,000 answers`);
-  return { per1000, tokens: (billedIn + s.tokensCached + s.tokensOut + s.tokensThinking) / TURNS };
+  return { per1000, tokens: perAnswer(billed) };
 }
 
 console.log("# bench/tokens.ts");

@@ -8,11 +8,15 @@
  *
  * @module
  */
+import type { QuotaDimension } from "./token_pool.ts";
 
 /** What a failed Gemini call means for the caller. */
 export type GeminiFailure =
-  /** 429: wait `retryAfterMs` (scope "minute"), or until midnight Pacific (scope "day"). */
-  | { kind: "rate_limit"; scope: "minute" | "day"; retryAfterMs?: number }
+  /**
+   * 429: wait `retryAfterMs` (scope "minute"), or until midnight Pacific (scope "day"); `quota`
+   * is the per-minute limit the server's `QuotaFailure` names, when it names one.
+   */
+  | { kind: "rate_limit"; scope: "minute" | "day"; retryAfterMs?: number; quota?: QuotaDimension }
   /** 408, 5xx, network failure, timeout or abort: retry with backoff. */
   | { kind: "transient"; status?: number; retryAfterMs?: number }
   /** Other 4xx: retrying the same request will not help. */
@@ -66,10 +70,19 @@ function durationMs(value: unknown): number | undefined {
   return undefined;
 }
 
+/** Parses "retry in 37.2s" (or "500ms") in a message. */
+function messageDelayMs(message: string | undefined): number | undefined {
+  const match = /retry in (\d+(?:\.\d+)?)\s*(ms|s)\b/i.exec(message ?? "");
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  return Math.ceil(match[2].toLowerCase() === "ms" ? amount : amount * 1000);
+}
+
 /**
- * Returns the delay Gemini asks for, in milliseconds (rounded up), from the
- * `google.rpc.RetryInfo` entry of `error.details`, or else from "Please retry in 37.2s." (or
- * "500ms") in the message; `undefined` if neither says.
+ * Returns the delay Gemini asks for, in milliseconds (rounded up): the longer of the
+ * `google.rpc.RetryInfo` entry of `error.details` (whole seconds, rounded down by the server) and
+ * "Please retry in 37.2s." (or "500ms") in the message, so a retry never comes early; `undefined`
+ * if neither says.
  *
  * @example Usage
  * ```ts
@@ -78,22 +91,16 @@ function durationMs(value: unknown): number | undefined {
  *
  * const details = [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "37s" }];
  * assert.equal(parseRetryDelay(details), 37000);
- * assert.equal(parseRetryDelay(undefined, "Quota exceeded. Please retry in 1.5s."), 1500);
+ * assert.equal(parseRetryDelay(details, "Quota exceeded. Please retry in 37.2s."), 37200);
  * ```
  */
 export function parseRetryDelay(details: unknown, message?: string): number | undefined {
-  for (const info of detailsOfType(details, RETRY_INFO)) {
-    const ms = durationMs(info.retryDelay);
-    if (ms !== undefined) return ms;
-  }
-  if (typeof message === "string") {
-    const match = /retry in (\d+(?:\.\d+)?)\s*(ms|s)\b/i.exec(message);
-    if (match) {
-      const amount = Number(match[1]);
-      return Math.ceil(match[2].toLowerCase() === "ms" ? amount : amount * 1000);
-    }
-  }
-  return undefined;
+  const fromDetails = detailsOfType(details, RETRY_INFO)
+    .map((info) => durationMs(info.retryDelay))
+    .find((ms) => ms !== undefined);
+  const fromMessage = messageDelayMs(message);
+  if (fromDetails === undefined) return fromMessage;
+  return fromMessage === undefined ? fromDetails : Math.max(fromDetails, fromMessage);
 }
 
 /**
@@ -120,6 +127,22 @@ export function isDailyQuota(details: unknown): boolean {
       violation.quotaId.includes("PerDay")
     )
   );
+}
+
+/**
+ * Which per-minute limit a `google.rpc.QuotaFailure` names: the first violation whose `quotaId`
+ * or `quotaMetric` speaks of tokens or requests.
+ */
+function quotaDimension(details: unknown): QuotaDimension | undefined {
+  for (const failure of detailsOfType(details, QUOTA_FAILURE)) {
+    if (!Array.isArray(failure.violations)) continue;
+    for (const violation of failure.violations) {
+      const id = `${violation?.quotaId ?? ""} ${violation?.quotaMetric ?? ""}`;
+      if (/token/i.test(id)) return "tokens";
+      if (/request/i.test(id)) return "requests";
+    }
+  }
+  return undefined;
 }
 
 /** Status, message and details pulled from an SDK error or a raw `{ error: {...} }` body. */
@@ -163,7 +186,8 @@ function isInvalidApiKey(details: unknown): boolean {
 
 /**
  * Classifies an error thrown by a Gemini call: 429 is `rate_limit` (scope "day" for a daily quota,
- * whose short `retryDelay` is then left out: wait for `nextPacificMidnight`); 408, 5xx and errors
+ * whose short `retryDelay` is then left out: wait for `nextPacificMidnight`; a per-minute one
+ * carries its delay and the `quota` it names); 408, 5xx and errors
  * without a status (network, timeout, abort, a broken stream) are `transient`; other 4xx are
  * `fatal` (a 400 for an invalid API key is "unauthorized"); safety blocks are `blocked`.
  *
@@ -183,17 +207,13 @@ export function classifyGeminiError(error: unknown): GeminiFailure {
     return reason === undefined ? { kind: "transient" } : { kind: "blocked", reason };
   }
   const retryAfterMs = parseRetryDelay(details, message);
+  const delay = retryAfterMs === undefined ? {} : { retryAfterMs };
   if (status === 429) {
     if (isDailyQuota(details)) return { kind: "rate_limit", scope: "day" };
-    return retryAfterMs === undefined
-      ? { kind: "rate_limit", scope: "minute" }
-      : { kind: "rate_limit", scope: "minute", retryAfterMs };
+    const quota = quotaDimension(details);
+    return { kind: "rate_limit", scope: "minute", ...delay, ...(quota ? { quota } : {}) };
   }
-  if (status === 408 || status >= 500) {
-    return retryAfterMs === undefined
-      ? { kind: "transient", status }
-      : { kind: "transient", status, retryAfterMs };
-  }
+  if (status === 408 || status >= 500) return { kind: "transient", status, ...delay };
   switch (status) {
     case 400:
       return isInvalidApiKey(details)

@@ -75,8 +75,9 @@ Deno.test("parseRetryDelay() reads RetryInfo durations as {seconds, nanos}", () 
   assert.equal(parseRetryDelay([retryInfo({})]), undefined);
 });
 
-Deno.test("parseRetryDelay() prefers RetryInfo over the message", () => {
-  assert.equal(parseRetryDelay(DAILY_429.errorDetails, DAILY_429.message), 37000);
+Deno.test("parseRetryDelay() takes the longer of RetryInfo (rounded down) and the message", () => {
+  assert.equal(parseRetryDelay(DAILY_429.errorDetails, DAILY_429.message), 37200);
+  assert.equal(parseRetryDelay([retryInfo("5s")], "Please retry in 3s."), 5000);
 });
 
 Deno.test("parseRetryDelay() falls back to 'Please retry in' in the message", () => {
@@ -116,11 +117,21 @@ Deno.test("classifyGeminiError() a daily 429 is scope day, without the short ret
   assert.deepEqual(classifyGeminiError(DAILY_429), { kind: "rate_limit", scope: "day" });
 });
 
-Deno.test("classifyGeminiError() a per-minute 429 carries its retry delay", () => {
+Deno.test("classifyGeminiError() a per-minute 429 carries its retry delay and its quota", () => {
   assert.deepEqual(classifyGeminiError(MINUTE_429), {
     kind: "rate_limit",
     scope: "minute",
-    retryAfterMs: 12000,
+    retryAfterMs: 12800,
+    quota: "requests",
+  });
+  const tokens = fetchError(429, "Too Many Requests", {
+    message: "You exceeded your current quota...",
+    details: [quotaFailure("GenerateContentInputTokensPerModelPerMinute-FreeTier", "250000")],
+  });
+  assert.deepEqual(classifyGeminiError(tokens), {
+    kind: "rate_limit",
+    scope: "minute",
+    quota: "tokens",
   });
 });
 
@@ -162,42 +173,33 @@ Deno.test("classifyGeminiError() 5xx and 408 are transient", () => {
 });
 
 Deno.test("classifyGeminiError() 4xx are fatal with a reason", () => {
-  const badRequest = fetchError(400, "Bad Request", {
-    message: "* GenerateContentRequest.contents: contents is not specified",
-    details: [{
-      "@type": "type.googleapis.com/google.rpc.BadRequest",
-      fieldViolations: [{ field: "contents", description: "contents is not specified" }],
-    }],
-  });
-  assert.deepEqual(classifyGeminiError(badRequest), {
-    kind: "fatal",
-    status: 400,
-    reason: "bad_request",
-  });
-  assert.deepEqual(
-    classifyGeminiError(fetchError(401, "Unauthorized", { message: "" })),
-    { kind: "fatal", status: 401, reason: "unauthorized" },
-  );
-  const forbidden = fetchError(403, "Forbidden", {
-    message: "Method doesn't allow unregistered callers.",
-  });
-  assert.deepEqual(classifyGeminiError(forbidden), {
-    kind: "fatal",
-    status: 403,
-    reason: "forbidden",
-  });
-  const notFound = fetchError(404, "Not Found", {
-    message: "models/gemini-9 is not found for API version v1beta",
-  });
-  assert.deepEqual(classifyGeminiError(notFound), {
-    kind: "fatal",
-    status: 404,
-    reason: "not_found",
-  });
-  assert.deepEqual(
-    classifyGeminiError(fetchError(413, "Payload Too Large", { message: "" })),
-    { kind: "fatal", status: 413, reason: "other" },
-  );
+  const cases: [ReturnType<typeof fetchError>, string][] = [
+    [
+      fetchError(400, "Bad Request", {
+        message: "* GenerateContentRequest.contents: contents is not specified",
+        details: [{
+          "@type": "type.googleapis.com/google.rpc.BadRequest",
+          fieldViolations: [{ field: "contents", description: "contents is not specified" }],
+        }],
+      }),
+      "bad_request",
+    ],
+    [fetchError(401, "Unauthorized", { message: "" }), "unauthorized"],
+    [
+      fetchError(403, "Forbidden", { message: "Method doesn't allow unregistered callers." }),
+      "forbidden",
+    ],
+    [
+      fetchError(404, "Not Found", {
+        message: "models/gemini-9 is not found for API version v1beta",
+      }),
+      "not_found",
+    ],
+    [fetchError(413, "Payload Too Large", { message: "" }), "other"],
+  ];
+  for (const [error, reason] of cases) {
+    assert.deepEqual(classifyGeminiError(error), { kind: "fatal", status: error.status, reason });
+  }
 });
 
 Deno.test("classifyGeminiError() a 400 for an invalid API key is unauthorized", () => {

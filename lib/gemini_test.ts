@@ -5,11 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
-import { GeminiBlockedError, GeminiTimeoutError, SdkGeminiClient } from "./gemini.ts";
+import {
+  GeminiBlockedError,
+  GeminiTimeoutError,
+  type GenerateRequest,
+  SdkGeminiClient,
+} from "./gemini.ts";
 
 const KEY = "test-key";
 const MODEL = "gemini-2.5-flash";
 const CONTENTS = [{ role: "user", parts: [{ text: "민수: 안녕?" }] }];
+
+/** A request for KEY and MODEL with CONTENTS and a 5 s deadline, plus `more`. */
+function request(more: Partial<GenerateRequest> = {}): GenerateRequest {
+  return { apiKey: KEY, model: MODEL, contents: CONTENTS, deadlineMs: 5000, ...more };
+}
 
 async function withFake(
   fn: (fake: FakeGemini, client: SdkGeminiClient) => Promise<void>,
@@ -26,15 +36,9 @@ Deno.test("streams text, reports usage, and sends the thinking budget through th
   await withFake(async (fake, client) => {
     fake.reply("안녕, 나 소예야.");
     const seen: string[] = [];
-    const result = await client.generate({
-      apiKey: KEY,
-      model: MODEL,
-      contents: CONTENTS,
-      systemInstruction: "persona",
-      thinkingBudget: 0,
-      deadlineMs: 5000,
-      onText: (t) => seen.push(t),
-    });
+    const result = await client.generate(
+      request({ systemInstruction: "persona", thinkingBudget: 0, onText: (t) => seen.push(t) }),
+    );
     assert.equal(result.text, "안녕, 나 소예야.");
     assert.equal(seen.at(-1), "안녕, 나 소예야.");
     assert.ok(seen.length > 1, "streamed in several chunks");
@@ -44,13 +48,7 @@ Deno.test("streams text, reports usage, and sends the thinking budget through th
     assert.deepEqual(body.systemInstruction.parts, [{ text: "persona" }]);
 
     fake.reply("응.");
-    const thinking = await client.generate({
-      apiKey: KEY,
-      model: MODEL,
-      contents: CONTENTS,
-      thinkingBudget: 512,
-      deadlineMs: 5000,
-    });
+    const thinking = await client.generate(request({ thinkingBudget: 512 }));
     assert.deepEqual(fake.requests[1].body.generationConfig.thinkingConfig, {
       thinkingBudget: 512,
     });
@@ -62,7 +60,7 @@ Deno.test("a stream that breaks before any text rejects, and nothing goes unhand
   await withFake(async (fake, client) => {
     fake.brokenStream(0);
     await assert.rejects(
-      client.generate({ apiKey: KEY, model: MODEL, contents: CONTENTS, deadlineMs: 5000 }),
+      client.generate(request()),
     );
   });
 });
@@ -72,13 +70,7 @@ Deno.test("a stream that breaks after text rejects after showing that text", asy
     fake.script({ text: "하나 둘 셋 넷 다섯 여섯", chunks: 4, breakAfter: 2 });
     const seen: string[] = [];
     await assert.rejects(
-      client.generate({
-        apiKey: KEY,
-        model: MODEL,
-        contents: CONTENTS,
-        deadlineMs: 5000,
-        onText: (t) => seen.push(t),
-      }),
+      client.generate(request({ onText: (t) => seen.push(t) })),
     );
     assert.ok(seen.length >= 1);
   });
@@ -89,7 +81,7 @@ Deno.test("the client's own deadline ends a call whose first byte is late; no ti
     fake.slowFirstByte(3000);
     const started = Date.now();
     await assert.rejects(
-      client.generate({ apiKey: KEY, model: MODEL, contents: CONTENTS, deadlineMs: 200 }),
+      client.generate(request({ deadlineMs: 200 })),
       GeminiTimeoutError,
     );
     assert.ok(Date.now() - started < 2000);
@@ -101,13 +93,7 @@ Deno.test("text arriving after the deadline is not passed on", async () => {
     fake.script({ text: "가나다라마바사아", chunks: 4, chunkDelayMs: 150 });
     const seen: string[] = [];
     await assert.rejects(
-      client.generate({
-        apiKey: KEY,
-        model: MODEL,
-        contents: CONTENTS,
-        deadlineMs: 250,
-        onText: (t) => seen.push(t),
-      }),
+      client.generate(request({ deadlineMs: 250, onText: (t) => seen.push(t) })),
       GeminiTimeoutError,
     );
     const countAtDeadline = seen.length;
@@ -120,13 +106,7 @@ Deno.test("an abort signal ends a call at once", async () => {
   await withFake(async (fake, client) => {
     fake.slowFirstByte(3000);
     const abort = new AbortController();
-    const call = client.generate({
-      apiKey: KEY,
-      model: MODEL,
-      contents: CONTENTS,
-      deadlineMs: 10_000,
-      signal: abort.signal,
-    });
+    const call = client.generate(request({ deadlineMs: 10_000, signal: abort.signal }));
     setTimeout(() => abort.abort(new Error("stopping")), 50);
     await assert.rejects(call, /stopping/);
   });
@@ -136,7 +116,7 @@ Deno.test("a safety block becomes GeminiBlockedError", async () => {
   await withFake(async (fake, client) => {
     fake.safetyBlock();
     await assert.rejects(
-      client.generate({ apiKey: KEY, model: MODEL, contents: CONTENTS, deadlineMs: 5000 }),
+      client.generate(request()),
       GeminiBlockedError,
     );
   });
@@ -145,12 +125,7 @@ Deno.test("a safety block becomes GeminiBlockedError", async () => {
 Deno.test("a 429 arrives as the SDK's error with status and details", async () => {
   await withFake(async (fake, client) => {
     fake.fail429({ kind: "minute", retryDelaySeconds: 12 });
-    const error = await client.generate({
-      apiKey: KEY,
-      model: MODEL,
-      contents: CONTENTS,
-      deadlineMs: 5000,
-    }).catch((e) => e);
+    const error = await client.generate(request()).catch((e) => e);
     assert.equal(error.status, 429);
     assert.ok(Array.isArray(error.errorDetails));
   });
@@ -170,14 +145,9 @@ Deno.test("the persona cache: created with a TTL, then used without a system ins
     assert.ok(Math.abs(cache.expiresAt - Date.now() - 3_600_000) < 60_000);
     assert.equal(fake.requests[0].body.ttl, "3600s");
     fake.reply("응.");
-    const result = await client.generate({
-      apiKey: KEY,
-      model: MODEL,
-      contents: CONTENTS,
-      systemInstruction: persona,
-      cachedContent: cache.name,
-      deadlineMs: 5000,
-    });
+    const result = await client.generate(
+      request({ systemInstruction: persona, cachedContent: cache.name }),
+    );
     assert.equal(fake.requests[1].body.systemInstruction, undefined);
     assert.equal(fake.requests[1].body.cachedContent, cache.name);
     assert.equal(result.usage.cachedTokens, cache.tokens);

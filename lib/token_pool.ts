@@ -9,8 +9,9 @@
  *
  * The configured budgets are a ceiling, not a promise: when the server answers a per-minute 429
  * with a `QuotaFailure`, the pool learns that the key's real limit is what it has in flight in the
- * window, stays under that (but not below a quarter of the budget) for `holdMs`, then creeps back up by 5% of the budget a window, so a
- * wrong `GEMINI_RPM` costs a handful of 429s instead of one every minute.
+ * window, stays under that (but not below a quarter of the budget) for `holdMs`, then creeps back
+ * up by 5% of the budget a window, so a wrong `GEMINI_RPM` costs a handful of 429s instead of one
+ * every minute.
  *
  * In memory for one process; the interface is small so that a Redis backend can share quota
  * across processes.
@@ -88,8 +89,6 @@ export interface TokenPool {
     dimension: QuotaDimension | undefined,
     now: number,
   ): void;
-  /** Keeps a key out of use until `until`. */
-  park(keyId: string, until: number): void;
   /** The server rejected the key (401, 403, invalid key): out of use until `until`. */
   disable(keyId: string, until: number): void;
   /** Marks a key's daily quota spent until midnight Pacific. */
@@ -201,8 +200,8 @@ interface KeyState {
   requestsToday: number;
   parkedUntil: number;
   disabledUntil: number;
-  learnedRpm: number;
-  learnedTpm: number;
+  /** The limits in force: the budget's, or lower after the server's 429s. */
+  learned: { rpm: number; tpm: number };
   /** When the learned limits may next be raised. */
   probeAt: number;
   breaker: CircuitBreaker;
@@ -225,6 +224,9 @@ export class MemoryTokenPool implements TokenPool {
   #keys: KeyState[];
   #budget: KeyBudget;
   #windowMs: number;
+  #day = "";
+  #dayStarts = Infinity;
+  #dayEnds = -Infinity;
   #holdMs: number;
 
   constructor(
@@ -252,8 +254,7 @@ export class MemoryTokenPool implements TokenPool {
       requestsToday: 0,
       parkedUntil: 0,
       disabledUntil: 0,
-      learnedRpm: budget.rpm,
-      learnedTpm: budget.tpm,
+      learned: { rpm: budget.rpm, tpm: budget.tpm },
       probeAt: 0,
       breaker: new CircuitBreaker(options),
     }));
@@ -283,11 +284,11 @@ export class MemoryTokenPool implements TokenPool {
       }
       dayExhausted = false;
       // A prompt larger than the whole minute budget could never fit; let it through alone.
-      const need = Math.min(tokens, state.learnedTpm);
+      const need = Math.min(tokens, state.learned.tpm);
       const wait = Math.max(
         state.parkedUntil - now,
-        state.requests.waitMs(1, state.learnedRpm, now),
-        state.tokens.waitMs(need, state.learnedTpm, now),
+        state.requests.waitMs(1, state.learned.rpm, now),
+        state.tokens.waitMs(need, state.learned.tpm, now),
         0,
       );
       if (wait > 0) {
@@ -303,7 +304,7 @@ export class MemoryTokenPool implements TokenPool {
         best = state;
         break;
       }
-      const room = state.learnedRpm - state.requests.used(now);
+      const room = state.learned.rpm - state.requests.used(now);
       if (room > bestRoom) {
         best = state;
         bestRoom = room;
@@ -317,7 +318,7 @@ export class MemoryTokenPool implements TokenPool {
         allDisabled,
       };
     }
-    const need = Math.min(tokens, best.learnedTpm);
+    const need = Math.min(tokens, best.learned.tpm);
     best.requests.add(1, now);
     best.tokens.add(need, now);
     best.requestsToday++;
@@ -335,7 +336,7 @@ export class MemoryTokenPool implements TokenPool {
       if (state.disabledUntil > now || state.requestsToday >= this.#budget.rpd) continue;
       const from = Math.max(now, state.parkedUntil);
       const left = Math.min(count, this.#budget.rpd - state.requestsToday);
-      for (const at of state.requests.slots(left, state.learnedRpm, now)) {
+      for (const at of state.requests.slots(left, state.learned.rpm, now)) {
         slots.push(Math.max(at, from));
       }
     }
@@ -363,30 +364,19 @@ export class MemoryTokenPool implements TokenPool {
       state.requestsToday = Math.max(0, state.requestsToday - 1);
     }
     state.parkedUntil = Math.max(state.parkedUntil, until);
-    if (dimension === "requests") {
-      // The server let through at most what was sent before the refused request (calls before
-      // it that are refused too lower this further when their own 429 arrives).
-      // A floor of a quarter of the budget: a 429 with little of ours in the window means others
-      // share the project, and the server's retry delay already keeps this key quiet meanwhile.
-      const floor = Math.ceil(this.#budget.rpm / 4);
-      state.learnedRpm = Math.max(
-        floor,
-        Math.min(state.learnedRpm, state.requests.usedUpTo(reservation.at, now)),
-      );
-      state.probeAt = now + this.#holdMs;
-    } else if (dimension === "tokens") {
-      const floor = Math.ceil(this.#budget.tpm / 4);
-      state.learnedTpm = Math.max(
-        floor,
-        Math.min(state.learnedTpm, state.tokens.usedUpTo(reservation.at, now)),
-      );
-      state.probeAt = now + this.#holdMs;
-    }
-  }
-
-  park(keyId: string, until: number): void {
-    const state = this.#state(keyId);
-    if (state) state.parkedUntil = Math.max(state.parkedUntil, until);
+    if (dimension === undefined) return;
+    // The server let through at most what was sent before the refused request (calls before
+    // it that are refused too lower this further when their own 429 arrives).
+    // A floor of a quarter of the budget: a 429 with little of ours in the window means others
+    // share the project, and the server's retry delay already keeps this key quiet meanwhile.
+    const [limit, window] = dimension === "requests"
+      ? ["rpm" as const, state.requests]
+      : ["tpm" as const, state.tokens];
+    state.learned[limit] = Math.max(
+      Math.ceil(this.#budget[limit] / 4),
+      Math.min(state.learned[limit], window.usedUpTo(reservation.at, now)),
+    );
+    state.probeAt = now + this.#holdMs;
   }
 
   disable(keyId: string, until: number): void {
@@ -416,7 +406,7 @@ export class MemoryTokenPool implements TokenPool {
         tokensLastMinute: state.tokens.used(now),
         requestsToday: state.requestsToday,
         budget: this.#budget,
-        effective: { rpm: state.learnedRpm, tpm: state.learnedTpm },
+        effective: { ...state.learned },
         parkedUntil: state.parkedUntil > now ? state.parkedUntil : undefined,
         disabledUntil: state.disabledUntil > now ? state.disabledUntil : undefined,
         breaker: state.breaker.state,
@@ -430,24 +420,31 @@ export class MemoryTokenPool implements TokenPool {
 
   /** Raises learned limits back towards the budget, 5% a window, once the hold has passed. */
   #probe(state: KeyState, now: number): void {
-    const below = state.learnedRpm < this.#budget.rpm || state.learnedTpm < this.#budget.tpm;
+    const below = state.learned.rpm < this.#budget.rpm || state.learned.tpm < this.#budget.tpm;
     if (!below || now < state.probeAt) return;
-    state.learnedRpm = Math.min(
-      this.#budget.rpm,
-      state.learnedRpm + Math.max(1, Math.ceil(this.#budget.rpm / 20)),
-    );
-    state.learnedTpm = Math.min(
-      this.#budget.tpm,
-      state.learnedTpm + Math.ceil(this.#budget.tpm / 20),
-    );
+    for (const limit of ["rpm", "tpm"] as const) {
+      const budget = this.#budget[limit];
+      state.learned[limit] = Math.min(budget, state.learned[limit] + Math.ceil(budget / 20));
+    }
     state.probeAt = now + this.#windowMs;
   }
 
   #rollDay(state: KeyState, now: number): void {
-    const day = pacificDayKey(now);
+    const day = this.#dayAt(now);
     if (state.day !== day) {
       state.day = day;
       state.requestsToday = 0;
     }
+  }
+
+  /** The Pacific day of `now`, worked out once a day: Intl is slow for the reserve path. */
+  #dayAt(now: number): string {
+    if (now < this.#dayStarts || now >= this.#dayEnds) {
+      this.#day = pacificDayKey(now);
+      this.#dayEnds = nextPacificMidnight(now);
+      // The day before the next midnight starts at the previous one: find it from a day earlier.
+      this.#dayStarts = nextPacificMidnight(this.#dayEnds - 26 * 3_600_000);
+    }
+    return this.#day;
   }
 }

@@ -96,6 +96,15 @@ Deno.test("a per-minute 429 gives the request back, parks the key and learns the
   assert.equal(pool.status(afterHold)[0].effective.rpm, 5);
 });
 
+Deno.test("a 429 that names the tokens quota lowers the token limit, not the request limit", () => {
+  const pool = new MemoryTokenPool(["a"], { rpm: 10, tpm: 1000, rpd: 1000 }, MINUTE);
+  pool.reserve(400, NOON);
+  const refused = pool.reserve(400, NOON + 1);
+  assert.ok(refused.ok);
+  pool.throttled(refused.reservation, NOON + 60_000, "tokens", NOON + 10);
+  assert.deepEqual(pool.status(NOON + 10)[0].effective, { rpm: 10, tpm: 400 });
+});
+
 Deno.test("a 429 that names no quota (overload) parks the key without lowering its limit", () => {
   const pool = new MemoryTokenPool(["a"], BUDGET, MINUTE);
   const got = pool.reserve(1, NOON);

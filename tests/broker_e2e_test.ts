@@ -13,11 +13,12 @@ import { until, World } from "./harness.ts";
 const KEY = "test-key";
 const CONTENTS = [{ role: "user", parts: [{ text: "민수: 안녕?" }] }];
 
+/** `keys` are the broker's; `fakeKeys` the ones the fake Gemini accepts. */
 async function withBroker(
-  options: Partial<GeminiBrokerOptions> & { keys?: string[] },
+  options: Partial<GeminiBrokerOptions> & { keys?: string[]; fakeKeys?: string[] },
   fn: (fake: FakeGemini, broker: GeminiBroker) => Promise<void>,
 ): Promise<void> {
-  const fake = await FakeGemini.start({ apiKeys: [KEY] });
+  const fake = await FakeGemini.start({ apiKeys: options.fakeKeys ?? [KEY] });
   const broker = new GeminiBroker({
     client: new SdkGeminiClient({ baseUrl: fake.url }),
     pool: new MemoryTokenPool(options.keys ?? [KEY], { rpm: 100, tpm: 1_000_000, rpd: 1000 }),
@@ -93,22 +94,13 @@ Deno.test("a real 429 from the API is retried after its RetryInfo delay", async 
 });
 
 Deno.test("a per-day 429 moves the call to the other key", async () => {
-  const fake = await FakeGemini.start({ apiKeys: [KEY, "second-key"] });
-  const broker = new GeminiBroker({
-    client: new SdkGeminiClient({ baseUrl: fake.url }),
-    pool: new MemoryTokenPool([KEY, "second-key"], { rpm: 100, tpm: 1_000_000, rpd: 1000 }),
-    model: "gemini-2.5-flash",
-    systemInstruction: "너는 소예야.",
-  });
-  try {
+  const keys = [KEY, "second-key"];
+  await withBroker({ keys, fakeKeys: keys }, async (fake, broker) => {
     fake.fail429({ kind: "day", retryDelaySeconds: 5 }).reply("다른 키로 답함.");
     const result = await broker.generate({ priority: "chat", contents: CONTENTS });
     assert.equal(result.ok && result.text, "다른 키로 답함.");
-    assert.deepEqual(generates(fake).map((r) => r.apiKey), [KEY, "second-key"]);
-  } finally {
-    await broker.stop();
-    await fake.close();
-  }
+    assert.deepEqual(generates(fake).map((r) => r.apiKey), keys);
+  });
 });
 
 Deno.test("verifyKeys through the SDK: the invalid key is named by id, the valid one measures the persona", async () => {
