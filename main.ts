@@ -35,14 +35,20 @@ async function readEnvFile(): Promise<string | undefined> {
   }
 }
 
-function readEnvironment(): Record<string, string | undefined> {
+/** The set variables among those the bot knows. */
+function readEnvironment(): Record<string, string> {
   // Only the variables the bot knows, so the start task can grant exactly these.
-  return Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, Deno.env.get(name)]));
+  const env: Record<string, string> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
 
 async function configure(): Promise<{ config: Config; persona: string } | undefined> {
   try {
-    const config = loadConfig(mergeEnvFile(await readEnvFile(), withoutUnset(readEnvironment())));
+    const config = loadConfig(mergeEnvFile(await readEnvFile(), readEnvironment()));
     await checkPermissions(config);
     const persona = await loadPersona(config.personaFile);
     return { config, persona };
@@ -77,12 +83,6 @@ async function checkPermissions(config: Config): Promise<void> {
       );
     }
   }
-}
-
-function withoutUnset(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
 }
 
 async function main(): Promise<number> {

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { join } from "node:path";
 import { GeminiBroker } from "../actors/gemini_broker.ts";
 import { type ReplyRequest, Supervisor, type SupervisorEvent } from "../actors/supervisor.ts";
@@ -28,26 +29,20 @@ import { log, recentProblems, withLogContext } from "./log.ts";
 import { BotMetrics } from "./metrics.ts";
 import { renderStatusPage } from "./status_page.ts";
 import { GeminiTracing, inSpan } from "./tracing.ts";
-import { AsyncLocalStorage } from "node:async_hooks";
 import { shouldAnswer, stripMention } from "./mention.ts";
-import { LatencyWindow } from "./percentiles.ts";
-import { SUMMARY_INSTRUCTION } from "./prompts.ts";
 import { ReplyStream } from "./reply_stream.ts";
 import { DATABASE_FILE } from "./store.ts";
-import { text } from "./strings_ko.ts";
+import { deliveryFailureText, failureText, text } from "./strings_ko.ts";
 import { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
 import { splitMessage } from "./split_message.ts";
+import { summarize } from "./summarize.ts";
 import {
   parseSummaryCommand,
+  type SummaryParseResult,
   type SummaryRequest,
   summaryRequestFromOptions,
 } from "./summary_request.ts";
-import { buildTranscript, collectMessages } from "./summary_source.ts";
 import { MemoryTokenPool } from "./token_pool.ts";
-import type { BrokerResult } from "../actors/gemini_broker.ts";
-
-/** The most transcript characters sent for one summary; older lines are cut first. */
-const SUMMARY_MAX_CHARS = 60_000;
 
 /** Discord's typing indicator lasts about 10 s; renew it a little sooner. */
 const TYPING_RENEW_MS = 8_000;
@@ -104,8 +99,6 @@ export interface RunningBot {
   readonly supervisor: Supervisor;
   readonly broker: GeminiBroker;
   readonly discord: DiscordConnection;
-  /** Message receipt to first visible text, over the last hour. */
-  readonly firstTextLatency: LatencyWindow;
   /** Stops taking messages, finishes or fails what is in flight, flushes the store, disconnects. */
   stop(): Promise<void>;
 }
@@ -136,16 +129,20 @@ interface Turn {
  */
 export async function startBot(config: Config, options: BotOptions): Promise<RunningBot> {
   const logger = log.getChild("bot");
+  /** Logs a Discord or Gemini failure the bot survives. */
+  const warnFailed = (what: string) => (error: unknown) =>
+    logger.warn(`${what} failed: {error}`, { error: String(error) });
   await Deno.mkdir(config.dataDir, { recursive: true });
+  const databasePath = join(config.dataDir, DATABASE_FILE);
 
-  const metrics = new BotMetrics({
-    prices: {
-      input: config.priceInputPerMillion,
-      output: config.priceOutputPerMillion,
-      cached: config.priceCachedPerMillion,
-    },
-  });
+  const prices = {
+    input: config.priceInputPerMillion,
+    output: config.priceOutputPerMillion,
+    cached: config.priceCachedPerMillion,
+  };
+  const metrics = new BotMetrics({ prices });
   const tracing = new GeminiTracing();
+  const brokerLog = log.getChild("broker");
   const pool = new MemoryTokenPool(config.geminiApiKeys, {
     rpm: config.geminiRpm,
     tpm: config.geminiTpm,
@@ -159,14 +156,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     maxConcurrency: config.geminiMaxConcurrency,
     timeoutMs: config.geminiTimeoutMs,
     thinkingBudget: config.geminiThinkingBudget,
-    prices: {
-      input: config.priceInputPerMillion,
-      output: config.priceOutputPerMillion,
-      cached: config.priceCachedPerMillion,
-    },
+    prices,
     onEvent: (event) => {
       metrics.brokerEvent(event);
-      const brokerLog = log.getChild("broker");
       if (event.type === "call") brokerLog.debug("Gemini call done", event);
       else if (event.type === "cache_created") brokerLog.info("Persona cached", event);
       else brokerLog.warn(`Gemini ${event.type}`, event);
@@ -179,7 +171,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       if (check.ok) logger.info("Gemini key checked: {message}", { ...check });
       else logger.error("Gemini key failed its start-up check: {message}", { ...check });
     }
-  }, (error) => logger.warn("Gemini key check failed: {error}", { error: String(error) }));
+  }, warnFailed("Gemini key check"));
 
   const turns = new Map<string, Turn>();
   const limiter = new SlidingWindowLimiter({
@@ -189,88 +181,19 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   // Forget users who went quiet, so the limiter's memory stays bounded by active users.
   const limiterSweep = setInterval(() => limiter.sweep(Date.now()), config.userRateWindowMs);
   Deno.unrefTimer(limiterSweep as unknown as number);
-  const firstTextLatency = new LatencyWindow();
   let stopping = false;
 
+  const supervisorLog = log.getChild("supervisor");
   const supervisor = new Supervisor({
-    databasePath: join(config.dataDir, DATABASE_FILE),
+    databasePath,
     hosts: config.sessionHosts,
     maxSessions: config.sessionMax,
     idleMs: config.sessionIdleMs,
     sweepMs: config.sessionSweepMs,
     onReply: (request) => answer(request),
     onGiveUp: (reason) => options.onFatal(reason),
-    onEvent: (event: SupervisorEvent) =>
-      log.getChild("supervisor").info(`Session ${event.type}`, event),
+    onEvent: (event: SupervisorEvent) => supervisorLog.info(`Session ${event.type}`, event),
   });
-
-  /** Asked by a session actor: produce the answer, show it, and return the text shown. */
-  async function answer(request: ReplyRequest): Promise<string | undefined> {
-    const turn = turns.get(request.commandId);
-    if (!turn) return undefined;
-    try {
-      return await turn.resume(() => answerTurn(turn, request));
-    } catch (error) {
-      // The one place a failed reply becomes words: log it and tell the user, never drop it.
-      logger.error("Reply failed: {error}", {
-        channelId: turn.message.channelId,
-        error: String(error),
-      });
-      if (!turn.shown) await send(turn.message, text.crashed);
-      turn.shown = true;
-      return undefined;
-    }
-  }
-
-  async function answerTurn(turn: Turn, request: ReplyRequest): Promise<string | undefined> {
-    const { channelId, id: replyTo } = turn.message;
-    const countdown = new Countdown({
-      discord,
-      channelId,
-      replyTo,
-      onError: (error) => logger.warn("Countdown failed: {error}", { error: String(error) }),
-      onChange: (what, secondsLeft) => logger.info(`Countdown ${what}`, { channelId, secondsLeft }),
-    });
-    const stream = new ReplyStream({
-      discord,
-      channelId,
-      replyTo,
-      onError: (error) => logger.warn("Reply edit failed: {error}", { error: String(error) }),
-      // The ⏳ message goes before the answer appears, never after it.
-      beforeFirstText: () => countdown.clear(),
-      onFirstText: () => {
-        turn.typing.stop();
-        firstTextLatency.add(Date.now() - turn.receivedAt, Date.now());
-        metrics.firstText(Date.now() - turn.receivedAt);
-      },
-    });
-    const result = await tracing.generate(broker, {
-      priority: "chat",
-      contents: request.contents,
-      onText: (soFar) => stream.update(soFar),
-      onWait: (startsAt) => startsAt === undefined ? countdown.pause() : countdown.show(startsAt),
-    });
-    turn.typing.stop();
-    await countdown.clear();
-    if (result.ok && result.text.trim().length > 0) {
-      await inSpan(
-        "discord.send",
-        { "discord.channel_id": channelId },
-        () => stream.finish(result.text),
-      );
-      metrics.replyDone(Date.now() - turn.receivedAt, "ok");
-      turn.shown = true;
-      return result.text;
-    }
-    await inSpan(
-      "discord.send",
-      { "discord.channel_id": channelId },
-      () => stream.fail(failureText(result)),
-    );
-    metrics.replyDone(Date.now() - turn.receivedAt, "failed");
-    turn.shown = stream.started;
-    return undefined;
-  }
 
   async function handleMessage(message: ChatMessage): Promise<void> {
     const isFromHuman = !message.authorIsBot && !message.webhookId;
@@ -278,15 +201,14 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     if (!isFromHuman || !isUserMessage) return;
     const content = stripMention(message.content, discord.botId);
     const summary = parseSummaryCommand(content);
-    const isHelp = content === "!도움말";
+    const isHelp = content === text.textCommands.help;
     if (!summary && !isHelp && !shouldAnswer(message, discord.botId)) return;
     if (stopping) return void await send(message, text.stopping);
     // Commands count against the limit too: a summary costs more than a chat turn.
-    const limit = limiter.hit(message.authorId, Date.now());
-    if (!limit.allowed) {
-      if (limit.firstRejection) {
-        await send(message, text.rateLimited(Math.ceil(limit.retryAfterMs / 1000)));
-      }
+    const overLimit = rateLimit(message.authorId);
+    if (overLimit) {
+      // Told once; further messages inside the window are ignored.
+      if (overLimit.firstRejection) await send(message, overLimit.notice);
       return;
     }
     if (summary) return await handleSummaryCommand(message, summary);
@@ -314,78 +236,106 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         channelId: message.channelId,
         error: result.error,
       });
-      const notice = result.error === "stopping"
-        ? text.stopping
-        : result.error === "not_answered"
-        ? text.unavailable
-        : text.crashed;
-      await send(message, notice);
+      await send(message, deliveryFailureText(result.error));
     } finally {
       turn.typing.stop();
       turns.delete(message.id);
     }
   }
 
-  async function handleSummaryCommand(
-    message: ChatMessage,
-    parsed: NonNullable<ReturnType<typeof parseSummaryCommand>>,
-  ): Promise<void> {
-    if (!parsed.ok) return void await send(message, parsed.error);
-    const typing = startTyping(message.channelId);
-    const countdown = new Countdown({
-      discord,
-      channelId: message.channelId,
-      replyTo: message.id,
-      onError: (error) => logger.warn("Countdown failed: {error}", { error: String(error) }),
-    });
+  /** Asked by a session actor: produce the answer, show it, and return the text shown. */
+  async function answer(request: ReplyRequest): Promise<string | undefined> {
+    const turn = turns.get(request.commandId);
+    if (!turn) return undefined;
     try {
-      const reply = await summarize(message.channelId, parsed.request, countdown, message.id)
-        .catch((error) => {
-          logger.error("Summary failed: {error}", { error: String(error) });
-          return text.summaryFailed;
-        });
-      typing.stop();
-      await countdown.clear();
-      const stream = new ReplyStream({
-        discord,
-        channelId: message.channelId,
-        replyTo: message.id,
-        onError: (error) => logger.warn("Summary post failed: {error}", { error: String(error) }),
+      return await turn.resume(() => answerTurn(turn, request));
+    } catch (error) {
+      // The one place a failed reply becomes words: log it and tell the user, never drop it.
+      logger.error("Reply failed: {error}", {
+        channelId: turn.message.channelId,
+        error: String(error),
       });
-      await stream.finish(reply);
-    } finally {
-      typing.stop();
-      await countdown.clear();
+      if (!turn.shown) await send(turn.message, text.crashed);
+      turn.shown = true;
+      return undefined;
     }
   }
 
-  /** Builds a summary reply: the header and the bullets, or a short notice. */
-  async function summarize(
+  async function answerTurn(turn: Turn, request: ReplyRequest): Promise<string | undefined> {
+    const { channelId, id: replyTo } = turn.message;
+    const countdown = startCountdown(channelId, replyTo);
+    const stream = new ReplyStream({
+      discord,
+      channelId,
+      replyTo,
+      onError: warnFailed("Reply edit"),
+      // The ⏳ message goes before the answer appears, never after it.
+      beforeFirstText: () => countdown.clear(),
+      onFirstText: () => {
+        turn.typing.stop();
+        metrics.firstText(Date.now() - turn.receivedAt);
+      },
+    });
+    const result = await tracing.generate(broker, {
+      priority: "chat",
+      contents: request.contents,
+      onText: (soFar) => stream.update(soFar),
+      onWait: waitOn(countdown),
+    });
+    turn.typing.stop();
+    await countdown.clear();
+    const answered = result.ok && result.text.trim().length > 0;
+    await inSpan(
+      "discord.send",
+      { "discord.channel_id": channelId },
+      () => answered ? stream.finish(result.text) : stream.fail(failureText(result)),
+    );
+    metrics.replyDone(Date.now() - turn.receivedAt, answered ? "ok" : "failed");
+    turn.shown = answered || stream.started;
+    return answered ? result.text : undefined;
+  }
+
+  async function handleSummaryCommand(
+    message: ChatMessage,
+    parsed: SummaryParseResult,
+  ): Promise<void> {
+    if (!parsed.ok) return void await send(message, parsed.error);
+    const typing = startTyping(message.channelId);
+    const reply = await summaryReply(message.channelId, parsed.request, message.id);
+    typing.stop();
+    const stream = new ReplyStream({
+      discord,
+      channelId: message.channelId,
+      replyTo: message.id,
+      onError: warnFailed("Summary post"),
+    });
+    await stream.finish(reply);
+  }
+
+  /**
+   * A summary of `channelId`, with a ⏳ countdown while it waits for quota. Never throws: a
+   * failure is logged and becomes a notice. `commandMessageId` is replied to and left out.
+   */
+  async function summaryReply(
     channelId: string,
     request: SummaryRequest,
-    countdown: Countdown,
     commandMessageId?: string,
   ): Promise<string> {
-    const messages = await collectMessages(discord, channelId, request, {
-      now: Date.now(),
-      max: config.summaryMaxMessages,
-      excludeId: commandMessageId,
-    });
-    if (messages.length === 0) return text.summaryNothing;
-    const { transcript, included } = buildTranscript(messages, SUMMARY_MAX_CHARS);
-    const result = await tracing.generate(broker, {
-      priority: "summary",
-      systemInstruction: SUMMARY_INSTRUCTION,
-      contents: [{ role: "user", parts: [{ text: transcript }] }],
-      onWait: (startsAt) => startsAt === undefined ? countdown.pause() : countdown.show(startsAt),
-    });
-    if (!result.ok || result.text.trim().length === 0) {
-      return result.ok ? text.summaryFailed : failureText(result, text.summaryFailed);
+    const countdown = startCountdown(channelId, commandMessageId);
+    try {
+      return await summarize(channelId, request, {
+        discord,
+        generate: (brokerRequest) => tracing.generate(broker, brokerRequest),
+        maxMessages: config.summaryMaxMessages,
+        excludeId: commandMessageId,
+        onWait: waitOn(countdown),
+      });
+    } catch (error) {
+      logger.error("Summary failed: {error}", { error: String(error) });
+      return text.summaryFailed;
+    } finally {
+      await countdown.clear();
     }
-    const header = request.kind === "recent"
-      ? text.summaryHeaderRecent(request.minutes, included)
-      : text.summaryHeaderRange(text.summaryRange(request), included);
-    return `${header}\n${result.text.trim()}`;
   }
 
   async function handleCommand(command: SlashCommand): Promise<void> {
@@ -401,25 +351,16 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
             id: `reset-${command.id}`,
             channelId: command.channelId,
           });
-          const reply = result.ok
-            ? text.resetDone
-            : result.error === "stopping"
-            ? text.stopping
-            : text.crashed;
+          const reply = result.ok ? text.resetDone : deliveryFailureText(result.error);
           return await discord.replyToInteraction(command.id, command.token, reply, {
             ephemeral: false,
           });
         }
         case "summarize": {
           // A summary reads up to 300 messages and makes a large call: it counts like a chat.
-          const limit = limiter.hit(command.userId, Date.now());
-          if (!limit.allowed) {
-            const wait = Math.ceil(limit.retryAfterMs / 1000);
-            return await discord.replyToInteraction(
-              command.id,
-              command.token,
-              text.rateLimited(wait),
-            );
+          const overLimit = rateLimit(command.userId);
+          if (overLimit) {
+            return await discord.replyToInteraction(command.id, command.token, overLimit.notice);
           }
           return await handleSummarizeCommand(command);
         }
@@ -437,33 +378,20 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       after: after === undefined ? undefined : String(after),
       before: before === undefined ? undefined : String(before),
     });
-    const countdown = new Countdown({
-      discord,
-      channelId: command.channelId,
-      onError: (error) => logger.warn("Countdown failed: {error}", { error: String(error) }),
-    });
-    try {
-      const reply = parsed.ok
-        ? await summarize(command.channelId, parsed.request, countdown).catch((error) => {
-          logger.error("Summary failed: {error}", { error: String(error) });
-          return text.summaryFailed;
-        })
-        : parsed.error;
-      await countdown.clear();
-      const [first, ...rest] = splitMessage(reply);
-      await discord.editInteractionReply(command.token, first);
-      for (const chunk of rest) await discord.followUpInteraction(command.token, chunk);
-    } finally {
-      await countdown.clear();
-    }
+    const reply = parsed.ok ? await summaryReply(command.channelId, parsed.request) : parsed.error;
+    const [first, ...rest] = splitMessage(reply);
+    await discord.editInteractionReply(command.token, first);
+    for (const chunk of rest) await discord.followUpInteraction(command.token, chunk);
   }
 
   function statusText(): string {
     const now = Date.now();
+    const latency = metrics.firstTextLatency();
     return text.status({
       queue: broker.queueLength,
       sessions: supervisor.liveSessions,
-      medianMs: firstTextLatency.percentiles(now, [50])["p50"],
+      // With no samples the median is NaN; the user reads "not yet" instead.
+      medianMs: latency.count === 0 ? undefined : latency.p50,
       keys: pool.status(now).map((k) => ({
         keyId: k.keyId,
         // The learned limit, which may be below the configured one after the server's 429s.
@@ -484,6 +412,28 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     }
   }
 
+  /**
+   * Counts a message or command against its user's limit. Over it: the notice, and whether this
+   * is the first rejection since the user's last allowed message.
+   */
+  function rateLimit(userId: string): { notice: string; firstRejection: boolean } | undefined {
+    const limit = limiter.hit(userId, Date.now());
+    if (limit.allowed) return undefined;
+    const notice = text.rateLimited(Math.ceil(limit.retryAfterMs / 1000));
+    return { notice, firstRejection: limit.firstRejection };
+  }
+
+  /** A ⏳ countdown message in `channelId`, shown only if a call must wait. */
+  function startCountdown(channelId: string, replyTo?: string): Countdown {
+    return new Countdown({
+      discord,
+      channelId,
+      replyTo,
+      onError: warnFailed("Countdown"),
+      onChange: (what, secondsLeft) => logger.info(`Countdown ${what}`, { channelId, secondsLeft }),
+    });
+  }
+
   function startTyping(channelId: string): Typing {
     const fire = () =>
       discord.triggerTyping(channelId).catch((error) =>
@@ -496,6 +446,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
 
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
+  const discordLog = log.getChild("discord");
   const discord: DiscordConnection = await connectDiscord(
     { token: config.discordToken, apiUrl: config.discordApiUrl },
     {
@@ -503,7 +454,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         await connected.promise;
         const requestId = crypto.randomUUID().slice(0, 8);
         const context = { channelId: message.channelId, requestId };
-        log.getChild("discord").debug("Message received", context);
+        discordLog.debug("Message received", context);
         const attributes = {
           "discord.channel_id": message.channelId,
           "soyebot.request_id": requestId,
@@ -524,11 +475,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     },
   );
   connected.resolve();
-  try {
-    await discord.registerCommands(COMMANDS, config.devGuildId);
-  } catch (error) {
-    logger.warn("Slash command registration failed: {error}", { error: String(error) });
-  }
+  await discord.registerCommands(COMMANDS, config.devGuildId)
+    .catch(warnFailed("Slash command registration"));
 
   metrics.watch({
     brokerStats: () => broker.stats,
@@ -541,7 +489,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     discordRateLimited: () => discord.rateLimited,
   });
   // No HTTP_PORT, no server: the endpoints are opt-in.
-  const storeOpen = sqliteCheck(join(config.dataDir, DATABASE_FILE));
+  const storeOpen = sqliteCheck(databasePath);
   const ops = config.httpPort === undefined ? undefined : serveOps(
     { hostname: config.httpHost, port: config.httpPort },
     {
@@ -560,7 +508,6 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     supervisor,
     broker,
     discord,
-    firstTextLatency,
     async stop() {
       stopping = true;
       clearInterval(limiterSweep);
@@ -580,23 +527,7 @@ interface Typing {
   stop(): void;
 }
 
-function failureText(
-  result: Extract<BrokerResult, { ok: false }> | BrokerResult,
-  fallback: string = text.unavailable,
-): string {
-  if (result.ok) return fallback;
-  switch (result.reason) {
-    case "day_quota":
-      return text.dayQuota(text.resetTime(result.retryAt));
-    case "blocked":
-      return text.blocked;
-    case "interrupted":
-      return text.interrupted;
-    case "rejected":
-      return text.rejected;
-    case "stopped":
-      return text.stopping;
-    case "unavailable":
-      return fallback;
-  }
+/** Follows a broker request's wait: the countdown runs while it waits and pauses when it starts. */
+function waitOn(countdown: Countdown): (startsAt: number | undefined) => void {
+  return (startsAt) => startsAt === undefined ? countdown.pause() : countdown.show(startsAt);
 }

@@ -178,11 +178,24 @@ export function mergeEnvFile(
   return { ...fromFile, ...processEnv };
 }
 
+/**
+ * Reads the bot's id from its token, as Discord encodes it in the first segment (base64url).
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(botIdFromToken(`${btoa("1100000000000000001")}.abc.def`), "1100000000000000001");
+ * ```
+ */
+export function botIdFromToken(token: string): string {
+  return atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"));
+}
+
 function isDiscordTokenShaped(token: string): boolean {
   const parts = token.split(".");
   if (parts.length !== 3 || parts.some((p) => p.length === 0)) return false;
   try {
-    return /^\d{15,21}$/.test(atob(parts[0].replace(/-/g, "+").replace(/_/g, "/")));
+    return /^\d{15,21}$/.test(botIdFromToken(token));
   } catch {
     return false;
   }
@@ -226,13 +239,8 @@ function text(env: Env, name: string, fallback: string, pattern: RegExp, what: s
 function url(env: Env, name: string, fallback: string): string {
   const value = env[name]?.trim();
   if (!value) return fallback;
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(name, `must be an http(s) URL: current value is "${value}"`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+  const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
+  if (protocol !== "http:" && protocol !== "https:") {
     throw new ConfigError(name, `must be an http(s) URL: current value is "${value}"`);
   }
   return value.replace(/\/+$/, "");

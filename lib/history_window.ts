@@ -86,11 +86,6 @@ export class HistoryWindow {
     return this.#exchanges.length;
   }
 
-  /** Forgets every exchange. */
-  clear(): void {
-    this.#exchanges = [];
-  }
-
   /**
    * Gemini `contents`: alternating user and model turns, oldest first, then `next` as a user turn.
    *
@@ -105,10 +100,5 @@ export class HistoryWindow {
     }
     if (next !== undefined) turns.push({ role: "user", text: next });
     return turns.map(({ role, text }) => ({ role, parts: [{ text }] }));
-  }
-
-  /** The exchanges as plain data, for storage. */
-  toJSON(): Exchange[] {
-    return [...this.#exchanges];
   }
 }

@@ -41,13 +41,6 @@ Deno.test("HistoryWindow.exchanges is a snapshot unaffected by later adds", () =
   deepStrictEqual(before, [exchange(1)]);
 });
 
-Deno.test("HistoryWindow.clear() forgets every exchange", () => {
-  const history = new HistoryWindow([exchange(1), exchange(2)]);
-  history.clear();
-  strictEqual(history.size, 0);
-  deepStrictEqual(history.toContents(), []);
-});
-
 Deno.test("HistoryWindow.toContents() alternates user and model turns, oldest first", () => {
   const history = new HistoryWindow([exchange(1), exchange(2)]);
   deepStrictEqual(history.toContents(), [
@@ -81,10 +74,4 @@ Deno.test("HistoryWindow.toContents() leaves out an exchange with a blank side",
     "답변 2",
     "다음",
   ]);
-});
-
-Deno.test("HistoryWindow.toJSON() round-trips through JSON", () => {
-  const history = new HistoryWindow([exchange(1), exchange(2)], { maxExchanges: 5 });
-  const restored = new HistoryWindow(JSON.parse(JSON.stringify(history)), { maxExchanges: 5 });
-  deepStrictEqual(restored.exchanges, history.exchanges);
 });

@@ -107,7 +107,7 @@ export const recentProblems: ProblemRing = new ProblemRing(20);
  * renderMessage(record); // "Gemini retry {\"keyId\":\"key1\",\"why\":\"429\"}"
  * ```
  */
-export function renderMessage(record: LogRecord): string {
+function renderMessage(record: LogRecord): string {
   const text = record.message.map((part, i) =>
     i % 2 === 0 ? String(part) : typeof part === "string" ? part : Deno.inspect(part)
   ).join("");

@@ -334,6 +334,11 @@ export class BotMetrics {
     }
   }
 
+  /** First visible text over the last hour. */
+  firstTextLatency(): LatencySummary {
+    return this.#firstText.summary(this.#now());
+  }
+
   /** The Prometheus text exposition. */
   render(): Promise<string> {
     return this.registry.metrics();
@@ -393,13 +398,7 @@ export class BotMetrics {
   /** Figures read from the rest of the bot when Prometheus scrapes. */
   #registerScraped(): void {
     const registers = [this.registry];
-    const source = () => this.#sources;
-    const counterFrom = (
-      name: string,
-      help: string,
-      labelNames: string[],
-      read: () => [Record<string, string>, number][],
-    ) =>
+    const counterFrom = (name: string, help: string, labelNames: string[], read: Read) =>
       new Counter({
         name,
         help,
@@ -411,12 +410,7 @@ export class BotMetrics {
           for (const [labels, value] of read()) this.inc(labels, value);
         },
       });
-    const gaugeFrom = (
-      name: string,
-      help: string,
-      labelNames: string[],
-      read: () => [Record<string, string>, number][],
-    ) =>
+    const gaugeFrom = (name: string, help: string, labelNames: string[], read: Read) =>
       new Gauge({
         name,
         help,
@@ -427,7 +421,12 @@ export class BotMetrics {
           for (const [labels, value] of read()) this.set(labels, value);
         },
       });
+    const source = () => this.#sources;
     const stats = () => source()?.brokerStats();
+    const counts = () => source()?.sessionCounts();
+    const keys = () => source()?.keys(this.#now()) ?? [];
+    /** One unlabelled sample; zero until the sources are connected. */
+    const only = (value: number | undefined): Sample[] => [[{}, value ?? 0]];
 
     counterFrom(
       "soyebot_gemini_requests_total",
@@ -435,43 +434,101 @@ export class BotMetrics {
       ["outcome"],
       () => [
         [{ outcome: "ok" }, stats()?.succeeded ?? 0],
-        ...Object.entries(stats()?.failures ?? {}).map(([outcome, n]) =>
-          [{ outcome }, n] as [Record<string, string>, number]
-        ),
+        ...Object.entries(stats()?.failures ?? {}).map(([outcome, n]): Sample => [{ outcome }, n]),
       ],
     );
-    counterFrom(
-      "soyebot_gemini_calls_total",
-      "Gemini generate calls made; each attempt counts once.",
-      [],
-      () => [[{}, stats()?.calls ?? 0]],
-    );
-    counterFrom(
-      "soyebot_gemini_timeouts_total",
-      "Gemini calls that outlived GEMINI_TIMEOUT_SECONDS.",
-      [],
-      () => [[{}, stats()?.timeouts ?? 0]],
-    );
-    counterFrom(
-      "soyebot_gemini_key_rejections_total",
-      "Times Gemini refused a key (401, 403, invalid key).",
-      [],
-      () => [[{}, stats()?.keyRejections ?? 0]],
-    );
-    gaugeFrom(
-      "soyebot_gemini_caches_live",
-      "Keys whose persona context cache is live now.",
-      [],
-      () => [[{}, stats()?.cachesLive ?? 0]],
-    );
+    // [name, help, read] of the unlabelled figures.
+    const unlabelledCounters: [string, string, () => number | undefined][] = [
+      [
+        "soyebot_gemini_calls_total",
+        "Gemini generate calls made; each attempt counts once.",
+        () => stats()?.calls,
+      ],
+      [
+        "soyebot_gemini_timeouts_total",
+        "Gemini calls that outlived GEMINI_TIMEOUT_SECONDS.",
+        () => stats()?.timeouts,
+      ],
+      [
+        "soyebot_gemini_key_rejections_total",
+        "Times Gemini refused a key (401, 403, invalid key).",
+        () => stats()?.keyRejections,
+      ],
+      [
+        "soyebot_gemini_cost_usd_total",
+        "Estimated Gemini cost in USD, from the token counts and GEMINI_PRICE_* (an estimate only).",
+        () => stats()?.costUsd,
+      ],
+      [
+        "soyebot_discord_rate_limited_total",
+        "Discord REST answers with status 429 (each was waited out and retried).",
+        () => source()?.discordRateLimited(),
+      ],
+      [
+        "soyebot_sessions_evicted_total",
+        "Session actors evicted because the live cap (SESSION_MAX) was reached.",
+        () => counts()?.evicted,
+      ],
+      [
+        "soyebot_sessions_reaped_total",
+        "Session actors reaped after SESSION_IDLE_MINUTES without messages.",
+        () => counts()?.reaped,
+      ],
+      [
+        "soyebot_sessions_crashed_total",
+        "Session actors that crashed on a message and were restarted from the store.",
+        () => counts()?.crashed,
+      ],
+      [
+        "soyebot_session_host_restarts_total",
+        "Session host workers that died and were restarted by the supervisor.",
+        () => counts()?.restarted,
+      ],
+    ];
+    for (const [name, help, read] of unlabelledCounters) {
+      counterFrom(name, help, [], () => only(read()));
+    }
+    const unlabelledGauges: [string, string, () => number | undefined][] = [
+      [
+        "soyebot_gemini_caches_live",
+        "Keys whose persona context cache is live now.",
+        () => stats()?.cachesLive,
+      ],
+      ["soyebot_sessions_live", "Session actors in memory now.", () => source()?.liveSessions()],
+      [
+        "soyebot_gemini_queue_depth",
+        "Gemini calls waiting in the broker's queue now.",
+        () => source()?.queueDepth(),
+      ],
+      ["soyebot_gemini_active_calls", "Gemini calls running now.", () => source()?.activeCalls()],
+      [
+        "soyebot_discord_gateway_connected",
+        "1 while the Discord gateway session is up.",
+        () => source()?.gatewayConnected() ? 1 : 0,
+      ],
+      [
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        () => Deno.memoryUsage().rss,
+      ],
+      [
+        "soyebot_heap_used_bytes",
+        "V8 heap in use on the main thread, in bytes.",
+        () => Deno.memoryUsage().heapUsed,
+      ],
+    ];
+    for (const [name, help, read] of unlabelledGauges) {
+      gaugeFrom(name, help, [], () => only(read()));
+    }
+
     counterFrom(
       "soyebot_gemini_rate_limited_total",
       "Gemini 429 answers, by the quota that was hit (minute or day).",
       ["scope"],
-      () => [[{ scope: "minute" }, stats()?.rateLimitedMinute ?? 0], [
-        { scope: "day" },
-        stats()?.rateLimitedDay ?? 0,
-      ]],
+      () => [
+        [{ scope: "minute" }, stats()?.rateLimitedMinute ?? 0],
+        [{ scope: "day" }, stats()?.rateLimitedDay ?? 0],
+      ],
     );
     counterFrom(
       "soyebot_gemini_tokens_total",
@@ -484,133 +541,52 @@ export class BotMetrics {
         [{ kind: "thinking" }, stats()?.tokensThinking ?? 0],
       ],
     );
-    counterFrom(
-      "soyebot_gemini_cost_usd_total",
-      "Estimated Gemini cost in USD, from the token counts and GEMINI_PRICE_* (an estimate only).",
-      [],
-      () => [[{}, stats()?.costUsd ?? 0]],
-    );
-    counterFrom(
-      "soyebot_discord_rate_limited_total",
-      "Discord REST answers with status 429 (each was waited out and retried).",
-      [],
-      () => [[{}, source()?.discordRateLimited() ?? 0]],
-    );
-    const counts = () => source()?.sessionCounts();
-    counterFrom(
-      "soyebot_sessions_evicted_total",
-      "Session actors evicted because the live cap (SESSION_MAX) was reached.",
-      [],
-      () => [[{}, counts()?.evicted ?? 0]],
-    );
-    counterFrom(
-      "soyebot_sessions_reaped_total",
-      "Session actors reaped after SESSION_IDLE_MINUTES without messages.",
-      [],
-      () => [[{}, counts()?.reaped ?? 0]],
-    );
-    counterFrom(
-      "soyebot_sessions_crashed_total",
-      "Session actors that crashed on a message and were restarted from the store.",
-      [],
-      () => [[{}, counts()?.crashed ?? 0]],
-    );
-    counterFrom(
-      "soyebot_session_host_restarts_total",
-      "Session host workers that died and were restarted by the supervisor.",
-      [],
-      () => [[{}, counts()?.restarted ?? 0]],
-    );
-    gaugeFrom(
-      "soyebot_sessions_live",
-      "Session actors in memory now.",
-      [],
-      () => [[{}, source()?.liveSessions() ?? 0]],
-    );
-    gaugeFrom(
-      "soyebot_gemini_queue_depth",
-      "Gemini calls waiting in the broker's queue now.",
-      [],
-      () => [[{}, source()?.queueDepth() ?? 0]],
-    );
-    gaugeFrom(
-      "soyebot_gemini_active_calls",
-      "Gemini calls running now.",
-      [],
-      () => [[{}, source()?.activeCalls() ?? 0]],
-    );
-    gaugeFrom(
-      "soyebot_discord_gateway_connected",
-      "1 while the Discord gateway session is up.",
-      [],
-      () => [[{}, source()?.gatewayConnected() ? 1 : 0]],
-    );
-    const keys = () => source()?.keys(this.#now()) ?? [];
     gaugeFrom(
       "soyebot_gemini_key_requests",
       "Requests on each key in the current window (minute: sliding 60 s; day: Pacific day).",
       ["key_id", "window"],
       () =>
-        keys().flatMap((k) =>
-          [
-            [{ key_id: k.keyId, window: "minute" }, k.requestsLastMinute],
-            [{ key_id: k.keyId, window: "day" }, k.requestsToday],
-          ] as [Record<string, string>, number][]
-        ),
+        keys().flatMap((k): Sample[] => [
+          [{ key_id: k.keyId, window: "minute" }, k.requestsLastMinute],
+          [{ key_id: k.keyId, window: "day" }, k.requestsToday],
+        ]),
     );
     gaugeFrom(
       "soyebot_gemini_key_budget_requests",
       "Each key's request budget per window (GEMINI_RPM, GEMINI_RPD).",
       ["key_id", "window"],
       () =>
-        keys().flatMap((k) =>
-          [
-            [{ key_id: k.keyId, window: "minute" }, k.budget.rpm],
-            [{ key_id: k.keyId, window: "day" }, k.budget.rpd],
-          ] as [Record<string, string>, number][]
-        ),
+        keys().flatMap((k): Sample[] => [
+          [{ key_id: k.keyId, window: "minute" }, k.budget.rpm],
+          [{ key_id: k.keyId, window: "day" }, k.budget.rpd],
+        ]),
     );
     gaugeFrom(
       "soyebot_gemini_key_input_tokens_last_minute",
       "Input tokens reserved on each key over the last 60 s (budget: GEMINI_TPM).",
       ["key_id"],
-      () => keys().map((k) => [{ key_id: k.keyId }, k.tokensLastMinute]),
+      () => keys().map((k): Sample => [{ key_id: k.keyId }, k.tokensLastMinute]),
     );
     gaugeFrom(
       "soyebot_gemini_key_effective_limit",
       "Each key's per-minute limits in force now: the budget, or lower after the server's 429s.",
       ["key_id", "limit"],
       () =>
-        keys().flatMap((k) =>
-          [
-            [{ key_id: k.keyId, limit: "rpm" }, k.effective?.rpm ?? k.budget.rpm],
-            [{ key_id: k.keyId, limit: "tpm" }, k.effective?.tpm ?? k.budget.tpm],
-          ] as [Record<string, string>, number][]
-        ),
+        keys().flatMap((k): Sample[] => [
+          [{ key_id: k.keyId, limit: "rpm" }, k.effective?.rpm ?? k.budget.rpm],
+          [{ key_id: k.keyId, limit: "tpm" }, k.effective?.tpm ?? k.budget.tpm],
+        ]),
     );
     gaugeFrom(
       "soyebot_gemini_key_available",
       "1 when a key is neither parked (after a 429 or rejection) nor behind an open breaker.",
       ["key_id"],
       () =>
-        keys().map((k) => [
-          { key_id: k.keyId },
-          k.parkedUntil === undefined && k.disabledUntil === undefined && k.breaker !== "open"
-            ? 1
-            : 0,
-        ]),
-    );
-    gaugeFrom(
-      "process_resident_memory_bytes",
-      "Resident memory size in bytes.",
-      [],
-      () => [[{}, Deno.memoryUsage().rss]],
-    );
-    gaugeFrom(
-      "soyebot_heap_used_bytes",
-      "V8 heap in use on the main thread, in bytes.",
-      [],
-      () => [[{}, Deno.memoryUsage().heapUsed]],
+        keys().map((k): Sample => {
+          const available = k.parkedUntil === undefined && k.disabledUntil === undefined &&
+            k.breaker !== "open";
+          return [{ key_id: k.keyId }, available ? 1 : 0];
+        }),
     );
     new Gauge({
       name: "process_start_time_seconds",
@@ -619,6 +595,12 @@ export class BotMetrics {
     }).set(Math.floor(this.startedAt / 1000));
   }
 }
+
+/** One sample of a scraped metric: its labels and its value. */
+type Sample = [labels: Record<string, string>, value: number];
+
+/** Reads a scraped metric's samples. */
+type Read = () => Sample[];
 
 function emptyDay(day: string): DayTotals {
   return {

@@ -106,7 +106,7 @@ export class ReplyStream {
     await this.#flushing;
     // One retry: the final text is the one that matters most.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const wait = this.#lastEdit + this.#interval - this.#clock.now();
+      const wait = this.#untilNextEdit();
       if (wait > 0) await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, wait));
       if (await this.#flush(text, true)) return;
     }
@@ -120,7 +120,7 @@ export class ReplyStream {
 
   #schedule(): void {
     if (this.#timer !== undefined || this.#flushing) return;
-    const wait = this.#lastEdit + this.#interval - this.#clock.now();
+    const wait = this.#untilNextEdit();
     if (wait <= 0) {
       void this.#run();
     } else {
@@ -129,6 +129,11 @@ export class ReplyStream {
         void this.#run();
       }, wait);
     }
+  }
+
+  /** Milliseconds until the edit interval allows the next edit; zero or less when it does now. */
+  #untilNextEdit(): number {
+    return this.#lastEdit + this.#interval - this.#clock.now();
   }
 
   async #run(): Promise<void> {

@@ -9,7 +9,7 @@
  * @module
  */
 import type { ProblemRecord } from "./log.ts";
-import type { LatencySlot, LatencySummary, StatusSnapshot } from "./metrics.ts";
+import type { KeyFigures, LatencySlot, LatencySummary, StatusSnapshot } from "./metrics.ts";
 
 /** Options for {@linkcode renderStatusPage}. */
 export interface StatusPageOptions {
@@ -106,7 +106,7 @@ export function renderStatusPage(
         <td>${meter(k.requestsLastMinute, k.budget.rpm)}</td>
         <td>${meter(k.tokensLastMinute, k.budget.tpm)}</td>
         <td>${meter(k.requestsToday, k.budget.rpd)}</td>
-        <td>${keyState(k.parkedUntil, k.breaker, s.now, k.disabledUntil)}</td>
+        <td>${keyState(k, s.now)}</td>
       </tr>`
     ).join("\n      ") || `<tr><td colspan="5" class="muted">no keys</td></tr>`
   }
@@ -201,12 +201,8 @@ function meter(used: number, budget: number): string {
   }%"></span></div><span>${integer(used)} / ${integer(budget)}</span></div>`;
 }
 
-function keyState(
-  parkedUntil: number | undefined,
-  breaker: string,
-  now: number,
-  disabledUntil?: number,
-): string {
+function keyState(key: KeyFigures, now: number): string {
+  const { parkedUntil, breaker, disabledUntil } = key;
   if (disabledUntil !== undefined) {
     return `<span class="level error">disabled</span>${duration(disabledUntil - now)}`;
   }

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { BrokerResult } from "../actors/gemini_broker.ts";
+import type { DeliveryResult } from "../actors/supervisor.ts";
 
 const SUMMARY_USAGE = "사용법: `!요약`, `!요약 20분`, `!요약 1시간 30분`, " +
   "`!요약 <메시지ID> 이후 30분`, `!요약 <메시지ID> 이전 1시간`";
@@ -25,6 +27,8 @@ export const text = {
   stopping: "나 지금 재시작하는 중이야. 조금 있다가 다시 불러줘.",
   rateLimited: (seconds: number) => `너무 빨라. ${seconds}초만 쉬었다가 말 걸어줘.`,
   resetDone: "이 채널 대화 기록 지웠어. 처음부터 다시 하자.",
+  /** The commands users type in a channel, as the bot recognises them. */
+  textCommands: { help: "!도움말", summarize: "!요약" },
   /** Korean names and descriptions of the slash commands, as Discord shows them to Korean users. */
   commands: {
     summarize: {
@@ -97,3 +101,48 @@ export const text = {
       ...s.keys.map((k) => `- ${k.keyId}: 이번 분 ${k.minuteLeft}회, 오늘 ${k.dayLeft}회 남음`),
     ].join("\n"),
 } as const;
+
+/**
+ * What a user is told when Gemini gave no answer; `fallback` when it did answer, or could not
+ * be reached.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(failureText({ ok: false, reason: "blocked" }), text.blocked);
+ * ```
+ */
+export function failureText(result: BrokerResult, fallback: string = text.unavailable): string {
+  if (result.ok) return fallback;
+  switch (result.reason) {
+    case "day_quota":
+      return text.dayQuota(text.resetTime(result.retryAt));
+    case "blocked":
+      return text.blocked;
+    case "interrupted":
+      return text.interrupted;
+    case "rejected":
+      return text.rejected;
+    case "stopped":
+      return text.stopping;
+    case "unavailable":
+      return fallback;
+  }
+}
+
+/**
+ * What a user is told when a message or `/reset` did not get through to their channel's session.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(deliveryFailureText("stopping"), text.stopping);
+ * ```
+ */
+export function deliveryFailureText(
+  error: Extract<DeliveryResult, { ok: false }>["error"],
+): string {
+  if (error === "stopping") return text.stopping;
+  if (error === "not_answered") return text.unavailable;
+  return text.crashed;
+}

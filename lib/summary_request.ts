@@ -16,7 +16,7 @@ export type SummaryParseResult =
   | { ok: true; request: SummaryRequest }
   | { ok: false; error: string };
 
-const COMMAND = "!요약";
+const COMMAND = strings.textCommands.summarize;
 const DEFAULT_MINUTES = 30;
 const MAX_MINUTES = 24 * 60;
 const MESSAGE_ID = /^\d{17,20}$/;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { DiscordPort, HistoryMessage } from "./discord.ts";
+import { text as strings } from "./strings_ko.ts";
 import { parseSummaryCommand, type SummaryRequest } from "./summary_request.ts";
 
 /** Discord's epoch, the zero of the timestamp inside every snowflake. */
@@ -139,7 +140,7 @@ export function buildTranscript(
 /** The bot's own text commands, which say nothing worth summarising. */
 function isCommand(content: string): boolean {
   const text = content.trim();
-  return text === "!도움말" || parseSummaryCommand(text) !== undefined;
+  return text === strings.textCommands.help || parseSummaryCommand(text) !== undefined;
 }
 
 function compareIds(a: string, b: string): number {

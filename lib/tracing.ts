@@ -22,7 +22,7 @@ type Span = otel.Span;
 const { context, SpanStatusCode, trace } = otel;
 
 /** The bot's tracer. */
-export const tracer = trace.getTracer("soyebot");
+const tracer = trace.getTracer("soyebot");
 
 /** Applied to error text before it is exported: spans leave the process like logs do. */
 let redactErrorText: (text: string) => string = (text) => text;
@@ -30,16 +30,6 @@ let redactErrorText: (text: string) => string = (text) => text;
 /** Sets the redactor for error text in spans (main.ts passes the log redactor). */
 export function setTraceRedactor(redact: (text: string) => string): void {
   redactErrorText = redact;
-}
-
-/** The active tracing context, to carry across a hop that loses it (a worker round trip). */
-export function activeContext(): Context {
-  return context.active();
-}
-
-/** Runs `fn` with `ctx` as the active tracing context. */
-export function withTraceContext<T>(ctx: Context, fn: () => T): T {
-  return context.with(ctx, fn);
 }
 
 /**

@@ -1,0 +1,74 @@
+/**
+ * A channel summary, from a request to the text to post: the messages it covers, one Gemini call
+ * with the summariser's instruction, and a header saying what was summarised.
+ *
+ * @module
+ */
+import type { BrokerRequest, BrokerResult } from "../actors/gemini_broker.ts";
+import type { DiscordPort } from "./discord.ts";
+import { SUMMARY_INSTRUCTION } from "./prompts.ts";
+import { failureText, text } from "./strings_ko.ts";
+import type { SummaryRequest } from "./summary_request.ts";
+import { buildTranscript, collectMessages } from "./summary_source.ts";
+
+/** The most transcript characters sent for one summary; older lines are cut first. */
+const SUMMARY_MAX_CHARS = 60_000;
+
+/** Where {@linkcode summarize} reads and asks. */
+export interface SummarizeOptions {
+  discord: Pick<DiscordPort, "getMessages">;
+  /** Asks Gemini (the broker). */
+  generate(request: BrokerRequest): Promise<BrokerResult>;
+  /** The most messages read (SUMMARY_MAX_MESSAGES). */
+  maxMessages: number;
+  /** The command's own message, left out of the summary. */
+  excludeId?: string;
+  /** Told while the call waits for quota, as {@linkcode BrokerRequest.onWait} is. */
+  onWait?(startsAt: number | undefined): void;
+  /** @default Date.now() */
+  now?: number;
+}
+
+/**
+ * Writes a summary of `channelId`: the header and the bullets, or a short notice when there is
+ * nothing to summarise or Gemini gave no answer. Discord's errors are thrown.
+ *
+ * @example Usage
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { text } from "./strings_ko.ts";
+ * const discord = { getMessages: () => Promise.resolve([]) };
+ * const generate = () => Promise.reject(new Error("not asked"));
+ * const reply = await summarize("42", { kind: "recent", minutes: 30 }, {
+ *   discord,
+ *   generate,
+ *   maxMessages: 300,
+ * });
+ * strictEqual(reply, text.summaryNothing);
+ * ```
+ */
+export async function summarize(
+  channelId: string,
+  request: SummaryRequest,
+  options: SummarizeOptions,
+): Promise<string> {
+  const messages = await collectMessages(options.discord, channelId, request, {
+    now: options.now ?? Date.now(),
+    max: options.maxMessages,
+    excludeId: options.excludeId,
+  });
+  if (messages.length === 0) return text.summaryNothing;
+  const { transcript, included } = buildTranscript(messages, SUMMARY_MAX_CHARS);
+  const result = await options.generate({
+    priority: "summary",
+    systemInstruction: SUMMARY_INSTRUCTION,
+    contents: [{ role: "user", parts: [{ text: transcript }] }],
+    onWait: options.onWait,
+  });
+  const answered = result.ok && result.text.trim().length > 0;
+  if (!answered) return failureText(result, text.summaryFailed);
+  const header = request.kind === "recent"
+    ? text.summaryHeaderRecent(request.minutes, included)
+    : text.summaryHeaderRange(text.summaryRange(request), included);
+  return `${header}\n${result.text.trim()}`;
+}
