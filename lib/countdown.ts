@@ -43,6 +43,7 @@ export class Countdown {
   #timer: TimerId | undefined;
   #editing: Promise<void> | undefined;
   #clearing: Promise<void> | undefined;
+  #paused = false;
 
   constructor(options: CountdownOptions) {
     this.#options = options;
@@ -58,6 +59,7 @@ export class Countdown {
   show(startsAt: number): void {
     if (this.cleared) return;
     this.#startsAt = startsAt;
+    this.#paused = false;
     if (this.#messageId) {
       // Already on screen. Running: the next 5 s edit shows the new time. Paused (a retry after
       // a call): the shown time is stale, so correct it now and resume the edits.
@@ -74,6 +76,8 @@ export class Countdown {
     this.#messageId = discord.sendMessage(channelId, content, { replyTo }).then(
       (id) => {
         this.#options.onChange?.("posted", seconds);
+        // Count the 5 s from when the message is there: Discord's queue can hold a post a while.
+        if (!this.cleared && !this.#paused && this.#timer === undefined) this.#schedule();
         return id;
       },
       (error) => {
@@ -81,7 +85,6 @@ export class Countdown {
         return undefined;
       },
     );
-    this.#schedule();
   }
 
   /**
@@ -89,6 +92,7 @@ export class Countdown {
    * same message instead of posting another.
    */
   pause(): void {
+    this.#paused = true;
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }

@@ -16,6 +16,7 @@ import {
   type GatewayManager,
   type RestManager,
 } from "discordeno";
+import { botIdFromToken } from "./config.ts";
 import { log } from "./log.ts";
 import type { IncomingMessage } from "./mention.ts";
 
@@ -141,11 +142,6 @@ const INTENTS = GatewayIntents.Guilds | GatewayIntents.GuildMessages |
 /** Ephemeral message flag. */
 const EPHEMERAL = 1 << 6;
 
-/** Reads the bot's id from its token, as Discord encodes it in the first segment. */
-export function botIdFromToken(token: string): string {
-  return atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"));
-}
-
 /**
  * Connects to Discord: REST at `apiUrl`, and the gateway URL that REST's `GET /gateway/bot` names.
  *
@@ -243,7 +239,10 @@ export async function connectDiscord(
       await rest.deleteMessage(channelId, messageId);
     },
     async triggerTyping(channelId) {
-      await rest.triggerTypingIndicator(channelId);
+      // discordeno queues typing with the channel's messages (one bucket key for both), and a
+      // message queued behind an in-flight typing call waits up to a second. Typing is cosmetic
+      // and its failures are ignored, so it skips the queue.
+      await rest.post(rest.routes.channels.typing(channelId), { runThroughQueue: false });
     },
     async getMessages(channelId, query) {
       const messages = await rest.getMessages(channelId, query) as unknown as CamelMessage[];

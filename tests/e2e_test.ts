@@ -3,7 +3,7 @@
  * Discord (REST + gateway, every request held against Discord's OpenAPI spec) and the fake Gemini.
  */
 import assert from "node:assert/strict";
-import { until, World } from "./harness.ts";
+import { turns, until, World } from "./harness.ts";
 
 const CHANNEL = "1200000000000000001";
 const GUILD = "1300000000000000001";
@@ -25,7 +25,7 @@ Deno.test("a mention gets a reply with Gemini's text, and the next message carri
       r.method === "POST" && r.path === `/channels/${CHANNEL}/messages`
     );
     // The answer streams in by edits; the message ends up holding Gemini's whole text.
-    await until(() => botMessages(world, CHANNEL).at(-1) === "안녕, 나 소예야.", "the full reply");
+    await until(() => world.botMessages(CHANNEL).at(-1) === "안녕, 나 소예야.", "the full reply");
     const body = reply.body as {
       allowed_mentions?: { parse?: string[]; replied_user?: boolean };
       message_reference?: { message_id?: string };
@@ -41,33 +41,17 @@ Deno.test("a mention gets a reply with Gemini's text, and the next message carri
       mentionsBot: true,
       username: "민수",
     });
-    await until(() => world.gemini.requests.filter(isGenerate).length >= 2, "second Gemini call");
-    const second = world.gemini.requests.filter(isGenerate)[1].body as {
-      contents: { role: string; parts: { text: string }[] }[];
-    };
-    assert.deepEqual(
-      second.contents.map((c) => [c.role, c.parts.map((p) => p.text).join("")]),
-      [
-        ["user", "민수: 안녕?"],
-        ["model", "안녕, 나 소예야."],
-        ["user", "민수: 뭐 하고 있었어?"],
-      ],
-    );
+    await until(() => world.generateRequests().length >= 2, "second Gemini call");
+    assert.deepEqual(turns(world.generateRequests()[1]), [
+      ["user", "민수: 안녕?"],
+      ["model", "안녕, 나 소예야."],
+      ["user", "민수: 뭐 하고 있었어?"],
+    ]);
     assert.deepEqual(world.discord.invalidRequests, []);
   } finally {
     await world.close();
   }
 });
-
-function botMessages(world: World, channelId: string): string[] {
-  return world.discord.messagesIn(channelId).filter((m) => m.author.bot && !m.deleted).map((m) =>
-    m.content
-  );
-}
-
-function isGenerate(r: { action: string }): boolean {
-  return r.action === "generateContent" || r.action === "streamGenerateContent";
-}
 
 Deno.test("a Discord 429 on the reply is waited out and retried, not dropped", async () => {
   const world = await World.create();
@@ -83,11 +67,55 @@ Deno.test("a Discord 429 on the reply is waited out and retried, not dropped", a
       content: "답장해줘",
       mentionsBot: true,
     });
-    await until(() => botMessages(world, CHANNEL).at(-1) === "기다렸다가 보냈어.", "the reply");
+    await until(() => world.botMessages(CHANNEL).at(-1) === "기다렸다가 보냈어.", "the reply");
     const posts = world.discord.requestsTo("POST", new RegExp(`/channels/${CHANNEL}/messages$`));
     assert.deepEqual(posts.map((r) => r.status), [429, 200]);
     assert.ok(posts[1].at - posts[0].at >= 900, "the retry came before retry-after elapsed");
     assert.deepEqual(world.discord.invalidRequests, []);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("/status on a fresh bot says there is no latency yet, not NaN", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot();
+    const { id } = await world.discord.sendInteraction({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      name: "status",
+    });
+    await until(() => world.discord.interaction(id)?.original !== undefined, "the /status reply");
+    const status = world.discord.interaction(id)!.original!.content;
+    assert.match(status, /응답 시간 중앙값: 아직 없음/);
+    assert.match(status, /key1: 이번 분 \d+회, 오늘 \d+회 남음/);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("a key Gemini refuses is reported at start by its id, never by its value", async () => {
+  const badKey = "AIza-refused-key-0000000000";
+  const world = await World.create();
+  try {
+    const bot = await world.startBot({
+      GEMINI_API_KEY: "",
+      GEMINI_API_KEYS: `${badKey},test-key-0123456789`,
+    });
+    await bot.waitForOutput(/Gemini key failed its start-up check/);
+    const line = bot.output.split("\n").find((l) => l.includes("failed its start-up check"))!;
+    assert.match(line, /key1/);
+    assert.doesNotMatch(bot.output, new RegExp(badKey));
+    // The good key still answers.
+    world.gemini.reply("나머지 키로 대답했어.");
+    await world.discord.sendUserMessage({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      content: "들려?",
+      mentionsBot: true,
+    });
+    await until(() => world.botMessages(CHANNEL).at(-1) === "나머지 키로 대답했어.", "the reply");
   } finally {
     await world.close();
   }
