@@ -239,10 +239,16 @@ export async function connectDiscord(
       await rest.deleteMessage(channelId, messageId);
     },
     async triggerTyping(channelId) {
-      // discordeno queues typing with the channel's messages (one bucket key for both), and a
-      // message queued behind an in-flight typing call waits up to a second. Typing is cosmetic
-      // and its failures are ignored, so it skips the queue.
-      await rest.post(rest.routes.channels.typing(channelId), { runThroughQueue: false });
+      // Not through discordeno: it keys typing and messages to one queue per channel, so a reply
+      // queued behind an in-flight typing call waited up to a second; and its unqueued path
+      // rethrows network errors where nothing can catch them. Typing is cosmetic: a plain call
+      // whose failures reach the caller, which ignores them.
+      const response = await fetch(`${options.apiUrl}/v10/channels/${channelId}/typing`, {
+        method: "POST",
+        headers: { ...rest.createBaseHeaders(), authorization: `Bot ${options.token}` },
+      });
+      await response.body?.cancel();
+      if (!response.ok) throw new Error(`typing answered ${response.status}`);
     },
     async getMessages(channelId, query) {
       const messages = await rest.getMessages(channelId, query) as unknown as CamelMessage[];

@@ -120,3 +120,23 @@ Deno.test("a key Gemini refuses is reported at start by its id, never by its val
     await world.close();
   }
 });
+
+Deno.test("a typing call whose connection breaks does not take the bot down", async () => {
+  const world = await World.create();
+  try {
+    const bot = await world.startBot();
+    world.discord.breakNext("POST", new RegExp(`/channels/${CHANNEL}/typing$`));
+    world.gemini.reply("멀쩡해.");
+    await world.discord.sendUserMessage({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      content: "괜찮아?",
+      mentionsBot: true,
+    });
+    await until(() => world.botMessages(CHANNEL).at(-1) === "멀쩡해.", "the reply");
+    const status = await Promise.race([bot.exited, new Promise((r) => setTimeout(r, 300, "up"))]);
+    assert.equal(status, "up", `the bot died:\n${bot.output}`);
+  } finally {
+    await world.close();
+  }
+});

@@ -214,6 +214,7 @@ export class FakeDiscord {
   readonly #commands = new Map<string, Json[]>(); // by guild id, "" for global
   readonly #interactions = new Map<string, InteractionState>(); // by token
   readonly #rateLimits: { method: string; path: RegExp; opts: Required<RateLimitOptions> }[] = [];
+  readonly #breaks: { method: string; path: RegExp; count: number }[] = [];
   readonly #waiters = new Set<Waiter>();
   #closed = false;
 
@@ -361,6 +362,14 @@ export class FakeDiscord {
       path,
       opts: { global: false, count: 1, ...opts },
     });
+  }
+
+  /**
+   * Breaks the connection of the next `count` matching requests mid-response, as a reset or a
+   * dying proxy would: the status line arrives, then the body fails.
+   */
+  breakNext(method: string, path: RegExp, count = 1): void {
+    this.#breaks.push({ method: method.toUpperCase(), path, count });
   }
 
   /** Closes the gateway socket with a resumable code, so the client must RESUME. */
@@ -519,6 +528,12 @@ export class FakeDiscord {
     this.requests.push(rec);
     if (reply.errors) this.invalidRequests.push({ ...rec, errors: reply.errors });
     this.#notify();
+    const broken = this.#breaks.find((b) => b.method === rec.method && b.path.test(rec.path));
+    if (broken) {
+      if (--broken.count <= 0) this.#breaks.splice(this.#breaks.indexOf(broken), 1);
+      const failing = new ReadableStream({ start: (c) => c.error(new Error("connection reset")) });
+      return new Response(failing, { status: 200, headers });
+    }
     if (reply.body === undefined) return new Response(null, { status: reply.status, headers });
     headers.set("content-type", "application/json");
     return new Response(JSON.stringify(reply.body), { status: reply.status, headers });
