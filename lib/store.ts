@@ -40,9 +40,14 @@ const MIGRATIONS: readonly string[] = [
      command_id TEXT,
      PRIMARY KEY (channel_id, seq)
    ) STRICT, WITHOUT ROWID;
+   -- A damaged window must not make the upgrade, and so every start, fail: what can't be read
+   -- is left behind, as the actor would have failed to read it anyway.
    INSERT INTO exchanges (channel_id, seq, user, model, at)
-     SELECT s.channel_id, e.key + 1, e.value ->> '$.user', e.value ->> '$.model', e.value ->> '$.at'
-     FROM sessions AS s, json_each(s.window) AS e;
+     SELECT s.channel_id, e.key + 1, e.value ->> '$.user', e.value ->> '$.model',
+            CAST(COALESCE(e.value ->> '$.at', 0) AS INTEGER)
+     FROM sessions AS s, json_each(CASE WHEN json_valid(s.window) THEN s.window ELSE '[]' END) AS e
+     WHERE e.type = 'object'
+       AND typeof(e.value ->> '$.user') = 'text' AND typeof(e.value ->> '$.model') = 'text';
    DROP TABLE sessions;`,
 ];
 

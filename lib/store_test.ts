@@ -84,6 +84,29 @@ Deno.test("SqliteStore carries windows saved by schema 1 into schema 2", async (
   }
 });
 
+Deno.test("SqliteStore upgrades past a damaged schema-1 window, keeping the readable ones", async () => {
+  const dir = await scratchDir();
+  try {
+    const path = `${dir}/s.db`;
+    const v1 = new DatabaseSync(path);
+    v1.exec(`CREATE TABLE sessions (channel_id TEXT PRIMARY KEY, window TEXT NOT NULL,
+      updated_at INTEGER NOT NULL) STRICT; PRAGMA user_version = 1;`);
+    const insert = v1.prepare("INSERT INTO sessions VALUES (?, ?, ?)");
+    insert.run("good", JSON.stringify([{ user: "u", model: "m", at: 5.5 }]), 0);
+    insert.run("broken", "{not json", 0);
+    insert.run("odd", JSON.stringify([{ user: "u" }, 7, { user: "a", model: "b" }]), 0);
+    v1.close();
+    const store = SqliteStore.open(path);
+    assert.equal(store.schemaVersion, 2);
+    assert.deepEqual(await store.load("good"), [{ user: "u", model: "m", at: 5 }]);
+    assert.deepEqual(await store.load("broken"), []);
+    assert.deepEqual(await store.load("odd"), [{ user: "a", model: "b", at: 0 }]);
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("SqliteStore lets two connections share one file, as worker hosts do", async () => {
   const dir = await scratchDir();
   try {
