@@ -255,8 +255,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         channelId: turn.message.channelId,
         error: String(error),
       });
-      if (!turn.shown) await send(turn.message, text.crashed);
-      turn.shown = true;
+      // Only a notice that reached the user counts as shown; else handleMessage tries again.
+      if (!turn.shown) turn.shown = await send(turn.message, text.crashed);
       return undefined;
     }
   }
@@ -401,14 +401,17 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     });
   }
 
-  async function send(message: ChatMessage, content: string): Promise<void> {
+  /** Replies to a message; resolves false (and logs) when Discord could not be reached. */
+  async function send(message: ChatMessage, content: string): Promise<boolean> {
     try {
       await discord.sendMessage(message.channelId, content, { replyTo: message.id });
+      return true;
     } catch (error) {
       logger.error("Could not reply: {error}", {
         channelId: message.channelId,
         error: String(error),
       });
+      return false;
     }
   }
 
