@@ -93,6 +93,12 @@ async function main(): Promise<number> {
   await setupLogging({ level: config.logLevel, format: config.logFormat, secrets });
   const redact = redactor(secrets);
   setTraceRedactor(redact);
+  // A library promise that rejects with no one listening (discordeno's unqueued REST path did)
+  // would end the process and every conversation in flight with it: log it and stay up.
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    log.error("Unhandled rejection: {error}", { error: redact(String(event.reason)) });
+  });
 
   let bot;
   try {
