@@ -34,7 +34,11 @@ function responder(request: GenerateRequest): string {
 
 const world = await World.create({ gemini: { responder }, dataDir: "data/dev" });
 console.log("Fake Discord:", world.discord.url, " Fake Gemini:", world.gemini.url);
-const bot = await world.startBot({ LOG_LEVEL: "info", LOG_FORMAT: "text" }, { echo: true });
+// A looser per-user limit than production: the demo is one person typing quickly.
+const bot = await world.startBot(
+  { LOG_LEVEL: "info", LOG_FORMAT: "text", USER_RATE_LIMIT: "30" },
+  { echo: true },
+);
 console.log("\nThe bot is connected. Conversation in #dev:\n");
 
 async function say(content: string): Promise<void> {
