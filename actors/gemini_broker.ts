@@ -34,10 +34,13 @@ export type Priority = "chat" | "summary";
 
 /** One call for the broker to make. */
 export interface BrokerRequest {
+  /** Which queue rank the call takes: chat is answered first. */
   priority: Priority;
+  /** The conversation to answer, oldest turn first. */
   contents: Content[];
   /** Overrides the persona (summaries use their own instruction). */
   systemInstruction?: string;
+  /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
   /** The whole answer so far, each time a chunk arrives. */
   onText?(textSoFar: string): void;
@@ -121,14 +124,19 @@ export interface BrokerStats {
 
 /** Prices in USD per million tokens, for the cost estimate. */
 export interface Prices {
+  /** USD per million prompt tokens not served from a cache. */
   input: number;
+  /** USD per million answer tokens, thinking included. */
   output: number;
+  /** USD per million prompt tokens served from a cache. */
   cached: number;
 }
 
 /** What {@link GeminiBroker.verifyKeys} found about one key. */
 export interface KeyCheck {
+  /** The key's id, safe to log (never the key itself). */
   keyId: string;
+  /** True when the key answered a `countTokens` call. */
   ok: boolean;
   /** The HTTP status of the refusal, when there was one. */
   status?: number;
@@ -138,31 +146,40 @@ export interface KeyCheck {
 
 /** The broker's policy. */
 export interface GeminiBrokerOptions {
+  /** Makes the Gemini calls; tests hand in a fake. */
   client: GeminiClient;
+  /** The keys and their quotas; every call reserves room here first. */
   pool: TokenPool;
+  /** The Gemini model name, such as `gemini-2.5-flash`. */
   model: string;
   /** The persona, sent as the system instruction (or through the context cache). */
   systemInstruction: string;
-  /** @default 10 */
+  /** Most calls in flight at once. @default 10 */
   maxConcurrency?: number;
-  /** @default 5 */
+  /** Most attempts per request, the first included, before it ends "unavailable". @default 5 */
   maxAttempts?: number;
   /** Each call's deadline. @default 30000 */
   timeoutMs?: number;
-  /** @default 0 */
+  /** Thinking tokens per call: 0 turns thinking off, -1 lets the model decide. @default 0 */
   thinkingBudget?: number;
   /** Cache the persona through `cachedContents`. @default true */
   contextCache?: boolean;
-  /** @default 3600 */
+  /** Seconds the persona cache lives; it is re-created 5 min before it ends. @default 3600 */
   cacheTtlSeconds?: number;
-  /** @default 5000 */
+  /** Milliseconds a call must expect to wait before `onWait` tells its caller. @default 5000 */
   countdownThresholdMs?: number;
   /** How long a key refused by the server stays out of use. @default 3600000 */
   rejectedKeyMs?: number;
-  /** @default { input: 0.3, output: 2.5, cached: 0.03 } (gemini-2.5-flash, USD) */
+  /**
+   * Prices for the `costUsd` estimate in the stats.
+   * @default { input: 0.3, output: 2.5, cached: 0.03 } (gemini-2.5-flash, USD)
+   */
   prices?: Prices;
+  /** Time for queueing, backoff and key rests; tests pass a fake. @default systemClock */
   clock?: Clock;
+  /** A number in [0, 1) for backoff jitter; tests pass a fixed one. @default Math.random */
   random?: () => number;
+  /** Told of retries, rate limits, key refusals, cache changes and each call (for logs). */
   onEvent?(event: BrokerEvent): void;
 }
 
@@ -275,6 +292,7 @@ export class GeminiBroker {
     cachesLive: 0,
   };
 
+  /** Makes a broker; throws a RangeError when `maxConcurrency` is not a positive integer. */
   constructor(options: GeminiBrokerOptions) {
     const concurrency = options.maxConcurrency ?? 10;
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) {

@@ -45,6 +45,7 @@ export class HostPool {
   #options: HostPoolOptions;
   #slots: Slot[] = [];
 
+  /** Spawns `size` workers and sends each its init message. */
   constructor(options: HostPoolOptions) {
     this.#options = options;
     for (let i = 0; i < options.size; i++) this.#slots.push(this.#spawn(i));

@@ -28,6 +28,7 @@ export class Mailbox<T, R> {
   #idleWaiters: (() => void)[] = [];
   #handler: (message: T) => Promise<R>;
 
+  /** Makes a mailbox; `handler` is called for one message at a time. */
   constructor(handler: (message: T) => Promise<R>) {
     this.#handler = handler;
   }

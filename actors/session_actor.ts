@@ -39,14 +39,16 @@ export type SessionResult =
 
 /** What a session actor needs from its host. */
 export interface SessionActorDeps {
+  /** Where the history window is persisted, so that a restarted actor picks it up again. */
   store: SessionStore;
   /**
    * Has the broker answer `contents` and delivers the answer to the channel; resolves with the
    * text the user saw, or `undefined` when no answer could be given.
    */
   reply(commandId: string, contents: Content[]): Promise<string | undefined>;
+  /** Epoch ms now, stamped on each recorded exchange. */
   now(): number;
-  /** @default 20 */
+  /** Exchanges kept in the history window; older ones are dropped. @default 20 */
   maxExchanges?: number;
 }
 
@@ -68,6 +70,7 @@ export class SessionActor {
   #crashed = false;
   #stopping = false;
 
+  /** Makes the actor; its window is loaded from the store on the first command. */
   constructor(channelId: string, deps: SessionActorDeps) {
     this.channelId = channelId;
     this.#deps = deps;

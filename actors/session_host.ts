@@ -30,10 +30,13 @@ export type FromHost =
 
 /** Options for a host. */
 export interface SessionHostOptions {
+  /** Where each actor's history window is persisted; shared by this host's actors. */
   store: SessionStore;
+  /** Sends a message to the supervisor (the worker's `postMessage`, or a test's function). */
   post: (message: FromHost) => void;
+  /** Epoch ms now, stamped on recorded exchanges. @default Date.now */
   now?: () => number;
-  /** @default 20 */
+  /** Exchanges each actor keeps in its history window. @default 20 */
   maxExchanges?: number;
 }
 
@@ -47,6 +50,7 @@ export class SessionHost {
   #stopping = false;
   #options: SessionHostOptions;
 
+  /** Makes an empty host; actors are created as their channels' messages arrive. */
   constructor(options: SessionHostOptions) {
     this.#options = options;
   }

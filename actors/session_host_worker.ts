@@ -13,8 +13,11 @@ import { type FromHost, SessionHost, type ToHost } from "./session_host.ts";
 
 /** The first message a host worker receives. */
 export interface HostInit {
+  /** Tells it apart from the {@link ToHost} messages that follow. */
   type: "init";
+  /** The SQLite file this worker opens its own store connection to. */
   databasePath: string;
+  /** Exchanges each session keeps in its history window. */
   maxExchanges: number;
 }
 

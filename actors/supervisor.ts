@@ -18,8 +18,11 @@ import type { FromHost, ToHost } from "./session_host.ts";
 
 /** What the supervisor asks of the rest of the bot when a session wants to reply. */
 export interface ReplyRequest {
+  /** The command being answered: the user's Discord message id. */
   commandId: string;
+  /** The Discord channel the reply goes to. */
   channelId: string;
+  /** The channel's history and the new line, for the broker. */
   contents: Content[];
 }
 
@@ -41,20 +44,21 @@ export type SupervisorEvent =
 
 /** The supervisor's policy and its links to the rest of the bot. */
 export interface SupervisorOptions {
+  /** The SQLite file each host opens for session history. */
   databasePath: string;
-  /** @default 2 */
+  /** Worker hosts the sessions are spread over. @default 2 */
   hosts?: number;
-  /** @default 1000 */
+  /** Most live sessions; past it the least recently used is evicted. @default 1000 */
   maxSessions?: number;
-  /** @default 600000 (10 minutes) */
+  /** Milliseconds a session may sit unused before it is reaped. @default 600000 (10 minutes) */
   idleMs?: number;
   /** How often the idle sweep runs; 0 turns the timer off (tests call `sweep`). @default 60000 */
   sweepMs?: number;
-  /** @default 20 */
+  /** Exchanges each session keeps in its history window. @default 20 */
   maxExchanges?: number;
-  /** @default 5 */
+  /** Most host restarts within `restartPeriodMs` before the supervisor gives up. @default 5 */
   maxRestarts?: number;
-  /** @default 60000 */
+  /** Milliseconds of the sliding window in which restarts are counted. @default 60000 */
   restartPeriodMs?: number;
   /** Time for idle reaping, the sweep timer and restart intensity. @default systemClock */
   clock?: Clock;
@@ -62,6 +66,7 @@ export interface SupervisorOptions {
   onReply(request: ReplyRequest): Promise<string | undefined>;
   /** The restart intensity was exceeded. */
   onGiveUp(reason: string): void;
+  /** Told of evictions, host restarts and session crashes (for logs and metrics). */
   onEvent?(event: SupervisorEvent): void;
 }
 
@@ -109,6 +114,7 @@ export class Supervisor {
   #gates = new Map<string, Promise<void>>();
   #counts = { evicted: 0, reaped: 0, restarted: 0, crashed: 0 };
 
+  /** Starts the hosts and the idle sweep timer. */
   constructor(options: SupervisorOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;

@@ -94,10 +94,16 @@ export const COMMANDS: CommandDefinition[] = [
   },
 ];
 
+/** Re-exported because {@link RunningBot} exposes them. */
+export type { GeminiBroker, Supervisor };
+
 /** A running bot. */
 export interface RunningBot {
+  /** Owns the session actors and the worker hosts they run on. */
   readonly supervisor: Supervisor;
+  /** The one way to Gemini: queues calls and keeps every key within its quota. */
   readonly broker: GeminiBroker;
+  /** The connected Discord adapter, for its gateway state and REST 429 count. */
   readonly discord: DiscordConnection;
   /** Stops taking messages, finishes or fails what is in flight, flushes the store, disconnects. */
   stop(): Promise<void>;
@@ -105,6 +111,7 @@ export interface RunningBot {
 
 /** What the bot needs besides its configuration. */
 export interface BotOptions {
+  /** The system instruction every chat starts from: the built-in persona or `PERSONA_FILE`'s. */
   persona: string;
   /** Called when the bot can't go on (a host restarting too often); the process should exit. */
   onFatal(reason: string): void;

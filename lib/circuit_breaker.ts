@@ -43,7 +43,9 @@ export type CircuitState = "closed" | "open" | "half_open";
  * ```
  */
 export class CircuitBreaker {
+  /** Consecutive failures that open the circuit. */
   readonly failureThreshold: number;
+  /** Milliseconds the circuit stays open before a probe is let through. */
   readonly openMs: number;
   #state: CircuitState = "closed";
   #failures = 0;

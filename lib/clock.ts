@@ -10,8 +10,11 @@ export type TimerId = ReturnType<typeof setTimeout> | number;
 
 /** The three things time-dependent code needs. */
 export interface Clock {
+  /** Epoch ms now. */
   now(): number;
+  /** Calls `callback` once, `ms` milliseconds from now; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): TimerId;
+  /** Cancels a timer that has not fired; does nothing for `undefined` or a fired one. */
   clearTimeout(id: TimerId | undefined): void;
 }
 
@@ -37,20 +40,24 @@ export class ManualClock implements Clock {
   #timers = new Map<number, { at: number; callback: () => void }>();
   #nextId = 1;
 
+  /** Creates a clock that reads `start` (epoch ms) until it is ticked. */
   constructor(start = 0) {
     this.#now = start;
   }
 
+  /** The clock's time in ms: `start` plus every tick so far. */
   now(): number {
     return this.#now;
   }
 
+  /** Schedules `callback` in `ms` milliseconds, to fire during {@link ManualClock.tick}. */
   setTimeout(callback: () => void, ms: number): number {
     const id = this.#nextId++;
     this.#timers.set(id, { at: this.#now + Math.max(0, ms), callback });
     return id;
   }
 
+  /** Cancels a timer that has not fired; ids it did not hand out are ignored. */
   clearTimeout(id: TimerId | undefined): void {
     if (typeof id === "number") this.#timers.delete(id);
   }

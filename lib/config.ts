@@ -11,36 +11,61 @@ import { parseEnv } from "node:util";
 
 /** Everything the bot reads from its environment, already validated. */
 export interface Config {
+  /** Bot token from the Discord developer portal (`DISCORD_TOKEN`); a secret. */
   discordToken: string;
+  /** Gemini API keys without duplicates, from `GEMINI_API_KEYS` or else `GEMINI_API_KEY`. */
   geminiApiKeys: string[];
+  /** Gemini model name (`GEMINI_MODEL`). @default "gemini-2.5-flash" */
   geminiModel: string;
+  /** Directory of the SQLite file (`DATA_DIR`). @default "./data" */
   dataDir: string;
+  /** Discord REST base without a trailing slash: a proxy, or the fake in tests. */
   discordApiUrl: string;
+  /** Gemini base URL without a trailing slash; a proxy, or the fake in tests. */
   geminiApiUrl: string;
   /** Live session cap (LRU). */
   sessionMax: number;
+  /** Milliseconds a session may sit idle before it is reaped. @default 600000 (10 minutes) */
   sessionIdleMs: number;
+  /** Milliseconds between idle sweeps. @default 60000 */
   sessionSweepMs: number;
   /** How many Web Worker hosts the session actors are multiplexed over. */
   sessionHosts: number;
+  /** Requests per minute allowed on each key. @default 10 */
   geminiRpm: number;
+  /** Input tokens per minute allowed on each key. @default 250000 */
   geminiTpm: number;
+  /** Requests per day allowed on each key, reset at midnight Pacific. @default 250 */
   geminiRpd: number;
+  /** Gemini calls in flight at once, over all keys. @default 10 */
   geminiMaxConcurrency: number;
+  /** Milliseconds one Gemini call may take before the broker gives up on it. @default 30000 */
   geminiTimeoutMs: number;
+  /** Thinking tokens per call: 0 turns thinking off, -1 lets the model decide. @default 0 */
   geminiThinkingBudget: number;
-  /** Estimated cost in USD per million tokens, for metrics only. */
+  /** Estimated cost in USD per million input tokens, for metrics only. @default 0.3 */
   priceInputPerMillion: number;
+  /** USD per million output (and thinking) tokens, for metrics only. @default 2.5 */
   priceOutputPerMillion: number;
+  /** USD per million cached input tokens, for metrics only. @default 0.03 */
   priceCachedPerMillion: number;
+  /** Messages one user may send per window before being told to slow down. @default 5 */
   userRateLimit: number;
+  /** Milliseconds of the per-user rate window. @default 30000 */
   userRateWindowMs: number;
+  /** Most messages one summary reads. @default 300 */
   summaryMaxMessages: number;
+  /** Path of a file replacing the built-in persona; undefined keeps the built-in one. */
   personaFile: string | undefined;
+  /** Guild to register slash commands in only (instant, for development); else global. */
   devGuildId: string | undefined;
+  /** Lowest level that is logged. @default "info" */
   logLevel: "debug" | "info" | "warning" | "error";
+  /** Log line format; `auto` writes text on a terminal and JSON lines otherwise. @default "auto" */
   logFormat: "json" | "text" | "auto";
+  /** Address of the health, metrics and status server. @default "127.0.0.1" */
   httpHost: string;
+  /** Port of that server; undefined means no server is started. */
   httpPort: number | undefined;
 }
 
@@ -48,6 +73,7 @@ export interface Config {
 export class ConfigError extends Error {
   /** The environment variable at fault. */
   readonly variable: string;
+  /** Makes the error; `expected` is appended to the variable's name to form the message. */
   constructor(variable: string, expected: string) {
     super(`${variable} ${expected}`);
     this.name = "ConfigError";
@@ -88,7 +114,8 @@ export const CONFIG_VARIABLES = [
   "HTTP_PORT",
 ] as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Environment variables by name, as `Deno.env.toObject()` returns them. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Builds the {@link Config} from environment variables.

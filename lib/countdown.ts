@@ -10,14 +10,22 @@ import { type Clock, systemClock, type TimerId } from "./clock.ts";
 import type { DiscordPort } from "./discord.ts";
 import { text } from "./strings_ko.ts";
 
+/** The Discord interface the countdown posts, edits and deletes its message through. */
+export type { DiscordPort };
+
 /** Where the countdown is shown. */
 export interface CountdownOptions {
+  /** Posts, edits and deletes the message. */
   discord: Pick<DiscordPort, "sendMessage" | "editMessage" | "deleteMessage">;
+  /** The Discord channel the message goes to. */
   channelId: string;
+  /** The user's message id the countdown replies to, when there is one. */
   replyTo?: string;
-  /** @default 5000 */
+  /** Milliseconds between edits. @default 5000 */
   intervalMs?: number;
+  /** Time for the edit timer and the seconds shown; tests pass a fake. @default systemClock */
   clock?: Clock;
+  /** Told when posting, editing or deleting fails (for logs); the countdown never throws. */
   onError?(error: unknown): void;
   /** Told when the message is posted, edited and deleted (for logs). */
   onChange?(what: "posted" | "edited" | "deleted", secondsLeft: number): void;
@@ -45,6 +53,7 @@ export class Countdown {
   #clearing: Promise<void> | undefined;
   #paused = false;
 
+  /** Creates a countdown; nothing is posted until {@link Countdown.show}. */
   constructor(options: CountdownOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;

@@ -46,17 +46,25 @@ function discordenoLogger(name: string) {
 
 /** A message that arrived through the gateway, in the shape the bot's logic reads. */
 export interface ChatMessage extends IncomingMessage {
+  /** The message's snowflake id, for replies. */
   id: string;
+  /** The channel (or DM) it was posted in. */
   channelId: string;
+  /** The name people see: guild nickname, else global display name, else username. */
   authorName: string;
 }
 
 /** A message fetched from a channel's history. */
 export interface HistoryMessage {
+  /** The message's snowflake id. */
   id: string;
+  /** The author's user id. */
   authorId: string;
+  /** The name people see: global display name, else username. */
   authorName: string;
+  /** True for bot accounts, this bot included. */
   authorIsBot: boolean;
+  /** The text; empty for a message with only attachments or embeds. */
   content: string;
   /** Epoch ms. */
   timestamp: number;
@@ -64,21 +72,33 @@ export interface HistoryMessage {
 
 /** A slash command invocation. */
 export interface SlashCommand {
+  /** The interaction's id, needed for its first response. */
   id: string;
+  /** The interaction token, valid for 15 minutes of replies and follow-ups. */
   token: string;
+  /** The command's name, such as `summarize`. */
   name: string;
+  /** The channel the command was used in. */
   channelId: string;
+  /** Absent in a DM. */
   guildId?: string;
+  /** The user who used the command. */
   userId: string;
+  /** The values given, by option name. */
   options: Record<string, string | number | boolean>;
 }
 
 /** A slash command definition, as Discord's bulk-overwrite endpoint takes it. */
 export interface CommandDefinition {
+  /** What the user types after `/`: lowercase, at most 32 characters. */
   name: string;
+  /** Shown under the name in Discord's command picker; at most 100 characters. */
   description: string;
+  /** `name` in other languages, by Discord locale (such as `ko`). */
   name_localizations?: Record<string, string>;
+  /** `description` in other languages, by Discord locale. */
   description_localizations?: Record<string, string>;
+  /** The command's options; `type` is Discord's option type number (4 is an integer). */
   options?: {
     type: number;
     name: string;
@@ -93,17 +113,22 @@ export interface CommandDefinition {
 
 /** What the bot does on Discord. Small, so tests and other transports can stand in. */
 export interface DiscordPort {
+  /** The bot's own user id, read from its token. */
   readonly botId: string;
   /** Posts a message; with `replyTo`, as a reply that does not ping the author. Returns its id. */
   sendMessage(channelId: string, content: string, options?: { replyTo?: string }): Promise<string>;
+  /** Replaces a message's text; mentions in it still ping no one. */
   editMessage(channelId: string, messageId: string, content: string): Promise<void>;
+  /** Deletes one of the bot's messages. */
   deleteMessage(channelId: string, messageId: string): Promise<void>;
+  /** Shows "typing…" in a channel for about 10 seconds, or until the bot posts. */
   triggerTyping(channelId: string): Promise<void>;
   /** Newest first, as Discord returns them. */
   getMessages(
     channelId: string,
     query: { before?: string; after?: string; limit: number },
   ): Promise<HistoryMessage[]>;
+  /** Acknowledges an interaction now and answers later with `editInteractionReply`. */
   deferInteraction(interactionId: string, token: string): Promise<void>;
   /** Sends an immediate reply to an interaction; by default visible only to its user. */
   replyToInteraction(
@@ -112,15 +137,21 @@ export interface DiscordPort {
     content: string,
     options?: { ephemeral?: boolean },
   ): Promise<void>;
+  /** Replaces the interaction's first response, such as a deferred one. */
   editInteractionReply(token: string, content: string): Promise<void>;
+  /** Posts another message after the interaction's first response, for long answers. */
   followUpInteraction(token: string, content: string): Promise<void>;
+  /** Replaces the bot's slash commands: in `guildId` only when given (instant), else globally. */
   registerCommands(commands: CommandDefinition[], guildId?: string): Promise<void>;
 }
 
 /** Gateway events the bot handles. */
 export interface DiscordHandlers {
+  /** Every message the bot can see, its own included; the handler decides what to answer. */
   onMessage(message: ChatMessage): void | Promise<void>;
+  /** A slash command was used. */
   onCommand(command: SlashCommand): void | Promise<void>;
+  /** The gateway session is established (READY), not on a resume. */
   onReady?(): void;
 }
 
@@ -130,6 +161,7 @@ export interface DiscordConnection extends DiscordPort {
   readonly connected: boolean;
   /** Discord REST answers with status 429 seen so far. */
   readonly rateLimited: number;
+  /** Closes the gateway and clears its timers, so the process can exit. */
   close(): Promise<void>;
 }
 

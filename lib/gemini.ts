@@ -8,17 +8,27 @@
  *
  * @module
  */
-import { type Content, GoogleGenerativeAI } from "@google/generative-ai";
+import { GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
 
-/** Gemini conversation contents: alternating user and model turns. */
-export type { Content };
+/**
+ * One turn of Gemini `contents`, text only. Ours rather than the SDK's type, so that swapping the
+ * SDK changes no caller.
+ */
+export interface Content {
+  /** "user" or "model". */
+  role: string;
+  /** The turn's text, in one or more parts. */
+  parts: { text: string }[];
+}
 
 /** Token counts of one call, as `usageMetadata` reports them. */
 export interface Usage {
   /** Prompt tokens, including the cached ones. */
   promptTokens: number;
+  /** Prompt tokens served from a cache (`cachedContentTokenCount`). */
   cachedTokens: number;
+  /** Answer tokens, thinking left out (`candidatesTokenCount`). */
   outputTokens: number;
   /** Billed as output; `thoughtsTokenCount`, which the SDK leaves untyped. */
   thinkingTokens: number;
@@ -26,8 +36,11 @@ export interface Usage {
 
 /** One generation request. */
 export interface GenerateRequest {
+  /** The API key to call with; never log it. */
   apiKey: string;
+  /** The Gemini model name, such as `gemini-2.5-flash`. */
   model: string;
+  /** The conversation to answer, oldest turn first. */
   contents: Content[];
   /** The persona; left out when `cachedContent` already holds it. */
   systemInstruction?: string;
@@ -35,6 +48,7 @@ export interface GenerateRequest {
   cachedContent?: string;
   /** 0 turns thinking off where the model allows it; -1 lets the model decide. */
   thinkingBudget?: number;
+  /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
   /** Called with the whole text so far each time a chunk arrives. */
   onText?: (textSoFar: string) => void;
@@ -46,20 +60,27 @@ export interface GenerateRequest {
 
 /** A finished generation. */
 export interface GenerateResult {
+  /** The whole answer, thought-summary parts left out. */
   text: string;
+  /** What the call cost in tokens. */
   usage: Usage;
+  /** Why the model stopped (`STOP`, `MAX_TOKENS`, …), when the stream said. */
   finishReason: string | undefined;
 }
 
 /** A cache of the system instruction. */
 export interface CachedPrompt {
+  /** The cache's `cachedContents/...` name, passed as `cachedContent` on later calls. */
   name: string;
+  /** Epoch ms when the server drops the cache. */
   expiresAt: number;
+  /** The cached instruction's size in tokens; 0 when the server did not say. */
   tokens: number;
 }
 
 /** Thrown when a call outlives its deadline. */
 export class GeminiTimeoutError extends Error {
+  /** Creates the error for a deadline of `ms` milliseconds. */
   constructor(ms: number) {
     super(`Gemini call exceeded its ${ms} ms deadline`);
     this.name = "GeminiTimeoutError";
@@ -70,6 +91,7 @@ export class GeminiTimeoutError extends Error {
 export class GeminiBlockedError extends Error {
   /** Gemini's reason, such as SAFETY or RECITATION. */
   readonly reason: string;
+  /** Creates the error for Gemini's block `reason`. */
   constructor(reason: string) {
     super(`Response was blocked due to ${reason}`);
     this.name = "GeminiBlockedError";
@@ -123,6 +145,7 @@ export class SdkGeminiClient implements GeminiClient {
   #baseUrl: string;
   #clients = new Map<string, GoogleGenerativeAI>();
 
+  /** Creates a client for the API at `baseUrl`; SDK clients are made per key on first use. */
   constructor(options: { baseUrl: string }) {
     this.#baseUrl = options.baseUrl;
   }

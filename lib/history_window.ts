@@ -6,19 +6,25 @@
 
 /** One side of a conversation. */
 export interface Turn {
+  /** Who spoke: the user, or the bot's model. */
   role: "user" | "model";
+  /** What was said. */
   text: string;
 }
 
 /** One Gemini `contents` entry. */
 export interface Content {
+  /** Who spoke: the user, or the bot's model. */
   role: "user" | "model";
+  /** The turn's text, as Gemini's one-part list. */
   parts: { text: string }[];
 }
 
 /** A user's line and the model's answer to it. */
 export interface Exchange {
+  /** The user's line. */
   user: string;
+  /** The answer the user was shown. */
   model: string;
   /** Epoch ms when the exchange completed. */
   at: number;

@@ -76,6 +76,7 @@ export function opsHandler(handlers: OpsHandlers): (request: Request) => Promise
 export interface OpsServer {
   /** The address it listens on (the real port when 0 was asked for). */
   readonly addr: Deno.NetAddr;
+  /** Stops accepting connections and resolves once requests in flight are answered. */
   shutdown(): Promise<void>;
 }
 

@@ -13,12 +13,15 @@ import {
   getConsoleSink,
   getJsonLinesFormatter,
   getLogger,
-  type Logger,
+  type Logger as LogTapeLogger,
   type LogRecord,
   reset,
   withContext,
   withFilter,
 } from "@logtape/logtape";
+
+/** LogTape's logger: the type of {@link log} and of its children. */
+export type Logger = LogTapeLogger;
 
 /** The bot's root logger; modules take children of it (`log.getChild("broker")`). */
 export const log: Logger = getLogger(["soyebot"]);
@@ -55,9 +58,11 @@ const INTERACTION_TOKEN = /(\/(?:webhooks\/\d+|interactions\/\d+)\/)[^/\s)"'?]+/
 export interface ProblemRecord {
   /** Epoch ms. */
   at: number;
+  /** LogTape's level name: "warning", "error" or "fatal". */
   level: string;
   /** The logger's category without the root, such as "broker". */
   category: string;
+  /** The rendered message, with its properties inlined and secrets redacted. */
   message: string;
 }
 
@@ -72,9 +77,11 @@ export interface ProblemRecord {
  * ```
  */
 export class ProblemRing {
+  /** The most records kept; past it, the oldest are dropped. */
   readonly capacity: number;
   #records: ProblemRecord[] = [];
 
+  /** Makes an empty ring; throws a RangeError unless `capacity` is a positive integer. */
   constructor(capacity = 20) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(
@@ -84,6 +91,7 @@ export class ProblemRing {
     this.capacity = capacity;
   }
 
+  /** Adds a record, dropping the oldest when the ring is full. */
   push(record: ProblemRecord): void {
     this.#records.push(record);
     if (this.#records.length > this.capacity) this.#records.shift();

@@ -6,13 +6,19 @@
 
 /** The parts of a Discord message that decide whether the bot answers. */
 export interface IncomingMessage {
+  /** The text as typed, mentions included as `<@id>`. */
   content: string;
+  /** The author's user id. */
   authorId: string;
+  /** True for bots and Discord's system user; the bot never answers them. */
   authorIsBot: boolean;
+  /** Set when a webhook posted the message; the bot never answers those. */
   webhookId?: string;
   /** 0 DEFAULT and 19 REPLY are what people type; other types are system messages. */
   type: number;
+  /** Users the message mentions, by id. */
   mentionedUserIds: string[];
+  /** True for @everyone or @here, which alone does not make the bot answer. */
   mentionsEveryone: boolean;
   /** The author of the message this one replies to. */
   replyToAuthorId?: string;

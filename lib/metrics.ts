@@ -20,6 +20,12 @@ import { pacificDayKey } from "./pacific_day.ts";
 import { percentile } from "./percentiles.ts";
 import type { KeyStatus } from "./token_pool.ts";
 
+/** Re-exported because this module's public types are built on them. */
+export type { BrokerEvent, BrokerStats, KeyStatus, Prices, Usage };
+
+/** The prom-client registry that holds the bot's metrics. */
+export type MetricsRegistry = Registry;
+
 /** The broker totals the metrics read. */
 export type BrokerFigures = Pick<
   BrokerStats,
@@ -50,15 +56,23 @@ export type KeyFigures =
 
 /** Where the scrape-time figures come from; each is read when `/metrics` or `/` is asked for. */
 export interface MetricsSources {
+  /** The broker's running totals since start. */
   brokerStats(): Readonly<BrokerFigures>;
+  /** Gemini calls waiting in the broker's queue now. */
   queueDepth(): number;
+  /** Gemini calls running now. */
   activeCalls(): number;
+  /** Session actors in memory now. */
   liveSessions(): number;
+  /** The supervisor's totals since start: sessions evicted, reaped, crashed and hosts restarted. */
   sessionCounts(): Readonly<
     { evicted: number; reaped: number; restarted: number; crashed: number }
   >;
+  /** Each key's state at `now` (epoch ms). */
   keys(now: number): KeyFigures[];
+  /** Whether the Discord gateway session is up. */
   gatewayConnected(): boolean;
+  /** Discord REST answers with status 429 since start. */
   discordRateLimited(): number;
 }
 
@@ -66,15 +80,19 @@ export interface MetricsSources {
 export interface BotMetricsOptions {
   /** For today's cost estimate. @default { input: 0.3, output: 2.5, cached: 0.03 } */
   prices?: Prices;
-  /** @default Date.now */
+  /** The clock, in epoch milliseconds. @default Date.now */
   now?: () => number;
 }
 
 /** Percentiles of one latency over the last hour, in milliseconds (NaN without samples). */
 export interface LatencySummary {
+  /** Median. */
   p50: number;
+  /** 90th percentile. */
   p90: number;
+  /** 99th percentile. */
   p99: number;
+  /** Samples the percentiles were taken from. */
   count: number;
 }
 
@@ -82,43 +100,71 @@ export interface LatencySummary {
 export interface LatencySlot {
   /** Epoch ms of the slot's start. */
   start: number;
+  /** Median of the slot, in milliseconds (NaN without samples). */
   p50: number;
+  /** 90th percentile of the slot, in milliseconds. */
   p90: number;
+  /** 99th percentile of the slot, in milliseconds. */
   p99: number;
+  /** Samples in the slot. */
   count: number;
 }
 
 /** Token and cost figures of one Pacific day (Gemini's quota day). */
 export interface DayTotals {
+  /** The Pacific date, as `pacificDayKey` writes it. */
   day: string;
+  /** Successful Gemini calls. */
   calls: number;
+  /** Prompt tokens billed, cached ones included. */
   tokensIn: number;
+  /** Answer tokens. */
   tokensOut: number;
+  /** Prompt tokens served from a cache. */
   tokensCached: number;
+  /** Thinking tokens, billed as output. */
   tokensThinking: number;
+  /** Estimated cost in USD at the configured prices. */
   costUsd: number;
 }
 
 /** Everything the status page shows, read at one instant. */
 export interface StatusSnapshot {
+  /** Epoch ms the snapshot was taken. */
   now: number;
+  /** Epoch ms the metrics were created, about when the bot started. */
   startedAt: number;
+  /** Whether the Discord gateway session is up. */
   gatewayConnected: boolean;
+  /** Session actors in memory. */
   liveSessions: number;
+  /** Gemini calls waiting in the broker's queue. */
   queueDepth: number;
+  /** Gemini calls running. */
   activeCalls: number;
+  /** Each key's state (never the key itself). */
   keys: KeyFigures[];
+  /** From a message's arrival to the answer's first visible text, over the last hour. */
   firstText: LatencySummary;
+  /** From a message's arrival to its complete reply, over the last hour. */
   complete: LatencySummary;
+  /** Successful Gemini calls, over the last hour. */
   geminiCall: LatencySummary;
   /** First visible text, in 5-minute slots over the last hour, oldest first. */
   chart: LatencySlot[];
+  /** Tokens and cost of the current Pacific day. */
   today: DayTotals;
+  /** Messages the bot set out to answer since start. */
   messages: number;
+  /** Gemini attempts retried since start. */
   retries: number;
+  /** Gemini 429s for a per-minute quota since start. */
   rateLimitedMinute: number;
+  /** Gemini 429s for a per-day quota since start. */
   rateLimitedDay: number;
+  /** Discord REST 429s since start. */
   discordRateLimited: number;
+  /** The supervisor's session totals since start. */
   sessions: { evicted: number; reaped: number; restarted: number; crashed: number };
 }
 
@@ -159,14 +205,20 @@ export function costUsd(usage: Usage, prices: Prices): number {
  * ```
  */
 export class LatencySeries {
+  /** The most samples kept; past it, the oldest are dropped. */
   readonly maxSamples: number;
   #samples: { at: number; ms: number }[] = [];
 
-  /** @param maxSamples The most samples kept; the oldest go first. */
+  /**
+   * Makes an empty series.
+   *
+   * @param maxSamples The most samples kept; the oldest go first.
+   */
   constructor(maxSamples = 4096) {
     this.maxSamples = maxSamples;
   }
 
+  /** Records a latency of `ms` milliseconds observed at `at` (epoch ms). */
   add(ms: number, at: number): void {
     this.#samples.push({ at, ms });
     if (this.#samples.length > this.maxSamples) this.#samples.shift();
@@ -221,7 +273,8 @@ function summarize(values: number[]): LatencySummary {
  */
 export class BotMetrics {
   /** The Prometheus registry; `render()` serialises it. */
-  readonly registry: Registry = new Registry();
+  readonly registry: MetricsRegistry = new Registry();
+  /** Epoch ms the metrics were created, about when the bot started. */
   readonly startedAt: number;
   #now: () => number;
   #prices: Prices;
@@ -239,6 +292,7 @@ export class BotMetrics {
   #retries: Counter<"reason">;
   #events: Counter<"type">;
 
+  /** Makes the metrics and registers them all; scrape-time figures read zero until `watch`. */
   constructor(options: BotMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#prices = options.prices ?? DEFAULT_PRICES;

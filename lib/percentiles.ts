@@ -76,7 +76,9 @@ export interface LatencyWindowOptions {
  * ```
  */
 export class LatencyWindow {
+  /** Most samples kept; the oldest is dropped to make room. */
   readonly maxSamples: number;
+  /** Milliseconds after which a sample is left out of the percentiles. */
   readonly maxAgeMs: number;
   #values: Float64Array;
   #times: Float64Array;

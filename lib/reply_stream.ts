@@ -14,17 +14,22 @@ import { type Clock, systemClock, type TimerId } from "./clock.ts";
 import type { DiscordPort } from "./discord.ts";
 import { isInsideCodeBlock, splitMessage } from "./split_message.ts";
 
+/** Re-exported because {@link ReplyStreamOptions.clock} is one. */
+export type { Clock };
+
 /** Where and how a stream posts. */
 export interface ReplyStreamOptions {
+  /** Posts and edits; with `deleteMessage`, also removes what a shorter final text left over. */
   discord:
     & Pick<DiscordPort, "sendMessage" | "editMessage">
     & Partial<Pick<DiscordPort, "deleteMessage">>;
+  /** The channel the answer is posted in. */
   channelId: string;
   /** The user's message; the first part of the answer replies to it. */
   replyTo?: string;
   /** The shortest time between two edits. @default 1000 */
   minEditIntervalMs?: number;
-  /** @default systemClock */
+  /** Time for the edit interval, so tests advance it instead of sleeping. @default systemClock */
   clock?: Clock;
   /** Told about Discord errors, which the stream otherwise survives. */
   onError?(error: unknown): void;
@@ -69,6 +74,7 @@ export class ReplyStream {
   #finished = false;
   #preparedFirst = false;
 
+  /** Makes a stream; nothing is posted until the first `update` or `finish`. */
   constructor(options: ReplyStreamOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;

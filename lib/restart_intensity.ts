@@ -36,7 +36,9 @@ export interface RestartIntensityOptions {
  * ```
  */
 export class RestartIntensity {
+  /** Restarts allowed within `periodMs`; one more means give up. */
   readonly maxRestarts: number;
+  /** Milliseconds of the sliding window in which restarts are counted. */
   readonly periodMs: number;
   /** Restart times, oldest first; never more than `maxRestarts + 1`. */
   #restarts: number[] = [];

@@ -53,7 +53,9 @@ interface KeyState {
  * ```
  */
 export class SlidingWindowLimiter {
+  /** Hits allowed per key within any window of `windowMs`. */
   readonly limit: number;
+  /** Milliseconds of the sliding window. */
   readonly windowMs: number;
   #keys = new Map<string, KeyState>();
 

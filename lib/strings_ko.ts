@@ -7,6 +7,9 @@
 import type { BrokerResult } from "../actors/gemini_broker.ts";
 import type { DeliveryResult } from "../actors/supervisor.ts";
 
+/** Re-exported because {@link failureText} and {@link deliveryFailureText} read them. */
+export type { BrokerResult, DeliveryResult };
+
 const SUMMARY_USAGE = "사용법: `!요약`, `!요약 20분`, `!요약 1시간 30분`, " +
   "`!요약 <메시지ID> 이후 30분`, `!요약 <메시지ID> 이전 1시간`";
 

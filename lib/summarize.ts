@@ -11,11 +11,15 @@ import { failureText, text } from "./strings_ko.ts";
 import type { SummaryRequest } from "./summary_request.ts";
 import { buildTranscript, collectMessages } from "./summary_source.ts";
 
+/** Re-exported because {@link SummarizeOptions.generate} takes and returns them. */
+export type { BrokerRequest, BrokerResult };
+
 /** The most transcript characters sent for one summary; older lines are cut first. */
 const SUMMARY_MAX_CHARS = 60_000;
 
 /** Where {@linkcode summarize} reads and asks. */
 export interface SummarizeOptions {
+  /** Reads the channel's history. */
   discord: Pick<DiscordPort, "getMessages">;
   /** Asks Gemini (the broker). */
   generate(request: BrokerRequest): Promise<BrokerResult>;
@@ -25,7 +29,7 @@ export interface SummarizeOptions {
   excludeId?: string;
   /** Told while the call waits for quota, as {@linkcode BrokerRequest.onWait} is. */
   onWait?(startsAt: number | undefined): void;
-  /** @default Date.now() */
+  /** The present, in epoch ms: where a summary with no end message stops. @default Date.now() */
   now?: number;
 }
 

@@ -92,8 +92,11 @@ export function parseSummaryCommand(content: string): SummaryParseResult | undef
 
 /** The options of the `/summarize` slash command, as Discord sends them. */
 export interface SummaryOptions {
+  /** Minutes covered: back from now or `before`, or on from `after`; 1 to 1440. */
   minutes?: number;
+  /** Summarise from after this message id; not together with `before`. */
   after?: string;
+  /** Summarise up to this message id; needs `minutes`. */
   before?: string;
 }
 

@@ -35,8 +35,11 @@ export interface KeyBudget {
 export interface Reservation {
   /** The API key; never log it, log `keyId`. */
   key: string;
+  /** The key's name for logs and status (`key1`, `key2`, …). */
   keyId: string;
+  /** Input tokens held: the estimate, capped at the key's per-minute limit. */
   tokens: number;
+  /** Epoch ms when it was made; `settle` and `throttled` correct the window from there. */
   at: number;
 }
 
@@ -58,15 +61,23 @@ export type QuotaDimension = "requests" | "tokens";
 
 /** A key's state, for `/status` and metrics (without the key itself). */
 export interface KeyStatus {
+  /** The key's name (`key1`, `key2`, …), safe to show. */
   keyId: string;
+  /** Requests counted in the sliding minute window now. */
   requestsLastMinute: number;
+  /** Input tokens counted in the sliding minute window now. */
   tokensLastMinute: number;
+  /** Requests since the last midnight Pacific. */
   requestsToday: number;
+  /** The configured budget, the same for every key. */
   budget: KeyBudget;
   /** The limits in force now: the budget, or lower after the server's 429s taught otherwise. */
   effective: { rpm: number; tpm: number };
+  /** Epoch ms until which the key rests after a per-minute 429; unset when it is not resting. */
   parkedUntil: number | undefined;
+  /** Epoch ms until which the server's refusal keeps the key out of use; unset when usable. */
   disabledUntil: number | undefined;
+  /** The key's circuit breaker: open after repeated failed calls (timeouts, 5xx, network). */
   breaker: "closed" | "open" | "half_open";
 }
 
@@ -229,6 +240,7 @@ export class MemoryTokenPool implements TokenPool {
   #dayEnds = -Infinity;
   #holdMs: number;
 
+  /** Creates a pool over `keys`, all sharing `budget`; throws a RangeError on bad input. */
   constructor(
     keys: readonly string[],
     budget: KeyBudget,

@@ -16,9 +16,15 @@ import * as otel from "@opentelemetry/api";
 import type { BrokerRequest, BrokerResult } from "../actors/gemini_broker.ts";
 import type { GeminiClient } from "./gemini.ts";
 
-type Attributes = otel.Attributes;
-type Context = otel.Context;
-type Span = otel.Span;
+/** Re-exported because the tracing API below is written in them. */
+export type { BrokerRequest, BrokerResult, GeminiClient };
+
+/** Key-value pairs recorded on a span, such as `{ "discord.channel_id": "123" }`. */
+export type Attributes = otel.Attributes;
+/** The OpenTelemetry context a span is started under; it carries the parent span. */
+export type Context = otel.Context;
+/** One timed operation in a trace. */
+export type Span = otel.Span;
 const { context, SpanStatusCode, trace } = otel;
 
 /** The bot's tracer. */
