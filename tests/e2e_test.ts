@@ -140,3 +140,32 @@ Deno.test("a typing call whose connection breaks does not take the bot down", as
     await world.close();
   }
 });
+
+Deno.test("/summarize counts against the per-user limit like a chat line", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot({ USER_RATE_LIMIT: "1", USER_RATE_WINDOW_SECONDS: "60" });
+    const user = "1400000000000000077";
+    const first = await world.discord.sendInteraction({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      name: "summarize",
+      userId: user,
+    });
+    await until(() => world.discord.interaction(first.id)?.original !== undefined, "first reply");
+    assert.deepEqual(world.discord.interaction(first.id)!.callbackTypes, [5]);
+    const second = await world.discord.sendInteraction({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      name: "summarize",
+      userId: user,
+    });
+    await until(() => world.discord.interaction(second.id)?.original !== undefined, "the notice");
+    const notice = world.discord.interaction(second.id)!;
+    assert.deepEqual(notice.callbackTypes, [4]);
+    assert.match(notice.original!.content, /너무 빨라\. \d+초만 쉬었다가/);
+    assert.deepEqual(world.discord.invalidRequests, []);
+  } finally {
+    await world.close();
+  }
+});
