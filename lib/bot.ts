@@ -113,7 +113,7 @@ export interface RunningBot {
 export interface BotOptions {
   /** The system instruction every chat starts from: the built-in persona or `PERSONA_FILE`'s. */
   persona: string;
-  /** Called when the bot can't go on (a host restarting too often); the process should exit. */
+  /** Called when the bot can't go on (hosts dying too often, the gateway refused): exit. */
   onFatal(reason: string): void;
 }
 
@@ -482,6 +482,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         await handleCommand(command);
       },
       onReady: () => logger.info("Connected to the Discord gateway"),
+      onGatewayRefused: (reason) => options.onFatal(reason),
     },
   );
   connected.resolve();

@@ -15,6 +15,7 @@ import {
   GatewayIntents,
   type GatewayManager,
   type RestManager,
+  ShardState,
 } from "discordeno";
 import { botIdFromToken } from "./config.ts";
 import { log } from "./log.ts";
@@ -153,6 +154,11 @@ export interface DiscordHandlers {
   onCommand(command: SlashCommand): void | Promise<void>;
   /** The gateway session is established (READY), not on a resume. */
   onReady?(): void;
+  /**
+   * Discord closed the gateway for good (bad token, a privileged intent not enabled, bad
+   * sharding): the shard will not reconnect, so the process should say why and stop.
+   */
+  onGatewayRefused?(reason: string): void;
 }
 
 /** A connected Discord adapter. */
@@ -209,6 +215,7 @@ export async function connectDiscord(
 
   const connection = await rest.getGatewayBot();
   let connected = false;
+  let closing = false;
   // Each shard swaps its rate-limit bucket on HELLO after IDENTIFY armed the old one's 60 s timer;
   // keep every bucket so shutdown can clear them all.
   const buckets = new Set<{ timeoutId?: ReturnType<typeof setTimeout> }>();
@@ -239,8 +246,16 @@ export async function connectDiscord(
       connected(shard) {
         buckets.add(shard.bucket);
       },
-      disconnected() {
+      disconnected(shard) {
         connected = false;
+        // Offline, unlike Disconnected, means discordeno gave up on the shard: a fatal close code
+        // such as 4014 (Message Content intent not enabled) or 4004 (token refused).
+        if (shard.state === ShardState.Offline && !closing) {
+          handlers.onGatewayRefused?.(
+            "Discord closed the gateway for good: check DISCORD_TOKEN and that the Message " +
+              "Content intent is enabled for the bot in the Discord developer portal",
+          );
+        }
       },
     },
   });
@@ -310,6 +325,7 @@ export async function connectDiscord(
       await rest.put(route, { body: commands as unknown as Record<string, unknown> });
     },
     async close() {
+      closing = true;
       await gateway.shutdown(1000, "SoyeBot shutting down");
       connected = false;
       // Left armed after shutdown, bucket timers would hold the process open for 60 s.

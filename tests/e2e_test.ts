@@ -169,3 +169,16 @@ Deno.test("/summarize counts against the per-user limit like a chat line", async
     await world.close();
   }
 });
+
+Deno.test("a gateway closed for good (intent not enabled) stops the bot with a reason to act on", async () => {
+  const world = await World.create();
+  try {
+    const bot = await world.startBot();
+    world.discord.dropConnection(4014); // Disallowed intent(s)
+    const status = await bot.exited;
+    assert.equal(status.code, 70);
+    assert.match(bot.output, /Message Content intent is enabled/);
+  } finally {
+    await world.close();
+  }
+});
