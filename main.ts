@@ -18,7 +18,7 @@ import { log, redactor, setupLogging } from "./lib/log.ts";
 import { loadPersona } from "./lib/prompts.ts";
 import { setTraceRedactor } from "./lib/tracing.ts";
 
-/** Exit codes: 2 for configuration, 1 for a failed start or shutdown, 70 when supervision gave up. */
+/** Exit codes: 2 for configuration, 1 for a failed start or shutdown, 70 when the bot cannot go on. */
 const EXIT_CONFIG = 2;
 const EXIT_FAILED = 1;
 const EXIT_GAVE_UP = 70;
