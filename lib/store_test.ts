@@ -2,9 +2,25 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "./store.ts";
 
-async function scratchDir(): Promise<string> {
+/** Runs `fn` with the path of a fresh database file, removing its directory afterwards. */
+async function withDatabaseFile(fn: (path: string) => Promise<void>): Promise<void> {
   await Deno.mkdir("data", { recursive: true });
-  return await Deno.makeTempDir({ dir: "data" });
+  const dir = await Deno.makeTempDir({ dir: "data" });
+  try {
+    await fn(`${dir}/s.db`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Writes a schema-1 database (one JSON window per channel), as the first release stored it. */
+function writeSchema1(path: string, windows: Record<string, string>): void {
+  const v1 = new DatabaseSync(path);
+  v1.exec(`CREATE TABLE sessions (channel_id TEXT PRIMARY KEY, window TEXT NOT NULL,
+    updated_at INTEGER NOT NULL) STRICT; PRAGMA user_version = 1;`);
+  const insert = v1.prepare("INSERT INTO sessions VALUES (?, ?, ?)");
+  for (const [channelId, window] of Object.entries(windows)) insert.run(channelId, window, 0);
+  v1.close();
 }
 
 Deno.test("SqliteStore returns an empty window for an unknown channel", async () => {
@@ -39,9 +55,7 @@ Deno.test("SqliteStore never holds more than the window of a channel", async () 
 });
 
 Deno.test("SqliteStore migrates a new file, in WAL mode, and reopens it with data intact", async () => {
-  const dir = await scratchDir();
-  try {
-    const path = `${dir}/s.db`;
+  await withDatabaseFile(async (path) => {
     const first = SqliteStore.open(path);
     assert.equal(first.schemaVersion, 2);
     await first.append("9", { user: "u", model: "m", at: 3 }, 20);
@@ -54,69 +68,49 @@ Deno.test("SqliteStore migrates a new file, in WAL mode, and reopens it with dat
     const mode = raw.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
     raw.close();
     assert.equal(mode.journal_mode, "wal");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("SqliteStore carries windows saved by schema 1 into schema 2", async () => {
-  const dir = await scratchDir();
-  try {
-    const path = `${dir}/s.db`;
-    const v1 = new DatabaseSync(path);
-    v1.exec(`CREATE TABLE sessions (channel_id TEXT PRIMARY KEY, window TEXT NOT NULL,
-      updated_at INTEGER NOT NULL) STRICT; PRAGMA user_version = 1;`);
+  await withDatabaseFile(async (path) => {
     const window = [{ user: "안녕", model: "응", at: 10 }, {
       user: "뭐 해?",
       model: "방송",
       at: 20,
     }];
-    v1.prepare("INSERT INTO sessions VALUES (?, ?, ?)").run("7", JSON.stringify(window), 20);
-    v1.close();
+    writeSchema1(path, { "7": JSON.stringify(window) });
     const store = SqliteStore.open(path);
     assert.equal(store.schemaVersion, 2);
     assert.deepEqual(await store.load("7"), window);
     await store.append("7", { user: "또", model: "왜", at: 30 }, 20);
     assert.deepEqual((await store.load("7")).map((e) => e.user), ["안녕", "뭐 해?", "또"]);
     await store.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("SqliteStore upgrades past a damaged schema-1 window, keeping the readable ones", async () => {
-  const dir = await scratchDir();
-  try {
-    const path = `${dir}/s.db`;
-    const v1 = new DatabaseSync(path);
-    v1.exec(`CREATE TABLE sessions (channel_id TEXT PRIMARY KEY, window TEXT NOT NULL,
-      updated_at INTEGER NOT NULL) STRICT; PRAGMA user_version = 1;`);
-    const insert = v1.prepare("INSERT INTO sessions VALUES (?, ?, ?)");
-    insert.run("good", JSON.stringify([{ user: "u", model: "m", at: 5.5 }]), 0);
-    insert.run("broken", "{not json", 0);
-    insert.run("odd", JSON.stringify([{ user: "u" }, 7, { user: "a", model: "b" }]), 0);
-    v1.close();
+  await withDatabaseFile(async (path) => {
+    writeSchema1(path, {
+      good: JSON.stringify([{ user: "u", model: "m", at: 5.5 }]),
+      broken: "{not json",
+      odd: JSON.stringify([{ user: "u" }, 7, { user: "a", model: "b" }]),
+    });
     const store = SqliteStore.open(path);
     assert.equal(store.schemaVersion, 2);
     assert.deepEqual(await store.load("good"), [{ user: "u", model: "m", at: 5 }]);
     assert.deepEqual(await store.load("broken"), []);
     assert.deepEqual(await store.load("odd"), [{ user: "a", model: "b", at: 0 }]);
     await store.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("SqliteStore lets two connections share one file, as worker hosts do", async () => {
-  const dir = await scratchDir();
-  try {
-    const a = SqliteStore.open(`${dir}/s.db`);
-    const b = SqliteStore.open(`${dir}/s.db`);
+  await withDatabaseFile(async (path) => {
+    const a = SqliteStore.open(path);
+    const b = SqliteStore.open(path);
     await a.append("1", { user: "x", model: "y", at: 0 }, 20);
     assert.deepEqual(await b.load("1"), [{ user: "x", model: "y", at: 0 }]);
     await a.close();
     await b.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
