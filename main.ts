@@ -1,22 +1,39 @@
 /**
- * SoyeBot's entry point: `deno task start`.
+ * SoyeBot's entry point and composition root: `deno task start`.
  *
  * Reads the configuration (stopping with exit code 2 and one line naming the variable when it is
- * wrong), starts the bot, and shuts it down gracefully on SIGINT or SIGTERM within 10 s.
+ * wrong), wires the session actors, the Gemini broker and Discord to the message flow in
+ * `lib/flow/`, and shuts down gracefully on SIGINT or SIGTERM within 10 s.
+ *
+ *   Discord event ─▶ gate ─▶ chatTurn: sessions.begin ─▶ broker.generate ─▶ ReplyStream ─▶ commit
  *
  * @module
  */
-import { startBot } from "./lib/bot.ts";
-import {
-  type Config,
-  CONFIG_VARIABLES,
-  ConfigError,
-  loadConfig,
-  mergeEnvFile,
-} from "./lib/config.ts";
-import { log, redactor, setupLogging } from "./lib/log.ts";
+import { join } from "node:path";
+import { GeminiBroker } from "./actors/gemini_broker.ts";
+import { Sessions } from "./actors/sessions.ts";
+import type { Config } from "./lib/config.ts";
+import { ConfigError } from "./lib/config.ts";
+import { configFromProcess } from "./lib/config_env.ts";
+import { type ChatMessage, connectDiscord, type DiscordConnection } from "./lib/discord.ts";
+import { chatTurn } from "./lib/flow/chat_turn.ts";
+import { COMMANDS, handleCommand } from "./lib/flow/commands.ts";
+import { gate } from "./lib/flow/gate.ts";
+import { reply } from "./lib/flow/replies.ts";
+import { statusText } from "./lib/flow/status.ts";
+import { summaryReply } from "./lib/flow/summary.ts";
+import { SdkGeminiClient } from "./lib/gemini.ts";
+import { WINDOW_EXCHANGES } from "./lib/history_window.ts";
+import { serveOps, sqliteCheck } from "./lib/http_server.ts";
+import { log, recentProblems, redactor, setupLogging, withLogContext } from "./lib/log.ts";
+import { BotMetrics } from "./lib/metrics.ts";
 import { loadPersona } from "./lib/prompts.ts";
-import { setTraceRedactor } from "./lib/tracing.ts";
+import { SlidingWindowLimiter } from "./lib/sliding_window_limiter.ts";
+import { renderStatusPage } from "./lib/status_page.ts";
+import { DATABASE_FILE, SqliteStore } from "./lib/store.ts";
+import { text } from "./lib/strings_ko.ts";
+import { MemoryTokenPool } from "./lib/token_pool.ts";
+import { GeminiTracing, inSpan, setTraceRedactor } from "./lib/tracing.ts";
 
 /** Exit codes: 2 for configuration, 1 for a failed start or shutdown, 70 when the bot cannot go on. */
 const EXIT_CONFIG = 2;
@@ -26,69 +43,218 @@ const EXIT_GAVE_UP = 70;
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_LIMIT_MS = 10_000;
 
-async function readEnvFile(): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(".env");
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+/** A running bot: stop it to finish what is in flight, flush the store and disconnect. */
+export interface RunningBot {
+  /** Stops taking messages, finishes or fails what is in flight, flushes, disconnects. */
+  stop(): Promise<void>;
 }
 
-/** The set variables among those the bot knows. */
-function readEnvironment(): Record<string, string> {
-  // Only the variables the bot knows, so the start task can grant exactly these.
-  const env: Record<string, string> = {};
-  for (const name of CONFIG_VARIABLES) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
+/** Wires the bot together and connects it; `onFatal` is told when it cannot go on. */
+export async function startBot(
+  config: Config,
+  persona: string,
+  onFatal: (reason: string) => void,
+): Promise<RunningBot> {
+  const logger = log.getChild("bot");
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  const databasePath = join(config.dataDir, DATABASE_FILE);
+  // Turns a killed process left in flight, read before any new turn can begin.
+  const unanswered = await takeUnanswered(databasePath);
 
-async function configure(): Promise<{ config: Config; persona: string } | undefined> {
-  try {
-    const config = loadConfig(mergeEnvFile(await readEnvFile(), readEnvironment()));
-    await checkPermissions(config);
-    const persona = await loadPersona(config.personaFile);
-    return { config, persona };
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof TypeError || error instanceof RangeError) {
-      console.error(`soyebot: configuration error: ${error.message}`);
-      return undefined;
+  const prices = {
+    input: config.priceInputPerMillion,
+    output: config.priceOutputPerMillion,
+    cached: config.priceCachedPerMillion,
+  };
+  const metrics = new BotMetrics({ prices });
+  const tracing = new GeminiTracing();
+  const brokerLog = log.getChild("broker");
+  const pool = new MemoryTokenPool(config.geminiApiKeys, {
+    rpm: config.geminiRpm,
+    tpm: config.geminiTpm,
+    rpd: config.geminiRpd,
+  });
+  const broker = new GeminiBroker({
+    client: tracing.wrap(new SdkGeminiClient({ baseUrl: config.geminiApiUrl })),
+    pool,
+    model: config.geminiModel,
+    systemInstruction: persona,
+    maxConcurrency: config.geminiMaxConcurrency,
+    timeoutMs: config.geminiTimeoutMs,
+    thinkingBudget: config.geminiThinkingBudget,
+    prices,
+    onEvent: (event) => {
+      metrics.brokerEvent(event);
+      if (event.type === "call") brokerLog.debug("Gemini call done", event);
+      else if (event.type === "cache_created") brokerLog.info("Persona cached", event);
+      else brokerLog.warn(`Gemini ${event.type}`, event);
+    },
+  });
+  // Each key is checked once, in the background: a refused key is named (by id) and set aside.
+  void broker.verifyKeys().then((checks) => {
+    for (const check of checks) {
+      if (check.ok) logger.info("Gemini key checked: {message}", { ...check });
+      else logger.error("Gemini key failed its start-up check: {message}", { ...check });
     }
-    throw error;
+  }, (error) => logger.warn("Gemini key check failed: {error}", { error: String(error) }));
+  const generate = tracing.generate.bind(tracing, broker);
+
+  const sessionsLog = log.getChild("supervisor");
+  const sessions = new Sessions({
+    databasePath,
+    hosts: config.sessionHosts,
+    maxExchanges: WINDOW_EXCHANGES,
+    policy: config.supervisor,
+    onGiveUp: onFatal,
+    onEvent: (event) => sessionsLog.info(`Session ${event.type}`, event),
+  });
+
+  const limiter = new SlidingWindowLimiter({
+    limit: config.userRateLimit,
+    windowMs: config.userRateWindowMs,
+  });
+  // Forget users who went quiet, so the limiter's memory stays bounded by active users.
+  const limiterSweep = setInterval(() => limiter.sweep(Date.now()), config.userRateWindowMs);
+  Deno.unrefTimer(limiterSweep);
+  let stopping = false;
+
+  // Events can arrive before connectDiscord returns; they wait for the connection object.
+  const connected = Promise.withResolvers<void>();
+  let discord!: DiscordConnection;
+  const flowDeps = () => ({
+    discord,
+    generate,
+    logger,
+    sessions,
+    metrics,
+    limiter,
+    maxMessages: config.summaryMaxMessages,
+    statusText: () =>
+      statusText({
+        queueLength: broker.queueLength,
+        liveSessions: sessions.liveSessions,
+        medianMs: metrics.firstTextLatency().count === 0
+          ? undefined
+          : metrics.firstTextLatency().p50,
+        keys: pool.status(Date.now()),
+      }),
+  });
+
+  /** The path of every message: the gate decides, then one flow answers. */
+  async function onMessage(message: ChatMessage): Promise<void> {
+    const decision = gate(message, { botId: discord.botId, stopping, limiter, now: Date.now() });
+    switch (decision.action) {
+      case "ignore":
+        return;
+      case "reply":
+        return void await reply(discord, logger, message, decision.text);
+      case "summary":
+        return await summaryReply(message, decision.request, flowDeps());
+      case "chat":
+        metrics.messageReceived();
+        return await chatTurn(message, decision.line, flowDeps());
+    }
   }
+
+  discord = await connectDiscord({ token: config.discordToken, apiUrl: config.discordApiUrl }, {
+    onMessage: async (message) => {
+      await connected.promise;
+      const context = { channelId: message.channelId, requestId: crypto.randomUUID().slice(0, 8) };
+      const attributes = {
+        "discord.channel_id": message.channelId,
+        "soyebot.request_id": context.requestId,
+      };
+      // Every log line of the turn, timers' included, carries its ids.
+      await inSpan(
+        "discord.message",
+        attributes,
+        () => withLogContext(context, () => onMessage(message)),
+      )
+        .catch((error) =>
+          logger.error("Message handling failed: {error}", { ...context, error: String(error) })
+        );
+    },
+    onCommand: async (command) => {
+      await connected.promise;
+      await handleCommand(command, flowDeps());
+    },
+    onReady: () => logger.info("Connected to the Discord gateway"),
+    onGatewayRefused: onFatal,
+  });
+  connected.resolve();
+  await discord.registerCommands(COMMANDS, config.devGuildId)
+    .catch((error) =>
+      logger.warn("Slash command registration failed: {error}", { error: String(error) })
+    );
+  for (const turn of unanswered) {
+    await reply(discord, logger, { channelId: turn.channelId, id: turn.id }, text.unanswered);
+  }
+
+  metrics.watch({
+    brokerStats: () => broker.stats,
+    queueDepth: () => broker.queueLength,
+    activeCalls: () => broker.active,
+    liveSessions: () => sessions.liveSessions,
+    sessionCounts: () => sessions.counts,
+    keys: (now) => pool.status(now),
+    gatewayConnected: () => discord.connected,
+    discordRateLimited: () => discord.rateLimited,
+  });
+  // No HTTP_PORT, no server: the endpoints are opt-in.
+  const storeOpen = sqliteCheck(databasePath);
+  const ops = config.httpPort === undefined ? undefined : serveOps(
+    { hostname: config.httpHost, port: config.httpPort },
+    {
+      readiness: () => ({ gateway: discord.connected, store: !stopping && storeOpen() }),
+      metrics: async () => ({ text: await metrics.render(), contentType: metrics.contentType }),
+      statusPage: () => renderStatusPage(metrics.snapshot(), recentProblems.list()),
+      onError: (error) => logger.error("Ops endpoint failed: {error}", { error: String(error) }),
+    },
+  );
+  if (ops) {
+    const { hostname, port } = ops.addr;
+    logger.info(`Operations endpoints on http://${hostname}:${port}/`, { hostname, port });
+  }
+
+  return {
+    async stop() {
+      stopping = true;
+      clearInterval(limiterSweep);
+      // Sessions drain while the broker finishes its running calls, or aborts them after 5 s;
+      // an aborted call is answered with a short notice, then its session flushes and closes.
+      // 8 s + Discord's close stays inside the 10 s limit even when Gemini hangs.
+      const drained = sessions.stop(8_000);
+      await broker.stop(5_000);
+      await drained;
+      await discord.close();
+      await ops?.shutdown();
+    },
+  };
 }
 
-/**
- * A setting that points outside what the task may touch would otherwise fail later, as an
- * unexplained permission error or as retries that look like an outage: name it now.
- */
-async function checkPermissions(config: Config): Promise<void> {
-  const needs: [string, Deno.PermissionDescriptor, string][] = [
-    ["DATA_DIR", { name: "write", path: config.dataDir }, "a directory the bot may write"],
-    ["DISCORD_API_URL", { name: "net", host: new URL(config.discordApiUrl).host }, "a host"],
-    ["GEMINI_API_URL", { name: "net", host: new URL(config.geminiApiUrl).host }, "a host"],
-  ];
-  if (config.personaFile) {
-    needs.push(["PERSONA_FILE", { name: "read", path: config.personaFile }, "a file"]);
-  }
-  for (const [variable, descriptor, what] of needs) {
-    const { state } = await Deno.permissions.query(descriptor);
-    if (state !== "granted") {
-      throw new ConfigError(
-        variable,
-        `must name ${what} that the "bot" permission set in deno.json allows; add it there`,
-      );
-    }
+/** Reads and forgets the turns a killed process left in flight. */
+async function takeUnanswered(databasePath: string) {
+  const store = SqliteStore.open(databasePath);
+  try {
+    return await store.takeUnanswered();
+  } finally {
+    await store.close();
   }
 }
 
 async function main(): Promise<number> {
-  const configured = await configure();
-  if (!configured) return EXIT_CONFIG;
-  const { config, persona } = configured;
+  let config: Config;
+  let persona: string;
+  try {
+    config = await configFromProcess();
+    persona = await loadPersona(config.personaFile);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof TypeError || error instanceof RangeError) {
+      console.error(`soyebot: configuration error: ${error.message}`);
+      return EXIT_CONFIG;
+    }
+    throw error;
+  }
   const secrets = [config.discordToken, ...config.geminiApiKeys];
   await setupLogging({ level: config.logLevel, format: config.logFormat, secrets });
   const redact = redactor(secrets);
@@ -100,14 +266,11 @@ async function main(): Promise<number> {
     log.error("Unhandled rejection: {error}", { error: redact(String(event.reason)) });
   });
 
-  let bot;
+  let bot: RunningBot;
   try {
-    bot = await startBot(config, {
-      persona,
-      onFatal: (reason) => {
-        log.fatal("Giving up: {reason}", { reason });
-        Deno.exit(EXIT_GAVE_UP);
-      },
+    bot = await startBot(config, persona, (reason) => {
+      log.fatal("Giving up: {reason}", { reason });
+      Deno.exit(EXIT_GAVE_UP);
     });
   } catch (error) {
     log.fatal("Start failed: {error}", { error: redact(String(error)) });
@@ -122,8 +285,9 @@ async function main(): Promise<number> {
   });
 
   const { promise: signalled, resolve } = Promise.withResolvers<string>();
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  for (const signal of signals) Deno.addSignalListener(signal, () => resolve(signal));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => resolve(signal));
+  }
   const signal = await signalled;
   log.info("Shutting down on {signal}", { signal });
   const overdue = setTimeout(() => {

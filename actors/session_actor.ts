@@ -1,32 +1,27 @@
 /**
  * SessionActor: one per channel. It owns the channel's history window and handles the channel's
- * messages one at a time, in order, through its own mailbox.
+ * turns one at a time, in order, through its own mailbox.
  *
- * Many session actors live in one worker host (see `session_host.ts`); an actor shares nothing
- * and talks to the outside only through the `reply` function it is given, which the host turns
- * into a message to the main thread (the broker and Discord live there).
+ * A chat turn is a loan: the actor notes the turn as in flight (durably, so a killed process can
+ * tell the user later), lends its window to the turn, and holds its mailbox until the turn hands
+ * back the text the user saw, which it records. The broker and Discord live on the main thread;
+ * the actor never calls them.
  *
  * @module
  */
-import { type Content, type Exchange, HistoryWindow } from "../lib/history_window.ts";
+import { type Content, HistoryWindow } from "../lib/history_window.ts";
 import type { SessionStore } from "../lib/store.ts";
 import { Mailbox } from "./mailbox.ts";
 
-/**
- * A message for a session: a user's chat line, a request to forget the conversation, or an
- * exchange that was already answered and shown and only needs recording (sent by the supervisor
- * when a host died between showing an answer and saving it).
- */
+/** A message for a session: begin a chat turn with the user's line, or forget the conversation. */
 export type SessionCommand =
-  | { kind: "chat"; id: string; channelId: string; text: string }
-  | { kind: "reset"; id: string; channelId: string }
-  | { kind: "record"; id: string; channelId: string; user: string; model: string };
+  | { kind: "begin"; id: string; line: string }
+  | { kind: "reset"; id: string };
 
 /** How a session handled a command. */
 export type SessionResult =
-  | { ok: true; reply?: string }
-  /** The reply could not be produced; the user was already told why. */
-  | { ok: false; error: "not_answered" }
+  /** Done: for a turn, `recorded` says whether an exchange was saved. */
+  | { ok: true; recorded?: boolean }
   /** The actor failed; it will be restarted from its persisted window. */
   | { ok: false; error: "crashed"; message: string }
   /** The bot is shutting down and the command was not started. */
@@ -42,14 +37,14 @@ export interface SessionActorDeps {
   /** Where the history window is persisted, so that a restarted actor picks it up again. */
   store: SessionStore;
   /**
-   * Has the broker answer `contents` and delivers the answer to the channel; resolves with the
-   * text the user saw, or `undefined` when no answer could be given.
+   * Lends turn `id` the window as Gemini `contents`; resolves with the text the user saw, to be
+   * recorded, or `undefined` when nothing worth keeping was shown. The mailbox waits meanwhile.
    */
-  reply(commandId: string, contents: Content[]): Promise<string | undefined>;
+  lend(id: string, contents: Content[]): Promise<string | undefined>;
   /** Epoch ms now, stamped on each recorded exchange. */
   now(): number;
-  /** Exchanges kept in the history window; older ones are dropped. @default 20 */
-  maxExchanges?: number;
+  /** Exchanges kept in the history window; older ones are dropped. */
+  maxExchanges: number;
 }
 
 /**
@@ -58,7 +53,7 @@ export interface SessionActorDeps {
  * @example
  * ```ts ignore
  * const actor = new SessionActor("123", deps);
- * await actor.tell({ kind: "chat", id: "m1", channelId: "123", text: "안녕" });
+ * await actor.tell({ kind: "begin", id: "m1", line: "민수: 안녕" });
  * ```
  */
 export class SessionActor {
@@ -98,16 +93,13 @@ export class SessionActor {
   }
 
   /**
-   * Shutdown: lets the command being handled finish, answers the queued ones with
-   * `{ ok: false, error: "stopping" }` at once, and refuses later ones. Recording an answer already
-   * shown is still done. Resolves when the mailbox is empty.
+   * Shutdown: lets the turn being handled finish, answers the queued commands with
+   * `{ ok: false, error: "stopping" }` at once, and refuses later ones. Resolves when the mailbox
+   * is empty.
    */
   stop(): Promise<void> {
     this.#stopping = true;
-    this.#mailbox.cancelQueued(
-      () => ({ ok: false, error: "stopping" }),
-      (command) => command.kind !== "record",
-    );
+    this.#mailbox.cancelQueued(() => ({ ok: false, error: "stopping" }));
     return this.#mailbox.idle();
   }
 
@@ -119,21 +111,15 @@ export class SessionActor {
   async #handle(command: SessionCommand): Promise<SessionResult> {
     // A crashed actor's state is suspect: what was queued behind the crash goes to a fresh one.
     if (this.#crashed) return { ok: false, error: "bounced" };
-    if (this.#stopping && command.kind !== "record") return { ok: false, error: "stopping" };
+    if (this.#stopping) return { ok: false, error: "stopping" };
     try {
       if (command.kind === "reset") {
         // Reset needs no readable window: it must work even when the stored one is damaged.
-        this.#window = new HistoryWindow([], { maxExchanges: this.#deps.maxExchanges ?? 20 });
+        this.#window = new HistoryWindow([], { maxExchanges: this.#deps.maxExchanges });
         await this.#deps.store.delete(this.channelId);
         return { ok: true };
       }
-      const window = await this.#loadWindow();
-      if (command.kind === "record") {
-        return await this.#record(window, command.id, command.user, command.model);
-      }
-      const reply = await this.#deps.reply(command.id, window.toContents(command.text));
-      if (reply === undefined) return { ok: false, error: "not_answered" };
-      return await this.#record(window, command.id, command.text, reply);
+      return await this.#turn(command.id, command.line);
     } catch (error) {
       this.#crashed = true;
       return {
@@ -144,27 +130,31 @@ export class SessionActor {
     }
   }
 
-  /** Adds an exchange and persists the window, so eviction, a crash or SIGKILL lose nothing done. */
-  async #record(
-    window: HistoryWindow,
-    id: string,
-    user: string,
-    model: string,
-  ): Promise<SessionResult> {
-    // A record after a host crash may repeat an exchange saved just before the crash: the
-    // command id tells them apart, where identical text would drop a real repeated exchange.
-    if (!window.exchanges.some((e) => e.id === id)) {
-      const exchange = { user, model, at: this.#deps.now(), id };
-      window.add(exchange);
-      await this.#deps.store.append(this.channelId, exchange, window.maxExchanges);
+  /** One chat turn: note it, lend the window, record what the user saw. */
+  async #turn(id: string, line: string): Promise<SessionResult> {
+    const { store, now } = this.#deps;
+    const window = await this.#loadWindow();
+    // Noted before the answer is asked for, so that a killed process can tell the user later.
+    await store.beginTurn(this.channelId, id, now());
+    const shown = await this.#deps.lend(id, window.toContents(line));
+    // A turn lent again after a host crash may have been recorded just before the crash: the id
+    // tells them apart, where identical text would drop a real repeated exchange.
+    const alreadyRecorded = window.exchanges.some((e) => e.id === id);
+    if (shown === undefined || alreadyRecorded) {
+      await store.endTurn(this.channelId, id);
+      return { ok: true, recorded: false };
     }
-    return { ok: true, reply: model };
+    const exchange = { user: line, model: shown, at: now(), id };
+    window.add(exchange);
+    // Appending ends the turn in the same transaction.
+    await store.append(this.channelId, exchange, window.maxExchanges);
+    return { ok: true, recorded: true };
   }
 
   async #loadWindow(): Promise<HistoryWindow> {
     if (!this.#window) {
-      const stored: Exchange[] = await this.#deps.store.load(this.channelId);
-      this.#window = new HistoryWindow(stored, { maxExchanges: this.#deps.maxExchanges ?? 20 });
+      const stored = await this.#deps.store.load(this.channelId);
+      this.#window = new HistoryWindow(stored, { maxExchanges: this.#deps.maxExchanges });
     }
     return this.#window;
   }

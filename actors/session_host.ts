@@ -1,10 +1,11 @@
 /**
  * SessionHost: the inside of one worker host. It keeps many {@link SessionActor}s (one per
- * channel placed on this host), creates them on first message (rehydrating from the store),
- * drops them on eviction, and relays their reply requests to the main thread.
+ * channel placed on this host), creates them on first message (rehydrating from the store) and
+ * drops them on eviction.
  *
- * The worker entry (`session_host_worker.ts`) wires this class to `self`; tests can drive it
- * directly with any `post` function.
+ * The protocol with the main thread is a loan: `begin` → the actor answers `lent` with its window
+ * and holds its mailbox → `commit` hands back the text the user saw → `done`. The worker entry
+ * (`session_host_worker.ts`) wires this class to `self`; tests drive it with any `post` function.
  *
  * @module
  */
@@ -12,32 +13,33 @@ import type { Content } from "../lib/history_window.ts";
 import type { SessionStore } from "../lib/store.ts";
 import { SessionActor, type SessionCommand, type SessionResult } from "./session_actor.ts";
 
-/** Messages from the supervisor to a host. */
+/** Messages from the main thread to a host. */
 export type ToHost =
-  | { type: "deliver"; command: SessionCommand }
+  | { type: "begin"; channelId: string; id: string; line: string }
+  | { type: "commit"; channelId: string; id: string; shown: string | undefined }
+  | { type: "reset"; channelId: string; id: string }
   | { type: "evict"; channelId: string }
-  | { type: "replied"; callId: number; text: string | undefined }
   | { type: "stop" }
   /** Test hook: throw an uncaught error inside the worker, as a bug would. */
   | { type: "fault" };
 
-/** Messages from a host to the supervisor. */
+/** Messages from a host to the main thread. */
 export type FromHost =
-  | { type: "reply"; callId: number; commandId: string; channelId: string; contents: Content[] }
-  | { type: "delivered"; commandId: string; channelId: string; result: SessionResult }
-  | { type: "evicted"; channelId: string; persisted: boolean }
+  | { type: "lent"; id: string; contents: Content[] }
+  | { type: "done"; id: string; channelId: string; result: SessionResult }
+  | { type: "evicted"; channelId: string }
   | { type: "stopped" };
 
 /** Options for a host. */
 export interface SessionHostOptions {
   /** Where each actor's history window is persisted; shared by this host's actors. */
   store: SessionStore;
-  /** Sends a message to the supervisor (the worker's `postMessage`, or a test's function). */
+  /** Sends a message to the main thread (the worker's `postMessage`, or a test's function). */
   post: (message: FromHost) => void;
+  /** Exchanges each actor keeps in its history window. */
+  maxExchanges: number;
   /** Epoch ms now, stamped on recorded exchanges. @default Date.now */
   now?: () => number;
-  /** Exchanges each actor keeps in its history window. @default 20 */
-  maxExchanges?: number;
 }
 
 /** Many session actors multiplexed on one thread. */
@@ -45,8 +47,10 @@ export class SessionHost {
   #actors = new Map<string, SessionActor>();
   /** Evictions still draining; a new actor for the channel waits so it reads the final window. */
   #closing = new Map<string, Promise<void>>();
-  #calls = new Map<number, (text: string | undefined) => void>();
-  #nextCall = 1;
+  /** Turns lent out, by id: the protocol's one correlation table. */
+  #loans = new Map<string, (shown: string | undefined) => void>();
+  /** Commits that arrived before their (re-sent) turn was lent again after a host restart. */
+  #early = new Map<string, string | undefined>();
   #stopping = false;
   #options: SessionHostOptions;
 
@@ -60,18 +64,27 @@ export class SessionHost {
     return this.#actors.size;
   }
 
-  /** Handles one message from the supervisor. */
+  /** Handles one message from the main thread. */
   receive(message: ToHost): void {
     switch (message.type) {
-      case "deliver":
-        void this.#deliver(message.command);
+      case "begin":
+        void this.#run(message.channelId, { kind: "begin", id: message.id, line: message.line });
         break;
+      case "reset":
+        void this.#run(message.channelId, { kind: "reset", id: message.id });
+        break;
+      case "commit": {
+        const repay = this.#loans.get(message.id);
+        if (repay) {
+          this.#loans.delete(message.id);
+          repay(message.shown);
+        } else {
+          this.#early.set(message.id, message.shown);
+        }
+        break;
+      }
       case "evict":
         void this.#evict(message.channelId);
-        break;
-      case "replied":
-        this.#calls.get(message.callId)?.(message.text);
-        this.#calls.delete(message.callId);
         break;
       case "stop":
         void this.#stop();
@@ -84,28 +97,23 @@ export class SessionHost {
     }
   }
 
-  async #deliver(command: SessionCommand): Promise<void> {
+  async #run(channelId: string, command: SessionCommand): Promise<void> {
     let result: SessionResult = { ok: false, error: "stopping" };
     // At most twice: a command bounced by a crashed actor runs once more on a fresh one.
     for (let attempt = 0; attempt < 2 && !this.#stopping; attempt++) {
-      const actor = await this.#actorFor(command.channelId);
+      const actor = await this.#actorFor(channelId);
       if (!actor) break; // the host began stopping while an eviction drained
       result = await actor.tell(command);
-      if (actor.crashed && this.#actors.get(command.channelId) === actor) {
+      if (actor.crashed && this.#actors.get(channelId) === actor) {
         // Restart: drop the actor; the next message rehydrates a fresh one from the store.
-        this.#actors.delete(command.channelId);
+        this.#actors.delete(channelId);
       }
       if (result.ok || result.error !== "bounced") break;
     }
     if (!result.ok && result.error === "bounced") {
       result = { ok: false, error: "crashed", message: "session restarted twice in a row" };
     }
-    this.#options.post({
-      type: "delivered",
-      commandId: command.id,
-      channelId: command.channelId,
-      result,
-    });
+    this.#options.post({ type: "done", id: command.id, channelId, result });
   }
 
   async #actorFor(channelId: string): Promise<SessionActor | undefined> {
@@ -118,29 +126,29 @@ export class SessionHost {
         store: this.#options.store,
         now: this.#options.now ?? Date.now,
         maxExchanges: this.#options.maxExchanges,
-        reply: (commandId, contents) => this.#requestReply(channelId, commandId, contents),
+        lend: (id, contents) => this.#lend(id, contents),
       });
       this.#actors.set(channelId, actor);
     }
     return actor;
   }
 
-  #requestReply(
-    channelId: string,
-    commandId: string,
-    contents: Content[],
-  ): Promise<string | undefined> {
-    const callId = this.#nextCall++;
+  #lend(id: string, contents: Content[]): Promise<string | undefined> {
+    if (this.#early.has(id)) {
+      const shown = this.#early.get(id);
+      this.#early.delete(id);
+      return Promise.resolve(shown);
+    }
     const { promise, resolve } = Promise.withResolvers<string | undefined>();
-    this.#calls.set(callId, resolve);
-    this.#options.post({ type: "reply", callId, commandId, channelId, contents });
+    this.#loans.set(id, resolve);
+    this.#options.post({ type: "lent", id, contents });
     return promise;
   }
 
   async #evict(channelId: string): Promise<void> {
     const actor = this.#actors.get(channelId);
     if (!actor) {
-      this.#options.post({ type: "evicted", channelId, persisted: true });
+      this.#options.post({ type: "evicted", channelId });
       return;
     }
     this.#actors.delete(channelId);
@@ -149,10 +157,10 @@ export class SessionHost {
     this.#closing.set(channelId, done);
     await done;
     if (this.#closing.get(channelId) === done) this.#closing.delete(channelId);
-    this.#options.post({ type: "evicted", channelId, persisted: !actor.crashed });
+    this.#options.post({ type: "evicted", channelId });
   }
 
-  /** Finishes what is running, answers what is queued with "stopping", then closes the store. */
+  /** Finishes the turns lent out, answers what is queued with "stopping", then closes the store. */
   async #stop(): Promise<void> {
     this.#stopping = true;
     await Promise.all([...this.#actors.values()].map((actor) => actor.stop()));

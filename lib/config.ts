@@ -8,6 +8,7 @@
  * @module
  */
 import { parseEnv } from "node:util";
+import { DEFAULT_SUPERVISOR_POLICY, type SupervisorPolicy } from "./supervisor_policy.ts";
 
 /** Everything the bot reads from its environment, already validated. */
 export interface Config {
@@ -23,12 +24,12 @@ export interface Config {
   discordApiUrl: string;
   /** Gemini base URL without a trailing slash; a proxy, or the fake in tests. */
   geminiApiUrl: string;
-  /** Live session cap (LRU). */
-  sessionMax: number;
-  /** Milliseconds a session may sit idle before it is reaped. @default 600000 (10 minutes) */
-  sessionIdleMs: number;
-  /** Milliseconds between idle sweeps. @default 60000 */
-  sessionSweepMs: number;
+  /**
+   * The supervisor's policy: the LRU cap (`SESSION_MAX`), idle reaping (`SESSION_IDLE_MINUTES`,
+   * `SESSION_SWEEP_SECONDS`) and the restart intensity, defaults from
+   * {@link DEFAULT_SUPERVISOR_POLICY}.
+   */
+  supervisor: SupervisorPolicy;
   /** How many Web Worker hosts the session actors are multiplexed over. */
   sessionHosts: number;
   /** Requests per minute allowed on each key. @default 10 */
@@ -164,9 +165,7 @@ export function loadConfig(env: Env): Config {
     dataDir: env.DATA_DIR?.trim() || "./data",
     discordApiUrl: url(env, "DISCORD_API_URL", "https://discord.com/api"),
     geminiApiUrl: url(env, "GEMINI_API_URL", "https://generativelanguage.googleapis.com"),
-    sessionMax: int(env, "SESSION_MAX", 1000, 1, 1_000_000),
-    sessionIdleMs: int(env, "SESSION_IDLE_MINUTES", 10, 1, 10_080) * 60_000,
-    sessionSweepMs: int(env, "SESSION_SWEEP_SECONDS", 60, 1, 86_400) * 1000,
+    supervisor: supervisorPolicy(env),
     sessionHosts: int(env, "SESSION_HOSTS", 2, 1, 64),
     geminiRpm: int(env, "GEMINI_RPM", 10, 1, 1_000_000),
     geminiTpm: int(env, "GEMINI_TPM", 250_000, 100, 1_000_000_000),
@@ -186,6 +185,17 @@ export function loadConfig(env: Env): Config {
     logFormat: oneOf(env, "LOG_FORMAT", ["json", "text", "auto"], "auto"),
     httpHost: env.HTTP_HOST?.trim() || "127.0.0.1",
     httpPort: env.HTTP_PORT?.trim() ? int(env, "HTTP_PORT", 0, 0, 65_535) : undefined,
+  };
+}
+
+/** The supervisor's policy: the defaults, with the variables an operator set. */
+function supervisorPolicy(env: Env): SupervisorPolicy {
+  const base = DEFAULT_SUPERVISOR_POLICY;
+  return {
+    ...base,
+    maxSessions: int(env, "SESSION_MAX", base.maxSessions, 1, 1_000_000),
+    idleMs: int(env, "SESSION_IDLE_MINUTES", base.idleMs / 60_000, 1, 10_080) * 60_000,
+    sweepMs: int(env, "SESSION_SWEEP_SECONDS", base.sweepMs / 1000, 1, 86_400) * 1000,
   };
 }
 

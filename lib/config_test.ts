@@ -19,9 +19,9 @@ Deno.test("loadConfig fills documented defaults from two variables", () => {
   assert.equal(config.dataDir, "./data");
   assert.equal(config.discordApiUrl, "https://discord.com/api");
   assert.equal(config.geminiApiUrl, "https://generativelanguage.googleapis.com");
-  assert.equal(config.sessionMax, 1000);
-  assert.equal(config.sessionIdleMs, 600_000);
-  assert.equal(config.sessionSweepMs, 60_000);
+  assert.equal(config.supervisor.maxSessions, 1000);
+  assert.equal(config.supervisor.idleMs, 600_000);
+  assert.equal(config.supervisor.sweepMs, 60_000);
   assert.equal(config.geminiMaxConcurrency, 10);
   assert.equal(config.geminiTimeoutMs, 30_000);
   assert.equal(config.geminiThinkingBudget, 0);

@@ -44,7 +44,8 @@ export interface HistoryWindowOptions {
   maxExchanges?: number;
 }
 
-const DEFAULT_MAX_EXCHANGES = 20;
+/** Exchanges a conversation window holds: the one source of the product's "last 20 exchanges". */
+export const WINDOW_EXCHANGES = 20;
 
 /**
  * A bounded conversation history that renders as Gemini `contents`.
@@ -64,7 +65,7 @@ export class HistoryWindow {
 
   /** Starts from stored `exchanges` (oldest first), keeping only the newest `maxExchanges`. */
   constructor(exchanges: readonly Exchange[] = [], options: HistoryWindowOptions = {}) {
-    const { maxExchanges = DEFAULT_MAX_EXCHANGES } = options;
+    const { maxExchanges = WINDOW_EXCHANGES } = options;
     if (!Number.isInteger(maxExchanges) || maxExchanges < 1) {
       throw new RangeError(
         `Cannot create HistoryWindow as 'maxExchanges' must be a positive integer: current value is ${maxExchanges}`,

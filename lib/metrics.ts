@@ -14,7 +14,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { BrokerEvent, BrokerStats, Prices } from "../actors/gemini_broker.ts";
+import type { BrokerEvent, BrokerStats, Prices } from "./broker_port.ts";
 import type { Usage } from "./gemini.ts";
 import { pacificDayKey } from "./pacific_day.ts";
 import { percentile } from "./percentiles.ts";

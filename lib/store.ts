@@ -14,12 +14,32 @@ import type { Exchange } from "./history_window.ts";
 export interface SessionStore {
   /** The stored window of a channel, oldest first; empty when there is none. */
   load(channelId: string): Promise<Exchange[]>;
-  /** Adds one exchange and keeps only the newest `keep`, so the store never outgrows the window. */
+  /**
+   * Adds one exchange and keeps only the newest `keep`, so the store never outgrows the window.
+   * Ends the turn `exchange.id` noted by `beginTurn`, in the same write.
+   */
   append(channelId: string, exchange: Exchange, keep: number): Promise<void>;
+  /** Notes that turn `id` (the user's message id) is being answered: it is in flight. */
+  beginTurn(channelId: string, id: string, at: number): Promise<void>;
+  /** Ends an in-flight turn that recorded nothing. */
+  endTurn(channelId: string, id: string): Promise<void>;
+  /**
+   * The turns still in flight, oldest first, forgotten as they are read: at start, those a killed
+   * process never answered.
+   */
+  takeUnanswered(): Promise<UnansweredTurn[]>;
   /** Forgets a channel. */
   delete(channelId: string): Promise<void>;
   /** Flushes and closes. */
   close(): Promise<void>;
+}
+
+/** A turn that was in flight when its process ended. */
+export interface UnansweredTurn {
+  /** The channel it was asked in. */
+  channelId: string;
+  /** The user's message id. */
+  id: string;
 }
 
 /** Schema migrations, applied in order; `PRAGMA user_version` records how many ran. */
@@ -49,6 +69,14 @@ const MIGRATIONS: readonly string[] = [
      WHERE e.type = 'object'
        AND typeof(e.value ->> '$.user') = 'text' AND typeof(e.value ->> '$.model') = 'text';
    DROP TABLE sessions;`,
+  // Turns being answered, noted before the Gemini call: a process killed mid-answer leaves them
+  // here, and the next start tells each channel its last message went unanswered.
+  `CREATE TABLE turns (
+     channel_id TEXT    NOT NULL,
+     id         TEXT    NOT NULL,
+     at         INTEGER NOT NULL,
+     PRIMARY KEY (channel_id, id)
+   ) STRICT, WITHOUT ROWID`,
 ];
 
 /** A stored exchange, as SQLite returns it. */
@@ -77,6 +105,9 @@ export class SqliteStore implements SessionStore {
   #insert;
   #trim;
   #delete;
+  #beginTurn;
+  #endTurn;
+  #unanswered;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -93,6 +124,13 @@ export class SqliteStore implements SessionStore {
        AND seq <= (SELECT MAX(seq) FROM exchanges WHERE channel_id = ?1) - ?2`,
     );
     this.#delete = db.prepare("DELETE FROM exchanges WHERE channel_id = ?");
+    this.#beginTurn = db.prepare(
+      "INSERT OR IGNORE INTO turns (channel_id, id, at) VALUES (?, ?, ?)",
+    );
+    this.#endTurn = db.prepare("DELETE FROM turns WHERE channel_id = ? AND id = ?");
+    this.#unanswered = db.prepare(
+      "DELETE FROM turns RETURNING channel_id AS channelId, id, at",
+    );
   }
 
   /** Opens (creating and migrating if needed) the database at `path`. */
@@ -133,12 +171,29 @@ export class SqliteStore implements SessionStore {
         exchange.id ?? null,
       );
       this.#trim.run(channelId, keep);
+      if (exchange.id !== undefined) this.#endTurn.run(channelId, exchange.id);
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#db.exec("ROLLBACK");
       throw error;
     }
     return Promise.resolve();
+  }
+
+  beginTurn(channelId: string, id: string, at: number): Promise<void> {
+    this.#beginTurn.run(channelId, id, Math.round(at));
+    return Promise.resolve();
+  }
+
+  endTurn(channelId: string, id: string): Promise<void> {
+    this.#endTurn.run(channelId, id);
+    return Promise.resolve();
+  }
+
+  takeUnanswered(): Promise<UnansweredTurn[]> {
+    const rows = this.#unanswered.all() as unknown as (UnansweredTurn & { at: number })[];
+    rows.sort((a, b) => a.at - b.at);
+    return Promise.resolve(rows.map(({ channelId, id }) => ({ channelId, id })));
   }
 
   delete(channelId: string): Promise<void> {

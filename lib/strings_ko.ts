@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { BrokerResult } from "../actors/gemini_broker.ts";
-import type { DeliveryResult } from "../actors/supervisor.ts";
+import type { BrokerResult } from "./broker_port.ts";
+import type { SessionError } from "./sessions_port.ts";
 
 /** Re-exported because {@link failureText} and {@link deliveryFailureText} read them. */
-export type { BrokerResult, DeliveryResult };
+export type { BrokerResult, SessionError };
 
 const SUMMARY_USAGE = "사용법: `!요약`, `!요약 20분`, `!요약 1시간 30분`, " +
   "`!요약 <메시지ID> 이후 30분`, `!요약 <메시지ID> 이전 1시간`";
@@ -28,6 +28,7 @@ export const text = {
   rejected: "지금은 대답을 못 만들어. 관리자한테 설정 좀 봐달라고 해줘.",
   crashed: "앗, 방금 건 놓쳤어. 한 번만 다시 말해줄래?",
   stopping: "나 지금 재시작하는 중이야. 조금 있다가 다시 불러줘.",
+  unanswered: "방금 재시작하느라 이 메시지엔 대답을 못 했어. 다시 말해줄래?",
   rateLimited: (seconds: number) => `너무 빨라. ${seconds}초만 쉬었다가 말 걸어줘.`,
   resetDone: "이 채널 대화 기록 지웠어. 처음부터 다시 하자.",
   /** The commands users type in a channel, as the bot recognises them. */
@@ -142,10 +143,6 @@ export function failureText(result: BrokerResult, fallback: string = text.unavai
  * strictEqual(deliveryFailureText("stopping"), text.stopping);
  * ```
  */
-export function deliveryFailureText(
-  error: Extract<DeliveryResult, { ok: false }>["error"],
-): string {
-  if (error === "stopping") return text.stopping;
-  if (error === "not_answered") return text.unavailable;
-  return text.crashed;
+export function deliveryFailureText(error: SessionError): string {
+  return error === "stopping" ? text.stopping : text.crashed;
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BrokerRequest, BrokerResult } from "../actors/gemini_broker.ts";
+import type { BrokerRequest, BrokerResult } from "./broker_port.ts";
 import type { DiscordPort } from "./discord.ts";
 import { SUMMARY_INSTRUCTION } from "./prompts.ts";
 import { failureText, text } from "./strings_ko.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 import * as otel from "@opentelemetry/api";
-import type { BrokerRequest, BrokerResult } from "../actors/gemini_broker.ts";
+import type { BrokerRequest, BrokerResult } from "./broker_port.ts";
 import type { GeminiClient } from "./gemini.ts";
 
 /** Re-exported because the tracing API below is written in them. */

@@ -58,9 +58,13 @@ Deno.test("SIGTERM while a reply is in flight: the reply finishes, the queued me
     await until(() => world.botMessages(CHANNEL).includes("첫 대답."), "the first answer");
     await say(world, CHANNEL, "느린 질문");
     await until(() => world.generateRequests().length === 2, "the slow Gemini call");
+    const typedBefore = typingIn(world, CHANNEL);
     const queued = await say(world, CHANNEL, "줄 선 질문");
-    // Each message starts typing just before it is handed to its session.
-    await until(() => typingIn(world, CHANNEL) >= 3, "the queued message to reach its session");
+    // A message whose answer is slow shows typing after a moment, while it waits for its turn.
+    await until(
+      () => typingIn(world, CHANNEL) > typedBefore,
+      "the queued message to reach its session",
+    );
 
     await stopWithin10s(bot);
     assert.match(bot.output, /Stopped cleanly/);

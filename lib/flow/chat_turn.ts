@@ -1,0 +1,119 @@
+/**
+ * One chat turn, top to bottom: begin (the channel's session lends its window and holds the
+ * channel's next turn), generate (the broker), show (stream into Discord), commit (the session
+ * records what the user saw). Each step is a call with a result; nothing finds its way back
+ * through a table.
+ *
+ * This is the one place a failed turn becomes words for the user: every path ends with the
+ * answer, a notice, or a log line saying why neither could be shown.
+ *
+ * @module
+ */
+import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
+import type { ChatMessage, DiscordPort } from "../discord.ts";
+import type { Logger } from "../log.ts";
+import { ReplyStream } from "../reply_stream.ts";
+import type { SessionsPort } from "../sessions_port.ts";
+import { deliveryFailureText, failureText, text } from "../strings_ko.ts";
+import { inSpan } from "../tracing.ts";
+import { countdownIn, reply, waitOn } from "./replies.ts";
+import { startTyping } from "./typing.ts";
+
+/** What a chat turn crosses. */
+export interface ChatTurnDeps {
+  /** The session layer: begin a turn, commit what was shown. */
+  sessions: Pick<SessionsPort, "begin">;
+  /** Asks Gemini through the broker; never rejects. */
+  generate(request: BrokerRequest): Promise<BrokerResult>;
+  /** Where the answer is shown. */
+  discord: DiscordPort;
+  /** Latency figures for metrics and `/status`. */
+  metrics: {
+    firstText(ms: number): void;
+    replyDone(ms: number, outcome: "ok" | "failed"): void;
+  };
+  /** The turn's logger; the caller's log context carries its ids. */
+  logger: Logger;
+  /** Epoch ms now. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * Answers `line` from `message` in its channel's conversation.
+ *
+ * @example
+ * ```ts ignore
+ * await chatTurn(message, "민수: 안녕", { sessions, generate, discord, metrics, logger });
+ * ```
+ */
+export async function chatTurn(
+  message: ChatMessage,
+  line: string,
+  deps: ChatTurnDeps,
+): Promise<void> {
+  const { discord, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const receivedAt = now();
+  const { channelId, id } = message;
+  const typing = startTyping(discord, channelId, {
+    onError: (error) => logger.debug("Typing failed: {error}", { error: String(error) }),
+  });
+
+  // Begin: the session lends its window; the channel's next turn waits for our commit.
+  const begun = await deps.sessions.begin(channelId, id, line);
+  if (!begun.ok) {
+    typing.stop();
+    logger.warn("Turn not begun: {error}", { channelId, error: begun.error });
+    await reply(discord, logger, message, deliveryFailureText(begun.error));
+    return;
+  }
+
+  const countdown = countdownIn(discord, logger, channelId, id);
+  const stream = new ReplyStream({
+    discord,
+    channelId,
+    replyTo: id,
+    onError: (error) => logger.warn("Reply edit failed: {error}", { error: String(error) }),
+    // The ⏳ message goes before the answer appears, never after it.
+    beforeFirstText: () => countdown.clear(),
+    onFirstText: () => {
+      typing.stop();
+      deps.metrics.firstText(now() - receivedAt);
+    },
+  });
+  let shown: string | undefined;
+  try {
+    // Generate, showing the answer as it streams.
+    const result = await deps.generate({
+      priority: "chat",
+      contents: begun.lease.contents,
+      onText: (soFar) => stream.update(soFar),
+      onWait: waitOn(countdown),
+    });
+    typing.stop();
+    await countdown.clear();
+
+    // Show: the whole answer, or a notice under whatever streamed.
+    const answered = result.ok && result.text.trim().length > 0;
+    await inSpan(
+      "discord.send",
+      { "discord.channel_id": channelId },
+      () => answered ? stream.finish(result.text) : stream.fail(failureText(result)),
+    );
+    deps.metrics.replyDone(now() - receivedAt, answered ? "ok" : "failed");
+    if (answered) shown = result.text;
+    if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
+  } catch (error) {
+    // A bug, not a fault the broker already turned into a result: say so rather than go quiet.
+    logger.error("Reply failed: {error}", { channelId, error: String(error) });
+    if (!stream.started) await reply(discord, logger, message, text.crashed);
+  } finally {
+    typing.stop();
+    await countdown.clear();
+    // Commit: the session records what the user saw, and takes the channel's next turn.
+    const committed = await begun.lease.commit(shown);
+    if (!committed.ok) {
+      logger.error("Exchange not recorded: {error}", { channelId, error: committed.error });
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Slash commands: their definitions, registered at start-up, and their handling. Every
+ * interaction gets a response, so Discord never shows "The application did not respond".
+ *
+ * @module
+ */
+import type { CommandDefinition, DiscordPort, SlashCommand } from "../discord.ts";
+import type { Logger } from "../log.ts";
+import type { SessionsPort } from "../sessions_port.ts";
+import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
+import { splitMessage } from "../split_message.ts";
+import { deliveryFailureText, text } from "../strings_ko.ts";
+import { summaryRequestFromOptions } from "../summary_request.ts";
+import { type SummaryDeps, summaryText } from "./summary.ts";
+
+/** Slash commands, registered at start-up. */
+export const COMMANDS: CommandDefinition[] = [
+  {
+    name: "summarize",
+    description: "Summarise recent messages in this channel",
+    name_localizations: { ko: text.commands.summarize.name },
+    description_localizations: { ko: text.commands.summarize.description },
+    options: [
+      {
+        type: 4,
+        name: "minutes",
+        description: "How many minutes back (default 30)",
+        description_localizations: { ko: text.commands.summarize.minutes },
+        min_value: 1,
+        max_value: 1440,
+      },
+      {
+        type: 3,
+        name: "after",
+        description: "Summarise from after this message id",
+        description_localizations: { ko: text.commands.summarize.after },
+      },
+      {
+        type: 3,
+        name: "before",
+        description: "Summarise up to this message id (needs minutes)",
+        description_localizations: { ko: text.commands.summarize.before },
+      },
+    ],
+  },
+  {
+    name: "reset",
+    description: "Forget this channel's conversation",
+    description_localizations: { ko: text.commands.reset },
+  },
+  {
+    name: "help",
+    description: "How to use SoyeBot",
+    description_localizations: { ko: text.commands.help },
+  },
+  {
+    name: "status",
+    description: "Queue, quota and sessions",
+    description_localizations: { ko: text.commands.status },
+  },
+];
+
+/** What the commands cross. */
+export interface CommandDeps extends SummaryDeps {
+  /** `/reset` forgets the channel's session. */
+  sessions: Pick<SessionsPort, "reset">;
+  /** The per-user limit: a summary reads up to 300 messages and makes a large call. */
+  limiter: SlidingWindowLimiter;
+  /** The `/status` text, built when asked. */
+  statusText(): string;
+}
+
+/**
+ * Handles one slash command. Never throws: a failure is logged.
+ *
+ * @example
+ * ```ts ignore
+ * await handleCommand(command, { discord, generate, maxMessages, logger, sessions, limiter, statusText });
+ * ```
+ */
+export async function handleCommand(command: SlashCommand, deps: CommandDeps): Promise<void> {
+  const { discord, logger } = deps;
+  const respond = (content: string, options?: { ephemeral?: boolean }) =>
+    discord.replyToInteraction(command.id, command.token, content, options);
+  try {
+    switch (command.name) {
+      case "help":
+        return await respond(text.help);
+      case "status":
+        return await respond(deps.statusText());
+      case "reset": {
+        const result = await deps.sessions.reset(command.channelId, `reset-${command.id}`);
+        return await respond(result.ok ? text.resetDone : deliveryFailureText(result.error), {
+          ephemeral: false,
+        });
+      }
+      case "summarize": {
+        const limit = deps.limiter.hit(command.userId, Date.now());
+        if (!limit.allowed) {
+          return await respond(text.rateLimited(Math.ceil(limit.retryAfterMs / 1000)));
+        }
+        return await summarizeCommand(command, deps);
+      }
+    }
+  } catch (error) {
+    logger.error("Command {name} failed: {error}", { name: command.name, error: String(error) });
+  }
+}
+
+async function summarizeCommand(command: SlashCommand, deps: CommandDeps): Promise<void> {
+  const { discord } = deps;
+  await discord.deferInteraction(command.id, command.token);
+  const { minutes, after, before } = command.options;
+  const parsed = summaryRequestFromOptions({
+    minutes: typeof minutes === "number" ? minutes : undefined,
+    after: after === undefined ? undefined : String(after),
+    before: before === undefined ? undefined : String(before),
+  });
+  const summary = parsed.ok
+    ? await summaryText(command.channelId, parsed.request, deps)
+    : parsed.error;
+  const [first, ...rest] = splitMessage(summary);
+  await discord.editInteractionReply(command.token, first);
+  for (const chunk of rest) await discord.followUpInteraction(command.token, chunk);
+}

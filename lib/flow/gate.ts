@@ -1,0 +1,78 @@
+/**
+ * The gate: what the bot does with a Discord message, decided before any work is done. Ignore
+ * it, answer it with a fixed text, summarise the channel, or begin a chat turn.
+ *
+ * Pure but for the per-user limiter it is handed, so it is tested without a running bot.
+ *
+ * @module
+ */
+import type { ChatMessage } from "../discord.ts";
+import { shouldAnswer, stripMention } from "../mention.ts";
+import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
+import { text } from "../strings_ko.ts";
+import { parseSummaryCommand, type SummaryRequest } from "../summary_request.ts";
+
+/** What to do with a message. */
+export type GateDecision =
+  | { action: "ignore" }
+  /** Reply with `text` and do nothing else. */
+  | { action: "reply"; text: string }
+  | { action: "summary"; request: SummaryRequest }
+  /** Begin a chat turn with `line`: the author's name and what they said to the bot. */
+  | { action: "chat"; line: string };
+
+/** What the gate reads besides the message. */
+export interface GateContext {
+  /** The bot's own user id. */
+  botId: string;
+  /** True once shutdown has begun: people are told, not answered. */
+  stopping: boolean;
+  /** The per-user limit; every command counts, a summary costs more than a chat turn. */
+  limiter: SlidingWindowLimiter;
+  /** Epoch ms now, for the limiter. */
+  now: number;
+}
+
+const IGNORE: GateDecision = { action: "ignore" };
+
+/**
+ * Decides what to do with `message`.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
+ * const message = {
+ *   id: "1", channelId: "2", guildId: "3", content: "<@9> 안녕", authorId: "4",
+ *   authorName: "민수", authorIsBot: false, type: 0, mentionedUserIds: ["9"],
+ *   mentionsEveryone: false,
+ * };
+ * const limiter = new SlidingWindowLimiter({ limit: 5, windowMs: 60_000 });
+ * deepStrictEqual(gate(message, { botId: "9", stopping: false, limiter, now: 0 }), {
+ *   action: "chat",
+ *   line: "민수: 안녕",
+ * });
+ * ```
+ */
+export function gate(message: ChatMessage, context: GateContext): GateDecision {
+  const isFromPerson = !message.authorIsBot && !message.webhookId;
+  const isTypedMessage = message.type === 0 || message.type === 19;
+  if (!isFromPerson || !isTypedMessage) return IGNORE;
+  const content = stripMention(message.content, context.botId);
+  const summary = parseSummaryCommand(content);
+  const isHelp = content === text.textCommands.help;
+  const isAddressed = shouldAnswer(message, context.botId);
+  if (!summary && !isHelp && !isAddressed) return IGNORE;
+  if (context.stopping) return { action: "reply", text: text.stopping };
+  const limit = context.limiter.hit(message.authorId, context.now);
+  if (!limit.allowed) {
+    // Told once; further messages inside the window are ignored.
+    if (!limit.firstRejection) return IGNORE;
+    return { action: "reply", text: text.rateLimited(Math.ceil(limit.retryAfterMs / 1000)) };
+  }
+  if (summary && !summary.ok) return { action: "reply", text: summary.error };
+  if (summary) return { action: "summary", request: summary.request };
+  if (isHelp) return { action: "reply", text: text.help };
+  if (content.length === 0) return { action: "reply", text: text.emptyMention };
+  return { action: "chat", line: `${message.authorName}: ${content}` };
+}

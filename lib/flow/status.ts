@@ -1,0 +1,42 @@
+/**
+ * The `/status` reply: queue, sessions, latency and every key's quota left, read when asked.
+ *
+ * @module
+ */
+import { text } from "../strings_ko.ts";
+import type { KeyStatus } from "../token_pool.ts";
+
+/** The figures `/status` shows, read from the running bot. */
+export interface StatusSources {
+  /** Requests waiting for the broker. */
+  queueLength: number;
+  /** Live sessions. */
+  liveSessions: number;
+  /** Median time to first text, or undefined with no samples yet. */
+  medianMs: number | undefined;
+  /** Every key's state now. */
+  keys: KeyStatus[];
+}
+
+/**
+ * The `/status` text.
+ *
+ * @example
+ * ```ts
+ * import { match } from "node:assert/strict";
+ * match(statusText({ queueLength: 0, liveSessions: 1, medianMs: undefined, keys: [] }), /아직 없음/);
+ * ```
+ */
+export function statusText(sources: StatusSources): string {
+  return text.status({
+    queue: sources.queueLength,
+    sessions: sources.liveSessions,
+    medianMs: sources.medianMs,
+    keys: sources.keys.map((k) => ({
+      keyId: k.keyId,
+      // The learned limit, which may be below the configured one after the server's 429s.
+      minuteLeft: k.disabledUntil ? 0 : Math.max(0, k.effective.rpm - k.requestsLastMinute),
+      dayLeft: k.disabledUntil ? 0 : Math.max(0, k.budget.rpd - k.requestsToday),
+    })),
+  });
+}
