@@ -120,7 +120,6 @@ export async function startBot(
 
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
-  let discord!: DiscordConnection;
   const flowDeps = () => ({
     discord,
     generate,
@@ -156,7 +155,10 @@ export async function startBot(
     }
   }
 
-  discord = await connectDiscord({ token: config.discordToken, apiUrl: config.discordApiUrl }, {
+  const discord: DiscordConnection = await connectDiscord({
+    token: config.discordToken,
+    apiUrl: config.discordApiUrl,
+  }, {
     onMessage: async (message) => {
       await connected.promise;
       const context = { channelId: message.channelId, requestId: crypto.randomUUID().slice(0, 8) };

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { CommandDefinition, DiscordPort, SlashCommand } from "../discord.ts";
-import type { Logger } from "../log.ts";
+import type { CommandDefinition, SlashCommand } from "../discord.ts";
 import type { SessionsPort } from "../sessions_port.ts";
 import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
 import { splitMessage } from "../split_message.ts";
