@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { ManualClock } from "./clock.ts";
+import { RequestPacer } from "./request_pacer.ts";
+
+/** Takes `count` slots and records the clock time each was granted. */
+function takeMany(pacer: RequestPacer, clock: ManualClock, count: number, priority = "urgent") {
+  const granted: number[] = [];
+  for (let i = 0; i < count; i++) {
+    pacer.take(priority as "urgent").then(() => granted.push(clock.now()));
+  }
+  return granted;
+}
+
+Deno.test("RequestPacer never lets a sliding second hold more than burst + perSecond", async () => {
+  const clock = new ManualClock(0);
+  const pacer = new RequestPacer({ perSecond: 40, burst: 5, clock });
+  const granted = takeMany(pacer, clock, 200);
+  await clock.tick(6000);
+  assert.equal(granted.length, 200);
+  for (const start of granted) {
+    const inWindow = granted.filter((t) => t >= start && t < start + 1000).length;
+    assert.ok(inWindow <= 45, `${inWindow} requests in the second from ${start}`);
+  }
+});
+
+Deno.test("RequestPacer spreads a backlog evenly instead of in bursts", async () => {
+  const clock = new ManualClock(0);
+  const pacer = new RequestPacer({ perSecond: 10, burst: 1, clock });
+  const granted = takeMany(pacer, clock, 4);
+  await clock.tick(400);
+  assert.deepEqual(granted, [0, 100, 200, 300]);
+});
+
+Deno.test("RequestPacer lets urgent requests pass queued background ones", async () => {
+  const clock = new ManualClock(0);
+  const pacer = new RequestPacer({ perSecond: 10, burst: 1, clock });
+  const order: string[] = [];
+  await pacer.take("urgent");
+  for (const name of ["edit 1", "edit 2"]) pacer.take("background").then(() => order.push(name));
+  pacer.take("urgent").then(() => order.push("first post"));
+  await clock.tick(400);
+  assert.deepEqual(order, ["first post", "edit 1", "edit 2"]);
+});
+
+Deno.test("RequestPacer refills after a quiet spell, up to the burst", async () => {
+  const clock = new ManualClock(0);
+  const pacer = new RequestPacer({ perSecond: 10, burst: 3, clock });
+  takeMany(pacer, clock, 3);
+  await clock.tick(10_000);
+  const granted = takeMany(pacer, clock, 4);
+  await clock.tick(0);
+  assert.equal(granted.length, 3, "a full burst, not ten seconds' worth");
+});
+
+Deno.test("RequestPacer refuses a rate that is not positive", () => {
+  assert.throws(() => new RequestPacer({ perSecond: 0 }), /'perSecond' must be positive/);
+});
