@@ -25,7 +25,14 @@ import { summaryReply } from "./lib/flow/summary.ts";
 import { SdkGeminiClient } from "./lib/gemini.ts";
 import { WINDOW_EXCHANGES } from "./lib/history_window.ts";
 import { serveOps, sqliteCheck } from "./lib/http_server.ts";
-import { log, recentProblems, redactor, setupLogging, withLogContext } from "./lib/log.ts";
+import {
+  log,
+  type Logger,
+  recentProblems,
+  redactor,
+  setupLogging,
+  withLogContext,
+} from "./lib/log.ts";
 import { BotMetrics } from "./lib/metrics.ts";
 import { loadPersona } from "./lib/prompts.ts";
 import { SlidingWindowLimiter } from "./lib/sliding_window_limiter.ts";
@@ -120,10 +127,11 @@ export async function startBot(
 
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
-  const flowDeps = () => ({
+  /** What the flows cross; `flowLog` carries a turn's ids into every line, callbacks' included. */
+  const flowDeps = (flowLog: Logger) => ({
     discord,
     generate,
-    logger,
+    logger: flowLog,
     sessions,
     metrics,
     limiter,
@@ -140,18 +148,18 @@ export async function startBot(
   });
 
   /** The path of every message: the gate decides, then one flow answers. */
-  async function onMessage(message: ChatMessage): Promise<void> {
+  async function onMessage(message: ChatMessage, turnLog: Logger): Promise<void> {
     const decision = gate(message, { botId: discord.botId, stopping, limiter, now: Date.now() });
     switch (decision.action) {
       case "ignore":
         return;
       case "reply":
-        return void await reply(discord, logger, message, decision.text);
+        return void await reply(discord, turnLog, message, decision.text);
       case "summary":
-        return await summaryReply(message, decision.request, flowDeps());
+        return await summaryReply(message, decision.request, flowDeps(turnLog));
       case "chat":
         metrics.messageReceived();
-        return await chatTurn(message, decision.line, flowDeps());
+        return await chatTurn(message, decision.line, flowDeps(turnLog));
     }
   }
 
@@ -166,11 +174,13 @@ export async function startBot(
         "discord.channel_id": message.channelId,
         "soyebot.request_id": context.requestId,
       };
-      // Every log line of the turn, timers' included, carries its ids.
+      // The broker calls a turn's callbacks while it serves another turn: the turn's own logger
+      // names its ids explicitly; the context is for the libraries' lines.
+      const turnLog = logger.with(context);
       await inSpan(
         "discord.message",
         attributes,
-        () => withLogContext(context, () => onMessage(message)),
+        () => withLogContext(context, () => onMessage(message, turnLog)),
       )
         .catch((error) =>
           logger.error("Message handling failed: {error}", { ...context, error: String(error) })
@@ -178,7 +188,7 @@ export async function startBot(
     },
     onCommand: async (command) => {
       await connected.promise;
-      await handleCommand(command, flowDeps());
+      await handleCommand(command, flowDeps(logger.with({ channelId: command.channelId })));
     },
     onReady: () => logger.info("Connected to the Discord gateway"),
     onGatewayRefused: onFatal,

@@ -48,6 +48,50 @@ Deno.test("SIGKILL mid-conversation loses no completed exchange: a new process o
   }
 });
 
+Deno.test("a message in flight when the process is killed is told, on the next start, that it went unanswered", async () => {
+  const world = await World.create();
+  try {
+    const first = await world.startBot(ENV);
+    world.gemini.reply("하나 받았어.");
+    world.gemini.script({ text: "끝내 못 들은 대답", delayFirstMs: 60_000 });
+    const other = "1200000000000000002";
+    world.gemini.script({ text: "여기도 못 들은 대답", delayFirstMs: 60_000 });
+    await say(world, CHANNEL, "하나");
+    await until(() => world.botMessages(CHANNEL).includes("하나 받았어."), "the first answer");
+    const lost = await say(world, CHANNEL, "둘");
+    const lostElsewhere = await say(world, other, "다른 채널");
+    await until(() => world.generateRequests().length === 3, "both hanging Gemini calls");
+    await first.stop("SIGKILL");
+
+    await world.startBot(ENV);
+    await until(() => unansweredNotices(world).length === 2, "the unanswered notices");
+    assert.deepEqual(unansweredNotices(world).sort(), [lost.id, lostElsewhere.id].sort());
+    // Told once: a second restart has nothing left to tell.
+    await (await world.startBot(ENV)).waitForOutput(/SoyeBot is running/);
+    assert.equal(unansweredNotices(world).length, 2);
+    // The answered message is not among them, and the history is as it was.
+    world.gemini.reply("셋.");
+    await say(world, CHANNEL, "셋");
+    await until(() => world.generateRequests().length === 4, "the call after restart");
+    assert.deepEqual(turns(world.generateRequests()[3]), [
+      ["user", "민수: 하나"],
+      ["model", "하나 받았어."],
+      ["user", "민수: 셋"],
+    ]);
+  } finally {
+    await world.close();
+  }
+});
+
+/** The message ids the bot told, after a restart, that they went unanswered. */
+function unansweredNotices(world: World): (string | undefined)[] {
+  return world.discord.requests
+    .filter((r) => r.method === "POST" && /^\/channels\/\d+\/messages$/.test(r.path))
+    .map((r) => r.body as { content?: string; message_reference?: { message_id: string } })
+    .filter((body) => body.content === text.unanswered)
+    .map((body) => body.message_reference?.message_id);
+}
+
 Deno.test("SIGTERM while a reply is in flight: the reply finishes, the queued message is told, exit 0 within 10 s, history flushed", async () => {
   const world = await World.create();
   try {

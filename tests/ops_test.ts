@@ -4,6 +4,7 @@
  * Chromium, and the redaction of a secret that comes back inside an error.
  */
 import assert from "node:assert/strict";
+import { quotaErrorBody } from "./fakes/fake_gemini.ts";
 import { type BotProcess, GEMINI_KEY, ROOT, until, World } from "./harness.ts";
 
 const CHANNEL = "1200000000000000011";
@@ -272,6 +273,51 @@ Deno.test("a Discord REST 429 shows in soyebot_discord_rate_limited_total", asyn
     await until(() => botMessages(world).includes("늦게라도 보낼게."), "the reply after the 429");
     const metrics = (await get(`${base}/metrics`)).body;
     assert.equal(sample(metrics, "soyebot_discord_rate_limited_total"), 1);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("under concurrency every log line of a turn carries that turn's own ids", async () => {
+  const world = await World.create();
+  try {
+    // One call at a time: the second channel queues behind the first, whose 429 makes both wait,
+    // so the second's countdown is posted while the broker handles the first's failure.
+    const bot = await world.startBot({
+      LOG_FORMAT: "json",
+      GEMINI_MAX_CONCURRENCY: "1",
+      USER_RATE_LIMIT: "100",
+    });
+    const quota = quotaErrorBody("minute", "gemini-2.5-flash", 10, { seconds: 8 });
+    world.gemini.script({ error: { status: 429, body: quota }, delayFirstMs: 700 });
+    const channels = ["1200000000000000031", "1200000000000000032"];
+    const say = (channelId: string) =>
+      world.discord.sendUserMessage({
+        channelId,
+        guildId: "1300000000000000001",
+        content: "안녕?",
+        mentionsBot: true,
+        username: "민수",
+      });
+    await say(channels[0]);
+    await until(() => world.generateRequests().length === 1, "the first call");
+    await say(channels[1]);
+    await until(
+      () => (bot.output.match(/Countdown posted/g) ?? []).length === 2,
+      "both countdowns",
+      15_000,
+    );
+    const lines = bot.output.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const channelOf = new Map<string, string>();
+    for (const line of lines) {
+      const { requestId, channelId } = line.properties ?? {};
+      if (requestId === undefined || channelId === undefined) continue;
+      assert.equal(channelOf.get(requestId) ?? channelId, channelId, JSON.stringify(line));
+      channelOf.set(requestId, channelId);
+    }
+    const countdowns = lines.filter((l) => /Countdown posted/.test(l.message));
+    assert.deepEqual(countdowns.map((l) => l.properties.channelId).sort(), channels);
+    assert.equal(new Set(countdowns.map((l) => l.properties.requestId)).size, 2);
   } finally {
     await world.close();
   }

@@ -860,7 +860,8 @@ const QUOTA_KINDS = {
   },
 } as const;
 
-function quotaErrorBody(
+/** A 429 RESOURCE_EXHAUSTED body shaped like the real free-tier quota error. */
+export function quotaErrorBody(
   kind: keyof typeof QUOTA_KINDS,
   model: string,
   limit: number,
