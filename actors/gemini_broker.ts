@@ -69,7 +69,7 @@ export type BrokerFailure =
 
 /** How a call ended. */
 export type BrokerResult =
-  | { ok: true; text: string; usage: Usage; attempts: number }
+  | { ok: true; text: string; usage: Usage; attempts: number; finishReason?: string }
   | { ok: false; reason: BrokerFailure; partialText?: string; retryAt?: number; status?: number };
 
 /** A thing worth a log line. Keys appear only as their ids. */
@@ -545,6 +545,7 @@ export class GeminiBroker {
         text: result.text,
         usage: result.usage,
         attempts: job.attempts,
+        finishReason: result.finishReason,
       });
     } catch (error) {
       this.#failed(job, reservation, error, streamed, cacheName);
