@@ -32,7 +32,7 @@ import { GeminiTracing, inSpan } from "./tracing.ts";
 import { shouldAnswer, stripMention } from "./mention.ts";
 import { ReplyStream } from "./reply_stream.ts";
 import { DATABASE_FILE } from "./store.ts";
-import { deliveryFailureText, failureText, text } from "./strings_ko.ts";
+import { cutShortText, deliveryFailureText, failureText, text } from "./strings_ko.ts";
 import { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
 import { splitMessage } from "./split_message.ts";
 import { summarize } from "./summarize.ts";
@@ -295,11 +295,15 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     await inSpan(
       "discord.send",
       { "discord.channel_id": channelId },
-      () => answered ? stream.finish(result.text) : stream.fail(failureText(result)),
+      () =>
+        answered
+          ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
+          : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
     );
     metrics.replyDone(Date.now() - turn.receivedAt, answered ? "ok" : "failed");
     turn.shown = answered || stream.started;
-    return answered ? result.text : undefined;
+    // History keeps what the user saw: less than the answer when Discord refused part of it.
+    return answered && stream.shownText.trim() ? stream.shownText : undefined;
   }
 
   async function handleSummaryCommand(
