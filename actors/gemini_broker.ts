@@ -452,6 +452,7 @@ export class GeminiBroker {
         text: result.text,
         usage: result.usage,
         attempts: job.attempts,
+        finishReason: result.finishReason,
       });
     } catch (error) {
       this.#failed(job, reservation, error, streamed, cacheName);

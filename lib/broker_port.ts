@@ -47,7 +47,7 @@ export type BrokerFailure =
 
 /** How a call ended. */
 export type BrokerResult =
-  | { ok: true; text: string; usage: Usage; attempts: number }
+  | { ok: true; text: string; usage: Usage; attempts: number; finishReason?: string }
   | { ok: false; reason: BrokerFailure; partialText?: string; retryAt?: number; status?: number };
 
 /** A thing worth a log line. Keys appear only as their ids. */

@@ -3,19 +3,36 @@
  * in place at most once per `minEditIntervalMs`, the final edit included. Posting is never held
  * back; a message's first edit may follow its post at once. Past 2,000 characters
  * the text continues in a new message; `splitMessage` keeps code blocks whole across the cut, and
- * a code block still being written is shown closed until its real closing fence arrives.
+ * a code block still being written is shown closed until its real closing fence arrives (the
+ * final text too, so an answer that never closes its block still shows as code).
  *
  * Each message is edited only when its own text changed: a greedy split fixes a chunk's content
  * once the text has grown past it, so earlier messages settle and only the last one keeps moving.
  *
+ * The final text matters most: while Discord refuses it, it is retried with backoff for up to
+ * {@link FINAL_RETRY_MS}, and then the user is told the answer could not be shown. `shownText`
+ * is what the messages on screen actually say, so history can record that and nothing more.
+ *
+ * Every wait, even one of 0 ms, goes through the clock's `setTimeout`: a flush that rescheduled
+ * itself directly would loop in microtasks and starve every timer in the process (heartbeats,
+ * health checks, signal handlers), as a whitespace-only first chunk once did.
+ *
  * @module
  */
+import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock, type TimerId } from "./clock.ts";
 import type { DiscordPort } from "./discord.ts";
-import { isInsideCodeBlock, splitMessage } from "./split_message.ts";
+import { isInsideCodeBlock, splitMessageParts } from "./split_message.ts";
+import { text as strings } from "./strings_ko.ts";
 
 /** Re-exported because {@link ReplyStreamOptions.clock} is one. */
 export type { Clock };
+
+/** How long the final text is retried while Discord refuses it, in milliseconds. */
+export const FINAL_RETRY_MS = 30_000;
+
+/** Waits between attempts at the final text: about 0.5, 1, 2 s, then every 4 s. */
+const FINAL_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 4_000 };
 
 /** Where and how a stream posts. */
 export interface ReplyStreamOptions {
@@ -31,6 +48,10 @@ export interface ReplyStreamOptions {
   minEditIntervalMs?: number;
   /** Time for the edit interval, so tests advance it instead of sleeping. @default systemClock */
   clock?: Clock;
+  /** How long `finish` retries the final text. @default FINAL_RETRY_MS */
+  finalRetryMs?: number;
+  /** Randomness for the retries' jitter, in [0, 1). @default Math.random */
+  random?: () => number;
   /** Told about Discord errors, which the stream otherwise survives. */
   onError?(error: unknown): void;
   /**
@@ -42,12 +63,28 @@ export interface ReplyStreamOptions {
   onFirstText?(): void;
 }
 
+/** How {@link ReplyStream.finish} shows its text. */
+export interface FinishOptions {
+  /**
+   * A short aside shown under the answer (such as "cut short here"), after its code block is
+   * closed; not part of {@link ReplyStream.shownText}.
+   */
+  notice?: string;
+}
+
+/** A message the stream posted, what it shows, and the slice of the text that stands for. */
+interface Posted {
+  id: string;
+  content: string;
+  source: string;
+}
+
 /**
  * An answer being streamed into Discord messages.
  *
  * @example Usage
  * ```ts
- * import { deepStrictEqual } from "node:assert/strict";
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * const shown: string[] = [];
  * const discord = {
  *   sendMessage: (_channelId: string, content: string) => (shown.push(content), Promise.resolve("1")),
@@ -55,23 +92,29 @@ export interface ReplyStreamOptions {
  * };
  * const stream = new ReplyStream({ discord, channelId: "42", replyTo: "7" });
  * stream.update("안녕");
- * await stream.finish("안녕!");
+ * await new Promise((resolve) => setTimeout(resolve, 10));
+ * strictEqual(await stream.finish("안녕!"), true);
  * deepStrictEqual(shown, ["안녕", "안녕!"]);
+ * strictEqual(stream.shownText, "안녕!");
  * ```
  */
 export class ReplyStream {
   #options: ReplyStreamOptions;
   #clock: Clock;
   #interval: number;
+  /** The answer so far, as the model wrote it. */
   #text = "";
-  /** The text the messages on screen show, before fences were closed for display. */
+  /** The last answer text that is wholly on screen (or had nothing to show). */
   #rendered = "";
-  #posted: { id: string; content: string }[] = [];
+  #posted: Posted[] = [];
+  /** The final notice, left out of `shownText`. */
+  #notice: string | undefined;
   /** When the last edit was sent. */
   #lastEdit = -Infinity;
-  #flushing: Promise<void> | undefined;
+  #flushing: Promise<boolean> | undefined;
   #timer: TimerId | undefined;
   #finished = false;
+  #complete = false;
   #preparedFirst = false;
 
   /** Makes a stream; nothing is posted until the first `update` or `finish`. */
@@ -91,6 +134,18 @@ export class ReplyStream {
     return this.#posted.map((m) => m.id);
   }
 
+  /**
+   * The answer as the user sees it: the text of the messages on screen, joined (a code block
+   * shown closed includes its closing fence), the final notice left out. Less than the final
+   * text when Discord refused part of it.
+   */
+  get shownText(): string {
+    const shown = this.#posted.map((m) => m.source).join("");
+    const notice = this.#notice;
+    if (notice === undefined) return shown;
+    return (shown.endsWith(notice) ? shown.slice(0, -notice.length) : shown).trimEnd();
+  }
+
   /** Sets the whole text so far; it is shown now or at the next allowed edit. */
   update(textSoFar: string): void {
     if (this.#finished || textSoFar === this.#text) return;
@@ -99,42 +154,45 @@ export class ReplyStream {
   }
 
   /**
-   * Shows `text` in full, as soon as the edit interval allows, retrying once a second later if
-   * Discord refused it (`onError` hears of each refusal). Resolves when it is visible or the retry
-   * failed too. Later calls do nothing.
+   * Shows `text` in full, as soon as the edit interval allows. While Discord refuses it, retries
+   * with backoff (`onError` hears of each refusal) for up to `finalRetryMs`, then posts a short
+   * notice that the answer could not be shown. Resolves true when the whole text is visible.
+   * Later calls do nothing and resolve as the first did.
    */
-  async finish(text: string): Promise<void> {
-    if (this.#finished) return;
+  async finish(text: string, options: FinishOptions = {}): Promise<boolean> {
+    if (this.#finished) return this.#complete;
     this.#finished = true;
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#text = text;
+    this.#notice = options.notice;
+    const display = finalDisplay(text, options.notice);
     await this.#flushing;
-    // One retry: the final text is the one that matters most.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const wait = this.#untilNextEdit();
-      if (wait > 0) await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, wait));
-      if (await this.#flush(text, true)) return;
+    const giveUpAt = this.#clock.now() + (this.#options.finalRetryMs ?? FINAL_RETRY_MS);
+    for (let attempt = 0;; attempt++) {
+      await this.#sleep(this.#untilNextEdit());
+      if (await this.#flush(display, true)) return this.#complete = true;
+      const delay = backoffDelay(attempt, { ...FINAL_BACKOFF, random: this.#options.random });
+      if (this.#clock.now() + delay > giveUpAt) break;
+      await this.#sleep(delay);
     }
+    await this.#tellNotShown();
+    return false;
   }
 
-  /** Ends the stream with a notice: appended under the text so far, or posted alone if none. */
-  async fail(notice: string): Promise<void> {
-    const hasText = this.#text.trim().length > 0;
-    await this.finish(hasText ? `${this.#text.trimEnd()}\n\n${notice}` : notice);
+  /** Ends the stream with a notice: under the text so far, or posted alone if none. */
+  fail(notice: string): Promise<boolean> {
+    return this.finish(this.#text, { notice });
   }
 
-  #schedule(): void {
-    if (this.#timer !== undefined || this.#flushing) return;
-    const wait = this.#untilNextEdit();
-    if (wait <= 0) {
+  /** Arms the timer for the next flush: always a timer, so other work runs in between. */
+  #schedule(minDelayMs = 0): void {
+    if (this.#timer !== undefined || this.#flushing || this.#finished) return;
+    const wait = Math.max(0, minDelayMs, this.#untilNextEdit());
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
       void this.#run();
-    } else {
-      this.#timer = this.#clock.setTimeout(() => {
-        this.#timer = undefined;
-        void this.#run();
-      }, wait);
-    }
+    }, wait);
   }
 
   /** Milliseconds until the edit interval allows the next edit; zero or less when it does now. */
@@ -142,54 +200,84 @@ export class ReplyStream {
     return this.#lastEdit + this.#interval - this.#clock.now();
   }
 
-  async #run(): Promise<void> {
-    if (this.#finished) return;
-    this.#flushing = this.#flush(this.#text, false).then(() => {});
-    await this.#flushing;
-    this.#flushing = undefined;
-    // Text that arrived during the flush goes out at the next allowed moment.
-    if (!this.#finished && this.#rendered !== this.#text) this.#schedule();
+  /** Resolves after `ms` on the clock; at once, without a timer, when `ms` is not positive. */
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#clock.setTimeout(resolve, ms));
   }
 
-  /** Shows `text`; false when Discord refused part of it. */
-  async #flush(text: string, final: boolean): Promise<boolean> {
-    if (text.trim().length === 0) return true;
-    const chunks = splitMessage(final ? text : closeOpenFence(text));
+  async #run(): Promise<void> {
+    if (this.#finished) return;
+    const text = this.#text;
+    this.#flushing = this.#flush(closeOpenFence(text), false);
+    const shown = await this.#flushing;
+    this.#flushing = undefined;
+    if (shown) this.#rendered = text;
+    // Text that arrived during the flush goes out at the next allowed moment; after a refusal,
+    // not before an interval has passed.
+    if (this.#rendered !== this.#text) this.#schedule(shown ? 0 : this.#interval);
+  }
+
+  /** Shows `display`; false when Discord refused part of it (what got through stays recorded). */
+  async #flush(display: string, final: boolean): Promise<boolean> {
+    if (display.trim().length === 0) return true;
+    const parts = splitMessageParts(display);
     const { discord, channelId, replyTo } = this.#options;
     try {
-      for (let i = 0; i < chunks.length; i++) {
+      for (let i = 0; i < parts.length; i++) {
+        const { content, source } = parts[i];
         const existing = this.#posted[i];
         if (!existing) {
           if (i === 0 && !this.#preparedFirst) {
             this.#preparedFirst = true;
             await this.#options.beforeFirstText?.();
           }
-          const id = await discord.sendMessage(channelId, chunks[i], i === 0 ? { replyTo } : {});
-          this.#posted.push({ id, content: chunks[i] });
+          const id = await discord.sendMessage(channelId, content, i === 0 ? { replyTo } : {});
+          this.#posted.push({ id, content, source });
           if (i === 0) this.#options.onFirstText?.();
-        } else if (existing.content !== chunks[i]) {
+        } else if (existing.content !== content) {
           this.#lastEdit = this.#clock.now();
-          await discord.editMessage(channelId, existing.id, chunks[i]);
-          existing.content = chunks[i];
+          await discord.editMessage(channelId, existing.id, content);
+          Object.assign(existing, { content, source });
+        } else {
+          // Same message, but it may now stand for a longer slice (a separator after it).
+          existing.source = source;
         }
       }
       // A final text shorter than what streamed (rare: the model's last word replaced it) must
-      // not leave stale continuation messages behind.
+      // not leave stale continuation messages behind. Last first, so a refusal leaves a prefix.
       if (final && discord.deleteMessage) {
-        for (const extra of this.#posted.splice(chunks.length)) {
-          await discord.deleteMessage(channelId, extra.id);
+        while (this.#posted.length > parts.length) {
+          await discord.deleteMessage(channelId, this.#posted.at(-1)!.id);
+          this.#posted.pop();
         }
       }
-      this.#rendered = text;
       return true;
     } catch (error) {
       this.#options.onError?.(error);
       return false;
     }
   }
+
+  /** Tells the user their answer could not be shown in full; a refusal is only reported. */
+  async #tellNotShown(): Promise<void> {
+    const { discord, channelId, replyTo } = this.#options;
+    try {
+      await discord.sendMessage(channelId, strings.replyNotShown, { replyTo });
+    } catch (error) {
+      this.#options.onError?.(error);
+    }
+  }
 }
 
-/** Closes a code block that is still being written, so it shows as code while it streams. */
+/** The final text as shown: its code block closed, and the notice under it (alone if no text). */
+function finalDisplay(text: string, notice: string | undefined): string {
+  if (notice === undefined) return closeOpenFence(text);
+  if (text.trim().length === 0) return notice;
+  return `${closeOpenFence(text.trimEnd())}\n\n${notice}`;
+}
+
+/** Closes a code block that is still being written, so it shows as code. */
 function closeOpenFence(text: string): string {
   if (!isInsideCodeBlock(text).open) return text;
   return `${text}${text.endsWith("\n") ? "" : "\n"}\`\`\``;

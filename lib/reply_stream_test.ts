@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { ManualClock } from "./clock.ts";
-import { ReplyStream } from "./reply_stream.ts";
+import { FINAL_RETRY_MS, ReplyStream } from "./reply_stream.ts";
+import { text } from "./strings_ko.ts";
 
 const FENCE = "```";
 
@@ -18,18 +19,29 @@ function fakeDiscord(clock: ManualClock, options: { failEdits?: number } = {}) {
   const messages = new Map<string, string>();
   let next = 1;
   let failEdits = options.failEdits ?? 0;
+  /** Refused calls, as Discord answering 5xx: every send or edit is refused while set. */
+  const outage = { sends: false, edits: false, refused: 0 };
   return {
     calls,
     messages,
+    outage,
     /** Contents of the messages still standing, in posting order. */
     visible: () => [...messages.values()],
     sendMessage(_channelId: string, content: string, opts?: { replyTo?: string }) {
+      if (outage.sends) {
+        outage.refused++;
+        return Promise.reject(new Error("500: Internal Server Error"));
+      }
       const id = String(next++);
       calls.push({ at: clock.now(), op: "send", id, content, replyTo: opts?.replyTo });
       messages.set(id, content);
       return Promise.resolve(id);
     },
     editMessage(_channelId: string, id: string, content: string) {
+      if (outage.edits) {
+        outage.refused++;
+        return Promise.reject(new Error("502: Bad Gateway"));
+      }
       if (failEdits > 0) {
         failEdits--;
         return Promise.reject(new Error("500: Internal Server Error"));
@@ -91,7 +103,11 @@ Deno.test("ReplyStream awaits beforeFirstText once, before the first post", asyn
   await clock.tick(1000);
   await done;
   deepStrictEqual(order, ["cleared with 0 calls"]);
-  deepStrictEqual(discord.calls.map((c) => c.op), ["send", "edit", "edit"]);
+  // "하나 둘" was superseded by the final text before its (0 ms) timer fired.
+  deepStrictEqual(discord.calls.map((c) => [c.op, c.content]), [
+    ["send", "하나"],
+    ["edit", "하나 둘 셋"],
+  ]);
 });
 
 Deno.test("ReplyStream edits at most once per interval and shows the latest text", async () => {
@@ -246,4 +262,129 @@ Deno.test("ReplyStream leaves no timer behind", async () => {
   await clock.tick(1000);
   await done;
   strictEqual(clock.pendingTimers, 0);
+});
+
+/**
+ * A ManualClock that fails loudly when the stream asks it the time thousands of times without a
+ * timer firing in between: a loop rescheduling itself in microtasks, which would otherwise starve
+ * the whole process (and this test) of timers forever.
+ */
+class SpinGuardClock extends ManualClock {
+  #reads = 0;
+  override now(): number {
+    if (++this.#reads > 1000) throw new Error("spinning: 1000 reads of the clock, no timer fired");
+    return super.now();
+  }
+  override setTimeout(callback: () => void, ms: number): number {
+    return super.setTimeout(() => {
+      this.#reads = 0;
+      callback();
+    }, ms);
+  }
+}
+
+Deno.test("ReplyStream yields to timers when the text so far is only whitespace", async () => {
+  const clock = new SpinGuardClock(0);
+  const discord = fakeDiscord(clock);
+  const stream = new ReplyStream({ discord, channelId: "c", clock });
+  stream.update("\n");
+  await clock.tick(0);
+  stream.update("\n\n");
+  await clock.tick(1000);
+  deepStrictEqual(discord.calls, [], "nothing to show yet");
+  stream.update("\n\n안녕");
+  await clock.tick(0);
+  deepStrictEqual(discord.visible(), ["\n\n안녕"]);
+  await stream.finish("\n\n안녕!");
+  await clock.tick(1000);
+  deepStrictEqual(discord.visible(), ["\n\n안녕!"]);
+  strictEqual(clock.pendingTimers, 0);
+});
+
+Deno.test("ReplyStream retries the final text with backoff until Discord recovers", async () => {
+  const { clock, discord, stream } = setup();
+  stream.update("답의 앞부분");
+  await clock.tick(0);
+  discord.outage.edits = true;
+  const done = stream.finish("답의 앞부분과 뒷부분");
+  await clock.tick(3000);
+  ok(discord.outage.refused >= 3, `only ${discord.outage.refused} attempts in 3 s`);
+  ok(discord.outage.refused <= 6, `${discord.outage.refused} attempts in 3 s is hammering`);
+  discord.outage.edits = false;
+  await clock.tick(5000);
+  strictEqual(await done, true);
+  deepStrictEqual(discord.visible(), ["답의 앞부분과 뒷부분"]);
+  strictEqual(stream.shownText, "답의 앞부분과 뒷부분");
+  strictEqual(clock.pendingTimers, 0);
+});
+
+Deno.test("ReplyStream posts a first text Discord refused once Discord recovers", async () => {
+  const { clock, discord, stream } = setup();
+  discord.outage.sends = true;
+  stream.update("처음");
+  await clock.tick(0);
+  strictEqual(discord.outage.refused, 1);
+  stream.update("처음 말");
+  await clock.tick(500);
+  strictEqual(discord.outage.refused, 1, "a refused post waits an interval before the next try");
+  const done = stream.finish("처음 말이야");
+  await clock.tick(2500);
+  discord.outage.sends = false;
+  await clock.tick(5000);
+  strictEqual(await done, true);
+  deepStrictEqual(discord.visible(), ["처음 말이야"]);
+});
+
+Deno.test("ReplyStream gives up on the final text after FINAL_RETRY_MS and says so", async () => {
+  const { clock, discord, stream, errors } = setup();
+  stream.update("반만 보인 답");
+  await clock.tick(0);
+  discord.outage.edits = true;
+  let settled: boolean | undefined;
+  const done = stream.finish("반만 보인 답, 나머지 반").then((complete) => settled = complete);
+  await clock.tick(FINAL_RETRY_MS - 4_001);
+  strictEqual(settled, undefined, "still retrying well inside the bound");
+  await clock.tick(4_001);
+  await done;
+  strictEqual(settled, false);
+  ok(errors.length >= 8 && errors.length <= 14, `${errors.length} attempts in 30 s`);
+  deepStrictEqual(discord.visible(), ["반만 보인 답", text.replyNotShown]);
+  strictEqual(discord.calls.at(-1)!.replyTo, "u1", "the notice replies to the user");
+  strictEqual(stream.shownText, "반만 보인 답", "only what the user saw");
+  strictEqual(clock.pendingTimers, 0);
+});
+
+Deno.test("ReplyStream.shownText holds only the messages that got through", async () => {
+  const { clock, discord, stream } = setup();
+  const first = "가나다 ".repeat(300).trimEnd(); // about 1,200 characters
+  const second = "라마바 ".repeat(300).trimEnd();
+  stream.update(first);
+  await clock.tick(0);
+  discord.outage.sends = true;
+  const done = stream.finish(`${first}\n\n${second}`);
+  await clock.tick(FINAL_RETRY_MS);
+  strictEqual(await done, false);
+  deepStrictEqual(discord.visible(), [first]);
+  strictEqual(stream.shownText, `${first}\n\n`);
+});
+
+Deno.test("ReplyStream closes an unclosed code block in the final text", async () => {
+  const { clock, discord, stream } = setup();
+  const done = stream.finish(`봐봐\n${FENCE}py\nprint(1)`);
+  await clock.tick(0);
+  strictEqual(await done, true);
+  deepStrictEqual(discord.visible(), [`봐봐\n${FENCE}py\nprint(1)\n${FENCE}`]);
+});
+
+Deno.test("ReplyStream.finish() shows a notice under the answer, outside its code block", async () => {
+  const { clock, discord, stream } = setup();
+  stream.update(`코드:\n${FENCE}js\nlet a = 1;\n`);
+  await clock.tick(0);
+  const done = stream.finish(`코드:\n${FENCE}js\nlet a = 1;\nlet b`, { notice: "_(끊김)_" });
+  await clock.tick(1000);
+  strictEqual(await done, true);
+  deepStrictEqual(discord.visible(), [
+    `코드:\n${FENCE}js\nlet a = 1;\nlet b\n${FENCE}\n\n_(끊김)_`,
+  ]);
+  strictEqual(stream.shownText, `코드:\n${FENCE}js\nlet a = 1;\nlet b\n${FENCE}`);
 });

@@ -72,19 +72,61 @@ export function isInsideCodeBlock(text: string): CodeBlockState {
  * ```
  */
 export function splitMessage(text: string, options: SplitMessageOptions = {}): string[] {
+  return splitMessageParts(text, options).map((part) => part.content);
+}
+
+/** One message of a split text, and the slice of the text it shows. */
+export interface MessagePart {
+  /** The message to post, with any fences added to close or reopen a code block. */
+  content: string;
+  /**
+   * The slice of the source text this message stands for, separators and fences dropped at the
+   * cut included, so that the sources of consecutive parts join back into the text.
+   */
+  source: string;
+}
+
+/**
+ * Splits `text` as {@linkcode splitMessage} does, and says which slice of `text` each chunk
+ * shows: joining every part's `source` gives `text` back (a whitespace-only text has no parts).
+ * Lets a caller that posted only some chunks tell exactly which text a reader has seen.
+ *
+ * @throws {RangeError} If `maxLength` is not a positive integer, or too small to hold a fence.
+ * @example Usage
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(splitMessageParts("첫 문단입니다.\n\n둘째 문단입니다.", { maxLength: 12 }), [
+ *   { content: "첫 문단입니다.", source: "첫 문단입니다.\n\n" },
+ *   { content: "둘째 문단입니다.", source: "둘째 문단입니다." },
+ * ]);
+ * ```
+ */
+export function splitMessageParts(text: string, options: SplitMessageOptions = {}): MessagePart[] {
   const { maxLength = DEFAULT_MAX_LENGTH } = options;
   if (!Number.isInteger(maxLength) || maxLength < 1) {
     throw new RangeError(
       `Cannot split message as 'maxLength' must be a positive integer: current value is ${maxLength}`,
     );
   }
-  const chunks: string[] = [];
+  const parts: MessagePart[] = [];
+  /** Source of dropped whitespace-only chunks before the first kept one. */
+  let unclaimed = "";
+  // `rest` only ever loses characters at its start, so it stays a suffix of `text`.
+  const push = (prefix: string, body: string, suffix: string, start: number, end: number) => {
+    const source = text.slice(start, end);
+    if (body.trim() !== "") {
+      parts.push({ content: prefix + body + suffix, source: unclaimed + source });
+      unclaimed = "";
+    } else if (parts.length > 0) parts[parts.length - 1].source += source;
+    else unclaimed += source;
+  };
   let state = CLOSED;
   let rest = text;
   while (rest.length > 0) {
+    const start = text.length - rest.length;
     let prefix = state.open ? `${FENCE}${state.lang}\n` : "";
     if (codePointLength(prefix) + codePointLength(rest) <= maxLength) {
-      pushChunk(chunks, prefix, rest, "");
+      push(prefix, rest, "", start, text.length);
       break;
     }
     if (state.open && maxLength - codePointLength(prefix) - CLOSING.length < 1) {
@@ -105,7 +147,6 @@ export function splitMessage(text: string, options: SplitMessageOptions = {}): s
       body = rest.slice(0, end);
       after = scanFences(body, state);
     }
-    pushChunk(chunks, prefix, body, after.open ? CLOSING : "");
     state = after.open ? after : CLOSED;
     rest = rest.slice(end + skip);
     if (state.open) {
@@ -114,12 +155,9 @@ export function splitMessage(text: string, options: SplitMessageOptions = {}): s
       if (closing) [state, rest] = [CLOSED, rest.slice(closing[0].length)];
     }
     if (!state.open) rest = rest.replace(/^\n+/, "");
+    push(prefix, body, after.open ? CLOSING : "", start, text.length - rest.length);
   }
-  return chunks;
-}
-
-function pushChunk(chunks: string[], prefix: string, body: string, suffix: string): void {
-  if (body.trim() !== "") chunks.push(prefix + body + suffix);
+  return parts;
 }
 
 /** A cut: the chunk is `rest.slice(0, end)`; `skip` separator characters are dropped after it. */

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { isInsideCodeBlock, splitMessage } from "./split_message.ts";
+import { isInsideCodeBlock, splitMessage, splitMessageParts } from "./split_message.ts";
 
 const codePoints = (text: string) => [...text].length;
 
@@ -117,6 +117,30 @@ Deno.test("splitMessage() keeps every chunk within the limit on mixed replies", 
     assertChunksValid(chunks, maxLength);
     strictEqual(content(chunks.join("\n")), content(source), source);
   }
+});
+
+Deno.test("splitMessageParts() sources join back into the text, chunk by chunk", () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pieces = ["안녕 ", "설명입니다 ", "😀", "\n", "\n\n", "   \n\n  ", "\n```ts\n", "\n```\n"];
+  for (let round = 0; round < 200; round++) {
+    const source = Array.from({ length: 40 }, () => pieces[Math.floor(random() * pieces.length)])
+      .join("");
+    const maxLength = 15 + Math.floor(random() * 60);
+    const parts = splitMessageParts(source, { maxLength });
+    deepStrictEqual(parts.map((p) => p.content), splitMessage(source, { maxLength }));
+    if (source.trim() === "") continue;
+    strictEqual(parts.map((p) => p.source).join(""), source, source);
+    for (const part of parts) ok(part.content.trim() !== "" && part.source !== "");
+  }
+});
+
+Deno.test("splitMessageParts() sources hold the text, not the fences added at a cut", () => {
+  const text = "```\n" + "줄\n".repeat(8) + "```\n끝";
+  deepStrictEqual(splitMessageParts(text, { maxLength: 20 }), [
+    { content: "```\n" + "줄\n".repeat(6) + "```", source: "```\n" + "줄\n".repeat(6) },
+    { content: "```\n줄\n줄\n```\n끝", source: "줄\n줄\n```\n끝" },
+  ]);
 });
 
 Deno.test("splitMessage() rejects a maxLength that is not a positive integer", () => {

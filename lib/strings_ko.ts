@@ -24,6 +24,14 @@ export const text = {
     `오늘 쓸 수 있는 대화량을 다 써버렸어. ${resetText} 이후에 다시 불러줘.`,
   blocked: "그건 대답 못 해. 다른 얘기 하자.",
   interrupted: "_(대답이 중간에 끊겼어)_",
+  /** The model answered with nothing but whitespace. */
+  emptyAnswer: "음, 할 말이 안 떠올랐어. 조금 다르게 다시 물어봐줄래?",
+  /** Discord kept refusing the answer's final text, so the user saw it only in part or not at all. */
+  replyNotShown: "_(디스코드가 말을 안 들어서 대답을 다 못 보여줬어. 다시 물어봐줄래?)_",
+  /** Under an answer the model stopped early because it hit its length limit. */
+  cutByLength: "_(너무 길어져서 여기까지만 말할게)_",
+  /** Under an answer Gemini's filters stopped partway. */
+  cutByFilter: "_(여기부터는 말할 수 없게 막혔어)_",
   unavailable: "지금 머리가 좀 안 돌아가. 잠깐 뒤에 다시 말 걸어줘.",
   rejected: "지금은 대답을 못 만들어. 관리자한테 설정 좀 봐달라고 해줘.",
   crashed: "앗, 방금 건 놓쳤어. 한 번만 다시 말해줄래?",
@@ -131,6 +139,31 @@ export function failureText(result: BrokerResult, fallback: string = text.unavai
       return text.stopping;
     case "unavailable":
       return fallback;
+  }
+}
+
+/**
+ * The marker shown under an answer that Gemini stopped partway (`finishReason` other than STOP),
+ * or undefined for a complete one.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(cutShortText("MAX_TOKENS"), text.cutByLength);
+ * strictEqual(cutShortText("STOP"), undefined);
+ * ```
+ */
+export function cutShortText(finishReason: string | undefined): string | undefined {
+  switch (finishReason) {
+    case undefined:
+    case "STOP":
+    case "FINISH_REASON_UNSPECIFIED":
+      return undefined;
+    case "MAX_TOKENS":
+      return text.cutByLength;
+    default:
+      // SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII, OTHER, …: the filters stopped it.
+      return text.cutByFilter;
   }
 }
 

@@ -14,7 +14,7 @@ import type { ChatMessage, DiscordPort } from "../discord.ts";
 import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
 import type { SessionsPort } from "../sessions_port.ts";
-import { deliveryFailureText, failureText, text } from "../strings_ko.ts";
+import { cutShortText, deliveryFailureText, failureText, text } from "../strings_ko.ts";
 import { inSpan } from "../tracing.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
 import { startTyping } from "./typing.ts";
@@ -98,10 +98,14 @@ export async function chatTurn(
     await inSpan(
       "discord.send",
       { "discord.channel_id": channelId },
-      () => answered ? stream.finish(result.text) : stream.fail(failureText(result)),
+      () =>
+        answered
+          ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
+          : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
     );
     deps.metrics.replyDone(now() - receivedAt, answered ? "ok" : "failed");
-    if (answered) shown = result.text;
+    // Commit keeps what the user saw: less than the answer when Discord refused part of it.
+    if (answered && stream.shownText.trim()) shown = stream.shownText;
     if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.

@@ -184,6 +184,16 @@ const Errors = {
   },
 } as const;
 
+/** The 5xx statuses {@linkcode FakeDiscord.serverErrorsFor} can answer with. */
+export type ServerErrorStatus = 500 | 502 | 503 | 504;
+
+const SERVER_ERRORS: Record<ServerErrorStatus, string> = {
+  500: "500: Internal Server Error",
+  502: "502: Bad Gateway",
+  503: "503: Service Unavailable",
+  504: "504: Gateway Timeout",
+};
+
 type Json = Record<string, unknown>;
 type Reply = { status: number; body?: unknown; errors?: string[] };
 type Handler = (p: Record<string, string>, req: RecordedRequest) => Reply;
@@ -214,6 +224,8 @@ export class FakeDiscord {
   readonly #commands = new Map<string, Json[]>(); // by guild id, "" for global
   readonly #interactions = new Map<string, InteractionState>(); // by token
   readonly #rateLimits: { method: string; path: RegExp; opts: Required<RateLimitOptions> }[] = [];
+  readonly #outages: { method: string; path: RegExp; status: ServerErrorStatus; until: number }[] =
+    [];
   readonly #breaks: { method: string; path: RegExp; count: number }[] = [];
   readonly #waiters = new Set<Waiter>();
   #closed = false;
@@ -361,6 +373,24 @@ export class FakeDiscord {
       method: method.toUpperCase(),
       path,
       opts: { global: false, count: 1, ...opts },
+    });
+  }
+
+  /**
+   * Answers every request matching `method` and `path` with a 5xx for the next `ms` milliseconds
+   * (`Infinity`: until the fake closes), as Discord does during an incident. Requests are
+   * recorded with that status.
+   */
+  serverErrorsFor(
+    method: string,
+    path: RegExp,
+    opts: { ms: number; status?: ServerErrorStatus },
+  ): void {
+    this.#outages.push({
+      method: method.toUpperCase(),
+      path,
+      status: opts.status ?? 500,
+      until: Date.now() + opts.ms,
     });
   }
 
@@ -545,6 +575,12 @@ export class FakeDiscord {
     }
     const limit = this.#takeRateLimit(rec);
     if (limit) return limit;
+    const outage = this.#outages.find((o) =>
+      o.method === rec.method && o.path.test(rec.path) && rec.at < o.until
+    );
+    if (outage) {
+      return { status: outage.status, body: { message: SERVER_ERRORS[outage.status], code: 0 } };
+    }
     const inSpec = this.#spec ? this.#spec.match(rec.method, rec.path) : true;
     if (!inSpec) return notFound(`no route ${rec.method} ${rec.path} in Discord's API`);
     for (const route of this.#routes) {

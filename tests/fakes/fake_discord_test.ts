@@ -351,6 +351,29 @@ Deno.test("rateLimitNext answers 429 with Discord's body and rate-limit headers"
   }
 });
 
+Deno.test("serverErrorsFor answers matching requests with a 5xx until the time is up", async () => {
+  const fake = await FakeDiscord.start();
+  try {
+    fake.serverErrorsFor("PATCH", /\/messages\/\d+$/, { ms: 300, status: 502 });
+    const posted = await call(fake, "POST", `/channels/${CHANNEL}/messages`, { content: "a" });
+    assert.equal(posted.status, 200, "other routes are untouched");
+    const id = (posted.body as { id: string }).id;
+    const refused = await call(fake, "PATCH", `/channels/${CHANNEL}/messages/${id}`, {
+      content: "b",
+    });
+    assert.equal(refused.status, 502);
+    assert.deepEqual(refused.body, { message: "502: Bad Gateway", code: 0 });
+    await new Promise((r) => setTimeout(r, 350));
+    const edited = await call(fake, "PATCH", `/channels/${CHANNEL}/messages/${id}`, {
+      content: "c",
+    });
+    assert.equal(edited.status, 200);
+    assert.deepEqual(fake.messagesIn(CHANNEL).map((m) => m.content), ["c"]);
+  } finally {
+    await fake.close();
+  }
+});
+
 Deno.test("waitForRequest times out listing recent requests", async () => {
   const fake = await FakeDiscord.start();
   try {

@@ -105,6 +105,8 @@ export interface ScriptStep {
   chunkDelayMs?: number;
   /** SSE events for `text`. */
   chunks?: number;
+  /** The last event's `finishReason`, such as `MAX_TOKENS` for an answer cut short. @default {"STOP"} */
+  finishReason?: string;
   /** Send this many SSE events (unary: half the body when 0 or more) and then abort the connection. */
   breakAfter?: number;
 }
@@ -519,7 +521,7 @@ export class FakeGemini {
       events = Array.isArray(recorded) ? recorded : [recorded];
     } else {
       const text = step.text ?? this.#opts.responder(greq);
-      events = this.#textEvents(greq, text, promptTokens, cachedTokens, step.chunks);
+      events = this.#textEvents(greq, text, promptTokens, cachedTokens, step);
     }
 
     if (!stream) {
@@ -612,8 +614,9 @@ export class FakeGemini {
     text: string,
     promptTokens: number,
     cachedTokens: number,
-    chunks = this.#opts.chunks,
+    step: ScriptStep = {},
   ): Json[] {
+    const chunks = step.chunks ?? this.#opts.chunks;
     const budget = greq.generationConfig?.thinkingConfig?.thinkingBudget;
     const thoughts = budget === 0
       ? 0
@@ -640,7 +643,7 @@ export class FakeGemini {
         content: { parts: [{ text: piece }], role: "model" },
         index: 0,
       };
-      if (last) candidate.finishReason = "STOP";
+      if (last) candidate.finishReason = step.finishReason ?? "STOP";
       return {
         candidates: [candidate],
         // Like the real stream, early events carry only the prompt count; the last one is final.
