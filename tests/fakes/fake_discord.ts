@@ -402,6 +402,14 @@ export class FakeDiscord {
   }
 
   /**
+   * Replaces the session start limit `GET /gateway/bot` reports and IDENTIFY spends, counting
+   * `resetAfterMs` from now; fields left out keep their total (or, for `remaining`, become it).
+   */
+  setSessionStartLimit(limit: SessionStartLimitOptions): void {
+    this.#gateway.setSessionStartLimit(limit);
+  }
+
+  /**
    * Takes the gateway (not REST) down for `ms`: closes the bot's socket with `closeCode` and
    * answers every connection attempt meanwhile with HTTP 503, counting them in
    * {@linkcode FakeDiscord.gatewayConnectionAttempts}. The session stays resumable, and what is

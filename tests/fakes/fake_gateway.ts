@@ -122,8 +122,15 @@ export class FakeGateway {
   constructor(options: FakeGatewayOptions) {
     this.#options = options;
     this.#resumeWindowMs = options.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS;
-    const limit = options.sessionStartLimit ?? {};
-    this.#startsTotal = limit.total ?? SESSION_START_TOTAL;
+    this.#startsTotal = SESSION_START_TOTAL;
+    this.#startsRemaining = SESSION_START_TOTAL;
+    this.#startsResetAt = 0;
+    this.setSessionStartLimit(options.sessionStartLimit ?? {});
+  }
+
+  /** Replaces the session start limit, counting `resetAfterMs` from now. */
+  setSessionStartLimit(limit: SessionStartLimitOptions): void {
+    this.#startsTotal = limit.total ?? this.#startsTotal;
     this.#startsRemaining = limit.remaining ?? this.#startsTotal;
     this.#startsResetAt = Date.now() + (limit.resetAfterMs ?? SESSION_START_PERIOD_MS);
   }
