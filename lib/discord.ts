@@ -20,6 +20,7 @@ import {
 import { botIdFromToken } from "./config.ts";
 import { log } from "./log.ts";
 import type { IncomingMessage } from "./mention.ts";
+import { superviseReconnects } from "./shard_reconnect.ts";
 
 /** Routes discordeno's own logger into LogTape, so its lines share the bot's format. */
 function discordenoLogger(name: string) {
@@ -232,9 +233,11 @@ export async function connectDiscord(
     resharding: { enabled: false, shardsFullPercentage: 80, checkInterval: 28_800_000 },
     preferSnakeCase: true,
     events: {
-      message(_shard, payload) {
+      message(shard, payload) {
         if (payload.t === "READY" || payload.t === "RESUMED") {
           connected = true;
+          // Declared below the manager; READY and RESUMED only come after spawnShards.
+          reconnects.connected(shard.id);
           if (payload.t === "READY") handlers.onReady?.();
         } else if (payload.t === "MESSAGE_CREATE") {
           void handlers.onMessage(toChatMessage(payload.d as DiscordMessage));
@@ -258,6 +261,10 @@ export async function connectDiscord(
         }
       },
     },
+  });
+  const reconnects = superviseReconnects(gateway, {
+    sessionStartLimit: sessionStartLimit(connection.sessionStartLimit),
+    refreshLimit: async () => sessionStartLimit((await rest.getGatewayBot()).sessionStartLimit),
   });
   await gateway.spawnShards();
 
@@ -326,6 +333,7 @@ export async function connectDiscord(
     },
     async close() {
       closing = true;
+      reconnects.stop();
       await gateway.shutdown(1000, "SoyeBot shutting down");
       connected = false;
       // Left armed after shutdown, bucket timers would hold the process open for 60 s.
@@ -333,6 +341,11 @@ export async function connectDiscord(
       for (const bucket of buckets) clearTimeout(bucket.timeoutId);
     },
   } satisfies DiscordConnection & { rest?: RestManager };
+}
+
+/** The counts of `GET /gateway/bot`'s session start limit, without its concurrency. */
+function sessionStartLimit(limit: { total: number; remaining: number; resetAfter: number }) {
+  return { total: limit.total, remaining: limit.remaining, resetAfter: limit.resetAfter };
 }
 
 /** `rest.getMessages` returns camelised payloads. */

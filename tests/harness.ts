@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FakeDiscord } from "./fakes/fake_discord.ts";
+import { FakeDiscord, type FakeDiscordOptions } from "./fakes/fake_discord.ts";
 import {
   FakeGemini,
   type FakeGeminiOptions,
@@ -110,9 +110,9 @@ export class World {
 
   /** Starts both fakes and makes a fresh data directory under `./data`. */
   static async create(
-    options: { gemini?: FakeGeminiOptions; dataDir?: string } = {},
+    options: { discord?: FakeDiscordOptions; gemini?: FakeGeminiOptions; dataDir?: string } = {},
   ): Promise<World> {
-    const discord = await FakeDiscord.start();
+    const discord = await FakeDiscord.start(options.discord);
     const gemini = await FakeGemini.start({ apiKeys: [GEMINI_KEY], ...options.gemini });
     const dataDir = options.dataDir ?? `data/test-${crypto.randomUUID()}`;
     await Deno.mkdir(`${ROOT}${dataDir}`, { recursive: true });

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { FakeGateway } from "./fake_gateway.ts";
+import { FakeGateway, type SessionStartLimitOptions } from "./fake_gateway.ts";
 import { discordFormErrors, DiscordSpec, type SpecIssue } from "./openapi_validator.ts";
 
 /** A request the fake received, as Discord would see it. */
@@ -96,6 +96,13 @@ export interface FakeDiscordOptions {
    * bot that answers itself shows up in tests. @default {true}
    */
   echoBotMessages?: boolean;
+  /**
+   * How long a dropped gateway session stays resumable; after that RESUME gets op 9 (d=false).
+   * @default {180000}
+   */
+  resumeWindowMs?: number;
+  /** The session start limit `GET /gateway/bot` starts from; each IDENTIFY takes one. */
+  sessionStartLimit?: SessionStartLimitOptions;
 }
 
 /** Options for {@linkcode FakeDiscord.sendUserMessage}. */
@@ -262,6 +269,8 @@ export class FakeDiscord {
         user_settings: {},
       }),
       onChange: () => this.#notify(),
+      resumeWindowMs: opts.resumeWindowMs,
+      sessionStartLimit: opts.sessionStartLimit,
     });
   }
 
@@ -303,6 +312,21 @@ export class FakeDiscord {
   /** How many RESUMEs were answered with RESUMED. */
   get resumed(): number {
     return this.#gateway.resumed;
+  }
+
+  /** RESUMEs refused with op 9 (d=false): the session had expired or was unknown. */
+  get resumesRefused(): number {
+    return this.#gateway.resumesRefused;
+  }
+
+  /** Every gateway connection attempt (WebSocket upgrade request), refused ones included. */
+  get gatewayConnectionAttempts(): number {
+    return this.#gateway.connectionAttempts;
+  }
+
+  /** IDENTIFYs sent with no session starts left; each closed the gateway with 4004. */
+  get identifiesOverLimit(): number {
+    return this.#gateway.identifiesOverLimit;
   }
 
   /** The gateway URL the fake hands out in `/gateway/bot` and READY. */
@@ -405,6 +429,24 @@ export class FakeDiscord {
   /** Closes the gateway socket with a resumable code, so the client must RESUME. */
   dropConnection(code = 4000): void {
     this.#gateway.dropConnection(code);
+  }
+
+  /**
+   * Replaces the session start limit `GET /gateway/bot` reports and IDENTIFY spends, counting
+   * `resetAfterMs` from now; fields left out keep their total (or, for `remaining`, become it).
+   */
+  setSessionStartLimit(limit: SessionStartLimitOptions): void {
+    this.#gateway.setSessionStartLimit(limit);
+  }
+
+  /**
+   * Takes the gateway (not REST) down for `ms`: closes the bot's socket with `closeCode` and
+   * answers every connection attempt meanwhile with HTTP 503, counting them in
+   * {@linkcode FakeDiscord.gatewayConnectionAttempts}. The session stays resumable, and what is
+   * dispatched meanwhile (a user's message) is replayed on RESUME. Resolves when it is over.
+   */
+  gatewayOutage(ms: number, closeCode = 1001): Promise<void> {
+    return this.#gateway.outage(ms, closeCode);
   }
 
   // ---- Gateway events ------------------------------------------------------------------------
@@ -687,7 +729,7 @@ export class FakeDiscord {
     return {
       url: this.gatewayUrl,
       shards: 1,
-      session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+      session_start_limit: this.#gateway.sessionStartLimit(),
     };
   }
 

@@ -98,10 +98,18 @@ Deno.test("GET /gateway/bot points at the fake's gateway with a session start li
   try {
     const res = await call(fake, "GET", "/gateway/bot");
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, {
+    const body = res.body as { session_start_limit: { reset_after: number } };
+    const resetAfter = body.session_start_limit.reset_after;
+    assert.ok(resetAfter > 86_000_000 && resetAfter <= 86_400_000, `reset_after ${resetAfter}`);
+    assert.deepEqual(body, {
       url: `ws://127.0.0.1:${new URL(fake.url).port}/gateway`,
       shards: 1,
-      session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+      session_start_limit: {
+        total: 1000,
+        remaining: 1000,
+        reset_after: resetAfter,
+        max_concurrency: 1,
+      },
     });
     assert.equal(fake.requests[0].path, "/gateway/bot");
     assert.equal(Number(res.headers.get("x-ratelimit-remaining")) > 0, true);
@@ -546,6 +554,116 @@ Deno.test("discordeno's command, defer and edit requests pass the spec", async (
     assert.deepEqual(fake.invalidRequests, []);
   } finally {
     await stop();
+    await fake.close();
+  }
+});
+
+/** The session start limit `GET /gateway/bot` reports now. */
+async function sessionStartLimit(fake: FakeDiscord) {
+  const res = await call(fake, "GET", "/gateway/bot");
+  return (res.body as { session_start_limit: { remaining: number; reset_after: number } })
+    .session_start_limit;
+}
+
+/** Opens a raw gateway socket and identifies; resolves with the client and its READY. */
+async function identified(fake: FakeDiscord) {
+  const gw = await rawGateway(fake);
+  gw.send({ op: 2, d: { token: fake.token, intents: GatewayIntents.GuildMessages } });
+  const ready = await gw.next((f) => f.t === "READY");
+  return { gw, sessionId: String(ready.d.session_id) };
+}
+
+Deno.test("each IDENTIFY takes a session start; past the limit the gateway closes with 4004", async () => {
+  const fake = await FakeDiscord.start({
+    sessionStartLimit: { total: 5, remaining: 1, resetAfterMs: 60_000 },
+  });
+  try {
+    const first = await identified(fake);
+    assert.equal((await sessionStartLimit(fake)).remaining, 0);
+    const second = await rawGateway(fake);
+    second.send({ op: 2, d: { token: fake.token, intents: 0 } });
+    await second.closed;
+    assert.equal(second.closeCode(), 4004);
+    assert.equal(fake.identified, 1);
+    assert.equal(fake.identifiesOverLimit, 1);
+    await first.gw.close();
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("the session start limit goes back to its total after reset_after", async () => {
+  const fake = await FakeDiscord.start({
+    sessionStartLimit: { total: 5, remaining: 0, resetAfterMs: 100 },
+  });
+  try {
+    const before = await sessionStartLimit(fake);
+    assert.equal(before.remaining, 0);
+    assert.ok(before.reset_after <= 100);
+    await new Promise((r) => setTimeout(r, 150));
+    const after = await sessionStartLimit(fake);
+    assert.equal(after.remaining, 5);
+    assert.ok(after.reset_after > 86_000_000, "a new period began");
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("a gateway outage refuses and counts connections; RESUME after it replays what was missed", async () => {
+  const fake = await FakeDiscord.start();
+  try {
+    const { gw, sessionId } = await identified(fake);
+    const attemptsBefore = fake.gatewayConnectionAttempts;
+    const over = fake.gatewayOutage(300);
+    await gw.closed;
+    assert.equal(gw.closeCode(), 1001);
+    const missed = await fake.sendUserMessage({ channelId: CHANNEL, guildId: GUILD, content: "x" });
+
+    // While down, an attempt is refused before any WebSocket opens.
+    const refused = new WebSocket(`${fake.gatewayUrl}?v=10&encoding=json`);
+    let opened = false;
+    refused.onopen = () => (opened = true);
+    await new Promise((resolve) => (refused.onclose = resolve));
+    assert.equal(opened, false);
+    assert.equal(fake.gatewayConnectionAttempts, attemptsBefore + 1);
+    await over;
+
+    // An IDENTIFY now gets a fresh session, without the missed message.
+    const fresh = await identified(fake);
+    assert.notEqual(fresh.sessionId, sessionId);
+    await fresh.gw.close();
+    assert.equal(fresh.gw.frames.some((f) => f.t === "MESSAGE_CREATE"), false);
+
+    // A RESUME of the old session replays it, then says RESUMED.
+    const resumed = await rawGateway(fake);
+    resumed.send({ op: 6, d: { token: `Bot ${fake.token}`, session_id: sessionId, seq: 1 } });
+    await resumed.next((f) => f.t === "RESUMED");
+    const replayed = resumed.frames.filter((f) => f.op === 0).map((f) => f.t);
+    assert.deepEqual(replayed, ["MESSAGE_CREATE", "RESUMED"]);
+    assert.equal(resumed.frames.find((f) => f.t === "MESSAGE_CREATE")!.d.id, missed.id);
+    assert.equal(fake.resumed, 1);
+    assert.equal(fake.gatewayConnectionAttempts, attemptsBefore + 3);
+    await resumed.close();
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("a session past its resume window gets op 9 with d=false on RESUME", async () => {
+  const fake = await FakeDiscord.start({ resumeWindowMs: 100 });
+  try {
+    const { gw, sessionId } = await identified(fake);
+    fake.dropConnection();
+    await gw.closed;
+    await new Promise((r) => setTimeout(r, 150));
+    const late = await rawGateway(fake);
+    late.send({ op: 6, d: { token: fake.token, session_id: sessionId, seq: 1 } });
+    const invalid = await late.next((f) => f.op === 9);
+    assert.equal(invalid.d, false);
+    assert.equal(fake.resumed, 0);
+    assert.equal(fake.resumesRefused, 1);
+    await late.close();
+  } finally {
     await fake.close();
   }
 });

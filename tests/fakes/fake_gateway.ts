@@ -3,6 +3,10 @@
  * HELLO, answers heartbeats, turns IDENTIFY into READY and RESUME into a replay of missed events,
  * and sends dispatches with sequence numbers to the current session.
  *
+ * Like Discord, it keeps a dropped session resumable for a while (`resumeWindowMs`), counts every
+ * IDENTIFY against a session start limit, and can go down for a few seconds (`outage`), refusing
+ * connections and counting the attempts.
+ *
  * Frames are always uncompressed JSON text: discordeno asks for no compression by default, and
  * its shard parses text frames as plain JSON even when it asked for zlib or zstd.
  *
@@ -34,7 +38,38 @@ export interface FakeGatewayOptions {
   ready(sessionId: string): Json;
   /** Called after every frame received and every socket closed, so waits can look again. */
   onChange(): void;
+  /**
+   * How long a session whose socket closed can still be resumed; a later RESUME gets op 9
+   * (d=false), so the client must IDENTIFY anew. Discord does not publish its window.
+   * @default {180000}
+   */
+  resumeWindowMs?: number;
+  /** The session start limit `GET /gateway/bot` reports; every IDENTIFY takes one. */
+  sessionStartLimit?: SessionStartLimitOptions;
 }
+
+/** The session start limit a fake gateway begins with. */
+export interface SessionStartLimitOptions {
+  /** Session starts allowed per period. @default {1000} */
+  total?: number;
+  /** Session starts left in the current period. @default {total} */
+  remaining?: number;
+  /** How long until `remaining` goes back to `total`, in ms. @default {86400000} */
+  resetAfterMs?: number;
+}
+
+/** `session_start_limit` as `GET /gateway/bot` returns it. */
+export interface SessionStartLimit {
+  total: number;
+  remaining: number;
+  /** Milliseconds until `remaining` resets to `total`. */
+  reset_after: number;
+  max_concurrency: number;
+}
+
+const DEFAULT_RESUME_WINDOW_MS = 180_000;
+const SESSION_START_PERIOD_MS = 86_400_000;
+const SESSION_START_TOTAL = 1000;
 
 /** One client's gateway session: its sequence and the dispatches it was sent, for RESUME. */
 interface GatewaySession {
@@ -43,6 +78,8 @@ interface GatewaySession {
   log: { op: number; t: string; s: number; d: unknown }[];
   intents: number;
   connection: GatewayConnection | undefined;
+  /** `Date.now()` when its socket last closed; undefined while a socket carries it. */
+  droppedAt: number | undefined;
 }
 
 /**
@@ -61,14 +98,80 @@ export class FakeGateway {
   identified = 0;
   /** How many RESUMEs were answered with RESUMED. */
   resumed = 0;
+  /** How many RESUMEs were refused with op 9 because their session had expired or was unknown. */
+  resumesRefused = 0;
+  /** Every WebSocket upgrade request, refused ones included: a reconnect storm shows up here. */
+  connectionAttempts = 0;
+  /** Upgrade requests refused because of an {@linkcode FakeGateway.outage}. */
+  refusedConnections = 0;
+  /** IDENTIFYs sent with no session starts left (Discord resets the token for these). */
+  identifiesOverLimit = 0;
 
   readonly #options: FakeGatewayOptions;
+  readonly #resumeWindowMs: number;
   readonly #sockets = new Set<GatewayConnection>();
   readonly #sessions = new Map<string, GatewaySession>();
   #session: GatewaySession | undefined;
+  #startsTotal: number;
+  #startsRemaining: number;
+  #startsResetAt: number;
+  #outageUntil = 0;
+  #outageTimer: ReturnType<typeof setTimeout> | undefined;
+  #outageOver: (() => void) | undefined;
 
   constructor(options: FakeGatewayOptions) {
     this.#options = options;
+    this.#resumeWindowMs = options.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS;
+    this.#startsTotal = SESSION_START_TOTAL;
+    this.#startsRemaining = SESSION_START_TOTAL;
+    this.#startsResetAt = 0;
+    this.setSessionStartLimit(options.sessionStartLimit ?? {});
+  }
+
+  /** Replaces the session start limit, counting `resetAfterMs` from now. */
+  setSessionStartLimit(limit: SessionStartLimitOptions): void {
+    this.#startsTotal = limit.total ?? this.#startsTotal;
+    this.#startsRemaining = limit.remaining ?? this.#startsTotal;
+    this.#startsResetAt = Date.now() + (limit.resetAfterMs ?? SESSION_START_PERIOD_MS);
+  }
+
+  /** The session start limit now, as `GET /gateway/bot` reports it. */
+  sessionStartLimit(): SessionStartLimit {
+    this.#replenishStarts();
+    return {
+      total: this.#startsTotal,
+      remaining: this.#startsRemaining,
+      reset_after: Math.max(0, this.#startsResetAt - Date.now()),
+      max_concurrency: 1,
+    };
+  }
+
+  /** True while an outage refuses connections. */
+  get down(): boolean {
+    return Date.now() < this.#outageUntil;
+  }
+
+  /**
+   * Takes the gateway down for `ms`: the current session's socket is closed with `closeCode`,
+   * and every connection attempt meanwhile is refused with HTTP 503, as a gateway behind a
+   * failing load balancer answers. The session stays resumable (within `resumeWindowMs`), and
+   * events dispatched meanwhile wait in it for a RESUME. Resolves when the outage is over.
+   */
+  outage(ms: number, closeCode = 1001): Promise<void> {
+    if (this.#outageTimer !== undefined) throw new Error("outage: the gateway is already down");
+    this.#outageUntil = Date.now() + ms;
+    if (this.#session?.connection) this.dropConnection(closeCode);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#outageOver = () => {
+      clearTimeout(this.#outageTimer);
+      this.#outageTimer = undefined;
+      this.#outageOver = undefined;
+      this.#outageUntil = 0;
+      resolve();
+      this.#options.onChange();
+    };
+    this.#outageTimer = setTimeout(() => this.#outageOver?.(), ms);
+    return promise;
   }
 
   /** The intents the current session identified with; 0 before any IDENTIFY. */
@@ -81,6 +184,12 @@ export class FakeGateway {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
+    this.connectionAttempts++;
+    if (this.down) {
+      this.refusedConnections++;
+      this.#options.onChange();
+      return new Response("upstream connect error", { status: 503 });
+    }
     const { socket, response } = Deno.upgradeWebSocket(req);
     const conn = new GatewayConnection(socket);
     this.#sockets.add(conn);
@@ -89,7 +198,7 @@ export class FakeGateway {
     socket.onmessage = (e) => this.#onMessage(conn, e.data);
     socket.onclose = () => {
       this.#sockets.delete(conn);
-      if (conn.session?.connection === conn) conn.session.connection = undefined;
+      if (conn.session?.connection === conn) this.#detach(conn.session);
       this.#options.onChange();
     };
     // A client that vanishes without a close handshake still ends up in onclose.
@@ -116,12 +225,13 @@ export class FakeGateway {
   dropConnection(code: number): void {
     const conn = this.#session?.connection;
     if (!conn) throw new Error("dropConnection: no client is connected to the gateway");
-    this.#session!.connection = undefined;
+    this.#detach(this.#session!);
     conn.socket.close(code, "FakeDiscord dropped the connection");
   }
 
-  /** Closes every socket and resolves once their close handshakes are over. */
+  /** Ends an outage early, closes every socket and resolves once their handshakes are over. */
   async close(): Promise<void> {
+    this.#outageOver?.();
     await Promise.all([...this.#sockets].map((c) => c.close(1001, "FakeDiscord closing")));
   }
 
@@ -157,12 +267,20 @@ export class FakeGateway {
   #identify(conn: GatewayConnection, d: Json): void {
     if (conn.session) return conn.socket.close(4005, "Already authenticated.");
     if (!this.#tokenMatches(d.token)) return conn.socket.close(4004, "Authentication failed.");
+    this.#replenishStarts();
+    if (this.#startsRemaining <= 0) {
+      // Discord's answer to a bot past its session start limit is to reset the bot's token.
+      this.identifiesOverLimit++;
+      return conn.socket.close(4004, "Authentication failed.");
+    }
+    this.#startsRemaining--;
     const session: GatewaySession = {
       id: crypto.randomUUID().replaceAll("-", ""),
       seq: 0,
       log: [],
       intents: Number(d.intents ?? 0),
       connection: conn,
+      droppedAt: undefined,
     };
     conn.session = session;
     this.#sessions.set(session.id, session);
@@ -174,7 +292,13 @@ export class FakeGateway {
   #resume(conn: GatewayConnection, d: Json): void {
     if (!this.#tokenMatches(d.token)) return conn.socket.close(4004, "Authentication failed.");
     const session = this.#sessions.get(String(d.session_id));
-    if (!session) return conn.send({ op: Op.InvalidSession, d: false });
+    const expired = session?.droppedAt !== undefined &&
+      Date.now() - session.droppedAt > this.#resumeWindowMs;
+    if (!session || expired) {
+      if (session) this.#sessions.delete(session.id);
+      this.resumesRefused++;
+      return conn.send({ op: Op.InvalidSession, d: false });
+    }
     const seq = Number(d.seq ?? 0);
     if (seq > session.seq) return conn.socket.close(4007, "Invalid seq.");
     // Discord closes the session's old socket if it is somehow still open.
@@ -182,11 +306,26 @@ export class FakeGateway {
       session.connection.socket.close(4000, "Session resumed elsewhere");
     }
     session.connection = conn;
+    session.droppedAt = undefined;
     conn.session = session;
     this.#session = session;
     for (const missed of session.log.filter((p) => p.s > seq)) conn.send(missed);
     this.dispatch("RESUMED", null);
     this.resumed++;
+  }
+
+  /** The session lost its socket: from now on its resume window runs. */
+  #detach(session: GatewaySession): void {
+    session.connection = undefined;
+    session.droppedAt = Date.now();
+  }
+
+  /** Once the period is over, the session start limit is back to its total. */
+  #replenishStarts(): void {
+    const now = Date.now();
+    if (now < this.#startsResetAt) return;
+    this.#startsRemaining = this.#startsTotal;
+    this.#startsResetAt = now + SESSION_START_PERIOD_MS;
   }
 
   #tokenMatches(token: unknown): boolean {

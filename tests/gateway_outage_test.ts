@@ -1,0 +1,91 @@
+/**
+ * Gateway outages, end to end: the real bot process against a fake gateway that goes down,
+ * refuses connections for a while and comes back, as Discord's does.
+ */
+import assert from "node:assert/strict";
+import { until, World } from "./harness.ts";
+
+const CHANNEL = "1200000000000000001";
+const GUILD = "1300000000000000001";
+
+/** A few dozen attempts for all three outages: backoff, not a storm (that was ~700 a second). */
+const MAX_ATTEMPTS = 24;
+
+Deno.test("outages of 2, 5 and 8 s are ridden out with backoff and RESUME; the message sent meanwhile is answered", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot();
+    const attemptsAtStart = world.discord.gatewayConnectionAttempts;
+    for (const [step, seconds] of [2, 5, 8].entries()) {
+      const answer = `돌아왔어 ${step}`;
+      world.gemini.reply(answer);
+      const over = world.discord.gatewayOutage(seconds * 1000);
+      await world.discord.sendUserMessage({
+        channelId: CHANNEL,
+        guildId: GUILD,
+        content: `${seconds}초 동안 끊겼어?`,
+        mentionsBot: true,
+      });
+      await over;
+      const back = () => world.discord.resumed > step || world.discord.identified > 1;
+      await until(back, `the bot back after the ${seconds} s outage`, 20_000);
+      const attempts = world.discord.gatewayConnectionAttempts - attemptsAtStart;
+      assert.ok(
+        attempts <= MAX_ATTEMPTS,
+        `${attempts} connection attempts by the ${seconds} s outage`,
+      );
+      assert.equal(
+        world.discord.identified,
+        1,
+        `IDENTIFY, not RESUME, after the ${seconds} s outage`,
+      );
+      await until(() => world.botMessages(CHANNEL).at(-1) === answer, `answer ${step}`, 10_000);
+    }
+    assert.equal(world.discord.resumed, 3);
+    assert.deepEqual(world.discord.invalidRequests, []);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("a session Discord will no longer resume falls back to one IDENTIFY, then answers again", async () => {
+  const world = await World.create({ discord: { resumeWindowMs: 500 } });
+  try {
+    await world.startBot();
+    await world.discord.gatewayOutage(2000);
+    await until(() => world.discord.identified === 2, "a fresh IDENTIFY", 20_000);
+    assert.equal(world.discord.resumed, 0);
+    assert.ok(world.discord.resumesRefused >= 1, "the bot never tried to RESUME first");
+    world.gemini.reply("새 세션이야.");
+    await world.discord.sendUserMessage({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      content: "다시 들려?",
+      mentionsBot: true,
+    });
+    await until(() => world.botMessages(CHANNEL).at(-1) === "새 세션이야.", "the answer");
+    assert.ok(world.discord.gatewayConnectionAttempts <= 10);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("with no session starts left, the bot waits for reset_after instead of identifying", async () => {
+  const resetAfterMs = 3000;
+  const world = await World.create();
+  try {
+    const bot = await world.startBot();
+    world.discord.setSessionStartLimit({ total: 5, remaining: 0, resetAfterMs });
+    const droppedAt = Date.now();
+    // 4009 (session timed out) means a new session, and none may be started until the reset.
+    world.discord.dropConnection(4009);
+    await bot.waitForOutput(/session_start_limit/, 5000);
+    await until(() => world.discord.identified === 2, "the IDENTIFY after the reset", 15_000);
+    const identifies = world.discord.gatewayReceived.filter((p) => p.op === 2);
+    assert.equal(identifies.length, 2);
+    assert.equal(world.discord.identifiesOverLimit, 0);
+    assert.ok(Date.now() - droppedAt >= resetAfterMs, "identified before reset_after");
+  } finally {
+    await world.close();
+  }
+});
