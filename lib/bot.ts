@@ -162,12 +162,14 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     systemInstruction: options.persona,
     maxConcurrency: config.geminiMaxConcurrency,
     timeoutMs: config.geminiTimeoutMs,
+    maxWaitMs: config.geminiMaxWaitMs,
     thinkingBudget: config.geminiThinkingBudget,
     prices,
     onEvent: (event) => {
       metrics.brokerEvent(event);
       if (event.type === "call") brokerLog.debug("Gemini call done", event);
       else if (event.type === "cache_created") brokerLog.info("Persona cached", event);
+      else if (event.type === "key_check" && event.ok) brokerLog.info("Gemini key back", event);
       else brokerLog.warn(`Gemini ${event.type}`, event);
     },
   });
@@ -404,6 +406,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         // The learned limit, which may be below the configured one after the server's 429s.
         minuteLeft: k.disabledUntil ? 0 : Math.max(0, k.effective.rpm - k.requestsLastMinute),
         dayLeft: k.disabledUntil ? 0 : Math.max(0, k.budget.rpd - k.requestsToday),
+        checkInMs: k.disabledUntil === undefined ? undefined : k.disabledUntil - now,
       })),
     });
   }
