@@ -88,12 +88,14 @@ export async function startBot(
     systemInstruction: persona,
     maxConcurrency: config.geminiMaxConcurrency,
     timeoutMs: config.geminiTimeoutMs,
+    maxWaitMs: config.geminiMaxWaitMs,
     thinkingBudget: config.geminiThinkingBudget,
     prices,
     onEvent: (event) => {
       metrics.brokerEvent(event);
       if (event.type === "call") brokerLog.debug("Gemini call done", event);
       else if (event.type === "cache_created") brokerLog.info("Persona cached", event);
+      else if (event.type === "key_check" && event.ok) brokerLog.info("Gemini key back", event);
       else brokerLog.warn(`Gemini ${event.type}`, event);
     },
   });
@@ -144,6 +146,7 @@ export async function startBot(
           ? undefined
           : metrics.firstTextLatency().p50,
         keys: pool.status(Date.now()),
+        now: Date.now(),
       }),
   });
 

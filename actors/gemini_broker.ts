@@ -7,6 +7,11 @@
  * waits through `onWait`, and the answer's text as it streams through `onText`. The broker never
  * throws at a caller: every request resolves with a {@link BrokerResult}.
  *
+ * Time is bounded twice, both on the broker's clock: a call that sends nothing for `timeoutMs`
+ * (before its first chunk, or between chunks) is cut, however long a healthy stream runs; and a
+ * request whose answer has not started within `maxWaitMs` ends "unavailable" (at once, when a
+ * wait the broker knows of would pass that bound), so a user is never left with only "typing".
+ *
  * Rules, in the order a failed call meets them:
  * - text already shown → "interrupted" (a retry would print a different answer under it);
  * - the persona cache vanished (403/404 with `cachedContent`) → drop it, retry at once, uncharged;
@@ -14,8 +19,9 @@
  *   key, uncharged, or ends "day_quota";
  * - 429 per minute → the key rests for the server's delay (the longer of `RetryInfo` and "Please
  *   retry in Ns."), the pool learns the real limit, the call is retried;
- * - 401/403/invalid key → the key is disabled for an hour, the call moves to another key or ends
- *   "rejected"; other 400/404 → "rejected" at once;
+ * - 401/403/invalid key → the key is out of use until a cheap `countTokens` check passes, tried
+ *   after 1, 2, 4 … minutes (at most an hour); the call moves to another key, waits for the check
+ *   if it comes within the wait bound, or ends "rejected"; other 400/404 → "rejected" at once;
  * - timeouts, 5xx, network → the key's circuit breaker hears of it; retried after 2^n s (max
  *   32 s, jittered), at most `maxAttempts` attempts in all.
  *
@@ -26,6 +32,7 @@ import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
 import { type Content, type GeminiClient, GeminiTimeoutError, type Usage } from "../lib/gemini.ts";
 import { classifyGeminiError, type GeminiFailure } from "../lib/gemini_errors.ts";
 import { nextPacificMidnight } from "../lib/pacific_day.ts";
+import { KeyChecks } from "../lib/key_checks.ts";
 import { LatencyWindow } from "../lib/percentiles.ts";
 import type { Reservation, TokenPool } from "../lib/token_pool.ts";
 import type {
@@ -65,8 +72,17 @@ export interface GeminiBrokerOptions {
   maxConcurrency?: number;
   /** Most attempts per request, the first included, before it ends "unavailable". @default 5 */
   maxAttempts?: number;
-  /** Each call's deadline. @default 30000 */
+  /**
+   * Milliseconds a call may go without sending anything: until its first chunk, and between
+   * chunks. It never limits the length of a stream that keeps coming. @default 30000
+   */
   timeoutMs?: number;
+  /**
+   * Milliseconds a request may wait before its answer starts, queue, retries and the first
+   * chunk's wait together; past it the request ends "unavailable". Once text streams, only
+   * `timeoutMs` applies. @default 60000
+   */
+  maxWaitMs?: number;
   /** Thinking tokens per call: 0 turns thinking off, -1 lets the model decide. @default 0 */
   thinkingBudget?: number;
   /** Cache the persona through `cachedContents`. @default true */
@@ -75,8 +91,6 @@ export interface GeminiBrokerOptions {
   cacheTtlSeconds?: number;
   /** Milliseconds a call must expect to wait before `onWait` tells its caller. @default 5000 */
   countdownThresholdMs?: number;
-  /** How long a key refused by the server stays out of use. @default 3600000 */
-  rejectedKeyMs?: number;
   /**
    * Prices for the `costUsd` estimate in the stats.
    * @default { input: 0.3, output: 2.5, cached: 0.03 } (gemini-2.5-flash, USD)
@@ -97,6 +111,8 @@ interface Job {
   seq: number;
   rank: number;
   enqueuedAt: number;
+  /** When the answer must have started: `enqueuedAt + maxWaitMs`. */
+  deadline: number;
   notBefore: number;
   attempts: number;
   announced: number | undefined;
@@ -172,6 +188,8 @@ export class GeminiBroker {
   #cache = new Map<string, CacheEntry>();
   #cacheFallbackLogged = false;
   #queueWait = new LatencyWindow();
+  /** Keys out of use after a refusal, until a check passes. */
+  #keyChecks: KeyChecks;
   #stats: BrokerStats = {
     requests: 0,
     calls: 0,
@@ -189,6 +207,7 @@ export class GeminiBroker {
     rateLimitedMinute: 0,
     rateLimitedDay: 0,
     timeouts: 0,
+    waitLimited: 0,
     keyRejections: 0,
     tokensIn: 0,
     tokensOut: 0,
@@ -199,7 +218,10 @@ export class GeminiBroker {
     cachesLive: 0,
   };
 
-  /** Makes a broker; throws a RangeError when `maxConcurrency` is not a positive integer. */
+  /**
+   * Makes a broker; throws a RangeError when `maxConcurrency` is not a positive integer or
+   * `maxWaitMs` is not positive.
+   */
   constructor(options: GeminiBrokerOptions) {
     const concurrency = options.maxConcurrency ?? 10;
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
@@ -207,8 +229,43 @@ export class GeminiBroker {
         `Cannot create GeminiBroker as 'maxConcurrency' must be a positive integer: current value is ${concurrency}`,
       );
     }
+    const maxWaitMs = options.maxWaitMs ?? 60_000;
+    if (!(maxWaitMs > 0)) {
+      throw new RangeError(
+        `Cannot create GeminiBroker as 'maxWaitMs' must be positive: current value is ${maxWaitMs}`,
+      );
+    }
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#keyChecks = new KeyChecks({
+      pool: options.pool,
+      clock: this.#clock,
+      // The same cheap call as the start-up check: the persona's size, which proves the key.
+      check: async (apiKey) => {
+        this.#stats.personaTokens ??= await options.client.countTokens({
+          apiKey,
+          model: options.model,
+          systemInstruction: options.systemInstruction,
+          deadlineMs: options.timeoutMs ?? 30_000,
+        });
+      },
+      onChecked: (keyId, outcome) => {
+        if (outcome.ok) this.#options.onEvent?.({ type: "key_check", keyId, ok: true });
+        else {
+          const failure = classifyGeminiError(outcome.error);
+          const status = "status" in failure ? failure.status : undefined;
+          this.#options.onEvent?.({
+            type: "key_check",
+            keyId,
+            ok: false,
+            ...(status === undefined ? {} : { status }),
+            retryInMs: outcome.retryInMs,
+          });
+        }
+        // Requests waiting for this key learn now whether it is back or when it is tried next.
+        this.#pump();
+      },
+    });
   }
 
   /** Calls waiting for their turn. */
@@ -259,7 +316,7 @@ export class GeminiBroker {
           const status = "status" in failure ? failure.status : undefined;
           const why = redact(shortMessage(error), key);
           const keyRefused = isKeyRefusal(failure);
-          if (keyRefused) this.#rejectKey(keyId, failure.status, this.#clock.now());
+          if (keyRefused) this.#rejectKey(keyId, failure.status);
           const what = keyRefused
             ? `Gemini refused ${keyId}; it is out of use`
             : failure.kind === "fatal"
@@ -288,6 +345,7 @@ export class GeminiBroker {
       seq: this.#seq++,
       rank: request.priority === "chat" ? 0 : 1,
       enqueuedAt: now,
+      deadline: now + (this.#options.maxWaitMs ?? 60_000),
       notBefore: now,
       attempts: 0,
       announced: undefined,
@@ -306,18 +364,22 @@ export class GeminiBroker {
     this.#stopped = true;
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    const keyChecks = this.#keyChecks.stop();
     for (const job of this.#queue.splice(0)) this.#finish(job, { ok: false, reason: "stopped" });
-    if (this.#active === 0) return;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#idleWaiters.push(resolve);
-    const grace = setTimeout(() => {
-      for (const abort of this.#inflight) abort.abort(new Error("GeminiBroker stopped"));
-    }, graceMs);
-    try {
-      await promise;
-    } finally {
-      clearTimeout(grace);
+    if (this.#active > 0) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#idleWaiters.push(resolve);
+      const grace = setTimeout(() => {
+        for (const abort of this.#inflight) abort.abort(new Error("GeminiBroker stopped"));
+      }, graceMs);
+      try {
+        await promise;
+      } finally {
+        clearTimeout(grace);
+      }
     }
+    // A key check is one countTokens under its own deadline: let it end, so nothing is left open.
+    await keyChecks;
   }
 
   #enqueue(job: Job): void {
@@ -338,26 +400,21 @@ export class GeminiBroker {
     if (this.#stopped) return;
     const now = this.#clock.now();
     let poolReadyAt = now;
+    /** Why a request that cannot start in time ends: the pool's state decides the notice. */
+    let poolFailure: PoolFailure = "unavailable";
     while (this.#active < (this.#options.maxConcurrency ?? 10)) {
       const index = this.#queue.findIndex((job) => job.notBefore <= now);
       if (index < 0) break;
       const job = this.#queue[index];
       const room = this.#options.pool.reserve(job.estimate, now);
       if (!room.ok) {
-        if (room.allDisabled) {
-          // Every key was refused: nothing queued can be answered until one comes back.
-          for (const queued of this.#queue.splice(0)) {
-            this.#finish(queued, { ok: false, reason: "rejected", status: queued.lastStatus });
-          }
-          break;
-        }
-        if (room.dayExhausted) {
-          const retryAt = nextPacificMidnight(now);
-          for (const queued of this.#queue.splice(0)) {
-            this.#finish(queued, { ok: false, reason: "day_quota", retryAt });
-          }
-          break;
-        }
+        // Every key refused, or every day spent, ends the requests that cannot wait that long
+        // (below); a key's check or midnight within the bound is waited for like any quota.
+        poolFailure = room.allDisabled
+          ? "rejected"
+          : room.dayExhausted
+          ? "day_quota"
+          : "unavailable";
         poolReadyAt = now + room.waitMs;
         this.#wakeAt(poolReadyAt);
         break;
@@ -367,10 +424,11 @@ export class GeminiBroker {
       void this.#run(job, room.reservation);
     }
     if (this.#queue.length === 0) return;
-    this.#announceWaits(now, poolReadyAt);
+    this.#settleWaits(now, poolReadyAt, poolFailure);
     let soonest = Infinity;
     for (const job of this.#queue) {
       if (job.notBefore > now) soonest = Math.min(soonest, job.notBefore);
+      soonest = Math.min(soonest, job.deadline);
     }
     if (soonest < Infinity) this.#wakeAt(soonest);
   }
@@ -387,23 +445,47 @@ export class GeminiBroker {
   }
 
   /**
-   * Tells waiting callers when they expect to start, once that is `countdownThresholdMs` or more
-   * away, and again when the estimate moves by a second or more. The estimate is the queue
-   * position's slot in the pool's forecast, or a retry's own delay if later.
+   * Ends the waiting requests that cannot start before their deadline (`failure` says why), and
+   * tells the others when they expect to start, once that is `countdownThresholdMs` or more away,
+   * and again when the estimate moves by a second or more. The estimate is the queue position's
+   * slot in the pool's forecast (which knows rests and open circuits), the pool's own wait, or a
+   * retry's delay, whichever is latest.
    */
-  #announceWaits(now: number, poolReadyAt: number): void {
+  #settleWaits(now: number, poolReadyAt: number, failure: PoolFailure): void {
     const threshold = this.#options.countdownThresholdMs ?? 5000;
     const slots = this.#options.pool.forecast?.(this.#queue.length, now) ?? [];
+    const late: Job[] = [];
     for (let i = 0; i < this.#queue.length; i++) {
       const job = this.#queue[i];
-      if (!job.request.onWait) continue;
       const slot = slots[i] ?? poolReadyAt;
       const startsAt = Math.max(job.notBefore, slot, poolReadyAt);
+      if (startsAt >= job.deadline) {
+        late.push(job);
+        continue;
+      }
+      if (!job.request.onWait) continue;
       if (job.announced === undefined && startsAt - now < threshold) continue;
       if (job.announced !== undefined && Math.abs(job.announced - startsAt) < 1000) continue;
       job.announced = startsAt;
       job.request.onWait(startsAt);
     }
+    if (late.length === 0) return;
+    this.#queue = this.#queue.filter((job) => !late.includes(job));
+    for (const job of late) {
+      if (failure === "day_quota") {
+        this.#finish(job, { ok: false, reason: "day_quota", retryAt: nextPacificMidnight(now) });
+      } else if (failure === "rejected") {
+        this.#finish(job, { ok: false, reason: "rejected", status: job.lastStatus });
+      } else {
+        this.#outOfTime(job);
+      }
+    }
+  }
+
+  /** Ends a request whose answer cannot start within `maxWaitMs`. */
+  #outOfTime(job: Job): void {
+    this.#stats.waitLimited++;
+    this.#finish(job, { ok: false, reason: "unavailable", status: job.lastStatus });
   }
 
   async #run(job: Job, reservation: Reservation): Promise<void> {
@@ -419,6 +501,7 @@ export class GeminiBroker {
       : undefined;
     const abort = new AbortController();
     this.#inflight.add(abort);
+    const silence = this.#silenceTimer(job, abort, startedAt);
     try {
       const result = await this.#options.client.generate({
         apiKey: reservation.key,
@@ -428,10 +511,12 @@ export class GeminiBroker {
         ...(cacheName ? { cachedContent: cacheName } : { systemInstruction: instruction }),
         thinkingBudget: this.#options.thinkingBudget ?? 0,
         maxOutputTokens: job.request.maxOutputTokens,
-        deadlineMs: this.#options.timeoutMs ?? 30_000,
         signal: abort.signal,
         onText: (text) => {
+          // A call the broker has given up on shows nothing more, whatever its client does.
+          if (abort.signal.aborted) return;
           streamed = text;
+          silence.heard();
           job.request.onText?.(text);
         },
       });
@@ -457,6 +542,7 @@ export class GeminiBroker {
     } catch (error) {
       this.#failed(job, reservation, error, streamed, cacheName);
     } finally {
+      silence.stop();
       this.#inflight.delete(abort);
       this.#active--;
       if (this.#active === 0) { for (const wake of this.#idleWaiters.splice(0)) wake(); }
@@ -497,7 +583,7 @@ export class GeminiBroker {
         if (isKeyRefusal(failure)) {
           // A bad key: keep it out of use and let the call try another key (the pump fails
           // the call "rejected" when no key is left).
-          this.#rejectKey(keyId, failure.status, now);
+          this.#rejectKey(keyId, failure.status);
           job.attempts--;
           return this.#enqueue(job);
         }
@@ -525,6 +611,29 @@ export class GeminiBroker {
     }
   }
 
+  /**
+   * Cuts a call that sends nothing for `timeoutMs`: the timer runs from the start to the first
+   * chunk (and no later than the request's deadline: the user waits for that first chunk), then
+   * restarts at each chunk, so a stream that keeps coming is never cut.
+   */
+  #silenceTimer(
+    job: Job,
+    abort: AbortController,
+    startedAt: number,
+  ): { heard(): void; stop(): void } {
+    const idleMs = this.#options.timeoutMs ?? 30_000;
+    let timer: TimerId | undefined;
+    const arm = (ms: number) => {
+      this.#clock.clearTimeout(timer);
+      timer = this.#clock.setTimeout(() => abort.abort(new GeminiTimeoutError(ms)), ms);
+    };
+    arm(Math.max(0, Math.min(idleMs, job.deadline - startedAt)));
+    return {
+      heard: () => arm(idleMs),
+      stop: () => this.#clock.clearTimeout(timer),
+    };
+  }
+
   #backoff(job: Job): number {
     return backoffDelay(Math.max(0, job.attempts - 1), { random: this.#options.random });
   }
@@ -533,6 +642,8 @@ export class GeminiBroker {
     if (job.attempts >= this.#maxAttempts()) {
       return this.#finish(job, { ok: false, reason: "unavailable", status: job.lastStatus });
     }
+    // A retry that could only start after the deadline: say so now rather than then.
+    if (now + delayMs >= job.deadline) return this.#outOfTime(job);
     this.#stats.retries++;
     this.#options.onEvent?.({ type: "retry", keyId, attempt: job.attempts, delayMs, why });
     job.notBefore = now + delayMs;
@@ -555,11 +666,11 @@ export class GeminiBroker {
     job.request.onWait?.(undefined);
   }
 
-  /** A key the server refused: out of use for `rejectedKeyMs`. */
-  #rejectKey(keyId: string, status: number, now: number): void {
+  /** A key the server refused: out of use until a check passes (see {@link KeyChecks}). */
+  #rejectKey(keyId: string, status: number): void {
     this.#stats.keyRejections++;
     this.#options.onEvent?.({ type: "key_rejected", keyId, status });
-    this.#options.pool.disable(keyId, now + (this.#options.rejectedKeyMs ?? 3_600_000));
+    this.#keyChecks.refused(keyId);
   }
 
   #maxAttempts(): number {
@@ -667,6 +778,9 @@ export function costUsd(usage: Usage, prices: Prices): number {
     usage.cachedTokens * prices.cached +
     (usage.outputTokens + usage.thinkingTokens) * prices.output) / 1e6;
 }
+
+/** How a request that cannot start before its deadline ends, by what the pool said. */
+type PoolFailure = "unavailable" | "rejected" | "day_quota";
 
 type KeyRefusal = { kind: "fatal"; reason: "unauthorized" | "forbidden" };
 

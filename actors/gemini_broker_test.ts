@@ -1,7 +1,8 @@
 /**
  * Broker scheduling on a ManualClock with a scripted client: priority, concurrency, backoff,
- * 429 handling, key rejection, countdown announcements, the context cache and stopping. The same
- * rules against the real SDK and the fake Gemini are in tests/broker_e2e_test.ts.
+ * 429 handling, key rejection and its checks, countdown announcements, the wait bound and the
+ * silence timeout, the context cache and stopping. The same rules against the real SDK and the
+ * fake Gemini are in tests/broker_e2e_test.ts.
  */
 import assert from "node:assert/strict";
 import { type BrokerEvent, GeminiBroker, type GeminiBrokerOptions } from "./gemini_broker.ts";
@@ -15,23 +16,58 @@ const USAGE = { promptTokens: 10, cachedTokens: 0, outputTokens: 5, thinkingToke
 type Step =
   | { text: string }
   | { error: unknown }
-  | { hold: PromiseWithResolvers<GenerateResult> };
+  | { hold: PromiseWithResolvers<GenerateResult> }
+  /** Sends `chunks` `everyMs` apart on the test's clock, then ends, or falls silent if `thenHang`. */
+  | { chunks: string[]; everyMs: number; thenHang?: boolean }
+  /** Sends nothing, ever: only the broker's abort ends it. */
+  | { hang: true };
 
-/** A GeminiClient that plays a script and records what it was asked. */
+/**
+ * A GeminiClient that plays a script and records what it was asked. Like the real client, a call
+ * rejects at once with the reason its signal aborts with.
+ */
 class ScriptedClient implements GeminiClient {
   calls: GenerateRequest[] = [];
   steps: Step[] = [];
   cacheResult: (() => Promise<CachedPrompt>) | undefined;
   cacheCalls = 0;
   countResult: (apiKey: string) => Promise<number> = () => Promise.resolve(700);
+  #clock: ManualClock;
+
+  constructor(clock: ManualClock) {
+    this.#clock = clock;
+  }
 
   generate(request: GenerateRequest): Promise<GenerateResult> {
     this.calls.push(request);
     const step = this.steps.shift() ?? { text: "ok" };
-    if ("hold" in step) return step.hold.promise;
+    const aborted = new Promise<never>((_, reject) => {
+      request.signal?.addEventListener("abort", () => reject(request.signal!.reason), {
+        once: true,
+      });
+    });
+    aborted.catch(() => {});
+    if ("hold" in step) return Promise.race([step.hold.promise, aborted]);
+    if ("hang" in step) return aborted;
+    if ("chunks" in step) return Promise.race([this.#stream(step, request), aborted]);
     if ("error" in step) return Promise.reject(step.error);
     request.onText?.(step.text);
     return Promise.resolve({ text: step.text, usage: USAGE, finishReason: "STOP" });
+  }
+
+  async #stream(
+    step: { chunks: string[]; everyMs: number; thenHang?: boolean },
+    request: GenerateRequest,
+  ): Promise<GenerateResult> {
+    let text = "";
+    for (const [i, chunk] of step.chunks.entries()) {
+      if (i > 0) await new Promise<void>((wake) => this.#clock.setTimeout(wake, step.everyMs));
+      if (request.signal?.aborted) break;
+      text += chunk;
+      request.onText?.(text);
+    }
+    if (step.thenHang) await new Promise<never>(() => {});
+    return { text, usage: USAGE, finishReason: "STOP" };
   }
 
   cacheSystemInstruction(): Promise<CachedPrompt> {
@@ -70,7 +106,7 @@ function setup(
   options: Partial<GeminiBrokerOptions> & { keys?: string[]; rpm?: number } = {},
 ) {
   const clock = new ManualClock(NOON);
-  const client = new ScriptedClient();
+  const client = new ScriptedClient(clock);
   const events: BrokerEvent[] = [];
   const pool = new MemoryTokenPool(options.keys ?? ["k1"], {
     rpm: options.rpm ?? 100,
@@ -138,7 +174,8 @@ Deno.test("no more than maxConcurrency calls run at once", async () => {
 });
 
 Deno.test("a call waits for quota instead of failing, and goes out when the window moves", async () => {
-  const { broker, client, clock } = setup({ rpm: 1 });
+  // A minute's wait: longer than the default bound on waiting.
+  const { broker, client, clock } = setup({ rpm: 1, maxWaitMs: 120_000 });
   const first = broker.generate(chat("a"));
   const second = broker.generate(chat("b"));
   assert.equal((await first).ok, true);
@@ -172,7 +209,11 @@ Deno.test("5xx and timeouts back off 1, 2, 4, 8 s and give up after 5 attempts",
 });
 
 Deno.test("backoff is capped at 32 s and jittered", async () => {
-  const { broker, client, clock, events } = setup({ maxAttempts: 8, random: () => 0.5 });
+  const { broker, client, clock, events } = setup({
+    maxAttempts: 8,
+    random: () => 0.5,
+    maxWaitMs: Infinity,
+  });
   for (let i = 0; i < 8; i++) client.steps.push({ error: sdkError(500, "internal") });
   const result = broker.generate(chat("hi"));
   await clock.tick(200_000);
@@ -302,7 +343,7 @@ Deno.test("onWait: announced when the wait is 5 s or more, cleared when the call
 });
 
 Deno.test("onWait: a request deep in the queue is told its own slot, not the head's", async () => {
-  const { broker, clock } = setup({ rpm: 2 });
+  const { broker, clock } = setup({ rpm: 2, maxWaitMs: 180_000 });
   const waits = new Map<number, number | undefined>();
   const done = [];
   for (let i = 0; i < 5; i++) {
@@ -418,4 +459,169 @@ Deno.test("stop fails queued calls, and a running call that then fails does not 
   await stopped;
   assert.deepEqual(await running, { ok: false, reason: "stopped" });
   assert.deepEqual(await broker.generate(chat("c")), { ok: false, reason: "stopped" });
+});
+
+// ---- a refused key is checked again (issue 9, finding 5) ----------------------------------
+
+const MINUTE_MS = 60_000;
+const forbidden = () => sdkError(403, "The caller does not have permission");
+
+Deno.test("a refused key is checked with countTokens after 1, 2, 4 … minutes (at most 60), and serves again once a check passes", async () => {
+  const { broker, client, clock, pool, events } = setup();
+  client.steps.push({ error: forbidden() });
+  const checkedAt: number[] = [];
+  client.countResult = () => {
+    checkedAt.push(clock.now());
+    return checkedAt.length < 8 ? Promise.reject(forbidden()) : Promise.resolve(700);
+  };
+  assert.deepEqual(await broker.generate(chat("x")), {
+    ok: false,
+    reason: "rejected",
+    status: 403,
+  });
+  // /status reads when the key is tried next.
+  assert.equal(pool.status(clock.now())[0].disabledUntil, NOON + MINUTE_MS);
+  await clock.tick(MINUTE_MS - 1);
+  assert.deepEqual(checkedAt, []);
+  await clock.tick(1);
+  assert.deepEqual(checkedAt, [NOON + MINUTE_MS]);
+  assert.equal(pool.status(clock.now())[0].disabledUntil, NOON + 3 * MINUTE_MS, "then 2 min");
+  await clock.tick(200 * MINUTE_MS);
+  // Each failed check doubles the interval, capped at an hour.
+  assert.deepEqual(
+    checkedAt.map((at) => (at - NOON) / MINUTE_MS),
+    [1, 3, 7, 15, 31, 63, 123, 183],
+  );
+  assert.deepEqual(
+    events.flatMap((e) => e.type === "key_check" ? [e.ok ? "ok" : e.retryInMs! / MINUTE_MS] : []),
+    [2, 4, 8, 16, 32, 60, 60, "ok"],
+  );
+  assert.equal(pool.status(clock.now())[0].disabledUntil, undefined);
+  const answered = await broker.generate(chat("y"));
+  assert.equal(answered.ok, true);
+  assert.equal(client.calls.length, 2, "only the first call and the last one reached Gemini");
+  assert.equal(broker.stats.keyRejections, 1, "failed checks are not new refusals");
+});
+
+Deno.test("a request that comes while the only key awaits its check waits for it, with a countdown", async () => {
+  const { broker, client, clock } = setup();
+  client.steps.push({ error: forbidden() }, { text: "다시 됐다" });
+  assert.equal((await broker.generate(chat("x"))).ok, false);
+  await clock.tick(30_000);
+  const waits: (number | undefined)[] = [];
+  const later = broker.generate({ ...chat("y"), onWait: (at) => waits.push(at) });
+  await clock.tick(0);
+  assert.deepEqual(waits, [NOON + MINUTE_MS], "told when the key is tried again");
+  await clock.tick(30_000);
+  const result = await later;
+  assert.equal(result.ok && result.text, "다시 됐다");
+  assert.equal(waits.at(-1), undefined);
+});
+
+Deno.test("several calls refused at once on one key schedule one check, not a longer one", async () => {
+  const { broker, client, clock, pool } = setup({ keys: ["k1", "k2"] });
+  const holds = [Promise.withResolvers<GenerateResult>(), Promise.withResolvers<GenerateResult>()];
+  client.steps.push({ hold: holds[0] }, { hold: holds[1] });
+  const done = [broker.generate(chat("a")), broker.generate(chat("b"))];
+  assert.deepEqual(client.calls.map((c) => c.apiKey), ["k1", "k2"]);
+  holds[0].reject(forbidden());
+  await clock.tick(0);
+  assert.equal(pool.status(clock.now())[0].disabledUntil, NOON + MINUTE_MS);
+  holds[1].resolve({ text: "b", usage: USAGE, finishReason: "STOP" });
+  await Promise.all(done);
+  assert.equal(client.calls[2].apiKey, "k2", "the refused call moved to the other key");
+});
+
+// ---- waits are shown, and bounded (issue 9, finding 6) -------------------------------------
+
+Deno.test("onWait: a key's open circuit breaker is announced with its reopening time", async () => {
+  const { broker, client, clock } = setup({ maxAttempts: 1 });
+  // Five failed calls in a row open the key's breaker for 30 s (the pool's defaults).
+  for (let i = 0; i < 5; i++) {
+    client.steps.push({ error: sdkError(500, "internal") });
+    assert.equal((await broker.generate(chat(`m${i}`))).ok, false);
+  }
+  const waits: (number | undefined)[] = [];
+  const next = broker.generate({ ...chat("next"), onWait: (at) => waits.push(at) });
+  await clock.tick(0);
+  assert.deepEqual(waits, [NOON + 30_000]);
+  await clock.tick(30_000);
+  assert.equal((await next).ok, true);
+  assert.deepEqual(waits, [NOON + 30_000, undefined]);
+});
+
+Deno.test("onWait: a retry's backoff over the threshold is announced; shorter ones are not", async () => {
+  const { broker, client, clock } = setup();
+  for (let i = 0; i < 4; i++) client.steps.push({ error: sdkError(503, "overloaded") });
+  const waits: (number | undefined)[] = [];
+  const result = broker.generate({ ...chat("hi"), onWait: (at) => waits.push(at) });
+  await clock.tick(7000); // failures at 0, 1, 3 and 7 s: the 1, 2 and 4 s waits stay silent
+  assert.deepEqual(waits, [NOON + 15_000]);
+  await clock.tick(8000);
+  assert.equal((await result).ok, true);
+  assert.deepEqual(waits, [NOON + 15_000, undefined]);
+});
+
+Deno.test("a hanging Gemini ends the request 'unavailable' at maxWaitMs, not after every retry", async () => {
+  const { broker, client, clock } = setup(); // 30 s timeout, 60 s bound
+  client.steps.push({ hang: true }, { hang: true }, { hang: true });
+  let result: unknown;
+  void broker.generate(chat("hi")).then((r) => result = r);
+  await clock.tick(59_999);
+  assert.equal(result, undefined);
+  assert.equal(client.calls.length, 2, "timed out at 30 s, retried at 31 s");
+  await clock.tick(1);
+  assert.deepEqual(result, { ok: false, reason: "unavailable", status: undefined });
+  assert.equal(broker.stats.timeouts, 2);
+  assert.equal(broker.stats.waitLimited, 1);
+});
+
+Deno.test("a server delay that would pass the bound ends the request at once", async () => {
+  const { broker, client, clock } = setup();
+  client.steps.push({ error: quota429("minute", "90s", "90s") });
+  let result: unknown;
+  void broker.generate(chat("hi")).then((r) => result = r);
+  await clock.tick(0);
+  assert.deepEqual(result, { ok: false, reason: "unavailable", status: undefined });
+  assert.equal(client.calls.length, 1);
+});
+
+Deno.test("timeoutMs is silence, not length: a slow, healthy stream finishes; a stalled one is cut", async () => {
+  const { broker, client, clock } = setup({ timeoutMs: 3000 });
+  const slow = Array.from({ length: 9 }, (_, i) => `${i + 1} `); // one a second, for 8 s
+  client.steps.push({ chunks: slow, everyMs: 1000 });
+  const healthy = broker.generate(chat("long"));
+  await clock.tick(8000);
+  assert.deepEqual(await healthy, {
+    ok: true,
+    text: slow.join(""),
+    usage: USAGE,
+    attempts: 1,
+  });
+
+  client.steps.push({ chunks: ["하나 ", "둘 "], everyMs: 1000, thenHang: true });
+  const shown: string[] = [];
+  let stalled: unknown;
+  void broker.generate({ ...chat("stall"), onText: (t) => shown.push(t) }).then((r) => stalled = r);
+  await clock.tick(3999); // the last chunk came at 1 s
+  assert.equal(stalled, undefined);
+  await clock.tick(1);
+  assert.deepEqual(stalled, { ok: false, reason: "interrupted", partialText: "하나 둘 " });
+  assert.equal(shown.at(-1), "하나 둘 ");
+});
+
+Deno.test("the wait bound ends a request stuck behind busy calls, and never cuts one that streams", async () => {
+  const { broker, client, clock } = setup({ maxConcurrency: 1 });
+  const long = Array.from({ length: 121 }, () => "가"); // two minutes, a chunk a second
+  client.steps.push({ chunks: long, everyMs: 1000 });
+  const streaming = broker.generate(chat("long"));
+  let queued: unknown;
+  void broker.generate(chat("queued")).then((r) => queued = r);
+  await clock.tick(59_999);
+  assert.equal(queued, undefined);
+  await clock.tick(1);
+  assert.deepEqual(queued, { ok: false, reason: "unavailable", status: undefined });
+  await clock.tick(60_000);
+  const result = await streaming;
+  assert.equal(result.ok && result.text, long.join(""));
 });

@@ -23,9 +23,10 @@ export interface BrokerRequest {
   /** The whole answer so far, each time a chunk arrives. */
   onText?(textSoFar: string): void;
   /**
-   * When the call must wait at least `countdownThresholdMs` before it can start: the epoch ms at
-   * which it expects to start. Called again when that estimate moves by a second or more, and
-   * with `undefined` when the call starts (or ends without starting).
+   * When the call must wait at least `countdownThresholdMs` before it can start (for quota, a
+   * key's rest or open circuit, a retry's backoff or the server's `RetryInfo`, a key's check): the
+   * epoch ms at which it expects to start. Called again when that estimate moves by a second or
+   * more, and with `undefined` when the call starts (or ends without starting).
    */
   onWait?(startsAt: number | undefined): void;
 }
@@ -38,7 +39,7 @@ export type BrokerFailure =
   | "blocked"
   /** The stream broke after text was shown; `partialText` is what was shown. */
   | "interrupted"
-  /** Retries ran out (rate limits, 5xx, timeouts). */
+  /** Retries ran out (rate limits, 5xx, timeouts), or the answer could not start in `maxWaitMs`. */
   | "unavailable"
   /** The request or the key was refused (400, 401, 403, 404): retrying would not help. */
   | "rejected"
@@ -55,6 +56,8 @@ export type BrokerEvent =
   | { type: "retry"; keyId: string; attempt: number; delayMs: number; why: string }
   | { type: "rate_limited"; keyId: string; scope: "minute" | "day" }
   | { type: "key_rejected"; keyId: string; status: number }
+  /** A disabled key's check: passed (back in use), or failed and is tried again in `retryInMs`. */
+  | { type: "key_check"; keyId: string; ok: boolean; status?: number; retryInMs?: number }
   | { type: "cache_created"; keyId: string; tokens: number }
   | { type: "cache_fallback"; keyId: string; why: string }
   | { type: "call"; keyId: string; ms: number; usage: Usage; queueMs: number };
@@ -80,8 +83,10 @@ export interface BrokerStats {
   rateLimitedMinute: number;
   /** 429s for a per-day quota. */
   rateLimitedDay: number;
-  /** Calls that outlived `timeoutMs`. */
+  /** Calls cut for sending nothing in `timeoutMs`, or for running into `maxWaitMs` unanswered. */
   timeouts: number;
+  /** Requests ended "unavailable" because their answer could not start within `maxWaitMs`. */
+  waitLimited: number;
   /** Times a key was refused by the server (401, 403, invalid key). */
   keyRejections: number;
   /** Prompt tokens billed, cached ones included (`promptTokenCount`). */

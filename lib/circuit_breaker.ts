@@ -91,6 +91,15 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * While open: milliseconds from `now` until `canPass` lets the probe through (0 once it may).
+   * Otherwise 0: a closed circuit lets calls pass, and a half-open one waits on a probe whose
+   * answer has no known time.
+   */
+  msUntilProbe(now: number): number {
+    return this.#state === "open" ? Math.max(0, this.#openedAt + this.openMs - now) : 0;
+  }
+
   /** Reports a call that succeeded: closes a half-open circuit and resets the failure count. */
   success(_now: number): void {
     if (this.#state === "open") return; // a late report from before the circuit opened

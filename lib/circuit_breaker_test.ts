@@ -79,6 +79,15 @@ Deno.test("CircuitBreaker lets another probe through if one is lost for openMs",
   assert.equal(breaker.state, "half_open");
 });
 
+Deno.test("CircuitBreaker says how long it stays open, so a waiting call can be told", () => {
+  const breaker = openBreaker(3, 1000);
+  assert.equal(breaker.msUntilProbe(T0 + 400), 600);
+  assert.equal(breaker.msUntilProbe(T0 + 1500), 0);
+  assert.equal(breaker.canPass(T0 + 1500), true);
+  assert.equal(breaker.msUntilProbe(T0 + 1500), 0, "half-open: the probe's answer has no time");
+  assert.equal(new CircuitBreaker().msUntilProbe(T0), 0);
+});
+
 Deno.test("CircuitBreaker with threshold 1 opens on the first failure", () => {
   const breaker = new CircuitBreaker({ failureThreshold: 1, openMs: 0 });
   breaker.failure(T0);

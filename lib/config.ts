@@ -40,8 +40,16 @@ export interface Config {
   geminiRpd: number;
   /** Gemini calls in flight at once, over all keys. @default 10 */
   geminiMaxConcurrency: number;
-  /** Milliseconds one Gemini call may take before the broker gives up on it. @default 30000 */
+  /**
+   * Milliseconds a Gemini call may go without sending anything, before its first chunk and
+   * between chunks; a long answer that keeps streaming is never cut. @default 30000
+   */
   geminiTimeoutMs: number;
+  /**
+   * Milliseconds a user may wait before an answer starts (queue, retries, the first chunk); past
+   * it they get a notice instead. @default 60000
+   */
+  geminiMaxWaitMs: number;
   /** Thinking tokens per call: 0 turns thinking off, -1 lets the model decide. @default 0 */
   geminiThinkingBudget: number;
   /** Estimated cost in USD per million input tokens, for metrics only. @default 0.3 */
@@ -100,6 +108,7 @@ export const CONFIG_VARIABLES = [
   "GEMINI_RPD",
   "GEMINI_MAX_CONCURRENCY",
   "GEMINI_TIMEOUT_SECONDS",
+  "GEMINI_MAX_WAIT_SECONDS",
   "GEMINI_THINKING_BUDGET",
   "GEMINI_PRICE_INPUT",
   "GEMINI_PRICE_OUTPUT",
@@ -172,6 +181,7 @@ export function loadConfig(env: Env): Config {
     geminiRpd: int(env, "GEMINI_RPD", 250, 1, 1_000_000_000),
     geminiMaxConcurrency: int(env, "GEMINI_MAX_CONCURRENCY", 10, 1, 1000),
     geminiTimeoutMs: int(env, "GEMINI_TIMEOUT_SECONDS", 30, 1, 600) * 1000,
+    geminiMaxWaitMs: int(env, "GEMINI_MAX_WAIT_SECONDS", 60, 1, 3600) * 1000,
     geminiThinkingBudget: int(env, "GEMINI_THINKING_BUDGET", 0, -1, 32_768),
     priceInputPerMillion: num(env, "GEMINI_PRICE_INPUT", 0.3),
     priceOutputPerMillion: num(env, "GEMINI_PRICE_OUTPUT", 2.5),

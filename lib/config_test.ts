@@ -24,6 +24,7 @@ Deno.test("loadConfig fills documented defaults from two variables", () => {
   assert.equal(config.supervisor.sweepMs, 60_000);
   assert.equal(config.geminiMaxConcurrency, 10);
   assert.equal(config.geminiTimeoutMs, 30_000);
+  assert.equal(config.geminiMaxWaitMs, 60_000);
   assert.equal(config.geminiThinkingBudget, 0);
   assert.deepEqual(config.geminiApiKeys, ["key-1234567890"]);
 });
@@ -62,6 +63,7 @@ Deno.test("loadConfig rejects numbers out of range, naming the variable and the 
   );
   rejects({ ...minimal, GEMINI_RPM: "ten" }, "GEMINI_RPM", /whole number/);
   rejects({ ...minimal, HTTP_PORT: "70000" }, "HTTP_PORT", /65535/);
+  rejects({ ...minimal, GEMINI_MAX_WAIT_SECONDS: "0" }, "GEMINI_MAX_WAIT_SECONDS", /from 1 to/);
 });
 
 Deno.test("loadConfig rejects URLs that are not http(s)", () => {

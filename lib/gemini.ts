@@ -2,9 +2,10 @@
  * The Gemini client: the only module that imports `@google/generative-ai`, so that the SDK
  * (legacy since 2025-08-31; its successor is `@google/genai`) can be swapped in one file.
  *
- * It streams, enforces its own deadline (the SDK's `timeout` leaves a timer running and aborting a
- * stream mid-body is unreliable on Deno), and always handles `result.response`, because a failed
- * stream that rejects it unobserved would end the process.
+ * It streams, ends a call the moment its `signal` aborts (the caller owns the deadlines: the SDK's
+ * `timeout` leaves a timer running, and aborting a stream mid-body is unreliable on Deno, so the
+ * call is raced rather than trusted to stop), and always handles `result.response`, because a
+ * failed stream that rejects it unobserved would end the process.
  *
  * @module
  */
@@ -50,11 +51,12 @@ export interface GenerateRequest {
   thinkingBudget?: number;
   /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
-  /** Called with the whole text so far each time a chunk arrives. */
+  /** Called with the whole text so far each time a chunk arrives; never after the call settles. */
   onText?: (textSoFar: string) => void;
-  /** Milliseconds the whole call may take. */
-  deadlineMs: number;
-  /** Ends the call early (the broker stopping); it then rejects with the signal's reason. */
+  /**
+   * Ends the call: it rejects at once with the signal's reason. The caller's deadlines (the
+   * broker's idle timeout, the user's wait bound, stopping) all arrive this way.
+   */
   signal?: AbortSignal;
 }
 
@@ -78,11 +80,11 @@ export interface CachedPrompt {
   tokens: number;
 }
 
-/** Thrown when a call outlives its deadline. */
+/** Thrown when a call outlives its deadline: no answer, or no new chunk, within `ms`. */
 export class GeminiTimeoutError extends Error {
   /** Creates the error for a deadline of `ms` milliseconds. */
   constructor(ms: number) {
-    super(`Gemini call exceeded its ${ms} ms deadline`);
+    super(`Gemini sent nothing for ${ms} ms`);
     this.name = "GeminiTimeoutError";
   }
 }
@@ -101,7 +103,11 @@ export class GeminiBlockedError extends Error {
 
 /** What the broker needs from Gemini. Small, so tests and another SDK can stand in. */
 export interface GeminiClient {
-  /** Streams one answer. Rejects with the SDK's error (it carries `status`), or the two above. */
+  /**
+   * Streams one answer. Rejects with the SDK's error (it carries `status`), a
+   * {@link GeminiBlockedError}, or the reason `signal` aborted with. Keeps no timer: the caller's
+   * `signal` ends a call that takes too long.
+   */
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /** Caches a system instruction; rejects with a 400 when it is too small to cache. */
   cacheSystemInstruction(
@@ -153,6 +159,7 @@ export class SdkGeminiClient implements GeminiClient {
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     const abort = new AbortController();
     const onAbort = () => abort.abort(request.signal?.reason);
+    if (request.signal?.aborted) onAbort();
     request.signal?.addEventListener("abort", onAbort, { once: true });
     // Once the call has settled (deadline, abort), late chunks of an abandoned stream must not
     // reach the caller's screen while a retry runs.
@@ -164,7 +171,7 @@ export class SdkGeminiClient implements GeminiClient {
       },
     };
     try {
-      return await withDeadline(this.#stream(guarded, abort.signal), request.deadlineMs, abort);
+      return await withDeadline(this.#stream(guarded, abort.signal), undefined, abort);
     } finally {
       settled = true;
       request.signal?.removeEventListener("abort", onAbort);
@@ -291,21 +298,29 @@ export class SdkGeminiClient implements GeminiClient {
 }
 
 /**
- * Races `work` against a timer of `ms` that rejects with {@link GeminiTimeoutError} and aborts
- * `abort`; the timer is always cleared, and `work`'s late rejection is always observed.
+ * Races `work` against `abort` and, unless `ms` is undefined, a timer of `ms` that rejects with
+ * {@link GeminiTimeoutError} and aborts `abort`; the timer is always cleared, and `work`'s late
+ * rejection is always observed.
  */
-async function withDeadline<T>(work: Promise<T>, ms: number, abort: AbortController): Promise<T> {
+async function withDeadline<T>(
+  work: Promise<T>,
+  ms: number | undefined,
+  abort: AbortController,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new GeminiTimeoutError(ms);
-      reject(error);
-      abort.abort(error);
-    }, ms);
-    // An abort from outside (the broker stopping) ends the call now, not at the deadline.
+    if (ms !== undefined) {
+      timer = setTimeout(() => {
+        const error = new GeminiTimeoutError(ms);
+        reject(error);
+        abort.abort(error);
+      }, ms);
+    }
+    // An abort from outside (a deadline of the caller's, the broker stopping) ends the call now.
     onAbort = () => reject(abort.signal.reason ?? new Error("Gemini call aborted"));
-    abort.signal.addEventListener("abort", onAbort, { once: true });
+    if (abort.signal.aborted) onAbort();
+    else abort.signal.addEventListener("abort", onAbort, { once: true });
   });
   work.catch(() => {});
   deadline.catch(() => {});

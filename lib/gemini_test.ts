@@ -16,9 +16,16 @@ const KEY = "test-key";
 const MODEL = "gemini-2.5-flash";
 const CONTENTS = [{ role: "user", parts: [{ text: "민수: 안녕?" }] }];
 
-/** A request for KEY and MODEL with CONTENTS and a 5 s deadline, plus `more`. */
+/** A request for KEY and MODEL with CONTENTS, plus `more`. */
 function request(more: Partial<GenerateRequest> = {}): GenerateRequest {
-  return { apiKey: KEY, model: MODEL, contents: CONTENTS, deadlineMs: 5000, ...more };
+  return { apiKey: KEY, model: MODEL, contents: CONTENTS, ...more };
+}
+
+/** A signal that aborts with a GeminiTimeoutError after `ms`, as the broker's deadlines do. */
+function timeoutSignal(ms: number): { signal: AbortSignal; cancel(): void } {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new GeminiTimeoutError(ms)), ms);
+  return { signal: abort.signal, cancel: () => clearTimeout(timer) };
 }
 
 async function withFake(
@@ -76,24 +83,27 @@ Deno.test("a stream that breaks after text rejects after showing that text", asy
   });
 });
 
-Deno.test("the client's own deadline ends a call whose first byte is late; no timer is left", async () => {
+Deno.test("a caller's deadline ends a call whose first byte is late, with its reason; no timer is left", async () => {
   await withFake(async (fake, client) => {
     fake.slowFirstByte(3000);
     const started = Date.now();
+    const deadline = timeoutSignal(200);
     await assert.rejects(
-      client.generate(request({ deadlineMs: 200 })),
+      client.generate(request({ signal: deadline.signal })),
       GeminiTimeoutError,
     );
+    deadline.cancel();
     assert.ok(Date.now() - started < 2000);
   });
 });
 
-Deno.test("text arriving after the deadline is not passed on", async () => {
+Deno.test("text arriving after the call was ended is not passed on", async () => {
   await withFake(async (fake, client) => {
     fake.script({ text: "가나다라마바사아", chunks: 4, chunkDelayMs: 150 });
     const seen: string[] = [];
+    const deadline = timeoutSignal(250);
     await assert.rejects(
-      client.generate(request({ deadlineMs: 250, onText: (t) => seen.push(t) })),
+      client.generate(request({ signal: deadline.signal, onText: (t) => seen.push(t) })),
       GeminiTimeoutError,
     );
     const countAtDeadline = seen.length;
@@ -102,11 +112,27 @@ Deno.test("text arriving after the deadline is not passed on", async () => {
   });
 });
 
+Deno.test("the client keeps no deadline of its own: a slow, healthy stream arrives whole", async () => {
+  await withFake(async (fake, client) => {
+    fake.script({ text: "하나 둘 셋 넷 다섯", chunks: 5, chunkDelayMs: 150 });
+    const result = await client.generate(request());
+    assert.equal(result.text, "하나 둘 셋 넷 다섯");
+  });
+});
+
+Deno.test("a signal aborted before the call rejects at once with its reason", async () => {
+  await withFake(async (_fake, client) => {
+    const abort = new AbortController();
+    abort.abort(new Error("already stopping"));
+    await assert.rejects(client.generate(request({ signal: abort.signal })), /already stopping/);
+  });
+});
+
 Deno.test("an abort signal ends a call at once", async () => {
   await withFake(async (fake, client) => {
     fake.slowFirstByte(3000);
     const abort = new AbortController();
-    const call = client.generate(request({ deadlineMs: 10_000, signal: abort.signal }));
+    const call = client.generate(request({ signal: abort.signal }));
     setTimeout(() => abort.abort(new Error("stopping")), 50);
     await assert.rejects(call, /stopping/);
   });

@@ -97,11 +97,12 @@ export const text = {
     }).format(at);
     return `한국 시간 ${time}`;
   },
+  /** `/status`; a key's `checkInMs` is set while the server's refusal keeps it out of use. */
   status: (s: {
     queue: number;
     sessions: number;
     medianMs: number | undefined;
-    keys: { keyId: string; minuteLeft: number; dayLeft: number }[];
+    keys: { keyId: string; minuteLeft: number; dayLeft: number; checkInMs?: number }[];
   }) =>
     [
       "**상태**",
@@ -110,9 +111,21 @@ export const text = {
       `- 응답 시간 중앙값: ${
         s.medianMs === undefined ? "아직 없음" : `${(s.medianMs / 1000).toFixed(1)}초`
       }`,
-      ...s.keys.map((k) => `- ${k.keyId}: 이번 분 ${k.minuteLeft}회, 오늘 ${k.dayLeft}회 남음`),
+      ...s.keys.map((k) =>
+        `- ${k.keyId}: 이번 분 ${k.minuteLeft}회, 오늘 ${k.dayLeft}회 남음${
+          k.checkInMs === undefined ? "" : ` (${keyCheckText(k.checkInMs)})`
+        }`
+      ),
     ].join("\n"),
 } as const;
+
+/** When a key the server refused is tried again, as `/status` says it. */
+function keyCheckText(inMs: number): string {
+  const seconds = Math.ceil(inMs / 1000);
+  if (seconds <= 0) return "서버가 거절해서 쉬는 중, 지금 다시 확인하고 있어";
+  const after = seconds < 60 ? `${seconds}초` : `${Math.round(seconds / 60)}분`;
+  return `서버가 거절해서 쉬는 중, 약 ${after} 뒤에 다시 확인해볼게`;
+}
 
 /**
  * What a user is told when Gemini gave no answer; `fallback` when it did answer, or could not

@@ -48,11 +48,15 @@ export type ReserveResult =
   | { ok: true; reservation: Reservation }
   | {
     ok: false;
-    /** Milliseconds until some key may have room (a guess when `blocked` is set). */
+    /**
+     * Milliseconds until some key may have room: its minute window moves, its rest or open
+     * circuit ends, its day resets, or a disabled key is checked (at least a second when that
+     * depends on an answer in flight).
+     */
     waitMs: number;
-    /** Every key's daily quota is spent (or the key is disabled): wait for midnight Pacific. */
+    /** Every usable key's daily quota is spent: `waitMs` runs to midnight Pacific or a check. */
     dayExhausted: boolean;
-    /** Every key was refused by the server (bad or unauthorised): waiting will not help. */
+    /** Every key was refused by the server: `waitMs` runs to the next check of one of them. */
     allDisabled: boolean;
   };
 
@@ -75,7 +79,10 @@ export interface KeyStatus {
   effective: { rpm: number; tpm: number };
   /** Epoch ms until which the key rests after a per-minute 429; unset when it is not resting. */
   parkedUntil: number | undefined;
-  /** Epoch ms until which the server's refusal keeps the key out of use; unset when usable. */
+  /**
+   * While the server's refusal keeps the key out of use: epoch ms of its next check (it stays
+   * out until a check passes, so this is never in the past); unset when the key is usable.
+   */
   disabledUntil: number | undefined;
   /** The key's circuit breaker: open after repeated failed calls (timeouts, 5xx, network). */
   breaker: "closed" | "open" | "half_open";
@@ -100,8 +107,13 @@ export interface TokenPool {
     dimension: QuotaDimension | undefined,
     now: number,
   ): void;
-  /** The server rejected the key (401, 403, invalid key): out of use until `until`. */
-  disable(keyId: string, until: number): void;
+  /**
+   * The server refused the key (401, 403, invalid key): out of use until {@link TokenPool.enable}.
+   * `checkAt` is when it will next be checked, for `status` and for `reserve`'s wait.
+   */
+  disable(keyId: string, checkAt: number): void;
+  /** A disabled key passed its check: back in use. */
+  enable(keyId: string): void;
   /** Marks a key's daily quota spent until midnight Pacific. */
   exhaustDay(keyId: string, now: number): void;
   /** Feeds a key's circuit breaker. */
@@ -202,6 +214,13 @@ class SlidingWindow {
   }
 }
 
+/**
+ * How soon to ask again when room depends on an answer with no known time: a circuit breaker's
+ * probe or a disabled key's check in flight. Their answers wake the broker anyway; this is a floor
+ * so that a caller never spins.
+ */
+const PENDING_CHECK_MS = 1000;
+
 interface KeyState {
   key: string;
   keyId: string;
@@ -210,7 +229,10 @@ interface KeyState {
   day: string;
   requestsToday: number;
   parkedUntil: number;
-  disabledUntil: number;
+  /** Refused by the server: out of use until enabled again. */
+  disabled: boolean;
+  /** When a disabled key is next checked. */
+  checkAt: number;
   /** The limits in force: the budget's, or lower after the server's 429s. */
   learned: { rpm: number; tpm: number };
   /** When the learned limits may next be raised. */
@@ -265,7 +287,8 @@ export class MemoryTokenPool implements TokenPool {
       day: "",
       requestsToday: 0,
       parkedUntil: 0,
-      disabledUntil: 0,
+      disabled: false,
+      checkAt: 0,
       learned: { rpm: budget.rpm, tpm: budget.tpm },
       probeAt: 0,
       breaker: new CircuitBreaker(options),
@@ -285,8 +308,8 @@ export class MemoryTokenPool implements TokenPool {
     for (const state of this.#keys) {
       this.#rollDay(state, now);
       this.#probe(state, now);
-      if (state.disabledUntil > now) {
-        waitMs = Math.min(waitMs, state.disabledUntil - now);
+      if (state.disabled) {
+        waitMs = Math.min(waitMs, Math.max(PENDING_CHECK_MS, state.checkAt - now));
         continue;
       }
       allDisabled = false;
@@ -310,7 +333,9 @@ export class MemoryTokenPool implements TokenPool {
       if (state.breaker.state !== "closed") {
         // canPass claims the single half-open probe, so a key that passes is taken at once.
         if (!state.breaker.canPass(now)) {
-          waitMs = Math.min(waitMs, 1000);
+          // Open: the breaker knows when it lets a probe through, and a wait that long is shown.
+          const open = state.breaker.msUntilProbe(now);
+          waitMs = Math.min(waitMs, open > 0 ? open : PENDING_CHECK_MS);
           continue;
         }
         best = state;
@@ -345,8 +370,8 @@ export class MemoryTokenPool implements TokenPool {
     const slots: number[] = [];
     for (const state of this.#keys) {
       this.#rollDay(state, now);
-      if (state.disabledUntil > now || state.requestsToday >= this.#budget.rpd) continue;
-      const from = Math.max(now, state.parkedUntil);
+      if (state.disabled || state.requestsToday >= this.#budget.rpd) continue;
+      const from = Math.max(now, state.parkedUntil, now + state.breaker.msUntilProbe(now));
       const left = Math.min(count, this.#budget.rpd - state.requestsToday);
       for (const at of state.requests.slots(left, state.learned.rpm, now)) {
         slots.push(Math.max(at, from));
@@ -391,9 +416,16 @@ export class MemoryTokenPool implements TokenPool {
     state.probeAt = now + this.#holdMs;
   }
 
-  disable(keyId: string, until: number): void {
+  disable(keyId: string, checkAt: number): void {
     const state = this.#state(keyId);
-    if (state) state.disabledUntil = Math.max(state.disabledUntil, until);
+    if (!state) return;
+    state.disabled = true;
+    state.checkAt = checkAt;
+  }
+
+  enable(keyId: string): void {
+    const state = this.#state(keyId);
+    if (state) state.disabled = false;
   }
 
   exhaustDay(keyId: string, now: number): void {
@@ -420,7 +452,7 @@ export class MemoryTokenPool implements TokenPool {
         budget: this.#budget,
         effective: { ...state.learned },
         parkedUntil: state.parkedUntil > now ? state.parkedUntil : undefined,
-        disabledUntil: state.disabledUntil > now ? state.disabledUntil : undefined,
+        disabledUntil: state.disabled ? Math.max(now, state.checkAt) : undefined,
         breaker: state.breaker.state,
       };
     });

@@ -70,6 +70,30 @@ Deno.test("a disabled key is skipped, and all keys disabled says so", () => {
   assert.equal(pool.status(NOON)[0].disabledUntil, NOON + 3_600_000);
 });
 
+Deno.test("a disabled key stays out past its check time until enabled, then serves again", () => {
+  const pool = new MemoryTokenPool(["a"], BUDGET, MINUTE);
+  pool.disable("key1", NOON + 60_000);
+  assert.equal(pool.status(NOON)[0].disabledUntil, NOON + 60_000);
+  // The check is due but has not answered: still out, and asked again in a second, not at once.
+  const checking = pool.reserve(1, NOON + 61_000);
+  assert.deepEqual(checking, { ok: false, waitMs: 1000, dayExhausted: false, allDisabled: true });
+  assert.equal(pool.status(NOON + 61_000)[0].disabledUntil, NOON + 61_000, "never in the past");
+  pool.enable("key1");
+  assert.equal(keyOf(pool.reserve(1, NOON + 61_000)), "key1");
+  assert.equal(pool.status(NOON + 61_000)[0].disabledUntil, undefined);
+});
+
+Deno.test("an open circuit says how long it stays open, in reserve and in the forecast", () => {
+  const pool = new MemoryTokenPool(["a"], { rpm: 100, tpm: 100_000, rpd: 1000 }, {
+    failureThreshold: 1,
+    openMs: 30_000,
+  });
+  pool.report("key1", false, NOON);
+  const waiting = pool.reserve(1, NOON + 1000);
+  assert.equal(!waiting.ok && waiting.waitMs, 29_000);
+  assert.deepEqual(pool.forecast(2, NOON + 1000), [NOON + 30_000, NOON + 30_000]);
+});
+
 Deno.test("a per-minute 429 gives the request back, parks the key and learns the real limit", () => {
   const pool = new MemoryTokenPool(["a"], { rpm: 10, tpm: 100_000, rpd: 1000 }, {
     ...MINUTE,

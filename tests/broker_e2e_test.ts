@@ -199,3 +199,75 @@ Deno.test("end to end: a 12 s wait for quota shows one ⏳ message, edited every
     await world.close();
   }
 });
+
+/** Sends "멘션 + content" as 민수 in CHANNEL; resolves with the time it was sent. */
+async function mention(world: World, content: string): Promise<number> {
+  const sentAt = Date.now();
+  await world.discord.sendUserMessage({
+    channelId: CHANNEL,
+    guildId: GUILD,
+    content,
+    mentionsBot: true,
+    username: "민수",
+  });
+  return sentAt;
+}
+
+Deno.test("end to end: a key refused once is told to the user, and /status says when it is tried again", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot();
+    world.gemini.failStatus(403).reply("다시 됐어.");
+    await mention(world, "안녕?");
+    await until(() => world.botMessages(CHANNEL).includes(text.rejected), "the notice");
+    const { id } = await world.discord.sendInteraction({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      name: "status",
+    });
+    await until(() => world.discord.interaction(id)?.original !== undefined, "the /status reply");
+    const status = world.discord.interaction(id)!.original!.content;
+    // Not an hour out of use: checked again in a minute (the schedule is in the broker's tests).
+    assert.match(status, /key1: 이번 분 0회, 오늘 0회 남음 \(서버가 거절해서 쉬는 중, 약 1분 뒤에/);
+    assert.deepEqual(world.discord.invalidRequests, []);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("end to end: a hanging Gemini gets the user a notice within GEMINI_MAX_WAIT_SECONDS", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot({ GEMINI_TIMEOUT_SECONDS: "2", GEMINI_MAX_WAIT_SECONDS: "6" });
+    for (let i = 0; i < 5; i++) world.gemini.slowFirstByte(120_000);
+    const sentAt = await mention(world, "안녕?");
+    await until(() => world.botMessages(CHANNEL).includes(text.unavailable), "the notice", 40_000);
+    const notice = world.discord.messagesIn(CHANNEL).find((m) => m.content === text.unavailable)!;
+    const waitedMs = Date.parse(notice.timestamp) - sentAt;
+    // Without the bound, five 2 s attempts and their backoff keep the user 20 s or more.
+    assert.ok(waitedMs < 9000, `the notice came after ${waitedMs} ms`);
+    assert.ok(world.generateRequests().length >= 2, "the call was retried inside the bound");
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("end to end: a slow, healthy answer longer than GEMINI_TIMEOUT_SECONDS arrives whole", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot({ GEMINI_TIMEOUT_SECONDS: "3" });
+    const answer = "하나, 둘, 셋, 넷, 다섯, 여섯, 일곱, 여덟, 아홉. 천천히 다 셌어.";
+    // Nine chunks a second apart: eight seconds of stream, never three seconds of silence.
+    world.gemini.script({ text: answer, chunks: 9, chunkDelayMs: 1000 });
+    await mention(world, "아홉까지 세어줘");
+    await until(
+      () => world.botMessages(CHANNEL).some((m) => m === answer || m.includes(text.interrupted)),
+      "the whole answer, or its cut",
+      30_000,
+    );
+    assert.deepEqual(world.botMessages(CHANNEL), [answer]);
+    assert.equal(world.generateRequests().length, 1);
+  } finally {
+    await world.close();
+  }
+});

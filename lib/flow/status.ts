@@ -16,6 +16,8 @@ export interface StatusSources {
   medianMs: number | undefined;
   /** Every key's state now. */
   keys: KeyStatus[];
+  /** Epoch ms now, for when a refused key is checked next. */
+  now: number;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface StatusSources {
  * @example
  * ```ts
  * import { match } from "node:assert/strict";
- * match(statusText({ queueLength: 0, liveSessions: 1, medianMs: undefined, keys: [] }), /아직 없음/);
+ * match(statusText({ queueLength: 0, liveSessions: 1, medianMs: undefined, keys: [], now: 0 }), /아직 없음/);
  * ```
  */
 export function statusText(sources: StatusSources): string {
@@ -37,6 +39,7 @@ export function statusText(sources: StatusSources): string {
       // The learned limit, which may be below the configured one after the server's 429s.
       minuteLeft: k.disabledUntil ? 0 : Math.max(0, k.effective.rpm - k.requestsLastMinute),
       dayLeft: k.disabledUntil ? 0 : Math.max(0, k.budget.rpd - k.requestsToday),
+      checkInMs: k.disabledUntil === undefined ? undefined : k.disabledUntil - sources.now,
     })),
   });
 }
