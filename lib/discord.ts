@@ -367,6 +367,7 @@ function toChatMessage(d: DiscordMessage): ChatMessage {
     webhookId: d.webhook_id,
     type: d.type,
     mentionedUserIds: (d.mentions ?? []).map((u) => u.id),
+    mentionedRoleIds: d.mention_roles ?? [],
     mentionsEveryone: d.mention_everyone === true,
     replyToAuthorId: referenced?.author?.id,
   };
