@@ -14,6 +14,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { join } from "node:path";
 import { GeminiBroker } from "../actors/gemini_broker.ts";
 import { type ReplyRequest, Supervisor, type SupervisorEvent } from "../actors/supervisor.ts";
+import { answerCommand, type ChannelCommand, type CommandReply } from "./command_reply.ts";
 import type { Config } from "./config.ts";
 import { Countdown } from "./countdown.ts";
 import {
@@ -21,7 +22,6 @@ import {
   type CommandDefinition,
   connectDiscord,
   type DiscordConnection,
-  type SlashCommand,
 } from "./discord.ts";
 import { SdkGeminiClient } from "./gemini.ts";
 import { serveOps, sqliteCheck } from "./http_server.ts";
@@ -93,6 +93,8 @@ export const COMMANDS: CommandDefinition[] = [
     description_localizations: { ko: text.commands.status },
   },
 ];
+
+const COMMAND_NAMES: ReadonlySet<string> = new Set(COMMANDS.map((c) => c.name));
 
 /** Re-exported because {@link RunningBot} exposes them. */
 export type { GeminiBroker, Supervisor };
@@ -206,7 +208,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     const isFromHuman = !message.authorIsBot && !message.webhookId;
     const isUserMessage = message.type === 0 || message.type === 19;
     if (!isFromHuman || !isUserMessage) return;
-    const content = stripMention(message.content, discord.botId);
+    const content = stripMention(message.content, discord.botId, { roleId: message.botRoleId });
     const summary = parseSummaryCommand(content);
     const isHelp = content === text.textCommands.help;
     if (!summary && !isHelp && !shouldAnswer(message, discord.botId)) return;
@@ -345,50 +347,46 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     }
   }
 
-  async function handleCommand(command: SlashCommand): Promise<void> {
-    try {
-      switch (command.name) {
-        case "help":
-          return await discord.replyToInteraction(command.id, command.token, text.help);
-        case "status":
-          return await discord.replyToInteraction(command.id, command.token, statusText());
-        case "reset": {
-          const result = await supervisor.deliver({
-            kind: "reset",
-            id: `reset-${command.id}`,
-            channelId: command.channelId,
-          });
-          const reply = result.ok ? text.resetDone : deliveryFailureText(result.error);
-          return await discord.replyToInteraction(command.id, command.token, reply, {
-            ephemeral: false,
-          });
-        }
-        case "summarize": {
-          // A summary reads up to 300 messages and makes a large call: it counts like a chat.
-          const overLimit = rateLimit(command.userId);
-          if (overLimit) {
-            return await discord.replyToInteraction(command.id, command.token, overLimit.notice);
-          }
-          return await handleSummarizeCommand(command);
-        }
+  /** Runs inside answerCommand, which answers for it when it throws or leaves nothing shown. */
+  async function handleCommand(command: ChannelCommand, reply: CommandReply): Promise<void> {
+    switch (command.name) {
+      case "help":
+        return await reply.send(text.help);
+      case "status":
+        return await reply.send(statusText());
+      case "reset": {
+        const result = await supervisor.deliver({
+          kind: "reset",
+          id: `reset-${command.id}`,
+          channelId: command.channelId,
+        });
+        const notice = result.ok ? text.resetDone : deliveryFailureText(result.error);
+        return await reply.send(notice, { ephemeral: false });
       }
-    } catch (error) {
-      logger.error("Command {name} failed: {error}", { name: command.name, error: String(error) });
+      case "summarize": {
+        // A summary reads up to 300 messages and makes a large call: it counts like a chat.
+        const overLimit = rateLimit(command.userId);
+        if (overLimit) return await reply.send(overLimit.notice);
+        return await handleSummarizeCommand(command, reply);
+      }
     }
   }
 
-  async function handleSummarizeCommand(command: SlashCommand): Promise<void> {
-    await discord.deferInteraction(command.id, command.token);
+  async function handleSummarizeCommand(
+    command: ChannelCommand,
+    reply: CommandReply,
+  ): Promise<void> {
+    await reply.defer();
     const { minutes, after, before } = command.options;
     const parsed = summaryRequestFromOptions({
       minutes: typeof minutes === "number" ? minutes : undefined,
       after: after === undefined ? undefined : String(after),
       before: before === undefined ? undefined : String(before),
     });
-    const reply = parsed.ok ? await summaryReply(command.channelId, parsed.request) : parsed.error;
-    const [first, ...rest] = splitMessage(reply);
-    await discord.editInteractionReply(command.token, first);
-    for (const chunk of rest) await discord.followUpInteraction(command.token, chunk);
+    const summary = parsed.ok
+      ? await summaryReply(command.channelId, parsed.request)
+      : parsed.error;
+    for (const chunk of splitMessage(summary)) await reply.send(chunk);
   }
 
   function statusText(): string {
@@ -479,7 +477,14 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       },
       onCommand: async (command) => {
         await connected.promise;
-        await handleCommand(command);
+        await answerCommand(command, discord, handleCommand, {
+          commands: COMMAND_NAMES,
+          onError: (error) =>
+            logger.error("Command {name} failed: {error}", {
+              name: command.name,
+              error: String(error),
+            }),
+        });
       },
       onReady: () => logger.info("Connected to the Discord gateway"),
       onGatewayRefused: (reason) => options.onFatal(reason),
