@@ -10,8 +10,6 @@
 import {
   createGatewayManager,
   createRestManager,
-  type DiscordInteraction,
-  type DiscordMessage,
   GatewayIntents,
   type GatewayManager,
   type RestManager,
@@ -21,6 +19,7 @@ import { botIdFromToken } from "./config.ts";
 import {
   type ChatMessage,
   chatMessageFrom,
+  type Payload,
   type SlashCommand,
   slashCommandFrom,
 } from "./discord_events.ts";
@@ -220,7 +219,7 @@ export async function connectDiscord(
     preferSnakeCase: true,
     events: {
       message(_shard, payload) {
-        const d = payload.d as Record<string, unknown> | null;
+        const d = (payload.d ?? {}) as Payload;
         switch (payload.t) {
           case "READY":
             connected = true;
@@ -229,26 +228,26 @@ export async function connectDiscord(
             connected = true;
             return;
           case "MESSAGE_CREATE": {
-            const parsed = chatMessageFrom(d as unknown as DiscordMessage, (g) => roles.roleIn(g));
+            const parsed = chatMessageFrom(d, (g) => roles.roleIn(g));
             if (!parsed.ok) return refused(payload.t, parsed.reason);
             return void handlers.onMessage(parsed.value);
           }
           case "INTERACTION_CREATE": {
-            const parsed = slashCommandFrom(d as unknown as DiscordInteraction);
+            const parsed = slashCommandFrom(d);
             if (parsed && !parsed.ok) return refused(payload.t, parsed.reason);
             if (parsed) void handlers.onCommand(parsed.value);
             return;
           }
           case "GUILD_CREATE":
-            return roles.guildSeen(d ?? {});
+            return roles.guildSeen(d);
           case "GUILD_ROLE_CREATE":
           case "GUILD_ROLE_UPDATE":
-            return roles.roleSeen(d?.guild_id, d?.role);
+            return roles.roleSeen(d.guild_id, d.role);
           case "GUILD_ROLE_DELETE":
-            return roles.roleDeleted(d?.guild_id, d?.role_id);
+            return roles.roleDeleted(d.guild_id, d.role_id);
           case "GUILD_DELETE":
             // `unavailable` marks an outage; the bot is still in the guild.
-            if (d?.unavailable !== true) roles.guildGone(d?.id);
+            if (d.unavailable !== true) roles.guildGone(d.id);
             return;
         }
       },

@@ -7,9 +7,45 @@
  *
  * @module
  */
-import type { DiscordInteraction, DiscordMessage } from "discordeno";
 import type { IncomingMessage } from "./mention.ts";
 import { isSnowflake, isUrlSafeToken } from "./snowflake.ts";
+
+/** A gateway event's `d`, as JSON gave it: nothing in it is trusted. */
+export type Payload = Readonly<Record<string, unknown>>;
+
+/** The fields of a MESSAGE_CREATE's `d` that the bot reads; any may be missing or malformed. */
+interface MessagePayload {
+  id?: unknown;
+  channel_id?: unknown;
+  guild_id?: unknown;
+  author?: {
+    id?: unknown;
+    username?: unknown;
+    global_name?: unknown;
+    bot?: unknown;
+    system?: unknown;
+  };
+  member?: { nick?: unknown };
+  content?: unknown;
+  webhook_id?: unknown;
+  type?: unknown;
+  mentions?: unknown;
+  mention_roles?: unknown;
+  mention_everyone?: unknown;
+  referenced_message?: { author?: { id?: unknown } } | null;
+}
+
+/** The fields of an INTERACTION_CREATE's `d` that the bot reads; any may be missing. */
+interface InteractionPayload {
+  id?: unknown;
+  type?: unknown;
+  token?: unknown;
+  channel_id?: unknown;
+  guild_id?: unknown;
+  member?: { user?: { id?: unknown } };
+  user?: { id?: unknown };
+  data?: { name?: unknown; options?: unknown };
+}
 
 /** A message that arrived through the gateway, in the shape the bot's logic reads. */
 export interface ChatMessage extends IncomingMessage {
@@ -52,46 +88,53 @@ const APPLICATION_COMMAND = 2;
  * @example Usage
  * ```ts
  * import { strictEqual } from "node:assert/strict";
- * import type { DiscordMessage } from "discordeno";
  * const d = {
  *   id: "1600000000000000001",
  *   channel_id: "../../users/@me",
  *   author: { id: "1200000000000000001", username: "u" },
  *   content: "hi",
- * } as unknown as DiscordMessage;
+ * };
  * strictEqual(chatMessageFrom(d, () => undefined).ok, false);
  * ```
  */
 export function chatMessageFrom(
-  d: DiscordMessage,
+  payload: Payload,
   botRoleIn: (guildId: string) => string | undefined,
 ): Parsed<ChatMessage> {
-  const malformed = [
-    isSnowflake(d.id) ? undefined : "id",
-    isSnowflake(d.channel_id) ? undefined : "channel_id",
-    // A guild id that is present but malformed must not turn a guild message into a "DM".
-    d.guild_id === undefined || isSnowflake(d.guild_id) ? undefined : "guild_id",
-    isSnowflake(d.author?.id) ? undefined : "author.id",
-  ].filter((field) => field !== undefined);
-  if (malformed.length > 0) {
+  const d = payload as MessagePayload;
+  const { id, channel_id: channelId, guild_id: guildId, author = {} } = d;
+  const authorId = author.id;
+  // A guild id that is present but malformed must not turn a guild message into a "DM".
+  const guildIdOk = guildId === undefined || isSnowflake(guildId);
+  if (!isSnowflake(id) || !isSnowflake(channelId) || !isSnowflake(authorId) || !guildIdOk) {
+    const malformed = [
+      isSnowflake(id) ? undefined : "id",
+      isSnowflake(channelId) ? undefined : "channel_id",
+      guildIdOk ? undefined : "guild_id",
+      isSnowflake(authorId) ? undefined : "author.id",
+    ].filter((field) => field !== undefined);
     return { ok: false, reason: `${malformed.join(", ")} not a Discord id` };
   }
+  const inGuild = isSnowflake(guildId) ? guildId : undefined;
   const referencedAuthor = d.referenced_message?.author?.id;
   return {
     ok: true,
     value: {
-      id: d.id,
-      channelId: d.channel_id,
-      guildId: d.guild_id,
-      content: typeof d.content === "string" ? d.content : "",
-      authorId: d.author.id,
-      authorName: d.member?.nick || d.author.global_name || d.author.username,
-      authorIsBot: d.author.bot === true || d.author.system === true,
-      webhookId: d.webhook_id,
-      type: d.type,
-      mentionedUserIds: (d.mentions ?? []).map((u) => u?.id).filter(isSnowflake),
-      mentionedRoleIds: (d.mention_roles ?? []).filter(isSnowflake),
-      botRoleId: d.guild_id === undefined ? undefined : botRoleIn(d.guild_id),
+      id,
+      channelId,
+      guildId: inGuild,
+      content: textOr(d.content, ""),
+      authorId,
+      authorName: textOr(d.member?.nick, "") || textOr(author.global_name, "") ||
+        textOr(author.username, ""),
+      authorIsBot: author.bot === true || author.system === true,
+      webhookId: typeof d.webhook_id === "string" ? d.webhook_id : undefined,
+      // An unknown type is never one people type, so the bot does not answer it.
+      type: typeof d.type === "number" ? d.type : -1,
+      mentionedUserIds: listOf(d.mentions).map((u) => (u as { id?: unknown })?.id)
+        .filter(isSnowflake),
+      mentionedRoleIds: listOf(d.mention_roles).filter(isSnowflake),
+      botRoleId: inGuild === undefined ? undefined : botRoleIn(inGuild),
       mentionsEveryone: d.mention_everyone === true,
       replyToAuthorId: isSnowflake(referencedAuthor) ? referencedAuthor : undefined,
     },
@@ -106,20 +149,21 @@ export function chatMessageFrom(
  * @example Usage
  * ```ts
  * import { strictEqual } from "node:assert/strict";
- * import type { DiscordInteraction } from "discordeno";
- * const d = { id: "1700000000000000001", token: "a/../b", type: 2 } as DiscordInteraction;
+ * const d = { id: "1700000000000000001", token: "a/../b", type: 2 };
  * strictEqual(slashCommandFrom(d)?.ok, false);
  * ```
  */
-export function slashCommandFrom(d: DiscordInteraction): Parsed<SlashCommand> | undefined {
+export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undefined {
+  const d = payload as InteractionPayload;
   if (d.type !== APPLICATION_COMMAND) return undefined;
   if (!isSnowflake(d.id)) return { ok: false, reason: "id not a Discord id" };
   if (!isUrlSafeToken(d.token)) return { ok: false, reason: "token not URL-safe" };
   const options: Record<string, string | number | boolean> = {};
-  for (const option of d.data?.options ?? []) {
-    if (option.value !== undefined) {
-      options[option.name] = option.value as string | number | boolean;
-    }
+  for (const option of listOf(d.data?.options)) {
+    const { name, value } = (option ?? {}) as { name?: unknown; value?: unknown };
+    const isValue = typeof value === "string" || typeof value === "number" ||
+      typeof value === "boolean";
+    if (typeof name === "string" && isValue) options[name] = value;
   }
   const userId = d.member?.user?.id ?? d.user?.id;
   return {
@@ -127,11 +171,19 @@ export function slashCommandFrom(d: DiscordInteraction): Parsed<SlashCommand> | 
     value: {
       id: d.id,
       token: d.token,
-      name: typeof d.data?.name === "string" ? d.data.name : "",
+      name: textOr(d.data?.name, ""),
       channelId: isSnowflake(d.channel_id) ? d.channel_id : undefined,
       guildId: isSnowflake(d.guild_id) ? d.guild_id : undefined,
       userId: isSnowflake(userId) ? userId : "",
       options,
     },
   };
+}
+
+function textOr(value: unknown, fallback: string): string {
+  return typeof value === "string" ? value : fallback;
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
 }

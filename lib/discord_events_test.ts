@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import type { DiscordInteraction, DiscordMessage } from "discordeno";
-import { chatMessageFrom, slashCommandFrom } from "./discord_events.ts";
+import { chatMessageFrom, type Payload, slashCommandFrom } from "./discord_events.ts";
 
 const BOT = "1100000000000000001";
 const USER = "1200000000000000001";
@@ -8,7 +7,7 @@ const GUILD = "1300000000000000001";
 const CHANNEL = "1400000000000000001";
 const ROLE = "1500000000000000001";
 
-function messageCreate(overrides: Record<string, unknown> = {}): DiscordMessage {
+function messageCreate(overrides: Record<string, unknown> = {}): Payload {
   return {
     id: "1600000000000000001",
     channel_id: CHANNEL,
@@ -21,10 +20,10 @@ function messageCreate(overrides: Record<string, unknown> = {}): DiscordMessage 
     mention_roles: [ROLE],
     mention_everyone: false,
     ...overrides,
-  } as unknown as DiscordMessage;
+  };
 }
 
-function interactionCreate(overrides: Record<string, unknown> = {}): DiscordInteraction {
+function interactionCreate(overrides: Record<string, unknown> = {}): Payload {
   return {
     id: "1700000000000000001",
     type: 2,
@@ -34,7 +33,7 @@ function interactionCreate(overrides: Record<string, unknown> = {}): DiscordInte
     member: { user: { id: USER } },
     data: { name: "summarize", options: [{ name: "minutes", type: 4, value: 20 }] },
     ...overrides,
-  } as unknown as DiscordInteraction;
+  };
 }
 
 Deno.test("chatMessageFrom() reads a guild message with its role mentions", () => {
