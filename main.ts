@@ -17,7 +17,8 @@ import { ConfigError } from "./lib/config.ts";
 import { configFromProcess } from "./lib/config_env.ts";
 import { type ChatMessage, connectDiscord, type DiscordConnection } from "./lib/discord.ts";
 import { chatTurn } from "./lib/flow/chat_turn.ts";
-import { COMMANDS, handleCommand } from "./lib/flow/commands.ts";
+import { answerCommand } from "./lib/flow/command_reply.ts";
+import { COMMAND_NAMES, COMMANDS, handleCommand } from "./lib/flow/commands.ts";
 import { gate } from "./lib/flow/gate.ts";
 import { reply } from "./lib/flow/replies.ts";
 import { statusText } from "./lib/flow/status.ts";
@@ -191,7 +192,11 @@ export async function startBot(
     },
     onCommand: async (command) => {
       await connected.promise;
-      await handleCommand(command, flowDeps(logger.with({ channelId: command.channelId })));
+      const commandLog = logger.with({ channelId: command.channelId, command: command.name });
+      await answerCommand(command, discord, (c, r) => handleCommand(c, r, flowDeps(commandLog)), {
+        commands: COMMAND_NAMES,
+        onError: (error) => commandLog.error("Command failed: {error}", { error: String(error) }),
+      });
     },
     onReady: () => logger.info("Connected to the Discord gateway"),
     onGatewayRefused: onFatal,

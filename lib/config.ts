@@ -2,13 +2,15 @@
  * Configuration: one typed object built once from the environment (and an optional `.env`).
  *
  * A missing or malformed value throws {@link ConfigError} naming the variable and what it
- * expects; `main.ts` turns that into one line on stderr and exit code 2. Secret values are never
- * echoed back in an error.
+ * expects; `main.ts` turns that into one line on stderr and exit code 2. No error shows the value
+ * it refused: any variable may hold a pasted secret (a key in HTTP_PORT, a password in a proxy
+ * URL), so the message says what was expected instead.
  *
  * @module
  */
 import { parseEnv } from "node:util";
 import { DEFAULT_SUPERVISOR_POLICY, type SupervisorPolicy } from "./supervisor_policy.ts";
+import { isSnowflake } from "./snowflake.ts";
 
 /** Everything the bot reads from its environment, already validated. */
 export interface Config {
@@ -278,7 +280,7 @@ function text(env: Env, name: string, fallback: string, pattern: RegExp, what: s
   const value = env[name]?.trim();
   if (!value) return fallback;
   if (!pattern.test(value)) {
-    throw new ConfigError(name, `must be ${what}: current value is "${value}"`);
+    throw new ConfigError(name, `must be ${what}`);
   }
   return value;
 }
@@ -288,7 +290,7 @@ function url(env: Env, name: string, fallback: string): string {
   if (!value) return fallback;
   const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
   if (protocol !== "http:" && protocol !== "https:") {
-    throw new ConfigError(name, `must be an http(s) URL: current value is "${value}"`);
+    throw new ConfigError(name, "must be an http(s) URL");
   }
   return value.replace(/\/+$/, "");
 }
@@ -298,10 +300,7 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   if (!value) return fallback;
   const n = Number(value);
   if (!/^-?\d+$/.test(value) || n < min || n > max) {
-    throw new ConfigError(
-      name,
-      `must be a whole number from ${min} to ${max}: current value is "${value}"`,
-    );
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
   }
   return n;
 }
@@ -311,7 +310,7 @@ function num(env: Env, name: string, fallback: number): number {
   if (!value) return fallback;
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) {
-    throw new ConfigError(name, `must be a number of 0 or more: current value is "${value}"`);
+    throw new ConfigError(name, "must be a number of 0 or more");
   }
   return n;
 }
@@ -319,12 +318,7 @@ function num(env: Env, name: string, fallback: number): number {
 function optionalSnowflake(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   if (!value) return undefined;
-  if (!/^\d{17,20}$/.test(value)) {
-    throw new ConfigError(
-      name,
-      `must be a Discord id of 17 to 20 digits: current value is "${value}"`,
-    );
-  }
+  if (!isSnowflake(value)) throw new ConfigError(name, "must be a Discord id of 17 to 20 digits");
   return value;
 }
 
@@ -332,10 +326,7 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   const value = env[name]?.trim().toLowerCase();
   if (!value) return fallback;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(
-      name,
-      `must be one of ${allowed.join(", ")}: current value is "${value}"`,
-    );
+    throw new ConfigError(name, `must be one of ${allowed.join(", ")}`);
   }
   return value as T;
 }

@@ -55,12 +55,8 @@ Deno.test("loadConfig splits GEMINI_API_KEYS and drops duplicates", () => {
   assert.deepEqual(config.geminiApiKeys, ["a-key-000001", "b-key-000002"]);
 });
 
-Deno.test("loadConfig rejects numbers out of range, naming the variable and the value", () => {
-  rejects(
-    { ...minimal, SESSION_MAX: "0" },
-    "SESSION_MAX",
-    /from 1 to 1000000: current value is "0"/,
-  );
+Deno.test("loadConfig rejects numbers out of range, naming the variable and the range", () => {
+  rejects({ ...minimal, SESSION_MAX: "0" }, "SESSION_MAX", /^SESSION_MAX .*from 1 to 1000000$/);
   rejects({ ...minimal, GEMINI_RPM: "ten" }, "GEMINI_RPM", /whole number/);
   rejects({ ...minimal, HTTP_PORT: "70000" }, "HTTP_PORT", /65535/);
   rejects({ ...minimal, GEMINI_MAX_WAIT_SECONDS: "0" }, "GEMINI_MAX_WAIT_SECONDS", /from 1 to/);
@@ -80,4 +76,36 @@ Deno.test("mergeEnvFile lets the process environment win over .env", () => {
   const merged = mergeEnvFile("A=file\nB=file\n# comment\n", { A: "process" });
   assert.equal(merged.A, "process");
   assert.equal(merged.B, "file");
+});
+
+Deno.test("loadConfig never echoes a refused value: any variable may hold a pasted secret", () => {
+  const secret = "AIzaSyPastedIntoTheWrongPlace0123456789";
+  const cases: Record<string, string> = {
+    HTTP_PORT: secret,
+    SESSION_MAX: secret,
+    GEMINI_PRICE_INPUT: secret,
+    GEMINI_MODEL: `${secret}!`,
+    DISCORD_API_URL: secret,
+    GEMINI_API_URL: `ftp://user:${secret}@proxy`,
+    LOG_LEVEL: secret,
+    DEV_GUILD_ID: secret,
+  };
+  for (const [variable, value] of Object.entries(cases)) {
+    assert.throws(() => loadConfig({ ...minimal, [variable]: value }), (e: Error) => {
+      assert.ok(e instanceof ConfigError, variable);
+      assert.equal(e.variable, variable);
+      assert.ok(!e.message.includes(secret), `${variable} echoed its value`);
+      return true;
+    });
+  }
+});
+
+Deno.test("loadConfig takes a DEV_GUILD_ID only as a snowflake", () => {
+  assert.equal(
+    loadConfig({ ...minimal, DEV_GUILD_ID: "1300000000000000001" }).devGuildId,
+    "1300000000000000001",
+  );
+  for (const bad of ["1300000000000000001/../..", "123456789012345678901", "13e17"]) {
+    rejects({ ...minimal, DEV_GUILD_ID: bad }, "DEV_GUILD_ID", /17 to 20 digits/);
+  }
 });

@@ -10,17 +10,26 @@
 import {
   createGatewayManager,
   createRestManager,
-  type DiscordInteraction,
-  type DiscordMessage,
   GatewayIntents,
   type GatewayManager,
   type RestManager,
   ShardState,
 } from "discordeno";
 import { botIdFromToken } from "./config.ts";
+import {
+  type ChatMessage,
+  chatMessageFrom,
+  type Payload,
+  type SlashCommand,
+  slashCommandFrom,
+} from "./discord_events.ts";
 import { log } from "./log.ts";
-import type { IncomingMessage } from "./mention.ts";
+import { ManagedRoles } from "./managed_roles.ts";
 import { superviseReconnects } from "./shard_reconnect.ts";
+import { requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
+
+/** Re-exported: the adapter hands these to its handlers. */
+export type { ChatMessage, SlashCommand };
 
 /** Routes discordeno's own logger into LogTape, so its lines share the bot's format. */
 function discordenoLogger(name: string) {
@@ -46,16 +55,6 @@ function discordenoLogger(name: string) {
   };
 }
 
-/** A message that arrived through the gateway, in the shape the bot's logic reads. */
-export interface ChatMessage extends IncomingMessage {
-  /** The message's snowflake id, for replies. */
-  id: string;
-  /** The channel (or DM) it was posted in. */
-  channelId: string;
-  /** The name people see: guild nickname, else global display name, else username. */
-  authorName: string;
-}
-
 /** A message fetched from a channel's history. */
 export interface HistoryMessage {
   /** The message's snowflake id. */
@@ -70,24 +69,6 @@ export interface HistoryMessage {
   content: string;
   /** Epoch ms. */
   timestamp: number;
-}
-
-/** A slash command invocation. */
-export interface SlashCommand {
-  /** The interaction's id, needed for its first response. */
-  id: string;
-  /** The interaction token, valid for 15 minutes of replies and follow-ups. */
-  token: string;
-  /** The command's name, such as `summarize`. */
-  name: string;
-  /** The channel the command was used in. */
-  channelId: string;
-  /** Absent in a DM. */
-  guildId?: string;
-  /** The user who used the command. */
-  userId: string;
-  /** The values given, by option name. */
-  options: Record<string, string | number | boolean>;
 }
 
 /** A slash command definition, as Discord's bulk-overwrite endpoint takes it. */
@@ -215,6 +196,11 @@ export async function connectDiscord(
   rest.deleteQueueDelay = 5_000; // 0 would silently mean 60 s
 
   const connection = await rest.getGatewayBot();
+  const eventLog = log.getChild("discord");
+  /** An event whose ids could steer a URL: logged by field, never by value, and dropped. */
+  const refused = (event: string, reason: string) =>
+    eventLog.warn("Ignored a {event}: {reason}", { event, reason });
+  const roles = new ManagedRoles(botId);
   let connected = false;
   let closing = false;
   // Each shard swaps its rate-limit bucket on HELLO after IDENTIFY armed the old one's 60 s timer;
@@ -234,16 +220,39 @@ export async function connectDiscord(
     preferSnakeCase: true,
     events: {
       message(shard, payload) {
-        if (payload.t === "READY" || payload.t === "RESUMED") {
-          connected = true;
-          // Declared below the manager; READY and RESUMED only come after spawnShards.
-          reconnects.connected(shard.id);
-          if (payload.t === "READY") handlers.onReady?.();
-        } else if (payload.t === "MESSAGE_CREATE") {
-          void handlers.onMessage(toChatMessage(payload.d as DiscordMessage));
-        } else if (payload.t === "INTERACTION_CREATE") {
-          const command = toSlashCommand(payload.d as DiscordInteraction);
-          if (command) void handlers.onCommand(command);
+        const d = (payload.d ?? {}) as Payload;
+        switch (payload.t) {
+          case "READY":
+            connected = true;
+            // Declared below the manager; READY and RESUMED only come after spawnShards.
+            reconnects.connected(shard.id);
+            return handlers.onReady?.();
+          case "RESUMED":
+            connected = true;
+            reconnects.connected(shard.id);
+            return;
+          case "MESSAGE_CREATE": {
+            const parsed = chatMessageFrom(d, (g) => roles.roleIn(g));
+            if (!parsed.ok) return refused(payload.t, parsed.reason);
+            return void handlers.onMessage(parsed.value);
+          }
+          case "INTERACTION_CREATE": {
+            const parsed = slashCommandFrom(d);
+            if (parsed && !parsed.ok) return refused(payload.t, parsed.reason);
+            if (parsed) void handlers.onCommand(parsed.value);
+            return;
+          }
+          case "GUILD_CREATE":
+            return roles.guildSeen(d);
+          case "GUILD_ROLE_CREATE":
+          case "GUILD_ROLE_UPDATE":
+            return roles.roleSeen(d.guild_id, d.role);
+          case "GUILD_ROLE_DELETE":
+            return roles.roleDeleted(d.guild_id, d.role_id);
+          case "GUILD_DELETE":
+            // `unavailable` marks an outage; the bot is still in the guild.
+            if (d.unavailable !== true) roles.guildGone(d.id);
+            return;
         }
       },
       connected(shard) {
@@ -277,7 +286,7 @@ export async function connectDiscord(
       return rateLimited;
     },
     async sendMessage(channelId, content, sendOptions) {
-      const message = await rest.sendMessage(channelId, {
+      const message = await rest.sendMessage(requireSnowflake(channelId, "channel id"), {
         content,
         allowedMentions: NO_MENTIONS,
         ...(sendOptions?.replyTo
@@ -287,12 +296,20 @@ export async function connectDiscord(
       return String(message.id);
     },
     async editMessage(channelId, messageId, content) {
-      await rest.editMessage(channelId, messageId, { content, allowedMentions: NO_MENTIONS });
+      await rest.editMessage(
+        requireSnowflake(channelId, "channel id"),
+        requireSnowflake(messageId, "message id"),
+        { content, allowedMentions: NO_MENTIONS },
+      );
     },
     async deleteMessage(channelId, messageId) {
-      await rest.deleteMessage(channelId, messageId);
+      await rest.deleteMessage(
+        requireSnowflake(channelId, "channel id"),
+        requireSnowflake(messageId, "message id"),
+      );
     },
     async triggerTyping(channelId) {
+      requireSnowflake(channelId, "channel id");
       // Not through discordeno: it keys typing and messages to one queue per channel, so a reply
       // queued behind an in-flight typing call waited up to a second; and its unqueued path
       // rethrows network errors where nothing can catch them. Typing is cosmetic: a plain call
@@ -305,26 +322,48 @@ export async function connectDiscord(
       if (!response.ok) throw new Error(`typing answered ${response.status}`);
     },
     async getMessages(channelId, query) {
+      requireSnowflake(channelId, "channel id");
+      if (query.before !== undefined) requireSnowflake(query.before, "before message id");
+      if (query.after !== undefined) requireSnowflake(query.after, "after message id");
       const messages = await rest.getMessages(channelId, query) as unknown as CamelMessage[];
       return messages.map(toHistoryMessage);
     },
     async deferInteraction(interactionId, token) {
-      await rest.sendInteractionResponse(interactionId, token, { type: 5 });
+      await rest.sendInteractionResponse(
+        requireSnowflake(interactionId, "interaction id"),
+        requireUrlSafeToken(token),
+        { type: 5 },
+      );
     },
     async replyToInteraction(interactionId, token, content, replyOptions) {
       const ephemeral = replyOptions?.ephemeral ?? true;
-      await rest.sendInteractionResponse(interactionId, token, {
-        type: 4,
-        data: { content, allowedMentions: NO_MENTIONS, ...(ephemeral ? { flags: EPHEMERAL } : {}) },
-      });
+      await rest.sendInteractionResponse(
+        requireSnowflake(interactionId, "interaction id"),
+        requireUrlSafeToken(token),
+        {
+          type: 4,
+          data: {
+            content,
+            allowedMentions: NO_MENTIONS,
+            ...(ephemeral ? { flags: EPHEMERAL } : {}),
+          },
+        },
+      );
     },
     async editInteractionReply(token, content) {
-      await rest.editOriginalInteractionResponse(token, { content, allowedMentions: NO_MENTIONS });
+      await rest.editOriginalInteractionResponse(requireUrlSafeToken(token), {
+        content,
+        allowedMentions: NO_MENTIONS,
+      });
     },
     async followUpInteraction(token, content) {
-      await rest.sendFollowupMessage(token, { content, allowedMentions: NO_MENTIONS });
+      await rest.sendFollowupMessage(requireUrlSafeToken(token), {
+        content,
+        allowedMentions: NO_MENTIONS,
+      });
     },
     async registerCommands(commands, guildId) {
+      if (guildId !== undefined) requireSnowflake(guildId, "guild id");
       // Definitions are already in Discord's shape; skip discordeno's camel-to-snake pass.
       const route = guildId
         ? rest.routes.interactions.commands.guilds.all(rest.applicationId, guildId)
@@ -364,43 +403,5 @@ function toHistoryMessage(message: CamelMessage): HistoryMessage {
     authorIsBot: message.author.bot === true,
     content: message.content ?? "",
     timestamp: Date.parse(message.timestamp),
-  };
-}
-
-function toChatMessage(d: DiscordMessage): ChatMessage {
-  const referenced = d.referenced_message ?? undefined;
-  return {
-    id: d.id,
-    channelId: d.channel_id,
-    guildId: d.guild_id,
-    content: d.content ?? "",
-    authorId: d.author.id,
-    authorName: d.member?.nick || d.author.global_name || d.author.username,
-    authorIsBot: d.author.bot === true || d.author.system === true,
-    webhookId: d.webhook_id,
-    type: d.type,
-    mentionedUserIds: (d.mentions ?? []).map((u) => u.id),
-    mentionsEveryone: d.mention_everyone === true,
-    replyToAuthorId: referenced?.author?.id,
-  };
-}
-
-function toSlashCommand(d: DiscordInteraction): SlashCommand | undefined {
-  // Type 2 is APPLICATION_COMMAND; pings, components and modals are not ours.
-  if (d.type !== 2 || !d.data?.name || !d.channel_id) return undefined;
-  const options: Record<string, string | number | boolean> = {};
-  for (const option of d.data.options ?? []) {
-    if (option.value !== undefined) {
-      options[option.name] = option.value as string | number | boolean;
-    }
-  }
-  return {
-    id: d.id,
-    token: d.token,
-    name: d.data.name,
-    channelId: d.channel_id,
-    guildId: d.guild_id,
-    userId: d.member?.user?.id ?? d.user?.id ?? "",
-    options,
   };
 }

@@ -4,6 +4,10 @@ import { type IncomingMessage, shouldAnswer, stripMention } from "./mention.ts";
 const BOT = "1100000000000000001";
 const USER = "2200000000000000002";
 const OTHER = "3300000000000000003";
+const GUILD = "4400000000000000004";
+/** The bot's managed role in GUILD. */
+const BOT_ROLE = "5500000000000000005";
+const OTHER_ROLE = "6600000000000000006";
 
 /** A person's plain message in a server channel, addressed to nobody. */
 const message = (overrides: Partial<IncomingMessage> = {}): IncomingMessage => ({
@@ -12,8 +16,9 @@ const message = (overrides: Partial<IncomingMessage> = {}): IncomingMessage => (
   authorIsBot: false,
   type: 0,
   mentionedUserIds: [],
+  mentionedRoleIds: [],
   mentionsEveryone: false,
-  guildId: "4400000000000000004",
+  guildId: GUILD,
   ...overrides,
 });
 
@@ -111,4 +116,60 @@ Deno.test("stripMention() keeps line breaks and code indentation", () => {
   const content = `<@${BOT}>\n이 코드 봐줘\n\`\`\`py\ndef f():\n    return  1\n\`\`\``;
   strictEqual(stripMention(content, BOT), "이 코드 봐줘\n```py\ndef f():\n    return  1\n```");
   strictEqual(stripMention(`첫 줄\n<@${BOT}>\n둘째 줄`, BOT), "첫 줄\n\n둘째 줄");
+});
+
+Deno.test("stripMention() keeps a mention of the bot written inside the user's code", () => {
+  const block = `<@${BOT}> 이 코드 왜 안 돼?\n\`\`\`ts\nsend("<@${BOT}> hi");\n\`\`\``;
+  strictEqual(
+    stripMention(block, BOT),
+    `이 코드 왜 안 돼?\n\`\`\`ts\nsend("<@${BOT}> hi");\n\`\`\``,
+  );
+  strictEqual(stripMention(`\`<@!${BOT}>\` 이게 뭐야 <@${BOT}>`, BOT), `\`<@!${BOT}>\` 이게 뭐야`);
+  strictEqual(stripMention(`<@${BOT}> \`\`a <@${BOT}> b\`\``, BOT), `\`\`a <@${BOT}> b\`\``);
+});
+
+Deno.test("stripMention() treats an unclosed fence as plain text", () => {
+  strictEqual(stripMention(`\`\`\` <@${BOT}> 안녕`, BOT), "``` 안녕");
+});
+
+Deno.test("stripMention() strips the bot's managed role, and no other role", () => {
+  strictEqual(stripMention(`<@&${BOT_ROLE}> 안녕`, BOT, { roleId: BOT_ROLE }), "안녕");
+  strictEqual(
+    stripMention(`<@&${OTHER_ROLE}> 안녕`, BOT, { roleId: BOT_ROLE }),
+    `<@&${OTHER_ROLE}> 안녕`,
+  );
+  strictEqual(stripMention(`<@&${BOT_ROLE}> 안녕`, BOT), `<@&${BOT_ROLE}> 안녕`);
+});
+
+Deno.test("shouldAnswer() answers a mention of the bot's managed role", () => {
+  const roleMention = { content: `<@&${BOT_ROLE}> 안녕`, botRoleId: BOT_ROLE };
+  strictEqual(shouldAnswer(message({ ...roleMention, mentionedRoleIds: [BOT_ROLE] }), BOT), true);
+  // A role that is not mentionable is not listed in mention_roles; the text still addresses us.
+  strictEqual(shouldAnswer(message(roleMention), BOT), true);
+});
+
+Deno.test("shouldAnswer() ignores other roles, and the role while it is unknown", () => {
+  strictEqual(
+    shouldAnswer(
+      message({
+        content: `<@&${OTHER_ROLE}> 회의`,
+        mentionedRoleIds: [OTHER_ROLE],
+        botRoleId: BOT_ROLE,
+      }),
+      BOT,
+    ),
+    false,
+  );
+  strictEqual(
+    shouldAnswer(message({ content: `<@&${BOT_ROLE}> 안녕`, mentionedRoleIds: [BOT_ROLE] }), BOT),
+    false,
+  );
+});
+
+Deno.test("shouldAnswer() ignores a mention that appears only inside code", () => {
+  strictEqual(shouldAnswer(message({ content: `이거 봐 \`<@${BOT}>\`` }), BOT), false);
+  strictEqual(
+    shouldAnswer(message({ content: `\`\`\`\n<@&${BOT_ROLE}>\n\`\`\``, botRoleId: BOT_ROLE }), BOT),
+    false,
+  );
 });

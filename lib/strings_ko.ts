@@ -39,6 +39,12 @@ export const text = {
   unanswered: "방금 재시작하느라 이 메시지엔 대답을 못 했어. 다시 말해줄래?",
   rateLimited: (seconds: number) => `너무 빨라. ${seconds}초만 쉬었다가 말 걸어줘.`,
   resetDone: "이 채널 대화 기록 지웠어. 처음부터 다시 하자.",
+  /** A slash command the bot does not know (a stale registration). */
+  commandUnknown: "그 명령은 이제 없어. `/help`로 쓸 수 있는 명령을 확인해줘.",
+  /** A slash command that came without a channel the bot can work in. */
+  commandNeedsChannel: "이 명령은 채널 안에서만 쓸 수 있어.",
+  /** A slash command that failed before it could answer. */
+  commandFailed: "명령을 처리하다가 문제가 생겼어. 잠깐 뒤에 다시 해줘.",
   /** The commands users type in a channel, as the bot recognises them. */
   textCommands: { help: "!도움말", summarize: "!요약" },
   /** Korean names and descriptions of the slash commands, as Discord shows them to Korean users. */

@@ -27,7 +27,7 @@ Deno.test("start without credentials exits 2 and says exactly what to set", asyn
   assert.match(stderr, /DISCORD_TOKEN and GEMINI_API_KEY are missing/);
 });
 
-Deno.test("start with a malformed setting exits 2 naming the variable and its value", async () => {
+Deno.test("start with a malformed setting exits 2 naming the variable and what it expects", async () => {
   const token = `${btoa("1100000000000000001")}.abc.secretpart`;
   const { code, stderr } = await start({
     DISCORD_TOKEN: token,
@@ -35,11 +35,24 @@ Deno.test("start with a malformed setting exits 2 naming the variable and its va
     SESSION_IDLE_MINUTES: "-5",
   });
   assert.equal(code, 2);
-  assert.match(
-    stderr,
-    /SESSION_IDLE_MINUTES must be a whole number from 1 to 10080: current value is "-5"/,
-  );
+  assert.match(stderr, /SESSION_IDLE_MINUTES must be a whole number from 1 to 10080\n/);
   assert.doesNotMatch(stderr, /secretpart/);
+});
+
+Deno.test("start with a key pasted into HTTP_PORT exits 2 naming HTTP_PORT, never the key", async () => {
+  const pasted = "AIzaSyPastedIntoHttpPort0123456789abcd";
+  const { code, stderr } = await start({
+    DISCORD_TOKEN: `${btoa("1100000000000000001")}.abc.def`,
+    GEMINI_API_KEY: "k-123456789",
+    HTTP_PORT: pasted,
+  });
+  assert.equal(code, 2);
+  assert.match(stderr, /HTTP_PORT must be a whole number from 0 to 65535/);
+  assert.ok(
+    !stderr.includes(pasted),
+    `stderr shows the pasted key:\n${stderr.replace(pasted, "<key>")}`,
+  );
+  assert.ok(!stderr.includes(pasted.slice(0, 12)), "stderr shows part of the pasted key");
 });
 
 Deno.test("start with DATA_DIR outside what the bot may write exits 2 naming DATA_DIR", async () => {

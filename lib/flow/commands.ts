@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { CommandDefinition, SlashCommand } from "../discord.ts";
+import type { CommandDefinition } from "../discord.ts";
+import type { answerCommand, ChannelCommand, CommandReply } from "./command_reply.ts";
 import type { SessionsPort } from "../sessions_port.ts";
 import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
 import { splitMessage } from "../split_message.ts";
@@ -69,46 +70,50 @@ export interface CommandDeps extends SummaryDeps {
   statusText(): string;
 }
 
+/** The names of the commands this bot registers: any other is a stale registration. */
+export const COMMAND_NAMES: ReadonlySet<string> = new Set(COMMANDS.map((c) => c.name));
+
 /**
- * Handles one slash command. Never throws: a failure is logged.
+ * Handles one slash command. Runs inside {@link answerCommand}, which answers for it when it
+ * throws or leaves nothing shown.
  *
  * @example
  * ```ts ignore
- * await handleCommand(command, { discord, generate, maxMessages, logger, sessions, limiter, statusText });
+ * await answerCommand(command, discord, (c, reply) => handleCommand(c, reply, deps), options);
  * ```
  */
-export async function handleCommand(command: SlashCommand, deps: CommandDeps): Promise<void> {
-  const { discord, logger } = deps;
-  const respond = (content: string, options?: { ephemeral?: boolean }) =>
-    discord.replyToInteraction(command.id, command.token, content, options);
-  try {
-    switch (command.name) {
-      case "help":
-        return await respond(text.help);
-      case "status":
-        return await respond(deps.statusText());
-      case "reset": {
-        const result = await deps.sessions.reset(command.channelId, `reset-${command.id}`);
-        return await respond(result.ok ? text.resetDone : deliveryFailureText(result.error), {
-          ephemeral: false,
-        });
-      }
-      case "summarize": {
-        const limit = deps.limiter.hit(command.userId, Date.now());
-        if (!limit.allowed) {
-          return await respond(text.rateLimited(Math.ceil(limit.retryAfterMs / 1000)));
-        }
-        return await summarizeCommand(command, deps);
-      }
+export async function handleCommand(
+  command: ChannelCommand,
+  reply: CommandReply,
+  deps: CommandDeps,
+): Promise<void> {
+  switch (command.name) {
+    case "help":
+      return await reply.send(text.help);
+    case "status":
+      return await reply.send(deps.statusText());
+    case "reset": {
+      const result = await deps.sessions.reset(command.channelId, `reset-${command.id}`);
+      const notice = result.ok ? text.resetDone : deliveryFailureText(result.error);
+      return await reply.send(notice, { ephemeral: false });
     }
-  } catch (error) {
-    logger.error("Command {name} failed: {error}", { name: command.name, error: String(error) });
+    case "summarize": {
+      // A summary reads up to 300 messages and makes a large call: it counts like a chat.
+      const limit = deps.limiter.hit(command.userId, Date.now());
+      if (!limit.allowed) {
+        return await reply.send(text.rateLimited(Math.ceil(limit.retryAfterMs / 1000)));
+      }
+      return await summarizeCommand(command, reply, deps);
+    }
   }
 }
 
-async function summarizeCommand(command: SlashCommand, deps: CommandDeps): Promise<void> {
-  const { discord } = deps;
-  await discord.deferInteraction(command.id, command.token);
+async function summarizeCommand(
+  command: ChannelCommand,
+  reply: CommandReply,
+  deps: CommandDeps,
+): Promise<void> {
+  await reply.defer();
   const { minutes, after, before } = command.options;
   const parsed = summaryRequestFromOptions({
     minutes: typeof minutes === "number" ? minutes : undefined,
@@ -118,7 +123,5 @@ async function summarizeCommand(command: SlashCommand, deps: CommandDeps): Promi
   const summary = parsed.ok
     ? await summaryText(command.channelId, parsed.request, deps)
     : parsed.error;
-  const [first, ...rest] = splitMessage(summary);
-  await discord.editInteractionReply(command.token, first);
-  for (const chunk of rest) await discord.followUpInteraction(command.token, chunk);
+  for (const chunk of splitMessage(summary)) await reply.send(chunk);
 }

@@ -58,7 +58,7 @@ export function gate(message: ChatMessage, context: GateContext): GateDecision {
   const isFromPerson = !message.authorIsBot && !message.webhookId;
   const isTypedMessage = message.type === 0 || message.type === 19;
   if (!isFromPerson || !isTypedMessage) return IGNORE;
-  const content = stripMention(message.content, context.botId);
+  const content = stripMention(message.content, context.botId, { roleId: message.botRoleId });
   const summary = parseSummaryCommand(content);
   const isHelp = content === text.textCommands.help;
   const isAddressed = shouldAnswer(message, context.botId);

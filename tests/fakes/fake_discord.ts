@@ -117,6 +117,8 @@ export interface UserMessageOptions {
   webhookId?: string;
   /** Prefix `<@botId>` to the content and list the bot in `mentions`. */
   mentionsBot?: boolean;
+  /** Roles Discord lists in `mention_roles` (a role mention that pinged). @default {[]} */
+  mentionRoles?: string[];
   mentionEveryone?: boolean;
   /** Reply to a stored message; its author is pinged, as Discord does by default. */
   replyToMessageId?: string;
@@ -133,6 +135,20 @@ export interface InteractionOptions {
   name: string;
   options?: { name: string; type: number; value: unknown }[];
   userId?: string;
+  /**
+   * Leave `channel_id` and `channel` out of the payload, as Discord's schema allows; the fake
+   * still files the response under `channelId`. @default {false}
+   */
+  omitChannelId?: boolean;
+}
+
+/** Options for {@linkcode FakeDiscord.joinGuild}. */
+export interface JoinGuildOptions {
+  guildId: string;
+  /** The bot's managed role (`tags.bot_id`); omit for a guild where Discord made none. */
+  botRoleId?: string;
+  /** Other roles in the guild, by id. @default {[]} */
+  otherRoleIds?: string[];
 }
 
 /** What the bot did with an interaction. */
@@ -162,6 +178,7 @@ const DEFAULT_BOT_ID = "1100000000000000001";
 const DEFAULT_USER_ID = "1200000000000000001";
 const DISCORD_EPOCH = 1420070400000n;
 const MIN_HEARTBEAT_MS = 1017;
+const INTENT_GUILDS = 1 << 0;
 const INTENT_GUILD_MESSAGES = 1 << 9;
 const INTENT_DIRECT_MESSAGES = 1 << 12;
 const INTENT_MESSAGE_CONTENT = 1 << 15;
@@ -234,6 +251,7 @@ export class FakeDiscord {
   readonly #outages: { method: string; path: RegExp; status: ServerErrorStatus; until: number }[] =
     [];
   readonly #breaks: { method: string; path: RegExp; count: number }[] = [];
+  readonly #failures: { method: string; path: RegExp; status: number; count: number }[] = [];
   readonly #waiters = new Set<Waiter>();
   #closed = false;
 
@@ -426,6 +444,12 @@ export class FakeDiscord {
     this.#breaks.push({ method: method.toUpperCase(), path, count });
   }
 
+  /** Answers the next `count` requests matching `method` and `path` with a 5xx error, as Discord
+   * does in an incident. The request is not carried out. */
+  failNext(method: string, path: RegExp, status = 500, count = 1): void {
+    this.#failures.push({ method: method.toUpperCase(), path, status, count });
+  }
+
   /** Closes the gateway socket with a resumable code, so the client must RESUME. */
   dropConnection(code = 4000): void {
     this.#gateway.dropConnection(code);
@@ -494,6 +518,7 @@ export class FakeDiscord {
       ...this.#baseMessage(opts.channelId, opts.guildId, author, content),
       mention_everyone: opts.mentionEveryone ?? false,
       mentions,
+      mention_roles: opts.mentionRoles ?? [],
       type: opts.type ?? (referenced ? MESSAGE_TYPE_REPLY : 0),
     };
     if (opts.guildId && !opts.webhookId) message.member = member();
@@ -533,8 +558,10 @@ export class FakeDiscord {
         ...(opts.options ? { options: opts.options } : {}),
         ...(opts.guildId ? { guild_id: opts.guildId } : {}),
       },
-      channel_id: opts.channelId,
-      channel: { id: opts.channelId, type: opts.guildId ? 0 : 1 },
+      ...(opts.omitChannelId ? {} : {
+        channel_id: opts.channelId,
+        channel: { id: opts.channelId, type: opts.guildId ? 0 : 1 },
+      }),
       token,
       version: 1,
       app_permissions: PERMISSIONS_ALL_TEXT,
@@ -561,6 +588,55 @@ export class FakeDiscord {
     });
     this.dispatch("INTERACTION_CREATE", interaction);
     return { id, token };
+  }
+
+  /**
+   * Dispatches GUILD_CREATE for a guild the bot is in (to a session with the Guilds intent), with
+   * the @everyone role, the bot's managed role if given, and `otherRoleIds`.
+   */
+  joinGuild(opts: JoinGuildOptions): number | undefined {
+    if (!(this.#gateway.intents & INTENT_GUILDS)) return undefined;
+    const role = (id: string, name: string, tags?: Json): Json => ({
+      id,
+      name,
+      color: 0,
+      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+      hoist: false,
+      icon: null,
+      unicode_emoji: null,
+      position: id === opts.guildId ? 0 : 1,
+      permissions: id === opts.guildId ? "0" : PERMISSIONS_ALL_TEXT,
+      managed: tags !== undefined,
+      mentionable: false,
+      flags: 0,
+      ...(tags ? { tags } : {}),
+    });
+    const roles = [
+      role(opts.guildId, "@everyone"),
+      ...(opts.otherRoleIds ?? []).map((id) => role(id, `role-${id}`)),
+      ...(opts.botRoleId ? [role(opts.botRoleId, "SoyeBot", { bot_id: this.botId })] : []),
+    ];
+    return this.dispatch("GUILD_CREATE", {
+      id: opts.guildId,
+      name: "Test guild",
+      icon: null,
+      owner_id: DEFAULT_USER_ID,
+      roles,
+      emojis: [],
+      features: [],
+      member_count: 2,
+      large: false,
+      unavailable: false,
+      joined_at: new Date().toISOString(),
+      channels: [],
+      threads: [],
+      members: [],
+      voice_states: [],
+      presences: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+    });
   }
 
   /** Closes the gateway sockets and the server, and fails pending waits. */
@@ -590,7 +666,15 @@ export class FakeDiscord {
     let reply: Reply;
     try {
       rec.body = await readBody(req);
-      reply = path === url.pathname ? notFound("no /v10 prefix") : this.#route(rec);
+      const failure = this.#failures.find((f) => f.method === rec.method && f.path.test(path));
+      if (failure && --failure.count <= 0) {
+        this.#failures.splice(this.#failures.indexOf(failure), 1);
+      }
+      reply = failure
+        ? { status: failure.status, body: { message: "500: Internal Server Error", code: 0 } }
+        : path === url.pathname
+        ? notFound("no /v10 prefix")
+        : this.#route(rec);
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw e;
       reply = { ...Errors.invalidJson, errors: [`invalid JSON: ${e.message}`] };

@@ -667,3 +667,45 @@ Deno.test("a session past its resume window gets op 9 with d=false on RESUME", a
     await fake.close();
   }
 });
+
+Deno.test("failNext answers a 5xx once without carrying the request out", async () => {
+  const fake = await FakeDiscord.start();
+  try {
+    fake.failNext("POST", /^\/channels\/\d+\/messages$/, 503);
+    const failed = await call(fake, "POST", `/channels/${CHANNEL}/messages`, { content: "a" });
+    assert.equal(failed.status, 503);
+    assert.deepEqual(fake.messagesIn(CHANNEL), []);
+    const next = await call(fake, "POST", `/channels/${CHANNEL}/messages`, { content: "b" });
+    assert.equal(next.status, 200);
+    assert.deepEqual(fake.messagesIn(CHANNEL).map((m) => m.content), ["b"]);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("joinGuild sends GUILD_CREATE with the bot's managed role, only with the Guilds intent", async () => {
+  const fake = await FakeDiscord.start();
+  const without = await rawGateway(fake);
+  try {
+    without.send({ op: 2, d: { token: fake.token, intents: GatewayIntents.GuildMessages } });
+    await without.next((f) => f.t === "READY");
+    assert.equal(fake.joinGuild({ guildId: GUILD, botRoleId: "1500000000000000001" }), undefined);
+  } finally {
+    await without.close();
+  }
+  const gw = await rawGateway(fake);
+  try {
+    gw.send({ op: 2, d: { token: fake.token, intents: GatewayIntents.Guilds } });
+    await gw.next((f) => f.t === "READY");
+    fake.joinGuild({ guildId: GUILD, botRoleId: "1500000000000000001" });
+    const created = await gw.next((f) => f.t === "GUILD_CREATE");
+    const roles = created.d.roles as { id: string; managed: boolean; tags?: { bot_id?: string } }[];
+    assert.deepEqual(roles.map((r) => [r.id, r.managed, r.tags?.bot_id]), [
+      [GUILD, false, undefined],
+      ["1500000000000000001", true, fake.botId],
+    ]);
+  } finally {
+    await gw.close();
+    await fake.close();
+  }
+});

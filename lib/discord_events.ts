@@ -1,0 +1,189 @@
+/**
+ * Gateway payloads in, the bot's own shapes out: a MESSAGE_CREATE becomes a {@linkcode ChatMessage},
+ * an INTERACTION_CREATE a {@linkcode SlashCommand}.
+ *
+ * This is the edge where ids from outside are checked: an id that is not a snowflake, or an
+ * interaction token that is not URL-safe, never reaches code that builds a Discord URL.
+ *
+ * @module
+ */
+import type { IncomingMessage } from "./mention.ts";
+import { isSnowflake, isUrlSafeToken } from "./snowflake.ts";
+
+/** A gateway event's `d`, as JSON gave it: nothing in it is trusted. */
+export type Payload = Readonly<Record<string, unknown>>;
+
+/** The fields of a MESSAGE_CREATE's `d` that the bot reads; any may be missing or malformed. */
+interface MessagePayload {
+  id?: unknown;
+  channel_id?: unknown;
+  guild_id?: unknown;
+  author?: {
+    id?: unknown;
+    username?: unknown;
+    global_name?: unknown;
+    bot?: unknown;
+    system?: unknown;
+  };
+  member?: { nick?: unknown };
+  content?: unknown;
+  webhook_id?: unknown;
+  type?: unknown;
+  mentions?: unknown;
+  mention_roles?: unknown;
+  mention_everyone?: unknown;
+  referenced_message?: { author?: { id?: unknown } } | null;
+}
+
+/** The fields of an INTERACTION_CREATE's `d` that the bot reads; any may be missing. */
+interface InteractionPayload {
+  id?: unknown;
+  type?: unknown;
+  token?: unknown;
+  channel_id?: unknown;
+  guild_id?: unknown;
+  member?: { user?: { id?: unknown } };
+  user?: { id?: unknown };
+  data?: { name?: unknown; options?: unknown };
+}
+
+/** A message that arrived through the gateway, in the shape the bot's logic reads. */
+export interface ChatMessage extends IncomingMessage {
+  /** The message's snowflake id, for replies. */
+  id: string;
+  /** The channel (or DM) it was posted in. */
+  channelId: string;
+  /** The name people see: guild nickname, else global display name, else username. */
+  authorName: string;
+}
+
+/** A slash command invocation. */
+export interface SlashCommand {
+  /** The interaction's id, needed for its first response. */
+  id: string;
+  /** The interaction token, valid for 15 minutes of replies and follow-ups. */
+  token: string;
+  /** The command's name, such as `summarize`; empty when Discord sent none. */
+  name: string;
+  /** The channel the command was used in; absent when the payload named no valid channel. */
+  channelId?: string;
+  /** Absent in a DM. */
+  guildId?: string;
+  /** The user who used the command. */
+  userId: string;
+  /** The values given, by option name. */
+  options: Record<string, string | number | boolean>;
+}
+
+/** A payload turned into the bot's shape, or the reason it was refused. */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Type 2 is APPLICATION_COMMAND; pings, components and modals are not ours. */
+const APPLICATION_COMMAND = 2;
+
+/**
+ * Reads a MESSAGE_CREATE's `d`. `botRoleIn` names the bot's managed role in a guild, if known.
+ * Refused when an id the bot may put in a URL (message, channel, guild, author) is not a snowflake.
+ *
+ * @example Usage
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * const d = {
+ *   id: "1600000000000000001",
+ *   channel_id: "../../users/@me",
+ *   author: { id: "1200000000000000001", username: "u" },
+ *   content: "hi",
+ * };
+ * strictEqual(chatMessageFrom(d, () => undefined).ok, false);
+ * ```
+ */
+export function chatMessageFrom(
+  payload: Payload,
+  botRoleIn: (guildId: string) => string | undefined,
+): Parsed<ChatMessage> {
+  const d = payload as MessagePayload;
+  const { id, channel_id: channelId, guild_id: guildId, author = {} } = d;
+  const authorId = author.id;
+  // A guild id that is present but malformed must not turn a guild message into a "DM".
+  const guildIdOk = guildId === undefined || isSnowflake(guildId);
+  if (!isSnowflake(id) || !isSnowflake(channelId) || !isSnowflake(authorId) || !guildIdOk) {
+    const malformed = [
+      isSnowflake(id) ? undefined : "id",
+      isSnowflake(channelId) ? undefined : "channel_id",
+      guildIdOk ? undefined : "guild_id",
+      isSnowflake(authorId) ? undefined : "author.id",
+    ].filter((field) => field !== undefined);
+    return { ok: false, reason: `${malformed.join(", ")} not a Discord id` };
+  }
+  const inGuild = isSnowflake(guildId) ? guildId : undefined;
+  const referencedAuthor = d.referenced_message?.author?.id;
+  return {
+    ok: true,
+    value: {
+      id,
+      channelId,
+      guildId: inGuild,
+      content: textOr(d.content, ""),
+      authorId,
+      authorName: textOr(d.member?.nick, "") || textOr(author.global_name, "") ||
+        textOr(author.username, ""),
+      authorIsBot: author.bot === true || author.system === true,
+      webhookId: typeof d.webhook_id === "string" ? d.webhook_id : undefined,
+      // An unknown type is never one people type, so the bot does not answer it.
+      type: typeof d.type === "number" ? d.type : -1,
+      mentionedUserIds: listOf(d.mentions).map((u) => (u as { id?: unknown })?.id)
+        .filter(isSnowflake),
+      mentionedRoleIds: listOf(d.mention_roles).filter(isSnowflake),
+      botRoleId: inGuild === undefined ? undefined : botRoleIn(inGuild),
+      mentionsEveryone: d.mention_everyone === true,
+      replyToAuthorId: isSnowflake(referencedAuthor) ? referencedAuthor : undefined,
+    },
+  };
+}
+
+/**
+ * Reads an INTERACTION_CREATE's `d`: undefined for what is not an application command, refused
+ * when its id or token cannot go into a URL (then it cannot be answered at all). A command
+ * without a valid channel id is still returned, so that it can be answered.
+ *
+ * @example Usage
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * const d = { id: "1700000000000000001", token: "a/../b", type: 2 };
+ * strictEqual(slashCommandFrom(d)?.ok, false);
+ * ```
+ */
+export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undefined {
+  const d = payload as InteractionPayload;
+  if (d.type !== APPLICATION_COMMAND) return undefined;
+  if (!isSnowflake(d.id)) return { ok: false, reason: "id not a Discord id" };
+  if (!isUrlSafeToken(d.token)) return { ok: false, reason: "token not URL-safe" };
+  const options: Record<string, string | number | boolean> = {};
+  for (const option of listOf(d.data?.options)) {
+    const { name, value } = (option ?? {}) as { name?: unknown; value?: unknown };
+    const isValue = typeof value === "string" || typeof value === "number" ||
+      typeof value === "boolean";
+    if (typeof name === "string" && isValue) options[name] = value;
+  }
+  const userId = d.member?.user?.id ?? d.user?.id;
+  return {
+    ok: true,
+    value: {
+      id: d.id,
+      token: d.token,
+      name: textOr(d.data?.name, ""),
+      channelId: isSnowflake(d.channel_id) ? d.channel_id : undefined,
+      guildId: isSnowflake(d.guild_id) ? d.guild_id : undefined,
+      userId: isSnowflake(userId) ? userId : "",
+      options,
+    },
+  };
+}
+
+function textOr(value: unknown, fallback: string): string {
+  return typeof value === "string" ? value : fallback;
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}

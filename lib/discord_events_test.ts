@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { chatMessageFrom, type Payload, slashCommandFrom } from "./discord_events.ts";
+
+const BOT = "1100000000000000001";
+const USER = "1200000000000000001";
+const GUILD = "1300000000000000001";
+const CHANNEL = "1400000000000000001";
+const ROLE = "1500000000000000001";
+
+function messageCreate(overrides: Record<string, unknown> = {}): Payload {
+  return {
+    id: "1600000000000000001",
+    channel_id: CHANNEL,
+    guild_id: GUILD,
+    author: { id: USER, username: "minsu", global_name: "민수" },
+    member: { nick: null },
+    content: `<@&${ROLE}> 안녕`,
+    type: 0,
+    mentions: [],
+    mention_roles: [ROLE],
+    mention_everyone: false,
+    ...overrides,
+  };
+}
+
+function interactionCreate(overrides: Record<string, unknown> = {}): Payload {
+  return {
+    id: "1700000000000000001",
+    type: 2,
+    token: "aW50ZXJhY3Rpb24_token-1",
+    channel_id: CHANNEL,
+    guild_id: GUILD,
+    member: { user: { id: USER } },
+    data: { name: "summarize", options: [{ name: "minutes", type: 4, value: 20 }] },
+    ...overrides,
+  };
+}
+
+Deno.test("chatMessageFrom() reads a guild message with its role mentions", () => {
+  const parsed = chatMessageFrom(messageCreate(), (g) => g === GUILD ? ROLE : undefined);
+  assert.ok(parsed.ok);
+  assert.equal(parsed.value.channelId, CHANNEL);
+  assert.equal(parsed.value.authorName, "민수");
+  assert.deepEqual(parsed.value.mentionedRoleIds, [ROLE]);
+  assert.equal(parsed.value.botRoleId, ROLE);
+});
+
+Deno.test("chatMessageFrom() refuses ids that could steer a URL, naming the field only", () => {
+  for (
+    const [field, bad] of [
+      ["channel_id", "../../users/@me"],
+      ["id", "1/../2"],
+      ["guild_id", "x"],
+    ] as const
+  ) {
+    const parsed = chatMessageFrom(messageCreate({ [field]: bad }), () => undefined);
+    assert.ok(!parsed.ok, field);
+    assert.match(parsed.reason, new RegExp(field));
+    assert.doesNotMatch(parsed.reason, /users|\.\./);
+  }
+  const noAuthor = chatMessageFrom(messageCreate({ author: { id: "me" } }), () => undefined);
+  assert.ok(!noAuthor.ok);
+  assert.ok(!chatMessageFrom(messageCreate({ author: undefined }), () => undefined).ok);
+});
+
+Deno.test("chatMessageFrom() drops malformed mentioned and replied-to ids", () => {
+  const parsed = chatMessageFrom(
+    messageCreate({
+      mentions: [{ id: "../x" }, { id: BOT }],
+      mention_roles: ["<@&1>"],
+      referenced_message: { author: { id: "@me" } },
+    }),
+    () => undefined,
+  );
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.value.mentionedUserIds, [BOT]);
+  assert.deepEqual(parsed.value.mentionedRoleIds, []);
+  assert.equal(parsed.value.replyToAuthorId, undefined);
+});
+
+Deno.test("slashCommandFrom() reads an application command and ignores other types", () => {
+  const parsed = slashCommandFrom(interactionCreate());
+  assert.ok(parsed?.ok);
+  assert.equal(parsed.value.name, "summarize");
+  assert.equal(parsed.value.channelId, CHANNEL);
+  assert.equal(parsed.value.userId, USER);
+  assert.deepEqual(parsed.value.options, { minutes: 20 });
+  assert.equal(slashCommandFrom(interactionCreate({ type: 3 })), undefined);
+});
+
+Deno.test("slashCommandFrom() refuses an id or token that cannot go into a URL", () => {
+  const badId = slashCommandFrom(interactionCreate({ id: "../../x" }));
+  assert.ok(badId && !badId.ok);
+  const badToken = slashCommandFrom(interactionCreate({ token: "abc/../../webhooks" }));
+  assert.ok(badToken && !badToken.ok);
+  assert.doesNotMatch(badToken.reason, /webhooks/);
+});
+
+Deno.test("slashCommandFrom() keeps a command without a channel or a name, to answer it", () => {
+  const noChannel = slashCommandFrom(interactionCreate({ channel_id: undefined }));
+  assert.ok(noChannel?.ok);
+  assert.equal(noChannel.value.channelId, undefined);
+  const badChannel = slashCommandFrom(interactionCreate({ channel_id: "../x" }));
+  assert.ok(badChannel?.ok);
+  assert.equal(badChannel.value.channelId, undefined);
+  const noName = slashCommandFrom(interactionCreate({ data: undefined }));
+  assert.ok(noName?.ok);
+  assert.equal(noName.value.name, "");
+});
