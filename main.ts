@@ -192,10 +192,11 @@ export async function startBot(
     },
     onCommand: async (command) => {
       await connected.promise;
-      const commandLog = logger.with({ channelId: command.channelId, command: command.name });
+      const commandLog = logger.with({ channelId: command.channelId, name: command.name });
       await answerCommand(command, discord, (c, r) => handleCommand(c, r, flowDeps(commandLog)), {
         commands: COMMAND_NAMES,
-        onError: (error) => commandLog.error("Command failed: {error}", { error: String(error) }),
+        onError: (error) =>
+          commandLog.error("Command {name} failed: {error}", { error: String(error) }),
       });
     },
     onReady: () => logger.info("Connected to the Discord gateway"),

@@ -5,7 +5,7 @@
  * @module
  */
 import type { CommandDefinition } from "../discord.ts";
-import type { answerCommand, ChannelCommand, CommandReply } from "./command_reply.ts";
+import type { ChannelCommand, CommandReply } from "./command_reply.ts";
 import type { SessionsPort } from "../sessions_port.ts";
 import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
 import { splitMessage } from "../split_message.ts";
@@ -74,7 +74,7 @@ export interface CommandDeps extends SummaryDeps {
 export const COMMAND_NAMES: ReadonlySet<string> = new Set(COMMANDS.map((c) => c.name));
 
 /**
- * Handles one slash command. Runs inside {@link answerCommand}, which answers for it when it
+ * Handles one slash command. Runs inside `answerCommand` (command_reply.ts), which answers for it when it
  * throws or leaves nothing shown.
  *
  * @example
