@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { startBot } from "./lib/bot.ts";
 import {
   type Config,
@@ -16,6 +17,7 @@ import {
 } from "./lib/config.ts";
 import { log, redactor, setupLogging } from "./lib/log.ts";
 import { loadPersona } from "./lib/prompts.ts";
+import { checkWritable, DATABASE_FILE } from "./lib/store.ts";
 import { setTraceRedactor } from "./lib/tracing.ts";
 
 /** Exit codes: 2 for configuration, 1 for a failed start or shutdown, 70 when the bot cannot go on. */
@@ -50,6 +52,7 @@ async function configure(): Promise<{ config: Config; persona: string } | undefi
   try {
     const config = loadConfig(mergeEnvFile(await readEnvFile(), readEnvironment()));
     await checkPermissions(config);
+    checkDataDir(config.dataDir);
     const persona = await loadPersona(config.personaFile);
     return { config, persona };
   } catch (error) {
@@ -82,6 +85,25 @@ async function checkPermissions(config: Config): Promise<void> {
         `must name ${what} that the "bot" permission set in deno.json allows; add it there`,
       );
     }
+  }
+}
+
+/**
+ * A DATA_DIR the database can't be created or written in would let the bot answer and save
+ * nothing: write to it once now, and name it with SQLite's reason if that fails.
+ */
+function checkDataDir(dataDir: string): void {
+  const path = join(dataDir, DATABASE_FILE);
+  try {
+    Deno.mkdirSync(dataDir, { recursive: true });
+    checkWritable(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      "DATA_DIR",
+      `must be a directory where the bot can create and write ${path}, with free space; ` +
+        `it could not (${reason})`,
+    );
   }
 }
 

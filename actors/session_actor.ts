@@ -24,7 +24,15 @@ export type SessionCommand =
 
 /** How a session handled a command. */
 export type SessionResult =
-  | { ok: true; reply?: string }
+  | {
+    ok: true;
+    reply?: string;
+    /**
+     * The exchange is not on disk: the store refused it and holds it in memory to retry, so a
+     * restart before the disk recovers would forget it. The user should be told.
+     */
+    unsaved?: true;
+  }
   /** The reply could not be produced; the user was already told why. */
   | { ok: false; error: "not_answered" }
   /** The actor failed; it will be restarted from its persisted window. */
@@ -156,7 +164,8 @@ export class SessionActor {
     if (!window.exchanges.some((e) => e.id === id)) {
       const exchange = { user, model, at: this.#deps.now(), id };
       window.add(exchange);
-      await this.#deps.store.append(this.channelId, exchange, window.maxExchanges);
+      const outcome = await this.#deps.store.append(this.channelId, exchange, window.maxExchanges);
+      if (outcome === "unsaved") return { ok: true, reply: model, unsaved: true };
     }
     return { ok: true, reply: model };
   }

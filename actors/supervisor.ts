@@ -12,6 +12,7 @@
 import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
 import type { Content } from "../lib/history_window.ts";
 import { RestartIntensity } from "../lib/restart_intensity.ts";
+import type { StoreEvent, StoreHealth } from "../lib/retrying_store.ts";
 import { HostPool } from "./host_pool.ts";
 import type { SessionCommand, SessionResult } from "./session_actor.ts";
 import type { FromHost, ToHost } from "./session_host.ts";
@@ -40,7 +41,11 @@ export type SupervisorEvent =
     /** In-flight commands answered with an error. */
     failed: number;
   }
-  | { type: "session_crashed"; channelId: string; message: string };
+  | { type: "session_crashed"; channelId: string; message: string }
+  /** A host's store refused, retried, recovered or dropped writes. */
+  | { type: "store"; host: number; event: StoreEvent }
+  /** A host died holding writes its disk had refused: they are gone. */
+  | { type: "store_writes_lost"; host: number; count: number };
 
 /** The supervisor's policy and its links to the rest of the bot. */
 export interface SupervisorOptions {
@@ -113,6 +118,9 @@ export class Supervisor {
   /** Per channel, the tail of re-sends after a host restart; later commands queue behind it. */
   #gates = new Map<string, Promise<void>>();
   #counts = { evicted: 0, reaped: 0, restarted: 0, crashed: 0 };
+  /** Each host's store as it last reported (hosts that never reported are writable). */
+  #stores = new Map<number, { writable: boolean; pending: number }>();
+  #storeCounts = { writeFailures: 0, writesDropped: 0 };
 
   /** Starts the hosts and the idle sweep timer. */
   constructor(options: SupervisorOptions) {
@@ -129,7 +137,7 @@ export class Supervisor {
         databasePath: options.databasePath,
         maxExchanges: options.maxExchanges ?? 20,
       },
-      onMessage: (message, answer) => this.#receive(message, answer),
+      onMessage: (message, answer, index) => this.#receive(message, answer, index),
       onError: (index, error) => this.#restartHost(index, error),
     });
     this.#scheduleSweep();
@@ -148,6 +156,16 @@ export class Supervisor {
   /** Running totals since start. */
   get counts(): Readonly<{ evicted: number; reaped: number; restarted: number; crashed: number }> {
     return this.#counts;
+  }
+
+  /** The store over all hosts: writable only when every host's store is. */
+  get storeHealth(): StoreHealth {
+    const states = [...this.#stores.values()];
+    return {
+      writable: states.every((s) => s.writable),
+      pendingWrites: states.reduce((sum, s) => sum + s.pending, 0),
+      ...this.#storeCounts,
+    };
   }
 
   /** The host a channel is placed on: a stable hash, so a channel always lands on one host. */
@@ -290,8 +308,17 @@ export class Supervisor {
     this.#options.onEvent?.({ type: "evicted", channelId, reason });
   }
 
-  #receive(message: FromHost, answer: (message: ToHost) => void): void {
+  #receive(message: FromHost, answer: (message: ToHost) => void, index: number): void {
     switch (message.type) {
+      case "store": {
+        const { event, writable, pending } = message;
+        this.#stores.set(index, { writable, pending });
+        if (event.type === "write_failed" || event.type === "retry_failed") {
+          this.#storeCounts.writeFailures++;
+        } else if (event.type === "dropped") this.#storeCounts.writesDropped += event.count;
+        this.#options.onEvent?.({ type: "store", host: index, event });
+        break;
+      }
       case "reply": {
         const reply = this.#options.onReply(message).catch(() => undefined);
         const inflight = this.#inflight.get(message.commandId);
@@ -342,6 +369,13 @@ export class Supervisor {
       this.#options.onGiveUp(`session host ${index} died too often; last error: ${error}`);
     }
     this.#hosts.respawn(index);
+    // The refused writes the host held died with it; the new host starts with none.
+    const lost = this.#stores.get(index)?.pending ?? 0;
+    this.#stores.delete(index);
+    if (lost > 0) {
+      this.#storeCounts.writesDropped += lost;
+      this.#options.onEvent?.({ type: "store_writes_lost", host: index, count: lost });
+    }
     // The host's actors are gone; their windows are in the store and come back on next use.
     for (const channelId of this.#live.keys()) {
       if (this.#hostOf(channelId) === index) this.#live.delete(channelId);

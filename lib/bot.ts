@@ -13,7 +13,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { join } from "node:path";
 import { GeminiBroker } from "../actors/gemini_broker.ts";
-import { type ReplyRequest, Supervisor, type SupervisorEvent } from "../actors/supervisor.ts";
+import { type ReplyRequest, Supervisor } from "../actors/supervisor.ts";
+import { logSupervisorEvent } from "../actors/supervisor_log.ts";
 import type { Config } from "./config.ts";
 import { Countdown } from "./countdown.ts";
 import {
@@ -199,7 +200,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     sweepMs: config.sessionSweepMs,
     onReply: (request) => answer(request),
     onGiveUp: (reason) => options.onFatal(reason),
-    onEvent: (event: SupervisorEvent) => supervisorLog.info(`Session ${event.type}`, event),
+    onEvent: (event) => logSupervisorEvent(supervisorLog, event),
   });
 
   async function handleMessage(message: ChatMessage): Promise<void> {
@@ -237,6 +238,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         channelId: message.channelId,
         text: `${message.authorName}: ${content}`,
       });
+      if (result.ok && result.unsaved) await send(message, text.unsaved);
       // not_answered normally means the user was told why; if nothing reached them, say so now.
       if (result.ok || turn.shown) return;
       logger.warn("Message not answered: {error}", {
@@ -498,13 +500,17 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     keys: (now) => pool.status(now),
     gatewayConnected: () => discord.connected,
     discordRateLimited: () => discord.rateLimited,
+    storeHealth: () => supervisor.storeHealth,
   });
   // No HTTP_PORT, no server: the endpoints are opt-in.
   const storeOpen = sqliteCheck(databasePath);
   const ops = config.httpPort === undefined ? undefined : serveOps(
     { hostname: config.httpHost, port: config.httpPort },
     {
-      readiness: () => ({ gateway: discord.connected, store: !stopping && storeOpen() }),
+      readiness: () => ({
+        gateway: discord.connected,
+        store: !stopping && storeOpen() && supervisor.storeHealth.writable,
+      }),
       metrics: async () => ({ text: await metrics.render(), contentType: metrics.contentType }),
       statusPage: () => renderStatusPage(metrics.snapshot(), recentProblems.list()),
       onError: (error) => logger.error("Ops endpoint failed: {error}", { error: String(error) }),
