@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { GeminiBroker } from "./actors/gemini_broker.ts";
 import { Sessions } from "./actors/sessions.ts";
+import { logSessionsEvent } from "./actors/sessions_log.ts";
 import type { Config } from "./lib/config.ts";
 import { ConfigError } from "./lib/config.ts";
 import { configFromProcess } from "./lib/config_env.ts";
@@ -116,7 +117,7 @@ export async function startBot(
     maxExchanges: WINDOW_EXCHANGES,
     policy: config.supervisor,
     onGiveUp: onFatal,
-    onEvent: (event) => sessionsLog.info(`Session ${event.type}`, event),
+    onEvent: (event) => logSessionsEvent(sessionsLog, event),
   });
 
   const limiter = new SlidingWindowLimiter({
@@ -220,13 +221,17 @@ export async function startBot(
     keys: (now) => pool.status(now),
     gatewayConnected: () => discord.connected,
     discordRateLimited: () => discord.rateLimited,
+    storeHealth: () => sessions.storeHealth,
   });
   // No HTTP_PORT, no server: the endpoints are opt-in.
   const storeOpen = sqliteCheck(databasePath);
   const ops = config.httpPort === undefined ? undefined : serveOps(
     { hostname: config.httpHost, port: config.httpPort },
     {
-      readiness: () => ({ gateway: discord.connected, store: !stopping && storeOpen() }),
+      readiness: () => ({
+        gateway: discord.connected,
+        store: !stopping && storeOpen() && sessions.storeHealth.writable,
+      }),
       metrics: async () => ({ text: await metrics.render(), contentType: metrics.contentType }),
       statusPage: () => renderStatusPage(metrics.snapshot(), recentProblems.list()),
       onError: (error) => logger.error("Ops endpoint failed: {error}", { error: String(error) }),

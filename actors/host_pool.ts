@@ -19,9 +19,9 @@ export interface HostPoolOptions {
   init: HostInit;
   /**
    * A message from a current worker. `answer` posts back to that same worker, and does nothing
-   * once it has been replaced: a restarted host has forgotten what it asked.
+   * once it has been replaced: a restarted host has forgotten what it asked. `index` is the host's.
    */
-  onMessage(message: FromHost, answer: (message: ToHost) => void): void;
+  onMessage(message: FromHost, answer: (message: ToHost) => void, index: number): void;
   /** The current worker at `index` threw an uncaught error; it has been terminated. */
   onError(index: number, error: string): void;
 }
@@ -101,7 +101,7 @@ export class HostPool {
     worker.onmessage = (event: MessageEvent<FromHost>) => {
       if (!current()) return; // a message from a host that was replaced
       if (event.data.type === "stopped") slot.stopped?.();
-      else this.#options.onMessage(event.data, answer);
+      else this.#options.onMessage(event.data, answer, index);
     };
     worker.onerror = (event) => {
       // Handled here: an uncaught error in a host must not take the whole process down.

@@ -20,8 +20,12 @@ export type SessionCommand =
 
 /** How a session handled a command. */
 export type SessionResult =
-  /** Done: for a turn, `recorded` says whether an exchange was saved. */
-  | { ok: true; recorded?: boolean }
+  /**
+   * Done: for a turn, `recorded` says whether an exchange was kept, and `unsaved` that the store
+   * refused it and holds it in memory to retry, so a restart before the disk recovers would
+   * forget it: the user should be told.
+   */
+  | { ok: true; recorded?: boolean; unsaved?: true }
   /** The actor failed; it will be restarted from its persisted window. */
   | { ok: false; error: "crashed"; message: string }
   /** The bot is shutting down and the command was not started. */
@@ -147,8 +151,11 @@ export class SessionActor {
     const exchange = { user: line, model: shown, at: now(), id };
     window.add(exchange);
     // Appending ends the turn in the same transaction.
-    await store.append(this.channelId, exchange, window.maxExchanges);
-    return { ok: true, recorded: true };
+    const outcome = await store.append(this.channelId, exchange, window.maxExchanges);
+    return outcome === "unsaved" ? { ok: true, recorded: true, unsaved: true } : {
+      ok: true,
+      recorded: true,
+    };
   }
 
   async #loadWindow(): Promise<HistoryWindow> {

@@ -9,7 +9,9 @@
  *
  * @module
  */
+import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Content } from "../lib/history_window.ts";
+import { RetryingStore, type StoreEvent } from "../lib/retrying_store.ts";
 import type { SessionStore } from "../lib/store.ts";
 import { SessionActor, type SessionCommand, type SessionResult } from "./session_actor.ts";
 
@@ -28,18 +30,34 @@ export type FromHost =
   | { type: "lent"; id: string; contents: Content[] }
   | { type: "done"; id: string; channelId: string; result: SessionResult }
   | { type: "evicted"; channelId: string }
+  /** The store refused, retried, recovered or dropped writes; its state after the event. */
+  | { type: "store"; event: StoreEvent; writable: boolean; pending: number }
   | { type: "stopped" };
+
+/**
+ * How often one channel is told that its conversation is not being saved: once when the store
+ * first refuses its writes, then again at most this often while the outage lasts, so a broken
+ * disk doesn't double every message.
+ */
+export const UNSAVED_NOTICE_MS = 10 * 60_000;
 
 /** Options for a host. */
 export interface SessionHostOptions {
-  /** Where each actor's history window is persisted; shared by this host's actors. */
+  /**
+   * Where each actor's history window is persisted; shared by this host's actors. Writes it
+   * refuses are held by the host and retried (see `RetryingStore`).
+   */
   store: SessionStore;
   /** Sends a message to the main thread (the worker's `postMessage`, or a test's function). */
   post: (message: FromHost) => void;
   /** Exchanges each actor keeps in its history window. */
   maxExchanges: number;
-  /** Epoch ms now, stamped on recorded exchanges. @default Date.now */
+  /** Time for the store's retries and the unsaved notices. @default systemClock */
+  clock?: Clock;
+  /** Epoch ms now, stamped on recorded exchanges. @default clock.now */
   now?: () => number;
+  /** Most refused writes held in memory. @default 2000 */
+  maxPendingWrites?: number;
 }
 
 /** Many session actors multiplexed on one thread. */
@@ -53,10 +71,20 @@ export class SessionHost {
   #early = new Map<string, string | undefined>();
   #stopping = false;
   #options: SessionHostOptions;
+  #clock: Clock;
+  #store: RetryingStore;
+  /** When each channel was last told its conversation is not being saved, during this outage. */
+  #toldUnsaved = new Map<string, number>();
 
   /** Makes an empty host; actors are created as their channels' messages arrive. */
   constructor(options: SessionHostOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#store = new RetryingStore(options.store, {
+      clock: this.#clock,
+      maxPending: options.maxPendingWrites,
+      onEvent: (event) => this.#storeEvent(event),
+    });
   }
 
   /** Live actors on this host. */
@@ -113,6 +141,9 @@ export class SessionHost {
     if (!result.ok && result.error === "bounced") {
       result = { ok: false, error: "crashed", message: "session restarted twice in a row" };
     }
+    if (result.ok && result.unsaved && !this.#tellUnsaved(channelId)) {
+      result = { ok: true, recorded: result.recorded };
+    }
     this.#options.post({ type: "done", id: command.id, channelId, result });
   }
 
@@ -123,8 +154,8 @@ export class SessionHost {
     let actor = this.#actors.get(channelId);
     if (!actor) {
       actor = new SessionActor(channelId, {
-        store: this.#options.store,
-        now: this.#options.now ?? Date.now,
+        store: this.#store,
+        now: this.#options.now ?? (() => this.#clock.now()),
         maxExchanges: this.#options.maxExchanges,
         lend: (id, contents) => this.#lend(id, contents),
       });
@@ -160,13 +191,32 @@ export class SessionHost {
     this.#options.post({ type: "evicted", channelId });
   }
 
-  /** Finishes the turns lent out, answers what is queued with "stopping", then closes the store. */
+  /**
+   * Finishes the turns lent out, answers what is queued with "stopping", then closes the store
+   * (which tries its held writes a last time).
+   */
   async #stop(): Promise<void> {
     this.#stopping = true;
     await Promise.all([...this.#actors.values()].map((actor) => actor.stop()));
     await Promise.all([...this.#closing.values()]);
     this.#actors.clear();
-    await this.#options.store.close();
+    await this.#store.close();
     this.#options.post({ type: "stopped" });
+  }
+
+  /** Whether this channel's user should be told now that the answer is not saved. */
+  #tellUnsaved(channelId: string): boolean {
+    const now = this.#clock.now();
+    const told = this.#toldUnsaved.get(channelId);
+    if (told !== undefined && now - told < UNSAVED_NOTICE_MS) return false;
+    this.#toldUnsaved.set(channelId, now);
+    return true;
+  }
+
+  #storeEvent(event: StoreEvent): void {
+    // A new outage is news again for every channel.
+    if (event.type === "recovered") this.#toldUnsaved.clear();
+    const { writable, pending } = this.#store;
+    this.#options.post({ type: "store", event, writable, pending });
   }
 }

@@ -18,6 +18,7 @@ import type {
   SessionError,
   SessionsPort,
 } from "../lib/sessions_port.ts";
+import type { StoreEvent, StoreHealth } from "../lib/retrying_store.ts";
 import { HostPool } from "./host_pool.ts";
 import type { SessionResult } from "./session_actor.ts";
 import type { FromHost, ToHost } from "./session_host.ts";
@@ -27,7 +28,11 @@ import { Supervisor, type SupervisorCounts, type SupervisorPolicy } from "./supe
 export type SessionsEvent =
   | { type: "evicted"; channelId: string; reason: "lru" | "idle" }
   | { type: "host_restarted"; host: number; error: string; resent: number; failed: number }
-  | { type: "session_crashed"; channelId: string; message: string };
+  | { type: "session_crashed"; channelId: string; message: string }
+  /** A host's store refused, retried, recovered or dropped writes. */
+  | { type: "store"; host: number; event: StoreEvent }
+  /** A host died holding writes its disk had refused: they are gone. */
+  | { type: "store_writes_lost"; host: number; count: number };
 
 /** What the session layer needs. */
 export interface SessionsOptions {
@@ -79,6 +84,9 @@ export class Sessions implements SessionsPort {
   #timer: TimerId | undefined;
   #stopping = false;
   #stopped: Promise<void> | undefined;
+  /** Each host's store as it last reported (hosts that never reported are writable). */
+  #stores = new Map<number, { writable: boolean; pending: number }>();
+  #storeCounts = { writeFailures: 0, writesDropped: 0 };
 
   /** Starts the hosts and the idle sweep timer. */
   constructor(options: SessionsOptions) {
@@ -92,7 +100,7 @@ export class Sessions implements SessionsPort {
         databasePath: options.databasePath,
         maxExchanges: options.maxExchanges,
       },
-      onMessage: (message) => this.#receive(message),
+      onMessage: (message, _answer, index) => this.#receive(message, index),
       onError: (index, error) => this.#hostDied(index, error),
     });
     this.#scheduleSweep();
@@ -111,6 +119,16 @@ export class Sessions implements SessionsPort {
   /** Running totals since start. */
   get counts(): Readonly<SupervisorCounts> {
     return this.#supervisor.counts;
+  }
+
+  /** The store over all hosts: writable only when every host's store is. */
+  get storeHealth(): StoreHealth {
+    const states = [...this.#stores.values()];
+    return {
+      writable: states.every((s) => s.writable),
+      pendingWrites: states.reduce((sum, s) => sum + s.pending, 0),
+      ...this.#storeCounts,
+    };
   }
 
   /** Begins a chat turn; resolves with its lease once the session lends its window. */
@@ -200,7 +218,7 @@ export class Sessions implements SessionsPort {
     }
     return pending.done.promise.then((result) =>
       result.ok
-        ? { ok: true, recorded: result.recorded === true }
+        ? { ok: true, recorded: result.recorded === true, unsaved: result.unsaved === true }
         : { ok: false, error: sessionError(result), message: crashMessage(result) }
     );
   }
@@ -218,8 +236,15 @@ export class Sessions implements SessionsPort {
     return (hash >>> 0) % this.#hosts.size;
   }
 
-  #receive(message: FromHost): void {
-    if (message.type === "lent") {
+  #receive(message: FromHost, host: number): void {
+    if (message.type === "store") {
+      const { event, writable, pending } = message;
+      this.#stores.set(host, { writable, pending });
+      if (event.type === "write_failed" || event.type === "retry_failed") {
+        this.#storeCounts.writeFailures++;
+      } else if (event.type === "dropped") this.#storeCounts.writesDropped += event.count;
+      this.#options.onEvent?.({ type: "store", host, event });
+    } else if (message.type === "lent") {
       const pending = this.#pending.get(message.id);
       // A turn begun again after a host restart already holds its window: only the loan matters.
       if (!pending || pending.stage !== "begun") return;
@@ -268,6 +293,13 @@ export class Sessions implements SessionsPort {
       this.#options.onGiveUp(`session host ${index} died too often; last error: ${error}`);
     }
     this.#hosts.respawn(index);
+    // The refused writes the host held died with it; the new host starts with none.
+    const lost = this.#stores.get(index)?.pending ?? 0;
+    this.#stores.delete(index);
+    if (lost > 0) {
+      this.#storeCounts.writesDropped += lost;
+      this.#options.onEvent?.({ type: "store_writes_lost", host: index, count: lost });
+    }
     let resent = 0;
     let failed = 0;
     for (const [id, pending] of this.#pending) {

@@ -5,7 +5,9 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { type Config, CONFIG_VARIABLES, ConfigError, loadConfig, mergeEnvFile } from "./config.ts";
+import { checkWritable, DATABASE_FILE } from "./store.ts";
 
 async function readEnvFile(): Promise<string | undefined> {
   try {
@@ -39,7 +41,27 @@ function readEnvironment(): Record<string, string> {
 export async function configFromProcess(): Promise<Config> {
   const config = loadConfig(mergeEnvFile(await readEnvFile(), readEnvironment()));
   await checkPermissions(config);
+  checkDataDir(config.dataDir);
   return config;
+}
+
+/**
+ * A DATA_DIR the database can't be created or written in would let the bot answer and save
+ * nothing: write to it once now, and name it with SQLite's reason if that fails.
+ */
+function checkDataDir(dataDir: string): void {
+  const path = join(dataDir, DATABASE_FILE);
+  try {
+    Deno.mkdirSync(dataDir, { recursive: true });
+    checkWritable(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      "DATA_DIR",
+      `must be a directory where the bot can create and write ${path}, with free space; ` +
+        `it could not (${reason})`,
+    );
+  }
 }
 
 /**

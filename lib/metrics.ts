@@ -18,10 +18,11 @@ import type { BrokerEvent, BrokerStats, Prices } from "./broker_port.ts";
 import type { Usage } from "./gemini.ts";
 import { pacificDayKey } from "./pacific_day.ts";
 import { percentile } from "./percentiles.ts";
+import type { StoreHealth } from "./retrying_store.ts";
 import type { KeyStatus } from "./token_pool.ts";
 
 /** Re-exported because this module's public types are built on them. */
-export type { BrokerEvent, BrokerStats, KeyStatus, Prices, Usage };
+export type { BrokerEvent, BrokerStats, KeyStatus, Prices, StoreHealth, Usage };
 
 /** The prom-client registry that holds the bot's metrics. */
 export type MetricsRegistry = Registry;
@@ -74,6 +75,8 @@ export interface MetricsSources {
   gatewayConnected(): boolean;
   /** Discord REST answers with status 429 since start. */
   discordRateLimited(): number;
+  /** The session store over all hosts: writable, writes held, refused and dropped. */
+  storeHealth(): StoreHealth;
 }
 
 /** Options for {@linkcode BotMetrics}. */
@@ -478,6 +481,7 @@ export class BotMetrics {
     const source = () => this.#sources;
     const stats = () => source()?.brokerStats();
     const counts = () => source()?.sessionCounts();
+    const store = () => source()?.storeHealth();
     const keys = () => source()?.keys(this.#now()) ?? [];
     /** One unlabelled sample; zero until the sources are connected. */
     const only = (value: number | undefined): Sample[] => [[{}, value ?? 0]];
@@ -538,6 +542,16 @@ export class BotMetrics {
         "Session host workers that died and were restarted by the supervisor.",
         () => counts()?.restarted,
       ],
+      [
+        "soyebot_store_write_failures_total",
+        "Writes to the session store that SQLite refused (disk full, read-only), retries included.",
+        () => store()?.writeFailures,
+      ],
+      [
+        "soyebot_store_writes_dropped_total",
+        "Refused writes given up for good: the held queue was full, or the bot or a host stopped.",
+        () => store()?.writesDropped,
+      ],
     ];
     for (const [name, help, read] of unlabelledCounters) {
       counterFrom(name, help, [], () => only(read()));
@@ -555,6 +569,16 @@ export class BotMetrics {
         () => source()?.queueDepth(),
       ],
       ["soyebot_gemini_active_calls", "Gemini calls running now.", () => source()?.activeCalls()],
+      [
+        "soyebot_store_writable",
+        "1 while the session store takes every write; 0 while refused writes are held to retry.",
+        () => store()?.writable ? 1 : 0,
+      ],
+      [
+        "soyebot_store_pending_writes",
+        "Writes the session store refused, held in memory until the disk takes them.",
+        () => store()?.pendingWrites,
+      ],
       [
         "soyebot_discord_gateway_connected",
         "1 while the Discord gateway session is up.",

@@ -44,6 +44,7 @@ function sources(overrides: Partial<MetricsSources> = {}): MetricsSources {
     }],
     gatewayConnected: () => true,
     discordRateLimited: () => 6,
+    storeHealth: () => ({ writable: false, pendingWrites: 3, writeFailures: 5, writesDropped: 1 }),
     ...overrides,
   };
 }
@@ -95,6 +96,10 @@ Deno.test("the exposition carries recorded latencies and the figures read at scr
       'soyebot_gemini_key_requests{key_id="key1",window="minute"} 5',
       'soyebot_gemini_key_budget_requests{key_id="key1",window="day"} 250',
       "soyebot_discord_gateway_connected 1",
+      "soyebot_store_writable 0",
+      "soyebot_store_pending_writes 3",
+      "soyebot_store_write_failures_total 5",
+      "soyebot_store_writes_dropped_total 1",
     ]
   ) assert.ok(text.includes(`${line}\n`), `missing "${line}" in:\n${text}`);
   // A second scrape reads the same totals, not twice as much.

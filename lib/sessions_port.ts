@@ -32,7 +32,8 @@ export type BeginResult = { ok: true; lease: Lease } | { ok: false; error: Sessi
 
 /** How a turn ended. */
 export type CommitResult =
-  | { ok: true; recorded: boolean }
+  /** `unsaved`: the store holds the exchange in memory until its disk takes writes again. */
+  | { ok: true; recorded: boolean; unsaved: boolean }
   | { ok: false; error: SessionError; message?: string };
 
 /** The session layer, as the message flow sees it. */

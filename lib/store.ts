@@ -16,9 +16,11 @@ export interface SessionStore {
   load(channelId: string): Promise<Exchange[]>;
   /**
    * Adds one exchange and keeps only the newest `keep`, so the store never outgrows the window.
-   * Ends the turn `exchange.id` noted by `beginTurn`, in the same write.
+   * Ends the turn `exchange.id` noted by `beginTurn`, in the same write. Resolves "saved" once it
+   * is on disk, or "unsaved" when it is not: a store that retries holds it in memory to write when
+   * the disk takes it again (or, past its bound, has logged dropping it).
    */
-  append(channelId: string, exchange: Exchange, keep: number): Promise<void>;
+  append(channelId: string, exchange: Exchange, keep: number): Promise<WriteOutcome>;
   /** Notes that turn `id` (the user's message id) is being answered: it is in flight. */
   beginTurn(channelId: string, id: string, at: number): Promise<void>;
   /** Ends an in-flight turn that recorded nothing. */
@@ -41,6 +43,9 @@ export interface UnansweredTurn {
   /** The user's message id. */
   id: string;
 }
+
+/** Whether an appended exchange reached the disk. */
+export type WriteOutcome = "saved" | "unsaved";
 
 /** Schema migrations, applied in order; `PRAGMA user_version` records how many ran. */
 const MIGRATIONS: readonly string[] = [
@@ -135,13 +140,25 @@ export class SqliteStore implements SessionStore {
 
   /** Opens (creating and migrating if needed) the database at `path`. */
   static open(path: string): SqliteStore {
-    const db = new DatabaseSync(path);
-    // Several hosts write the same file: wait for the lock instead of failing with SQLITE_BUSY.
-    db.exec("PRAGMA busy_timeout = 5000");
-    db.exec("PRAGMA journal_mode = WAL");
-    // NORMAL in WAL mode survives a killed process; only a power cut can lose the last commits.
-    db.exec("PRAGMA synchronous = NORMAL");
-    migrate(db);
+    return SqliteStore.over(new DatabaseSync(path));
+  }
+
+  /**
+   * Makes the store on a connection the caller opened, and may tune (a size cap, say); the
+   * connection is set up and migrated as {@link SqliteStore.open} does, and closed with the store.
+   */
+  static over(db: DatabaseSync): SqliteStore {
+    try {
+      // Several hosts write the same file: wait for the lock instead of failing with SQLITE_BUSY.
+      db.exec("PRAGMA busy_timeout = 5000");
+      db.exec("PRAGMA journal_mode = WAL");
+      // NORMAL in WAL mode survives a killed process; only a power cut can lose the last commits.
+      db.exec("PRAGMA synchronous = NORMAL");
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     return new SqliteStore(db);
   }
 
@@ -151,54 +168,59 @@ export class SqliteStore implements SessionStore {
   }
 
   load(channelId: string): Promise<Exchange[]> {
-    const rows = this.#select.all(channelId) as unknown as Row[];
-    return Promise.resolve(
-      rows.map(({ user, model, at, command_id }) =>
+    return settled(() => {
+      const rows = this.#select.all(channelId) as unknown as Row[];
+      return rows.map(({ user, model, at, command_id }) =>
         command_id === null ? { user, model, at } : { user, model, at, id: command_id }
-      ),
-    );
+      );
+    });
   }
 
-  append(channelId: string, exchange: Exchange, keep: number): Promise<void> {
+  append(channelId: string, exchange: Exchange, keep: number): Promise<WriteOutcome> {
     // One transaction: a crash leaves either the old window or the new one, never half.
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      this.#insert.run(
-        channelId,
-        exchange.user,
-        exchange.model,
-        Math.round(exchange.at),
-        exchange.id ?? null,
-      );
-      this.#trim.run(channelId, keep);
-      if (exchange.id !== undefined) this.#endTurn.run(channelId, exchange.id);
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
-    return Promise.resolve();
+    return settled(() => {
+      inTransaction(this.#db, () => {
+        this.#insert.run(
+          channelId,
+          exchange.user,
+          exchange.model,
+          Math.round(exchange.at),
+          exchange.id ?? null,
+        );
+        this.#trim.run(channelId, keep);
+        if (exchange.id !== undefined) this.#endTurn.run(channelId, exchange.id);
+      });
+      return "saved" as const;
+    });
+  }
+
+  /**
+   * Writes the schema version back unchanged: a real write that changes nothing, so it throws
+   * SQLite's own error when the file can't be written (read-only, disk full).
+   */
+  probeWrite(): void {
+    const version = schemaVersion(this.#db);
+    inTransaction(this.#db, () => this.#db.exec(`PRAGMA user_version = ${version}`));
   }
 
   beginTurn(channelId: string, id: string, at: number): Promise<void> {
-    this.#beginTurn.run(channelId, id, Math.round(at));
-    return Promise.resolve();
+    return settled(() => void this.#beginTurn.run(channelId, id, Math.round(at)));
   }
 
   endTurn(channelId: string, id: string): Promise<void> {
-    this.#endTurn.run(channelId, id);
-    return Promise.resolve();
+    return settled(() => void this.#endTurn.run(channelId, id));
   }
 
   takeUnanswered(): Promise<UnansweredTurn[]> {
-    const rows = this.#unanswered.all() as unknown as (UnansweredTurn & { at: number })[];
-    rows.sort((a, b) => a.at - b.at);
-    return Promise.resolve(rows.map(({ channelId, id }) => ({ channelId, id })));
+    return settled(() => {
+      const rows = this.#unanswered.all() as unknown as (UnansweredTurn & { at: number })[];
+      rows.sort((a, b) => a.at - b.at);
+      return rows.map(({ channelId, id }) => ({ channelId, id }));
+    });
   }
 
   delete(channelId: string): Promise<void> {
-    this.#delete.run(channelId);
-    return Promise.resolve();
+    return settled(() => void this.#delete.run(channelId));
   }
 
   close(): Promise<void> {
@@ -214,15 +236,67 @@ function schemaVersion(db: DatabaseSync): number {
 
 function migrate(db: DatabaseSync): void {
   // BEGIN IMMEDIATE takes the write lock first, so two hosts opening a new file don't both migrate.
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  inTransaction(db, () => {
     for (let v = schemaVersion(db); v < MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v]);
       db.exec(`PRAGMA user_version = ${v + 1}`);
     }
+  });
+}
+
+/** `fn`'s result as a promise, and its error as a rejection: a store's callers await, never catch. */
+function settled<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Runs `fn` in a write transaction and commits it. On failure the error thrown is SQLite's own:
+ * a full disk or an I/O error makes SQLite roll the transaction back by itself, and a ROLLBACK
+ * after that would throw "no transaction is active" in its place.
+ */
+function inTransaction(db: DatabaseSync, fn: () => void): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    fn();
     db.exec("COMMIT");
   } catch (error) {
-    db.exec("ROLLBACK");
+    if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
+  }
+}
+
+/**
+ * True for an error SQLite raised (node:sqlite marks them `ERR_SQLITE_ERROR`): the file or the
+ * disk refused, which may heal. Anything else thrown by a store is a bug.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isSqliteError(new TypeError("x")), false);
+ * ```
+ */
+export function isSqliteError(error: unknown): error is Error {
+  return error instanceof Error && (error as { code?: unknown }).code === "ERR_SQLITE_ERROR";
+}
+
+/**
+ * Opens the database at `path` (creating and migrating it) and writes to it once, then closes
+ * it; throws SQLite's error when the file can't be created or written.
+ *
+ * @example
+ * ```ts ignore
+ * checkWritable("data/soyebot.db"); // throws "unable to open database file" on a read-only disk
+ * ```
+ */
+export function checkWritable(path: string): void {
+  const store = SqliteStore.open(path);
+  try {
+    store.probeWrite();
+  } finally {
+    void store.close();
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { SqliteStore } from "./store.ts";
+import { checkWritable, SqliteStore } from "./store.ts";
 
 /** Runs `fn` with the path of a fresh database file, removing its directory afterwards. */
 async function withDatabaseFile(fn: (path: string) => Promise<void>): Promise<void> {
@@ -112,5 +112,42 @@ Deno.test("SqliteStore lets two connections share one file, as worker hosts do",
     assert.deepEqual(await b.load("1"), [{ user: "x", model: "y", at: 0 }]);
     await a.close();
     await b.close();
+  });
+});
+
+/** A store whose file may grow by `spare` pages at most: SQLite itself then reports a full disk. */
+function cappedStore(path: string, spare: number): { store: SqliteStore; db: DatabaseSync } {
+  const db = new DatabaseSync(path);
+  const store = SqliteStore.over(db);
+  const { page_count } = db.prepare("PRAGMA page_count").get() as { page_count: number };
+  db.exec(`PRAGMA max_page_count = ${page_count + spare}`);
+  return { store, db };
+}
+
+Deno.test("SqliteStore reports SQLite's own error when the disk is full, not the ROLLBACK's", async () => {
+  await withDatabaseFile(async (path) => {
+    const { store } = cappedStore(path, 0);
+    await assert.rejects(
+      store.append("1", { user: "u".repeat(100_000), model: "m", at: 0 }, 20),
+      { message: "database or disk is full", code: "ERR_SQLITE_ERROR" },
+    );
+    // The failed write left no transaction behind: reads and later writes still work.
+    assert.deepEqual(await store.load("1"), []);
+    await store.close();
+  });
+});
+
+Deno.test("SqliteStore.probeWrite throws SQLite's error for a read-only database", async () => {
+  await withDatabaseFile(async (path) => {
+    SqliteStore.open(path).probeWrite();
+    const store = SqliteStore.over(new DatabaseSync(path, { readOnly: true }));
+    assert.throws(() => store.probeWrite(), { message: "attempt to write a readonly database" });
+    await store.close();
+  });
+});
+
+Deno.test("checkWritable names what SQLite says when the database can't be opened", () => {
+  assert.throws(() => checkWritable("data/no-such-dir/s.db"), {
+    message: /unable to open database file/,
   });
 });

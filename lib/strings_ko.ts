@@ -37,6 +37,9 @@ export const text = {
   crashed: "앗, 방금 건 놓쳤어. 한 번만 다시 말해줄래?",
   stopping: "나 지금 재시작하는 중이야. 조금 있다가 다시 불러줘.",
   unanswered: "방금 재시작하느라 이 메시지엔 대답을 못 했어. 다시 말해줄래?",
+  /** Said once per channel while the store can't write: the answers above are in memory only. */
+  unsaved: "_(저장 공간에 문제가 있어서 지금 대화가 저장되지 않고 있어. " +
+    "그동안 내가 재시작되면 이 대화는 기억 못 해.)_",
   rateLimited: (seconds: number) => `너무 빨라. ${seconds}초만 쉬었다가 말 걸어줘.`,
   resetDone: "이 채널 대화 기록 지웠어. 처음부터 다시 하자.",
   /** A slash command the bot does not know (a stale registration). */

@@ -118,6 +118,8 @@ export async function chatTurn(
     const committed = await begun.lease.commit(shown);
     if (!committed.ok) {
       logger.error("Exchange not recorded: {error}", { channelId, error: committed.error });
+    } else if (committed.unsaved) {
+      await reply(discord, logger, message, text.unsaved);
     }
   }
 }
