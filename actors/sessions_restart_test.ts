@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { SqliteStore } from "../lib/store.ts";
 import { delay, until } from "../tests/harness.ts";
-import type { SessionsEvent } from "./sessions.ts";
+import { hostIndex, type SessionsEvent } from "./sessions.ts";
 import { answerTo, lease, say, texts, withSessions } from "./sessions_testing.ts";
 
 type Restarted = Extract<SessionsEvent, { type: "host_restarted" }>;
@@ -151,6 +151,27 @@ Deno.test("a host that dies after recording a commit, before saying so, does not
     assert.deepEqual((await peek.load("a")).map((e) => e.user), ["first", "slow"]);
     assert.deepEqual(await peek.takeUnanswered(), [], "the turn begun again was left in flight");
     await peek.close();
+  });
+});
+
+Deno.test("a session over the cap when a host restarts is evicted on its own host", async () => {
+  const channelOn = (host: number) =>
+    Array.from({ length: 64 }, (_, i) => `ch${i}`).find((c) => hostIndex(c, 2) === host)!;
+  const [x, y] = [channelOn(0), channelOn(1)];
+  const evicted: string[] = [];
+  await withSessions({
+    policy: { maxSessions: 1 },
+    onEvent: (e) => e.type === "evicted" && evicted.push(`${e.channelId}:${e.reason}`),
+  }, async (s) => {
+    const held = await lease(s, x, "held"); // busy: the cap cannot evict it
+    await say(s, y, "over the cap"); // live while x is busy, idle once done
+    assert.deepEqual(s.lruOrder, [x, y]);
+    s.killHost(0); // x is begun again on the new host: over the cap, y must go
+    assert.deepEqual(s.lruOrder, [x]);
+    assert.deepEqual(evicted, [`${y}:lru`], "the supervisor forgot y but its host keeps it");
+    assert.equal(s.counts.evicted, 1);
+    assert.deepEqual(await held.commit(answerTo("held")), { ok: true, recorded: true });
+    assert.deepEqual(await say(s, y, "back"), ["over the cap", answerTo("over the cap"), "back"]);
   });
 });
 
