@@ -597,6 +597,7 @@ Deno.test("timeoutMs is silence, not length: a slow, healthy stream finishes; a 
     text: slow.join(""),
     usage: USAGE,
     attempts: 1,
+    finishReason: "STOP",
   });
 
   client.steps.push({ chunks: ["하나 ", "둘 "], everyMs: 1000, thenHang: true });

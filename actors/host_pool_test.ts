@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { WINDOW_EXCHANGES } from "../lib/history_window.ts";
 import { until } from "../tests/harness.ts";
 import { HostPool } from "./host_pool.ts";
 import type { FromHost } from "./session_host.ts";
 
-const init = { type: "init", databasePath: ":memory:", maxExchanges: 20 } as const;
+const init = { type: "init", databasePath: ":memory:", maxExchanges: WINDOW_EXCHANGES } as const;
 
 Deno.test("HostPool reports a host's uncaught error, and a respawned host answers", async () => {
   const errors: [number, string][] = [];
@@ -21,7 +22,7 @@ Deno.test("HostPool reports a host's uncaught error, and a respawned host answer
   pool.respawn(1);
   pool.post(1, { type: "evict", channelId: "a" });
   await until(() => messages.length === 1, "the respawned host's answer");
-  assert.deepEqual(messages, [{ type: "evicted", channelId: "a", persisted: true }]);
+  assert.deepEqual(messages, [{ type: "evicted", channelId: "a" }]);
   await pool.stop(8_000);
 });
 

@@ -146,7 +146,9 @@ export class SessionActor {
     const alreadyRecorded = window.exchanges.some((e) => e.id === id);
     if (shown === undefined || alreadyRecorded) {
       await store.endTurn(this.channelId, id);
-      return { ok: true, recorded: false };
+      // The exchange is in the history either way: saying "recorded" only when this host wrote
+      // it would make a commit's result depend on whether the old host died before or after.
+      return { ok: true, recorded: alreadyRecorded };
     }
     const exchange = { user: line, model: shown, at: now(), id };
     window.add(exchange);

@@ -1,34 +1,45 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ManualClock } from "../lib/clock.ts";
-import type { Exchange } from "../lib/history_window.ts";
+import { type Exchange, WINDOW_EXCHANGES } from "../lib/history_window.ts";
 import { SqliteStore } from "../lib/store.ts";
-import { until } from "../tests/harness.ts";
-import { type FromHost, SessionHost, UNSAVED_NOTICE_MS } from "./session_host.ts";
+import { delay, until } from "../tests/harness.ts";
+import { type FromHost, SessionHost, type ToHost, UNSAVED_NOTICE_MS } from "./session_host.ts";
 
-/** A host driven directly, answering every reply request at once. */
-function hostWith(store: SqliteStore) {
-  const delivered: Extract<FromHost, { type: "delivered" }>[] = [];
-  const asked: string[][] = [];
+type Done = Extract<FromHost, { type: "done" }>;
+
+/** A host driven directly, recording what it posts; `onLent` plays the main thread's turn. */
+function hostWith(
+  store: SqliteStore,
+  onLent: (lent: Extract<FromHost, { type: "lent" }>, host: SessionHost) => void = () => {},
+) {
+  const out: FromHost[] = [];
   const host: SessionHost = new SessionHost({
     store,
     now: () => 0,
+    maxExchanges: WINDOW_EXCHANGES,
     post: (message) => {
-      if (message.type === "delivered") delivered.push(message);
-      if (message.type === "reply") {
-        asked.push(message.contents.map((c) => c.parts[0].text));
-        const text = `re ${message.contents.at(-1)!.parts[0].text}`;
-        queueMicrotask(() => host.receive({ type: "replied", callId: message.callId, text }));
-      }
+      out.push(message);
+      if (message.type === "lent") onLent(message, host);
     },
   });
-  return { host, delivered, asked };
+  const done = () => out.filter((m): m is Done => m.type === "done");
+  const lent = () => out.flatMap((m) => m.type === "lent" ? [m] : []);
+  return { host, out, done, lent };
 }
 
-const chat = (id: string, text: string) => ({
-  type: "deliver" as const,
-  command: { kind: "chat" as const, id, channelId: "c", text },
+const begin = (id: string, line: string): ToHost => ({ type: "begin", channelId: "c", id, line });
+const commit = (id: string, shown: string | undefined): ToHost => ({
+  type: "commit",
+  channelId: "c",
+  id,
+  shown,
 });
+const lastLine = (lent: Extract<FromHost, { type: "lent" }>) => lent.contents.at(-1)!.parts[0].text;
+
+/** Commits every lent turn at once with "re <its line>", as a fast main thread would. */
+const answerAtOnce = (lent: Extract<FromHost, { type: "lent" }>, host: SessionHost) =>
+  queueMicrotask(() => host.receive(commit(lent.id, `re ${lastLine(lent)}`)));
 
 Deno.test("SessionHost hands commands queued behind a crash to a fresh actor, in order", async () => {
   const store = SqliteStore.open(":memory:");
@@ -37,63 +48,90 @@ Deno.test("SessionHost hands commands queued behind a crash to a fresh actor, in
   store.append = (channelId: string, exchange: Exchange, keep: number) => {
     if (failNext) {
       failNext = false;
-      return Promise.reject(new Error("a bug in append"));
+      return Promise.reject(new Error("disk full"));
     }
     return append(channelId, exchange, keep);
   };
-  const { host, delivered, asked } = hostWith(store);
-  host.receive(chat("1", "one"));
-  await until(() => delivered.length === 1, "the first answer");
+  const { host, done, lent } = hostWith(store, answerAtOnce);
+  host.receive(begin("1", "one"));
+  await until(() => done().length === 1, "the first turn");
   failNext = true;
-  host.receive(chat("2", "two")); // its save throws a bug (not SQLite): the actor crashes
-  host.receive(chat("3", "three"));
-  host.receive(chat("4", "four"));
-  await until(() => delivered.length === 4, "all four answers");
-  assert.deepEqual(delivered.map((d) => [d.commandId, d.result.ok]), [
+  host.receive(begin("2", "two")); // its commit fails to save: the actor crashes
+  host.receive(begin("3", "three"));
+  host.receive(begin("4", "four"));
+  await until(() => done().length === 4, "all four turns");
+  assert.deepEqual(done().map((d) => [d.id, d.result.ok]), [
     ["1", true],
     ["2", false],
     ["3", true],
     ["4", true],
   ]);
-  assert.deepEqual(delivered[1].result, {
-    ok: false,
-    error: "crashed",
-    message: "a bug in append",
-  });
+  assert.deepEqual(done()[1].result, { ok: false, error: "crashed", message: "disk full" });
   // The fresh actor started from the persisted window: "two" was never saved.
-  assert.deepEqual(asked.at(-1), ["one", "re one", "three", "re three", "four"]);
+  assert.deepEqual(
+    lent().at(-1)!.contents.map((c) => c.parts[0].text),
+    ["one", "re one", "three", "re three", "four"],
+  );
   assert.deepEqual((await store.load("c")).map((e) => e.user), ["one", "three", "four"]);
   await store.close();
 });
 
 Deno.test("SessionHost stop answers queued commands with stopping and closes the store", async () => {
   const store = SqliteStore.open(":memory:");
-  const out: FromHost[] = [];
-  let answer: ((text: string) => void) | undefined;
-  const host: SessionHost = new SessionHost({
-    store,
-    post: (message) => {
-      out.push(message);
-      if (message.type === "reply") {
-        answer = (text) => host.receive({ type: "replied", callId: message.callId, text });
-      }
-    },
-  });
-  host.receive(chat("1", "running"));
-  host.receive(chat("2", "queued"));
-  await until(() => answer !== undefined, "the reply request");
+  const close = store.close.bind(store);
+  let closed = false;
+  store.close = () => {
+    closed = true;
+    return close();
+  };
+  const { host, out, done, lent } = hostWith(store);
+  host.receive(begin("1", "running"));
+  host.receive(begin("2", "queued"));
+  await until(() => lent().length === 1, "the first turn to be lent");
   host.receive({ type: "stop" });
-  await until(
-    () => out.some((m) => m.type === "delivered" && m.commandId === "2"),
-    "the queued command's answer",
-  );
-  answer!("done");
+  await until(() => done().some((d) => d.id === "2"), "the queued turn's answer");
+  assert.equal(closed, false, "the store closed under a lent turn");
+  host.receive(commit("1", "done"));
   await until(() => out.at(-1)?.type === "stopped", "stopped");
-  const results = out.flatMap((m) => m.type === "delivered" ? [[m.commandId, m.result]] : []);
-  assert.deepEqual(results, [
+  assert.deepEqual(done().map((d) => [d.id, d.result]), [
     ["2", { ok: false, error: "stopping" }],
-    ["1", { ok: true, reply: "done" }],
+    ["1", { ok: true, recorded: true }],
   ]);
+  assert.equal(closed, true);
+  await assert.rejects(async () => await store.load("c"), "the store is still open");
+  // Begun after stop: refused, not run.
+  host.receive(begin("3", "late"));
+  await until(() => done().some((d) => d.id === "3"), "the late turn's answer");
+  assert.deepEqual(done().at(-1)!.result, { ok: false, error: "stopping" });
+});
+
+Deno.test("SessionHost buffers a commit that arrives before its turn is lent, and applies it", async () => {
+  // After a host restart, main re-sends a committed turn as begin + commit in one breath.
+  const store = SqliteStore.open(":memory:");
+  const { host, done, lent } = hostWith(store);
+  host.receive(begin("1", "held"));
+  await until(() => lent().length === 1, "the first turn to be lent");
+  host.receive(begin("2", "queued"));
+  host.receive(commit("2", "shown before the crash")); // early: 2 waits behind 1
+  host.receive(begin("3", "nothing shown"));
+  host.receive(commit("3", undefined)); // early, and nothing to record
+  await delay(20); // room to misbehave: lend again, or record out of order
+  assert.deepEqual([lent().length, done().length], [1, 0]);
+  host.receive(commit("1", "re held"));
+  await until(() => done().length === 3, "all three turns");
+  assert.deepEqual(done().map((d) => [d.id, d.result]), [
+    ["1", { ok: true, recorded: true }],
+    ["2", { ok: true, recorded: true }],
+    ["3", { ok: true, recorded: false }],
+  ]);
+  // The buffered commits were applied to their own turns, without lending the window again.
+  assert.deepEqual(lent().map((l) => l.id), ["1"]);
+  assert.deepEqual(
+    (await store.load("c")).map((e) => [e.id, e.user, e.model]),
+    [["1", "held", "re held"], ["2", "queued", "shown before the crash"]],
+  );
+  assert.deepEqual(await store.takeUnanswered(), []);
+  await store.close();
 });
 
 /**
@@ -104,20 +142,21 @@ function hostOnDisk() {
   const db = new DatabaseSync(":memory:");
   const store = SqliteStore.over(db);
   const clock = new ManualClock(0);
-  const delivered: Extract<FromHost, { type: "delivered" }>[] = [];
+  const done: Done[] = [];
   const storeNews: Extract<FromHost, { type: "store" }>[] = [];
   const asked: string[][] = [];
   const host: SessionHost = new SessionHost({
     store,
     clock,
+    maxExchanges: WINDOW_EXCHANGES,
     post: (message) => {
-      if (message.type === "delivered") delivered.push(message);
+      if (message.type === "done") done.push(message);
       if (message.type === "store") storeNews.push(message);
-      if (message.type === "reply") {
+      if (message.type === "lent") {
         asked.push(message.contents.map((c) => c.parts[0].text.slice(0, 8)));
         // Large enough that the full disk can't fit the exchange in a page it already has.
-        const text = `re ${message.contents.at(-1)!.parts[0].text}`.padEnd(20_000, ".");
-        queueMicrotask(() => host.receive({ type: "replied", callId: message.callId, text }));
+        const shown = `re ${lastLine(message)}`.padEnd(20_000, ".");
+        queueMicrotask(() => host.receive(commit(message.id, shown)));
       }
     },
   });
@@ -128,12 +167,12 @@ function hostOnDisk() {
     },
     free: () => db.exec("PRAGMA max_page_count = 1000000"),
   };
-  /** Delivers a chat and waits for its result. */
-  const say = async (id: string, text: string) => {
-    const before = delivered.length;
-    host.receive(chat(id, text));
-    await until(() => delivered.length > before, `the answer to ${id}`);
-    return delivered.at(-1)!.result;
+  /** Begins a turn and waits for its result. */
+  const say = async (id: string, line: string) => {
+    const before = done.length;
+    host.receive(begin(id, line));
+    await until(() => done.length > before, `the turn ${id}`);
+    return done.at(-1)!.result;
   };
   return { host, store, clock, disk, storeNews, asked, say };
 }
@@ -152,7 +191,7 @@ Deno.test("SessionHost answers while the disk is full, flags the turn unsaved, a
   assert.equal(failed.type === "write_failed" && failed.channelId, "c");
 
   // The next turn is told nothing new (the channel was just told) but still sees "two".
-  assert.deepEqual(await say("3", "three"), { ok: true, reply: `re three`.padEnd(20_000, ".") });
+  assert.deepEqual(await say("3", "three"), { ok: true, recorded: true });
   assert.deepEqual(asked.at(-1), ["one", "re one..", "two", "re two..", "three"]);
   // Evicted and back: the new actor reads the held writes back, in order.
   host.receive({ type: "evict", channelId: "c" });

@@ -227,13 +227,8 @@ export class Sessions implements SessionsPort {
     this.#hosts.post(this.#hostOf(message.channelId), message);
   }
 
-  /** The host a channel is placed on: a stable hash, so a channel always lands on one host. */
   #hostOf(channelId: string): number {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < channelId.length; i++) {
-      hash = Math.imul(hash ^ channelId.charCodeAt(i), 0x01000193);
-    }
-    return (hash >>> 0) % this.#hosts.size;
+    return hostIndex(channelId, this.#hosts.size);
   }
 
   #receive(message: FromHost, host: number): void {
@@ -313,7 +308,11 @@ export class Sessions implements SessionsPort {
       // Begun again in arrival order: the channel's later turns queue behind it on the new host.
       resent++;
       pending.attempts++;
-      this.#supervisor.busy(pending.channelId, this.#clock.now());
+      // Busy again may put the live sessions over the cap: the supervisor has already forgotten
+      // what it returns, so it must be evicted on its host too, or that actor is never dropped.
+      for (const evicted of this.#supervisor.busy(pending.channelId, this.#clock.now())) {
+        this.#drop(evicted, "lru");
+      }
       this.#post(pending.message);
       if (pending.stage === "committed") {
         this.#post({ type: "commit", channelId: pending.channelId, id, shown: pending.shown });
@@ -332,6 +331,23 @@ export class Sessions implements SessionsPort {
     // The sweep must never keep a finished process alive.
     if (this.#clock === systemClock) Deno.unrefTimer(this.#timer as number);
   }
+}
+
+/**
+ * The host a channel is placed on: a stable hash (FNV-1a), so a channel always lands on one host.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(hostIndex("42", 2), hostIndex("42", 2));
+ * ```
+ */
+export function hostIndex(channelId: string, hosts: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < channelId.length; i++) {
+    hash = Math.imul(hash ^ channelId.charCodeAt(i), 0x01000193);
+  }
+  return (hash >>> 0) % hosts;
 }
 
 const stoppingResult = { ok: false, error: "stopping" } as const;

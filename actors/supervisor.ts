@@ -38,6 +38,7 @@ interface Live {
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
+ * import { DEFAULT_SUPERVISOR_POLICY } from "../lib/supervisor_policy.ts";
  * const supervisor = new Supervisor({ ...DEFAULT_SUPERVISOR_POLICY, maxSessions: 1 });
  * supervisor.busy("a", 0);
  * supervisor.done("a", 1);

@@ -1,30 +1,35 @@
 /**
- * Session benchmark: live sessions through the real {@link Supervisor}, its Web Worker hosts and
- * SQLite, against an instant reply function, so what is measured is the actor system alone.
+ * Session benchmark: live sessions through the real {@link Sessions}, its Web Worker hosts and
+ * SQLite, with turns that commit at once, so what is measured is the actor system alone.
  *
  * Two designs, each in its own process so that their RSS figures do not mix:
  * - multiplexed: 1000 sessions over 2 worker hosts, as the bot runs them;
- * - one Worker per session: 100 sessions, each alone in its own worker (a one-host supervisor
+ * - one Worker per session: 100 sessions, each alone in its own worker (a one-host `Sessions`
  *   per session), to show what multiplexing saves.
  *
  * Every session is filled to a full window (20 exchanges, 40 messages of about 300 characters,
- * Korean and English mixed). Activation latency is the first message's round trip (deliver, ask
- * for the reply, persist, answer) for a new session and for one evicted and rehydrated from the
- * store.
+ * Korean and English mixed). Activation latency is the first message's round trip (begin, the
+ * window lent, commit, persist, done) for a new session and for one evicted and rehydrated from
+ * the store.
  *
- * Run with `deno task bench` (all benchmarks) or `deno run -P=bench bench/sessions.ts`.
+ * Run with `deno task bench` (all benchmarks) or `deno run -P=bench bench/sessions.ts`; add
+ * `--sessions=N` for a smaller run (N multiplexed sessions, N/10 one-Worker ones).
  *
  * @module
  */
 import { join } from "node:path";
-import type { SessionCommand } from "../actors/session_actor.ts";
-import { type DeliveryResult, Supervisor } from "../actors/supervisor.ts";
+import { Sessions } from "../actors/sessions.ts";
+import { WINDOW_EXCHANGES } from "../lib/history_window.ts";
 import { percentile } from "../lib/percentiles.ts";
 import { DATABASE_FILE } from "../lib/store.ts";
+import { DEFAULT_SUPERVISOR_POLICY } from "../lib/supervisor_policy.ts";
+
+/** Multiplexed sessions in a full run; the one-Worker design runs a tenth as many. */
+const FULL_SESSIONS = 1000;
 
 /** The sizes the benchmark runs at. */
 export interface SessionBenchOptions {
-  /** @default 1000 */
+  /** @default 1000 (100 for one Worker per session) */
   sessions?: number;
   /** Exchanges per session; the window holds 20. @default 20 */
   exchanges?: number;
@@ -90,24 +95,37 @@ function rssMb(): number {
   return Deno.memoryUsage().rss / 1024 / 1024;
 }
 
-/** An instant reply function that also notes the longest `contents` it was sent. */
-function instantReplies(): {
-  onReply: (r: { contents: unknown[] }) => Promise<string>;
+/** Instant turns: each commits a canned line at once, noting the longest `contents` lent. */
+function instantTurns(): {
+  shown: () => string;
+  lent: (contents: unknown[]) => void;
   maxContents(): number;
 } {
   let n = 0;
   let max = 0;
   return {
-    onReply: (request) => {
-      max = Math.max(max, request.contents.length);
-      return Promise.resolve(LINES[n++ % LINES.length]);
-    },
+    shown: () => LINES[n++ % LINES.length],
+    lent: (contents) => max = Math.max(max, contents.length),
     maxContents: () => max,
   };
 }
 
-function expectOk(result: DeliveryResult, what: string): void {
-  if (!result.ok) throw new Error(`${what} failed: ${JSON.stringify(result)}`);
+/** One whole chat turn in `channelId`'s session: begin, take the loan, commit at once. */
+async function turn(
+  sessions: Sessions,
+  channelId: string,
+  id: string,
+  line: string,
+  turns: ReturnType<typeof instantTurns>,
+  what: string,
+): Promise<void> {
+  const begun = await sessions.begin(channelId, id, line);
+  if (!begun.ok) throw new Error(`${what} not begun: ${JSON.stringify(begun)}`);
+  turns.lent(begun.lease.contents);
+  const committed = await begun.lease.commit(turns.shown());
+  if (!committed.ok || !committed.recorded) {
+    throw new Error(`${what} not recorded: ${JSON.stringify(committed)}`);
+  }
 }
 
 async function benchDataDir(): Promise<string> {
@@ -119,12 +137,13 @@ async function benchDataDir(): Promise<string> {
 
 const channel = (i: number) => `${1_300_000_000_000_000_000n + BigInt(i)}`;
 
-/** One way of running sessions: how a session starts, hears a message, and leaves memory. */
+/** One way of running sessions: where a session lives, and how it leaves memory. */
 interface Design {
   label: string;
   /** Makes session `i` ready for its first message; timed together with that message. */
   open(i: number): void;
-  deliver(i: number, command: SessionCommand): Promise<DeliveryResult>;
+  /** The {@link Sessions} that session `i` lives in. */
+  sessionsOf(i: number): Sessions;
   /** Drops session `i` from memory, untimed, so that its next message reads the store. */
   evict(i: number): Promise<void>;
   stop(): Promise<void>;
@@ -134,39 +153,33 @@ interface Design {
 async function measure(
   sessions: number,
   exchanges: number,
-  design: (supervisor: (hosts: number) => Supervisor) => Design,
+  design: (sessionsWith: (hosts: number) => Sessions) => Design,
 ): Promise<SessionFigures> {
   const dir = await benchDataDir();
   const started = performance.now();
   const baseline = rssMb();
-  const replies = instantReplies();
-  const { label, open, deliver, evict, stop } = design((hosts) =>
-    new Supervisor({
+  const turns = instantTurns();
+  const { label, open, sessionsOf, evict, stop } = design((hosts) =>
+    new Sessions({
       databasePath: join(dir, DATABASE_FILE),
       hosts,
-      maxSessions: sessions,
-      sweepMs: 0,
-      onReply: replies.onReply,
+      maxExchanges: WINDOW_EXCHANGES,
+      policy: { ...DEFAULT_SUPERVISOR_POLICY, maxSessions: sessions, sweepMs: 0 },
       onGiveUp: (reason) => {
         throw new Error(reason);
       },
     })
   );
   let seq = 0;
-  const say = (i: number) =>
-    deliver(i, {
-      kind: "chat",
-      id: `m${seq++}`,
-      channelId: channel(i),
-      text: LINES[seq % LINES.length],
-    });
+  const say = (i: number, what: string) =>
+    turn(sessionsOf(i), channel(i), `m${seq++}`, LINES[seq % LINES.length], turns, what);
   /** The first message's round trip after `open`, one session at a time, uncontended. */
   const firstMessages = async (what: string): Promise<number[]> => {
     const latencies: number[] = [];
     for (let i = 0; i < sessions; i++) {
       const t = performance.now();
       open(i);
-      expectOk(await say(i), what);
+      await say(i, what);
       latencies.push(performance.now() - t);
     }
     return latencies;
@@ -176,8 +189,7 @@ async function measure(
     // Fill every window: all sessions talking at once, one message each per round.
     const t = performance.now();
     for (let round = 1; round < exchanges; round++) {
-      const results = await Promise.all(Array.from({ length: sessions }, (_, i) => say(i)));
-      results.forEach((r) => expectOk(r, "message"));
+      await Promise.all(Array.from({ length: sessions }, (_, i) => say(i, "message")));
     }
     const messagesPerSecond = (sessions * (exchanges - 1)) / ((performance.now() - t) / 1000);
     const rss = rssMb();
@@ -195,7 +207,7 @@ async function measure(
       rehydratedP50Ms: percentile(rehydrated, 50),
       rehydratedP99Ms: percentile(rehydrated, 99),
       messagesPerSecond,
-      fullContents: replies.maxContents(),
+      fullContents: turns.maxContents(),
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -206,34 +218,34 @@ async function measure(
 
 /** 1000 sessions multiplexed over a few worker hosts, as the bot runs them. */
 export function benchMultiplexed(options: SessionBenchOptions = {}): Promise<SessionFigures> {
-  const { sessions = 1000, exchanges = 20, hosts = 2 } = options;
-  return measure(sessions, exchanges, (supervisorWith) => {
-    const supervisor = supervisorWith(hosts);
+  const { sessions = FULL_SESSIONS, exchanges = WINDOW_EXCHANGES, hosts = 2 } = options;
+  return measure(sessions, exchanges, (sessionsWith) => {
+    const multiplexed = sessionsWith(hosts);
     return {
       label: `multiplexed (${hosts} hosts)`,
       open: () => {},
-      deliver: (_i, command) => supervisor.deliver(command),
+      sessionsOf: () => multiplexed,
       evict: (i) => {
-        if (!supervisor.evict(channel(i))) throw new Error(`could not evict ${channel(i)}`);
+        if (!multiplexed.evict(channel(i))) throw new Error(`could not evict ${channel(i)}`);
         return Promise.resolve();
       },
-      stop: () => supervisor.stop(),
+      stop: () => multiplexed.stop(),
     };
   });
 }
 
-/** The design not taken: each session alone in its own Web Worker (a one-host supervisor each). */
+/** The design not taken: each session alone in its own Web Worker (a one-host Sessions each). */
 export function benchWorkerPerSession(options: SessionBenchOptions = {}): Promise<SessionFigures> {
-  const { sessions = 100, exchanges = 20 } = options;
-  return measure(sessions, exchanges, (supervisorWith) => {
-    const workers: Supervisor[] = [];
+  const { sessions = FULL_SESSIONS / 10, exchanges = WINDOW_EXCHANGES } = options;
+  return measure(sessions, exchanges, (sessionsWith) => {
+    const workers: Sessions[] = [];
     return {
       label: "one Worker per session",
       // A new session is a new worker; so is a rehydrated one, which then reads the store.
       open: (i) => {
-        workers[i] = supervisorWith(1);
+        workers[i] = sessionsWith(1);
       },
-      deliver: (i, command) => workers[i].deliver(command),
+      sessionsOf: (i) => workers[i],
       // Evicting a session ends its worker.
       evict: (i) => workers[i].stop(),
       stop: async () => {
@@ -253,12 +265,14 @@ const START_V8_FLAGS = "--max-semi-space-size=1,--optimize-for-size";
 /** Runs one design in a fresh `deno` process and returns its figures. */
 async function inChildProcess(
   design: "multiplexed" | "per-worker",
+  sessions: number,
   v8Flags?: string,
 ): Promise<SessionFigures> {
   const flags = v8Flags ? [`--v8-flags=${v8Flags}`] : [];
   const label = v8Flags ? "as deno task start" : "V8 default heap";
+  const args = [`--design=${design}`, `--sessions=${sessions}`];
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=bench", ...flags, "bench/sessions.ts", `--design=${design}`],
+    args: ["run", "-P=bench", ...flags, "bench/sessions.ts", ...args],
     cwd: new URL("../", import.meta.url).pathname,
     stdout: "piped",
     stderr: "inherit",
@@ -297,21 +311,45 @@ export function table(rows: SessionFigures[]): string {
   ].join("\n");
 }
 
+/** The value of command-line flag `--name=value`, if given. */
+function flag(name: string): string | undefined {
+  return Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+/** `--sessions=N`, checked; undefined for a full run. */
+function sessionsFlag(): number | undefined {
+  const value = flag("sessions");
+  if (value === undefined) return undefined;
+  const sessions = Number(value);
+  if (!Number.isInteger(sessions) || sessions < 1) {
+    throw new TypeError(`--sessions must be a positive integer: current value is "${value}"`);
+  }
+  return sessions;
+}
+
 /** Runs both designs, each in its own process, and prints the table. */
 export async function main(): Promise<void> {
-  const design = Deno.args.find((a) => a.startsWith("--design="))?.slice("--design=".length);
-  if (design === "multiplexed") return console.log(JSON.stringify(await benchMultiplexed()));
-  if (design === "per-worker") return console.log(JSON.stringify(await benchWorkerPerSession()));
+  const given = sessionsFlag();
+  const design = flag("design");
+  if (design === "multiplexed") {
+    return console.log(JSON.stringify(await benchMultiplexed({ sessions: given })));
+  }
+  if (design === "per-worker") {
+    return console.log(JSON.stringify(await benchWorkerPerSession({ sessions: given })));
+  }
   if (design !== undefined) throw new TypeError(`Unknown --design: ${design}`);
 
+  const sessions = given ?? FULL_SESSIONS;
+  const perWorkerSessions = Math.max(1, Math.round(sessions / 10));
+
   console.log(
-    `## sessions: Supervisor + worker hosts + SQLite, instant replies ` +
+    `## sessions: Sessions + worker hosts + SQLite, instant turns ` +
       `(Deno ${Deno.version.deno}, ${Deno.build.os}/${Deno.build.arch}, ` +
       `${navigator.hardwareConcurrency} CPUs)\n`,
   );
-  const multiplexed = await inChildProcess("multiplexed", START_V8_FLAGS);
-  const untuned = await inChildProcess("multiplexed");
-  const perWorker = await inChildProcess("per-worker", START_V8_FLAGS);
+  const multiplexed = await inChildProcess("multiplexed", sessions, START_V8_FLAGS);
+  const untuned = await inChildProcess("multiplexed", sessions);
+  const perWorker = await inChildProcess("per-worker", perWorkerSessions, START_V8_FLAGS);
   console.log(table([multiplexed, untuned, perWorker]));
   const goal = (f: SessionFigures) =>
     `${f.rssMb.toFixed(1)} MB, ${f.rssMb <= 200 ? "met" : "NOT met"}`;

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { checkWritable, SqliteStore } from "./store.ts";
 
+/** The schema a store opens at: migration 3 added the turns in flight. */
+const CURRENT_SCHEMA = 3;
+
 /** Runs `fn` with the path of a fresh database file, removing its directory afterwards. */
 async function withDatabaseFile(fn: (path: string) => Promise<void>): Promise<void> {
   await Deno.mkdir("data", { recursive: true });
@@ -57,11 +60,11 @@ Deno.test("SqliteStore never holds more than the window of a channel", async () 
 Deno.test("SqliteStore migrates a new file, in WAL mode, and reopens it with data intact", async () => {
   await withDatabaseFile(async (path) => {
     const first = SqliteStore.open(path);
-    assert.equal(first.schemaVersion, 2);
+    assert.equal(first.schemaVersion, CURRENT_SCHEMA);
     await first.append("9", { user: "u", model: "m", at: 3 }, 20);
     await first.close();
     const again = SqliteStore.open(path);
-    assert.equal(again.schemaVersion, 2);
+    assert.equal(again.schemaVersion, CURRENT_SCHEMA);
     assert.deepEqual(await again.load("9"), [{ user: "u", model: "m", at: 3 }]);
     await again.close();
     const raw = new DatabaseSync(path);
@@ -71,7 +74,7 @@ Deno.test("SqliteStore migrates a new file, in WAL mode, and reopens it with dat
   });
 });
 
-Deno.test("SqliteStore carries windows saved by schema 1 into schema 2", async () => {
+Deno.test("SqliteStore carries windows saved by schema 1 into the current schema", async () => {
   await withDatabaseFile(async (path) => {
     const window = [{ user: "안녕", model: "응", at: 10 }, {
       user: "뭐 해?",
@@ -80,7 +83,7 @@ Deno.test("SqliteStore carries windows saved by schema 1 into schema 2", async (
     }];
     writeSchema1(path, { "7": JSON.stringify(window) });
     const store = SqliteStore.open(path);
-    assert.equal(store.schemaVersion, 2);
+    assert.equal(store.schemaVersion, CURRENT_SCHEMA);
     assert.deepEqual(await store.load("7"), window);
     await store.append("7", { user: "또", model: "왜", at: 30 }, 20);
     assert.deepEqual((await store.load("7")).map((e) => e.user), ["안녕", "뭐 해?", "또"]);
@@ -96,7 +99,7 @@ Deno.test("SqliteStore upgrades past a damaged schema-1 window, keeping the read
       odd: JSON.stringify([{ user: "u" }, 7, { user: "a", model: "b" }]),
     });
     const store = SqliteStore.open(path);
-    assert.equal(store.schemaVersion, 2);
+    assert.equal(store.schemaVersion, CURRENT_SCHEMA);
     assert.deepEqual(await store.load("good"), [{ user: "u", model: "m", at: 5 }]);
     assert.deepEqual(await store.load("broken"), []);
     assert.deepEqual(await store.load("odd"), [{ user: "a", model: "b", at: 0 }]);
@@ -149,5 +152,36 @@ Deno.test("SqliteStore.probeWrite throws SQLite's error for a read-only database
 Deno.test("checkWritable names what SQLite says when the database can't be opened", () => {
   assert.throws(() => checkWritable("data/no-such-dir/s.db"), {
     message: /unable to open database file/,
+  });
+});
+
+Deno.test("SqliteStore keeps turns in flight until ended, and hands them over oldest first", async () => {
+  const store = SqliteStore.open(":memory:");
+  await store.beginTurn("1", "late", 20);
+  await store.beginTurn("2", "early", 10);
+  await store.beginTurn("2", "early", 30); // noted again (a turn begun again): still one
+  await store.beginTurn("3", "ended", 5);
+  await store.endTurn("3", "ended");
+  await store.beginTurn("4", "recorded", 6);
+  await store.append("4", { user: "u", model: "m", at: 7, id: "recorded" }, 20);
+  await store.beginTurn("5", "other", 8);
+  await store.append("5", { user: "u", model: "m", at: 9 }, 20); // no id: ends nothing
+  assert.deepEqual(await store.takeUnanswered(), [
+    { channelId: "5", id: "other" },
+    { channelId: "2", id: "early" },
+    { channelId: "1", id: "late" },
+  ]);
+  assert.deepEqual(await store.takeUnanswered(), [], "turns handed over twice");
+  await store.close();
+});
+
+Deno.test("SqliteStore keeps a turn in flight across a process that never ended it", async () => {
+  await withDatabaseFile(async (path) => {
+    const killed = SqliteStore.open(path);
+    await killed.beginTurn("9", "m1", 1);
+    await killed.close();
+    const next = SqliteStore.open(path);
+    assert.deepEqual(await next.takeUnanswered(), [{ channelId: "9", id: "m1" }]);
+    await next.close();
   });
 });
