@@ -44,7 +44,7 @@ const IGNORE: GateDecision = { action: "ignore" };
  * import { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
  * const message = {
  *   id: "1", channelId: "2", guildId: "3", content: "<@9> 안녕", authorId: "4",
- *   authorName: "민수", authorIsBot: false, type: 0, mentionedUserIds: ["9"],
+ *   authorName: "민수", authorIsBot: false, type: 0, mentionedUserIds: ["9"], mentionedRoleIds: [],
  *   mentionsEveryone: false,
  * };
  * const limiter = new SlidingWindowLimiter({ limit: 5, windowMs: 60_000 });

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
+import type { ChatMessage, DiscordPort } from "../discord.ts";
+import { log } from "../log.ts";
+import type { BeginResult, CommitResult, SessionsPort } from "../sessions_port.ts";
+import { text } from "../strings_ko.ts";
+import { chatTurn, type ChatTurnDeps } from "./chat_turn.ts";
+
+const MESSAGE: ChatMessage = {
+  id: "100000000000000001",
+  channelId: "200000000000000002",
+  guildId: "300000000000000003",
+  content: "<@9> 안녕",
+  authorId: "400000000000000004",
+  authorName: "민수",
+  authorIsBot: false,
+  type: 0,
+  mentionedUserIds: ["9"],
+  mentionedRoleIds: [],
+  mentionsEveryone: false,
+};
+const USAGE = { promptTokens: 10, outputTokens: 5, cachedTokens: 0, thinkingTokens: 0 };
+
+/** A Discord that keeps what the bot posts, in order. */
+function fakeDiscord() {
+  const posts: { content: string; replyTo?: string }[] = [];
+  let typing = 0;
+  const discord = {
+    botId: "9",
+    sendMessage: (_channel: string, content: string, options?: { replyTo?: string }) => {
+      posts.push({ content, replyTo: options?.replyTo });
+      return Promise.resolve(String(posts.length));
+    },
+    editMessage: (_channel: string, id: string, content: string) => {
+      posts[Number(id) - 1].content = content;
+      return Promise.resolve();
+    },
+    deleteMessage: () => Promise.resolve(),
+    triggerTyping: () => (typing++, Promise.resolve()),
+  } as unknown as DiscordPort;
+  return { discord, posts, typed: () => typing };
+}
+
+/** A session layer that lends `contents` and records what is committed. */
+function fakeSessions(begin: BeginResult | "lend" = "lend", commit?: CommitResult) {
+  const committed: (string | undefined)[] = [];
+  const sessions: Pick<SessionsPort, "begin"> = {
+    begin: () =>
+      Promise.resolve(
+        begin === "lend"
+          ? {
+            ok: true,
+            lease: {
+              contents: [{ role: "user", parts: [{ text: "민수: 안녕" }] }],
+              commit: (shown) => {
+                committed.push(shown);
+                return Promise.resolve(
+                  commit ?? { ok: true, recorded: shown !== undefined, unsaved: false },
+                );
+              },
+            },
+          }
+          : begin,
+      ),
+  };
+  return { sessions, committed };
+}
+
+function deps(
+  discord: DiscordPort,
+  sessions: Pick<SessionsPort, "begin">,
+  generate: (request: BrokerRequest) => Promise<BrokerResult>,
+): ChatTurnDeps {
+  return {
+    sessions,
+    generate,
+    discord,
+    metrics: { firstText: () => {}, replyDone: () => {} },
+    logger: log,
+  };
+}
+
+const answer = (text: string): Promise<BrokerResult> =>
+  Promise.resolve({ ok: true, text, usage: USAGE, attempts: 1 });
+
+Deno.test("chatTurn shows the answer as a reply and commits exactly what was shown", async () => {
+  const { discord, posts, typed } = fakeDiscord();
+  const { sessions, committed } = fakeSessions();
+  let asked: BrokerRequest | undefined;
+  await chatTurn(
+    MESSAGE,
+    "민수: 안녕",
+    deps(discord, sessions, (request) => {
+      asked = request;
+      request.onText?.("안녕");
+      return answer("안녕! 반가워.");
+    }),
+  );
+  assert.equal(asked?.priority, "chat");
+  assert.deepEqual(asked?.contents, [{ role: "user", parts: [{ text: "민수: 안녕" }] }]);
+  assert.deepEqual(posts, [{ content: "안녕! 반가워.", replyTo: MESSAGE.id }]);
+  assert.deepEqual(committed, ["안녕! 반가워."]);
+  assert.equal(typed(), 0, "a fast answer spends no request on typing");
+});
+
+Deno.test("chatTurn tells the user when the session could not begin, and asks Gemini nothing", async () => {
+  const { discord, posts } = fakeDiscord();
+  const { sessions } = fakeSessions({ ok: false, error: "stopping" });
+  let calls = 0;
+  await chatTurn(MESSAGE, "민수: 안녕", deps(discord, sessions, () => (calls++, answer("x"))));
+  assert.equal(calls, 0);
+  assert.deepEqual(posts, [{ content: text.stopping, replyTo: MESSAGE.id }]);
+});
+
+Deno.test("chatTurn answers a broker failure with a notice and records nothing", async () => {
+  const { discord, posts } = fakeDiscord();
+  const { sessions, committed } = fakeSessions();
+  await chatTurn(
+    MESSAGE,
+    "민수: 안녕",
+    deps(discord, sessions, () => Promise.resolve({ ok: false, reason: "blocked" })),
+  );
+  assert.deepEqual(posts.map((p) => p.content), [text.blocked]);
+  assert.deepEqual(committed, [undefined]);
+});
+
+Deno.test("chatTurn gives an empty answer a short notice and records nothing", async () => {
+  const { discord, posts } = fakeDiscord();
+  const { sessions, committed } = fakeSessions();
+  await chatTurn(MESSAGE, "민수: 안녕", deps(discord, sessions, () => answer(" \n ")));
+  assert.deepEqual(posts.map((p) => p.content), [text.emptyAnswer]);
+  assert.deepEqual(committed, [undefined]);
+});
+
+Deno.test("chatTurn still commits, and says so, when something throws mid-turn", async () => {
+  const { discord, posts } = fakeDiscord();
+  const { sessions, committed } = fakeSessions();
+  await chatTurn(
+    MESSAGE,
+    "민수: 안녕",
+    deps(discord, sessions, () => Promise.reject(new Error("a bug"))),
+  );
+  assert.deepEqual(posts.map((p) => p.content), [text.crashed]);
+  assert.deepEqual(committed, [undefined], "the channel's next turn must not wait forever");
+});
+
+Deno.test("chatTurn tells the user once the store holds the answer only in memory", async () => {
+  const { discord, posts } = fakeDiscord();
+  const { sessions } = fakeSessions("lend", { ok: true, recorded: true, unsaved: true });
+  await chatTurn(MESSAGE, "민수: 안녕", deps(discord, sessions, () => answer("응.")));
+  assert.deepEqual(posts.map((p) => p.content), ["응.", text.unsaved]);
+});
+
+Deno.test("chatTurn shows typing only while a slow answer keeps the user waiting", async () => {
+  const { discord, typed } = fakeDiscord();
+  const { sessions } = fakeSessions();
+  await chatTurn(
+    MESSAGE,
+    "민수: 안녕",
+    deps(discord, sessions, () => new Promise((r) => setTimeout(() => r(answer("느렸지?")), 500))),
+  );
+  assert.equal(typed(), 1);
+});

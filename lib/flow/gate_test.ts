@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import type { ChatMessage } from "../discord.ts";
+import { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
+import { text } from "../strings_ko.ts";
+import { gate, type GateContext } from "./gate.ts";
+
+const BOT = "900000000000000009";
+
+function message(content: string, extra: Partial<ChatMessage> = {}): ChatMessage {
+  return {
+    id: "100000000000000001",
+    channelId: "200000000000000002",
+    guildId: "300000000000000003",
+    content,
+    authorId: "400000000000000004",
+    authorName: "민수",
+    authorIsBot: false,
+    type: 0,
+    mentionedUserIds: content.includes(`<@${BOT}>`) ? [BOT] : [],
+    mentionedRoleIds: [],
+    mentionsEveryone: false,
+    ...extra,
+  };
+}
+
+function context(extra: Partial<GateContext> = {}): GateContext {
+  return {
+    botId: BOT,
+    stopping: false,
+    limiter: new SlidingWindowLimiter({ limit: 2, windowMs: 60_000 }),
+    now: 0,
+    ...extra,
+  };
+}
+
+Deno.test("gate begins a chat turn with the author's name and the line without the mention", () => {
+  assert.deepEqual(gate(message(`<@${BOT}> 밥 먹었어?`), context()), {
+    action: "chat",
+    line: "민수: 밥 먹었어?",
+  });
+});
+
+Deno.test("gate ignores bots, webhooks, system messages and messages not for the bot", () => {
+  const addressed = `<@${BOT}> 안녕`;
+  assert.equal(gate(message(addressed, { authorIsBot: true }), context()).action, "ignore");
+  assert.equal(gate(message(addressed, { webhookId: "5" }), context()).action, "ignore");
+  assert.equal(gate(message(addressed, { type: 7 }), context()).action, "ignore");
+  assert.equal(gate(message("그냥 잡담"), context()).action, "ignore");
+});
+
+Deno.test("gate answers a bare mention, help and a bad summary command with a fixed text", () => {
+  assert.deepEqual(gate(message(`<@${BOT}>`), context()), {
+    action: "reply",
+    text: text.emptyMention,
+  });
+  assert.deepEqual(gate(message(text.textCommands.help), context()), {
+    action: "reply",
+    text: text.help,
+  });
+  const bad = gate(message(`${text.textCommands.summarize} 99999시간`), context());
+  assert.equal(bad.action, "reply");
+});
+
+Deno.test("gate hands a summary command its request, mention or not", () => {
+  const decision = gate(message(`${text.textCommands.summarize} 20분`), context());
+  assert.equal(decision.action, "summary");
+});
+
+Deno.test("gate tells a user over the limit once, then ignores them until the window moves", () => {
+  const ctx = context();
+  const line = `<@${BOT}> 또`;
+  assert.equal(gate(message(line), ctx).action, "chat");
+  assert.equal(gate(message(line), ctx).action, "chat");
+  const told = gate(message(line), ctx);
+  assert.equal(told.action, "reply");
+  assert.match(told.action === "reply" ? told.text : "", /초만 쉬었다가/);
+  assert.equal(gate(message(line), ctx).action, "ignore");
+  assert.equal(gate(message(line), { ...ctx, now: 60_001 }).action, "chat");
+});
+
+Deno.test("gate says the bot is restarting instead of beginning a turn while it stops", () => {
+  assert.deepEqual(gate(message(`<@${BOT}> 안녕`), context({ stopping: true })), {
+    action: "reply",
+    text: text.stopping,
+  });
+});
