@@ -39,7 +39,7 @@ Deno.test("outages of 2, 5 and 8 s are ridden out with backoff and RESUME; the m
         1,
         `IDENTIFY, not RESUME, after the ${seconds} s outage`,
       );
-      await until(() => world.botMessages(CHANNEL).at(-1) === answer, `answer ${step}`, 10_000);
+      await until(() => world.botMessages(CHANNEL).at(-1) === answer, `answer ${step}`, 20_000);
     }
     assert.equal(world.discord.resumed, 3);
     assert.deepEqual(world.discord.invalidRequests, []);
