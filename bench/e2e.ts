@@ -15,7 +15,8 @@
  *
  * Run: `deno run -P=bench bench/e2e.ts [--check]`. `BENCH_E2E_CHANNELS` and
  * `BENCH_E2E_EXCHANGES` shrink the load for a smoke run; `BENCH_E2E_PROFILE=1` runs SoyeBot alone
- * with V8's `--prof` and prints where the logs went, for `node --prof-process`.
+ * with V8's `--prof` and prints where the logs went, for `node --prof-process`;
+ * `BENCH_E2E_V8_FLAGS` replaces the start task's V8 flags for SoyeBot (`""` for V8's defaults).
  *
  * @module
  */
@@ -89,18 +90,28 @@ interface BotCommand {
   env?: Record<string, string>;
 }
 
-/** SoyeBot's command, read from deno.json's start task so the two never drift apart. */
-async function soyeBotCommand(profileDir?: string): Promise<BotCommand> {
+/**
+ * SoyeBot's command, read from deno.json's start task so the two never drift apart. `v8Flags`
+ * replaces the task's V8 flags, for experiments; `profileDir` adds V8's `--prof`.
+ */
+async function soyeBotCommand(
+  options: { v8Flags?: string; profileDir?: string } = {},
+): Promise<BotCommand> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   const [deno, ...args] = (config.tasks.start as string).split(/\s+/);
   if (deno !== "deno") throw new Error(`unexpected start task: ${config.tasks.start}`);
-  if (profileDir) {
-    const i = args.findIndex((a) => a.startsWith("--v8-flags="));
-    const prof = `--prof,--logfile=${profileDir}/soyebot.log`;
-    if (i < 0) args.unshift(`--v8-flags=${prof}`);
-    else args[i] += `,${prof}`;
+  let flags = args.find((a) => a.startsWith("--v8-flags="))?.slice("--v8-flags=".length);
+  const label = options.v8Flags === undefined ? "SoyeBot" : `SoyeBot, V8 '${options.v8Flags}'`;
+  if (options.v8Flags !== undefined) flags = options.v8Flags;
+  if (options.profileDir) {
+    flags = [flags, `--prof,--logfile=${options.profileDir}/soyebot.log`].filter(Boolean).join(",");
   }
-  return { label: profileDir ? "SoyeBot (--prof)" : "SoyeBot", args };
+  const rest = args.filter((a) => !a.startsWith("--v8-flags="));
+  const script = rest.pop()!;
+  return {
+    label: options.profileDir ? `${label} (--prof)` : label,
+    args: [...rest, ...(flags ? [`--v8-flags=${flags}`] : []), script],
+  };
 }
 
 const NAIVE: BotCommand = { label: "naive", args: ["run", "-P=naive", "bench/naive_bot.ts"] };
@@ -236,9 +247,11 @@ export function table(rows: BotFigures[]): string {
     ...rows.map((r) => value(r).toFixed(digits)),
     ...(ratioOf ? [ratioOf(value)] : []),
   ]);
+  const widths = header.map((h, i) => i === 0 ? 36 : Math.max(14, h.length + 2));
   const row = (cells: string[]) =>
-    cells.map((c, i) => i === 0 ? c.padEnd(36) : c.padStart(14)).join("");
-  return [row(header), "-".repeat(36 + 14 * (header.length - 1)), ...body.map(row)].join("\n");
+    cells.map((c, i) => i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i])).join("");
+  const rule = "-".repeat(widths.reduce((a, b) => a + b, 0));
+  return [row(header), rule, ...body.map(row)].join("\n");
 }
 
 /** The goals, each with its figure and whether it was met. */
@@ -276,14 +289,15 @@ if (import.meta.main) {
       `paid-tier quota, instant fake Gemini (Deno ${Deno.version.deno}, ` +
       `${navigator.hardwareConcurrency} CPUs, load average ${Deno.loadavg()[0].toFixed(2)})\n`,
   );
+  const v8Flags = Deno.env.get("BENCH_E2E_V8_FLAGS");
   if (Deno.env.get("BENCH_E2E_PROFILE")) {
     const dir = `${ROOT}data/bench-e2e-prof-${Date.now()}`;
     await Deno.mkdir(dir, { recursive: true });
-    const soye = await measureBot(await soyeBotCommand(dir), load);
+    const soye = await measureBot(await soyeBotCommand({ v8Flags, profileDir: dir }), load);
     console.log(table([soye]));
     console.log(`\nV8 logs in ${dir}; read them with: node --prof-process <log>`);
   } else {
-    const soye = await measureBot(await soyeBotCommand(), load);
+    const soye = await measureBot(await soyeBotCommand({ v8Flags }), load);
     const naive = await measureBot(NAIVE, load);
     console.log(table([soye, naive]));
     console.log("\nGoals, as deno task start runs (ratio = SoyeBot / naive):");
