@@ -79,6 +79,8 @@ export interface BotFigures {
   maxContents: number;
   discordRequestsPerMessage: number;
   invalidRequests: number;
+  /** Posts and edits without `allowed_mentions.parse: []`: 0 for a bot that never pings. */
+  unguardedSends: number;
   /** CPU this process (the fakes and the driver) spent per message, for context. */
   fakesCpuMsPerMessage: number;
 }
@@ -120,16 +122,22 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Resolves each channel's wait when a message in it shows {@link REPLY} in full. */
+/**
+ * Resolves each channel's wait when a message in it shows {@link REPLY} in full, and counts the
+ * posts and edits that could ping someone (no `allowed_mentions.parse: []`).
+ */
 function answerWatch(discord: FakeDiscord) {
   const waiting = new Map<string, () => void>();
+  let unguarded = 0;
   discord.onRequest((r) => {
     if (r.status !== 200 || (r.method !== "POST" && r.method !== "PATCH")) return;
     const channel = r.path.match(/^\/channels\/(\d+)\/messages(\/\d+)?$/)?.[1];
-    if (!channel || (r.body as { content?: unknown } | undefined)?.content !== REPLY) return;
-    waiting.get(channel)?.();
+    if (!channel) return;
+    const body = r.body as { content?: unknown; allowed_mentions?: { parse?: unknown[] } };
+    if (body?.allowed_mentions?.parse?.length !== 0) unguarded++;
+    if (body?.content === REPLY) waiting.get(channel)?.();
   });
-  return (channel: string, what: string): Promise<void> => {
+  const waitForAnswer = (channel: string, what: string): Promise<void> => {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const timer = setTimeout(() => {
       waiting.delete(channel);
@@ -142,6 +150,7 @@ function answerWatch(discord: FakeDiscord) {
     });
     return promise;
   };
+  return { waitForAnswer, unguarded: () => unguarded };
 }
 
 /** Starts one bot on fresh fakes, waits until it is connected and quiet, runs the load. */
@@ -169,7 +178,7 @@ export async function measureBot(
     await bot.until(() => discord.identified > 0, "identify on the gateway", 60_000);
     // Let start-up work (command registration, the key check, the persona cache) finish.
     await delay(2_000);
-    const waitForAnswer = answerWatch(discord);
+    const { waitForAnswer, unguarded } = answerWatch(discord);
     const idle = await sampleProcess(bot.pid);
     const fakesBefore = await sampleProcess(Deno.pid);
     const requestsBefore = discord.requests.length;
@@ -209,6 +218,7 @@ export async function measureBot(
       maxContents: Math.max(0, ...generates.map((r) => r.body?.contents?.length ?? 0)),
       discordRequestsPerMessage: (discord.requests.length - requestsBefore) / messages,
       invalidRequests: discord.invalidRequests.length,
+      unguardedSends: unguarded(),
       fakesCpuMsPerMessage: (fakesAfter.cpuMs - fakesBefore.cpuMs) / messages,
     };
   } catch (error) {
@@ -235,6 +245,7 @@ export function table(rows: BotFigures[]): string {
     ["most contents in a request", (f) => f.maxContents, 0],
     ["Discord REST requests per message", (f) => f.discordRequestsPerMessage, 2],
     ["requests Discord would refuse", (f) => f.invalidRequests, 0],
+    ["sends that could ping (no parse [])", (f) => f.unguardedSends, 0],
     ["fakes' CPU per message (ms)", (f) => f.fakesCpuMsPerMessage, 3],
   ];
   const ratioOf = rows.length === 2
