@@ -7,7 +7,13 @@
  */
 
 /** The benchmark files, in the order they run. */
-export const BENCHES = ["sessions.ts", "broker.ts", "tokens.ts", "first_text.ts"] as const;
+export const BENCHES = [
+  "sessions.ts",
+  "broker.ts",
+  "tokens.ts",
+  "first_text.ts",
+  "e2e.ts",
+] as const;
 
 const HERE = new URL("./", import.meta.url);
 const ROOT = new URL("../", import.meta.url);

@@ -253,6 +253,7 @@ export class FakeDiscord {
   readonly #breaks: { method: string; path: RegExp; count: number }[] = [];
   readonly #failures: { method: string; path: RegExp; status: number; count: number }[] = [];
   readonly #waiters = new Set<Waiter>();
+  readonly #requestListeners = new Set<(request: RecordedRequest) => void>();
   #closed = false;
 
   private constructor(opts: FakeDiscordOptions, spec: DiscordSpec | undefined) {
@@ -369,6 +370,16 @@ export class FakeDiscord {
       return `waitForRequest: no matching request within ${timeoutMs} ms. ` +
         `Last ${recent.length} of ${this.requests.length} requests:\n${recent.join("\n")}`;
     });
+  }
+
+  /**
+   * Calls `listener` with each REST request once it is answered, until the returned function is
+   * called. For loads of thousands of requests, where each `waitForRequest` scanning every past
+   * request would make waiting quadratic.
+   */
+  onRequest(listener: (request: RecordedRequest) => void): () => void {
+    this.#requestListeners.add(listener);
+    return () => this.#requestListeners.delete(listener);
   }
 
   /** Resolves once a client has identified and been sent READY. */
@@ -684,6 +695,7 @@ export class FakeDiscord {
     this.requests.push(rec);
     if (reply.errors) this.invalidRequests.push({ ...rec, errors: reply.errors });
     this.#notify();
+    for (const listener of this.#requestListeners) listener(rec);
     const broken = this.#breaks.find((b) => b.method === rec.method && b.path.test(rec.path));
     if (broken) {
       if (--broken.count <= 0) this.#breaks.splice(this.#breaks.indexOf(broken), 1);

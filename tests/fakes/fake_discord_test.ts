@@ -398,6 +398,21 @@ Deno.test("waitForRequest times out listing recent requests", async () => {
   }
 });
 
+Deno.test("onRequest sees each answered request until unsubscribed", async () => {
+  const fake = await FakeDiscord.start();
+  try {
+    const seen: string[] = [];
+    const unsubscribe = fake.onRequest((r) => seen.push(`${r.method} ${r.path} ${r.status}`));
+    await call(fake, "GET", "/users/@me");
+    await call(fake, "POST", `/channels/${CHANNEL}/messages`, { content: "안녕" });
+    unsubscribe();
+    await call(fake, "GET", "/gateway/bot");
+    assert.deepEqual(seen, ["GET /users/@me 200", `POST /channels/${CHANNEL}/messages 200`]);
+  } finally {
+    await fake.close();
+  }
+});
+
 Deno.test("a discordeno bot receives messages, replies with a valid body and resumes", async () => {
   const fake = await FakeDiscord.start();
   const { bot, seen, stop } = await startBot(fake);
