@@ -78,3 +78,13 @@ export async function loadPersona(path: string | undefined): Promise<string> {
   }
   return persona;
 }
+
+/**
+ * Opens the user turn that carries a channel's running memory (lib/history_window.ts), so the
+ * model reads it as notes about the conversation rather than as something a user just said.
+ */
+export const MEMORY_PREAMBLE =
+  "(지금까지 이 채널 대화에서 기억해 둔 것. 누가 말한 게 아니라 메모야.)";
+
+/** The model turn that answers the memory, so the roles still alternate. */
+export const MEMORY_ACK = "응, 기억하고 있어.";
