@@ -10,13 +10,27 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Exchange } from "./history_window.ts";
 
-/** Persists one history window per channel. */
+/**
+ * Persists one history window per channel: its exchanges not folded yet (the window's and the
+ * pending ones, see `HistoryWindow.storedSize`) and its running memory.
+ */
 export interface SessionStore {
-  /** The stored window of a channel, oldest first; empty when there is none. */
+  /** The stored exchanges of a channel, oldest first; empty when there is none. */
   load(channelId: string): Promise<Exchange[]>;
-  /** Adds one exchange and keeps only the newest `keep`, so the store never outgrows the window. */
+  /**
+   * Adds one exchange and keeps only the newest `keep` (the window's `storedSize`), so the store
+   * never outgrows the window.
+   */
   append(channelId: string, exchange: Exchange, keep: number): Promise<void>;
-  /** Forgets a channel. */
+  /** The running memory of a channel; empty when there is none. */
+  loadMemory(channelId: string): Promise<string>;
+  /**
+   * Saves a fold in one transaction: `memory` replaces the running memory and only the newest
+   * `keep` exchanges stay (the window's `storedSize` after `commitFold`), so a crash leaves the
+   * folded exchanges either in the memory or still stored, never lost and never twice.
+   */
+  saveMemory(channelId: string, memory: string, keep: number): Promise<void>;
+  /** Forgets a channel: its exchanges and its memory. */
   delete(channelId: string): Promise<void>;
   /** Flushes and closes. */
   close(): Promise<void>;
@@ -49,7 +63,18 @@ const MIGRATIONS: readonly string[] = [
      WHERE e.type = 'object'
        AND typeof(e.value ->> '$.user') = 'text' AND typeof(e.value ->> '$.model') = 'text';
    DROP TABLE sessions;`,
+  // Index 3 (the fourth migration): the running memory a fold writes. Another branch adds a
+  // migration for pending turns at index 2; the lead orders them when merging, and this one only
+  // needs to come after the exchanges table.
+  `CREATE TABLE memories (
+     channel_id TEXT    PRIMARY KEY,
+     text       TEXT    NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) STRICT`,
 ];
+
+/** The schema version a database is at once migrated: how many migrations there are. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
 /** A stored exchange, as SQLite returns it. */
 interface Row {
@@ -77,6 +102,9 @@ export class SqliteStore implements SessionStore {
   #insert;
   #trim;
   #delete;
+  #selectMemory;
+  #upsertMemory;
+  #deleteMemory;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -93,6 +121,12 @@ export class SqliteStore implements SessionStore {
        AND seq <= (SELECT MAX(seq) FROM exchanges WHERE channel_id = ?1) - ?2`,
     );
     this.#delete = db.prepare("DELETE FROM exchanges WHERE channel_id = ?");
+    this.#selectMemory = db.prepare("SELECT text FROM memories WHERE channel_id = ?");
+    this.#upsertMemory = db.prepare(
+      `INSERT INTO memories (channel_id, text, updated_at) VALUES (?1, ?2, ?3)
+       ON CONFLICT (channel_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at`,
+    );
+    this.#deleteMemory = db.prepare("DELETE FROM memories WHERE channel_id = ?");
   }
 
   /** Opens (creating and migrating if needed) the database at `path`. */
@@ -123,8 +157,7 @@ export class SqliteStore implements SessionStore {
 
   append(channelId: string, exchange: Exchange, keep: number): Promise<void> {
     // One transaction: a crash leaves either the old window or the new one, never half.
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    this.#transaction(() => {
       this.#insert.run(
         channelId,
         exchange.user,
@@ -133,22 +166,45 @@ export class SqliteStore implements SessionStore {
         exchange.id ?? null,
       );
       this.#trim.run(channelId, keep);
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    });
+    return Promise.resolve();
+  }
+
+  loadMemory(channelId: string): Promise<string> {
+    const row = this.#selectMemory.get(channelId) as { text: string } | undefined;
+    return Promise.resolve(row?.text ?? "");
+  }
+
+  saveMemory(channelId: string, memory: string, keep: number): Promise<void> {
+    this.#transaction(() => {
+      this.#upsertMemory.run(channelId, memory, Date.now());
+      this.#trim.run(channelId, keep);
+    });
     return Promise.resolve();
   }
 
   delete(channelId: string): Promise<void> {
-    this.#delete.run(channelId);
+    this.#transaction(() => {
+      this.#delete.run(channelId);
+      this.#deleteMemory.run(channelId);
+    });
     return Promise.resolve();
   }
 
   close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
     return Promise.resolve();
+  }
+
+  #transaction(work: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      work();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 }
 

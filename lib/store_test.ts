@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { SqliteStore } from "./store.ts";
+import { SCHEMA_VERSION, SqliteStore } from "./store.ts";
 
 /** Runs `fn` with the path of a fresh database file, removing its directory afterwards. */
 async function withDatabaseFile(fn: (path: string) => Promise<void>): Promise<void> {
@@ -57,11 +57,11 @@ Deno.test("SqliteStore never holds more than the window of a channel", async () 
 Deno.test("SqliteStore migrates a new file, in WAL mode, and reopens it with data intact", async () => {
   await withDatabaseFile(async (path) => {
     const first = SqliteStore.open(path);
-    assert.equal(first.schemaVersion, 2);
+    assert.equal(first.schemaVersion, SCHEMA_VERSION);
     await first.append("9", { user: "u", model: "m", at: 3 }, 20);
     await first.close();
     const again = SqliteStore.open(path);
-    assert.equal(again.schemaVersion, 2);
+    assert.equal(again.schemaVersion, SCHEMA_VERSION);
     assert.deepEqual(await again.load("9"), [{ user: "u", model: "m", at: 3 }]);
     await again.close();
     const raw = new DatabaseSync(path);
@@ -80,7 +80,7 @@ Deno.test("SqliteStore carries windows saved by schema 1 into schema 2", async (
     }];
     writeSchema1(path, { "7": JSON.stringify(window) });
     const store = SqliteStore.open(path);
-    assert.equal(store.schemaVersion, 2);
+    assert.equal(store.schemaVersion, SCHEMA_VERSION);
     assert.deepEqual(await store.load("7"), window);
     await store.append("7", { user: "또", model: "왜", at: 30 }, 20);
     assert.deepEqual((await store.load("7")).map((e) => e.user), ["안녕", "뭐 해?", "또"]);
@@ -96,7 +96,7 @@ Deno.test("SqliteStore upgrades past a damaged schema-1 window, keeping the read
       odd: JSON.stringify([{ user: "u" }, 7, { user: "a", model: "b" }]),
     });
     const store = SqliteStore.open(path);
-    assert.equal(store.schemaVersion, 2);
+    assert.equal(store.schemaVersion, SCHEMA_VERSION);
     assert.deepEqual(await store.load("good"), [{ user: "u", model: "m", at: 5 }]);
     assert.deepEqual(await store.load("broken"), []);
     assert.deepEqual(await store.load("odd"), [{ user: "a", model: "b", at: 0 }]);
@@ -112,5 +112,55 @@ Deno.test("SqliteStore lets two connections share one file, as worker hosts do",
     assert.deepEqual(await b.load("1"), [{ user: "x", model: "y", at: 0 }]);
     await a.close();
     await b.close();
+  });
+});
+
+Deno.test("SqliteStore has no memory for an unknown channel", async () => {
+  const store = SqliteStore.open(":memory:");
+  assert.equal(await store.loadMemory("1"), "");
+  await store.close();
+});
+
+Deno.test("SqliteStore saves a fold: the memory replaces the old one and the folded exchanges go", async () => {
+  const store = SqliteStore.open(":memory:");
+  for (let i = 1; i <= 5; i++) await store.append("1", { user: `u${i}`, model: "m", at: i }, 5);
+  await store.saveMemory("1", "- 첫 기억", 3);
+  assert.equal(await store.loadMemory("1"), "- 첫 기억");
+  assert.deepEqual((await store.load("1")).map((e) => e.user), ["u3", "u4", "u5"]);
+  await store.saveMemory("1", "- 둘째 기억", 3);
+  assert.equal(await store.loadMemory("1"), "- 둘째 기억");
+  assert.equal(await store.loadMemory("2"), "");
+  await store.close();
+});
+
+Deno.test("SqliteStore.delete forgets a channel's memory with its exchanges", async () => {
+  const store = SqliteStore.open(":memory:");
+  await store.append("1", { user: "u", model: "m", at: 1 }, 20);
+  await store.saveMemory("1", "- 민수는 떡볶이를 좋아함", 20);
+  await store.saveMemory("2", "- 다른 채널", 20);
+  await store.delete("1");
+  assert.equal(await store.loadMemory("1"), "");
+  assert.deepEqual(await store.load("1"), []);
+  assert.equal(await store.loadMemory("2"), "- 다른 채널");
+  await store.close();
+});
+
+Deno.test("SqliteStore keeps the memory across a reopen and upgrades a schema-2 file to it", async () => {
+  await withDatabaseFile(async (path) => {
+    const v2 = new DatabaseSync(path);
+    v2.exec(`CREATE TABLE exchanges (channel_id TEXT NOT NULL, seq INTEGER NOT NULL,
+      user TEXT NOT NULL, model TEXT NOT NULL, at INTEGER NOT NULL, command_id TEXT,
+      PRIMARY KEY (channel_id, seq)) STRICT, WITHOUT ROWID;
+      INSERT INTO exchanges VALUES ('7', 1, '안녕', '응', 10, NULL);
+      PRAGMA user_version = 2;`);
+    v2.close();
+    const first = SqliteStore.open(path);
+    assert.equal(first.schemaVersion, SCHEMA_VERSION);
+    assert.deepEqual(await first.load("7"), [{ user: "안녕", model: "응", at: 10 }]);
+    await first.saveMemory("7", "- 인사함", 1);
+    await first.close();
+    const again = SqliteStore.open(path);
+    assert.equal(await again.loadMemory("7"), "- 인사함");
+    await again.close();
   });
 });
