@@ -19,6 +19,7 @@
 import { join } from "node:path";
 import type { SessionCommand } from "../actors/session_actor.ts";
 import { type DeliveryResult, Supervisor } from "../actors/supervisor.ts";
+import { MAX_EXCHANGES } from "../lib/history_window.ts";
 import { percentile } from "../lib/percentiles.ts";
 import { DATABASE_FILE } from "../lib/store.ts";
 
@@ -26,7 +27,7 @@ import { DATABASE_FILE } from "../lib/store.ts";
 export interface SessionBenchOptions {
   /** @default 1000 */
   sessions?: number;
-  /** Exchanges per session; the window holds 20. @default 20 */
+  /** Exchanges per session; the window holds MAX_EXCHANGES. @default MAX_EXCHANGES */
   exchanges?: number;
   /** Worker hosts, for the multiplexed design. @default 2 */
   hosts?: number;
@@ -206,7 +207,7 @@ async function measure(
 
 /** 1000 sessions multiplexed over a few worker hosts, as the bot runs them. */
 export function benchMultiplexed(options: SessionBenchOptions = {}): Promise<SessionFigures> {
-  const { sessions = 1000, exchanges = 20, hosts = 2 } = options;
+  const { sessions = 1000, exchanges = MAX_EXCHANGES, hosts = 2 } = options;
   return measure(sessions, exchanges, (supervisorWith) => {
     const supervisor = supervisorWith(hosts);
     return {
@@ -224,7 +225,7 @@ export function benchMultiplexed(options: SessionBenchOptions = {}): Promise<Ses
 
 /** The design not taken: each session alone in its own Web Worker (a one-host supervisor each). */
 export function benchWorkerPerSession(options: SessionBenchOptions = {}): Promise<SessionFigures> {
-  const { sessions = 100, exchanges = 20 } = options;
+  const { sessions = 100, exchanges = MAX_EXCHANGES } = options;
   return measure(sessions, exchanges, (supervisorWith) => {
     const workers: Supervisor[] = [];
     return {
@@ -274,7 +275,7 @@ async function inChildProcess(
 export function table(rows: SessionFigures[]): string {
   const ms = (v: number) => v.toFixed(2);
   const lines: [string, (f: SessionFigures) => string][] = [
-    ["sessions (full 20-exchange windows)", (f) => `${f.sessions}`],
+    [`sessions (full ${MAX_EXCHANGES}-exchange windows)`, (f) => `${f.sessions}`],
     ["messages delivered", (f) => `${f.messages}`],
     ["contents in a full request", (f) => `${f.fullContents}`],
     ["RSS before sessions (MB)", (f) => f.rssBaselineMb.toFixed(1)],
