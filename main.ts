@@ -25,7 +25,7 @@ import { reply } from "./lib/flow/replies.ts";
 import { statusText } from "./lib/flow/status.ts";
 import { summaryReply } from "./lib/flow/summary.ts";
 import { SdkGeminiClient } from "./lib/gemini.ts";
-import { WINDOW_EXCHANGES } from "./lib/history_window.ts";
+import { MAX_EXCHANGES } from "./lib/history_window.ts";
 import { serveOps, sqliteCheck } from "./lib/http_server.ts";
 import {
   log,
@@ -114,7 +114,7 @@ export async function startBot(
   const sessions = new Sessions({
     databasePath,
     hosts: config.sessionHosts,
-    maxExchanges: WINDOW_EXCHANGES,
+    maxExchanges: MAX_EXCHANGES,
     policy: config.supervisor,
     onGiveUp: onFatal,
     onEvent: (event) => logSessionsEvent(sessionsLog, event),

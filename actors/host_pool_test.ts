@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { WINDOW_EXCHANGES } from "../lib/history_window.ts";
+import { MAX_EXCHANGES } from "../lib/history_window.ts";
 import { until } from "../tests/harness.ts";
 import { HostPool } from "./host_pool.ts";
 import type { FromHost } from "./session_host.ts";
 
-const init = { type: "init", databasePath: ":memory:", maxExchanges: WINDOW_EXCHANGES } as const;
+const init = { type: "init", databasePath: ":memory:", maxExchanges: MAX_EXCHANGES } as const;
 
 Deno.test("HostPool reports a host's uncaught error, and a respawned host answers", async () => {
   const errors: [number, string][] = [];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Content, WINDOW_EXCHANGES } from "../lib/history_window.ts";
+import { type Content, MAX_EXCHANGES } from "../lib/history_window.ts";
 import { SqliteStore, type UnansweredTurn } from "../lib/store.ts";
 import { until } from "../tests/harness.ts";
 import { SessionActor, type SessionActorDeps } from "./session_actor.ts";
@@ -12,7 +12,7 @@ function deps(
   return {
     store,
     now: () => 1000,
-    maxExchanges: WINDOW_EXCHANGES,
+    maxExchanges: MAX_EXCHANGES,
     lend: (id, contents) => lend(contents, id),
   };
 }
@@ -73,7 +73,7 @@ Deno.test("SessionActor keeps two identical exchanges: a repeated line is still 
 Deno.test("SessionActor does not record twice a turn lent again whose id is recorded", async () => {
   // A host that died between recording a turn and saying so gets the turn begun again.
   const store = SqliteStore.open(":memory:");
-  await store.append("c1", { user: "hi", model: "yo", at: 1, id: "1" }, WINDOW_EXCHANGES);
+  await store.append("c1", { user: "hi", model: "yo", at: 1, id: "1" }, MAX_EXCHANGES);
   const actor = new SessionActor("c1", deps(() => Promise.resolve("yo"), store));
   // The exchange is in the history: that is what "recorded" tells the turn's owner.
   assert.deepEqual(await actor.tell(begin("1", "hi")), { ok: true, recorded: true });
@@ -92,7 +92,7 @@ Deno.test("SessionActor reset works even when the stored window cannot be read",
 
 Deno.test("SessionActor rehydrates its window from the store", async () => {
   const store = SqliteStore.open(":memory:");
-  await store.append("c1", { user: "old", model: "answer", at: 1 }, WINDOW_EXCHANGES);
+  await store.append("c1", { user: "old", model: "answer", at: 1 }, MAX_EXCHANGES);
   let lent: string[] = [];
   const actor = new SessionActor(
     "c1",
@@ -108,11 +108,11 @@ Deno.test("SessionActor rehydrates its window from the store", async () => {
 Deno.test("SessionActor keeps only the last 20 exchanges, in memory and in the store", async () => {
   const d = deps(() => Promise.resolve("r"));
   const actor = new SessionActor("c1", d);
-  for (let i = 0; i < WINDOW_EXCHANGES + 5; i++) await actor.tell(begin(`${i}`, `m${i}`));
+  for (let i = 0; i < MAX_EXCHANGES + 5; i++) await actor.tell(begin(`${i}`, `m${i}`));
   const stored = await d.store.load("c1");
-  assert.equal(stored.length, WINDOW_EXCHANGES);
+  assert.equal(stored.length, MAX_EXCHANGES);
   assert.equal(stored[0].user, "m5");
-  assert.equal(actor.windowSize, WINDOW_EXCHANGES);
+  assert.equal(actor.windowSize, MAX_EXCHANGES);
 });
 
 Deno.test("SessionActor records nothing when the turn hands back nothing shown", async () => {

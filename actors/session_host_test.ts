@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ManualClock } from "../lib/clock.ts";
-import { type Exchange, WINDOW_EXCHANGES } from "../lib/history_window.ts";
+import { type Exchange, MAX_EXCHANGES } from "../lib/history_window.ts";
 import { SqliteStore } from "../lib/store.ts";
 import { delay, until } from "../tests/harness.ts";
 import { type FromHost, SessionHost, type ToHost, UNSAVED_NOTICE_MS } from "./session_host.ts";
@@ -17,7 +17,7 @@ function hostWith(
   const host: SessionHost = new SessionHost({
     store,
     now: () => 0,
-    maxExchanges: WINDOW_EXCHANGES,
+    maxExchanges: MAX_EXCHANGES,
     post: (message) => {
       out.push(message);
       if (message.type === "lent") onLent(message, host);
@@ -148,7 +148,7 @@ function hostOnDisk() {
   const host: SessionHost = new SessionHost({
     store,
     clock,
-    maxExchanges: WINDOW_EXCHANGES,
+    maxExchanges: MAX_EXCHANGES,
     post: (message) => {
       if (message.type === "done") done.push(message);
       if (message.type === "store") storeNews.push(message);

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type Content, WINDOW_EXCHANGES } from "../lib/history_window.ts";
+import { type Content, MAX_EXCHANGES } from "../lib/history_window.ts";
 import type { Lease } from "../lib/sessions_port.ts";
 import { DEFAULT_SUPERVISOR_POLICY, type SupervisorPolicy } from "../lib/supervisor_policy.ts";
 import { Sessions, type SessionsOptions } from "./sessions.ts";
@@ -31,7 +31,7 @@ export async function withSessions(
   const sessions = new Sessions({
     databasePath,
     hosts: 2,
-    maxExchanges: WINDOW_EXCHANGES,
+    maxExchanges: MAX_EXCHANGES,
     onGiveUp: () => {},
     ...rest,
     policy: { ...DEFAULT_SUPERVISOR_POLICY, sweepMs: 0, ...policy },

@@ -19,7 +19,7 @@
  */
 import { join } from "node:path";
 import { Sessions } from "../actors/sessions.ts";
-import { WINDOW_EXCHANGES } from "../lib/history_window.ts";
+import { MAX_EXCHANGES } from "../lib/history_window.ts";
 import { percentile } from "../lib/percentiles.ts";
 import { DATABASE_FILE } from "../lib/store.ts";
 import { DEFAULT_SUPERVISOR_POLICY } from "../lib/supervisor_policy.ts";
@@ -31,7 +31,7 @@ const FULL_SESSIONS = 1000;
 export interface SessionBenchOptions {
   /** @default 1000 (100 for one Worker per session) */
   sessions?: number;
-  /** Exchanges per session; the window holds 20. @default 20 */
+  /** Exchanges per session; the window holds MAX_EXCHANGES. @default MAX_EXCHANGES */
   exchanges?: number;
   /** Worker hosts, for the multiplexed design. @default 2 */
   hosts?: number;
@@ -163,7 +163,7 @@ async function measure(
     new Sessions({
       databasePath: join(dir, DATABASE_FILE),
       hosts,
-      maxExchanges: WINDOW_EXCHANGES,
+      maxExchanges: MAX_EXCHANGES,
       policy: { ...DEFAULT_SUPERVISOR_POLICY, maxSessions: sessions, sweepMs: 0 },
       onGiveUp: (reason) => {
         throw new Error(reason);
@@ -218,7 +218,7 @@ async function measure(
 
 /** 1000 sessions multiplexed over a few worker hosts, as the bot runs them. */
 export function benchMultiplexed(options: SessionBenchOptions = {}): Promise<SessionFigures> {
-  const { sessions = FULL_SESSIONS, exchanges = WINDOW_EXCHANGES, hosts = 2 } = options;
+  const { sessions = FULL_SESSIONS, exchanges = MAX_EXCHANGES, hosts = 2 } = options;
   return measure(sessions, exchanges, (sessionsWith) => {
     const multiplexed = sessionsWith(hosts);
     return {
@@ -236,7 +236,7 @@ export function benchMultiplexed(options: SessionBenchOptions = {}): Promise<Ses
 
 /** The design not taken: each session alone in its own Web Worker (a one-host Sessions each). */
 export function benchWorkerPerSession(options: SessionBenchOptions = {}): Promise<SessionFigures> {
-  const { sessions = FULL_SESSIONS / 10, exchanges = WINDOW_EXCHANGES } = options;
+  const { sessions = FULL_SESSIONS / 10, exchanges = MAX_EXCHANGES } = options;
   return measure(sessions, exchanges, (sessionsWith) => {
     const workers: Sessions[] = [];
     return {
@@ -288,7 +288,7 @@ async function inChildProcess(
 export function table(rows: SessionFigures[]): string {
   const ms = (v: number) => v.toFixed(2);
   const lines: [string, (f: SessionFigures) => string][] = [
-    ["sessions (full 20-exchange windows)", (f) => `${f.sessions}`],
+    [`sessions (full ${MAX_EXCHANGES}-exchange windows)`, (f) => `${f.sessions}`],
     ["messages delivered", (f) => `${f.messages}`],
     ["contents in a full request", (f) => `${f.fullContents}`],
     ["RSS before sessions (MB)", (f) => f.rssBaselineMb.toFixed(1)],

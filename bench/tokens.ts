@@ -1,29 +1,43 @@
 /**
- * Token bench: one channel's 100-turn conversation against the fake Gemini, through the real
- * GeminiBroker and SDK client, billed as the fake reports it (`promptTokenCount`,
- * `cachedContentTokenCount`, `candidatesTokenCount`, and `thoughtsTokenCount` unless the
- * thinking budget is 0). Compares a naive bot with SoyeBot's defaults.
+ * Token bench: what an answer costs, for a naive bot, SoyeBot as it was (a window sliding by one
+ * exchange) and SoyeBot now (a window dropping blocks, with a running memory), against the fake
+ * Gemini through the real GeminiBroker and SDK client, billed as the fake reports it
+ * (`promptTokenCount`, `cachedContentTokenCount`, `candidatesTokenCount`, `thoughtsTokenCount`).
  *
- * The fake counts tokens as ASCII/4 + other/1.5 (Korean runs near 1.5 characters a token), and
- * reports 200 thinking tokens when thinking is on: real dynamic thinking often spends more, so
- * the naive bot's cost here is a floor. Both bots use the same persona (lib/prompts.ts), so
- * persona compression is not credited to SoyeBot in these figures.
+ * Two conversations: one channel of 100 turns, and 20 channels of 100 turns interleaved
+ * round-robin. Each runs with the fake's implicit cache on (Gemini 2.5's documented behaviour: a
+ * repeated prefix of at least 1,024 tokens is billed at the cached price) and off. SoyeBot now
+ * folds the block that leaves its window into the memory with one broker call at the "summary"
+ * priority; those calls' tokens are billed to its answers.
+ *
+ * Assumptions, all visible below: the fake counts tokens as ASCII/4 + other/1.5 and reports 200
+ * thinking tokens when thinking is on (the naive bot's floor); a turn comes every 20 s in the one
+ * channel, and every 5 s over the 20 channels (each channel speaks every 100 s), inside the fake's
+ * 5-minute implicit-cache life; each fold lands before the channel's next turn. The fake answers
+ * a fold as a model that obeys the instruction would: the old memory's lines plus one line per
+ * two folded exchanges, oldest lines dropped past 400 characters, so the memory soon sits at its
+ * cap (~270 tokens) and every fold writes all of it.
  *
  * Run: `deno run -P=bench bench/tokens.ts`
  *
  * @module
  */
 import { GeminiBroker, type Prices } from "../actors/gemini_broker.ts";
+import { DEFAULT_WINDOW_DROP_BLOCK } from "../lib/config.ts";
 import { SdkGeminiClient } from "../lib/gemini.ts";
-import { HistoryWindow } from "../lib/history_window.ts";
-import { PERSONA } from "../lib/prompts.ts";
+import { HistoryWindow, MAX_EXCHANGES } from "../lib/history_window.ts";
+import { cleanMemory, foldRequest, MEMORY_MAX_CHARS } from "../lib/memory_fold.ts";
+import { FOLD_INSTRUCTION, PERSONA } from "../lib/prompts.ts";
 import { MemoryTokenPool } from "../lib/token_pool.ts";
-import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
+import { FakeGemini, type GenerateRequest } from "../tests/fakes/fake_gemini.ts";
 
 const TURNS = 100;
+const CHANNELS = 20;
 const KEY = "bench-key";
 /** gemini-2.5-flash list prices, USD per million tokens (lib/config.ts defaults). */
 const PRICES: Prices = { input: 0.3, output: 2.5, cached: 0.03 };
+const ONE_CHANNEL_GAP_MS = 20_000;
+const MANY_CHANNELS_GAP_MS = 5_000;
 
 const TOPICS = [
   "오늘 방송 몇 시에 켜? 어제는 왜 안 켰어",
@@ -35,81 +49,199 @@ const TOPICS = [
   "시험 기간인데 공부가 하나도 안 돼",
   "어제 본 영화 결말 완전 반전이더라",
 ];
+const NAMES = ["민수", "지수", "현우", "서연"];
 
 interface Bot {
   label: string;
   /** Exchanges of history sent; undefined sends all of it. */
   window: number | undefined;
-  cache: boolean;
+  /** Exchanges that leave a full window at once. */
+  dropBlock: number;
+  /** Folds what leaves the window into a running memory. */
+  memory: boolean;
+  /** Attempts the explicit persona cache (refused: the persona is under 1,024 tokens). */
+  contextCache: boolean;
   thinkingBudget: number;
 }
 
-async function converse(bot: Bot) {
-  const fake = await FakeGemini.start({ apiKeys: [KEY] });
-  const events: string[] = [];
+const BOTS: readonly Bot[] = [
+  {
+    label: "naive: full history, thinking on",
+    window: undefined,
+    dropBlock: 1,
+    memory: false,
+    contextCache: false,
+    thinkingBudget: -1, // dynamic: the model thinks as it likes, as with no thinking config
+  },
+  {
+    label: `SoyeBot before: ${MAX_EXCHANGES}-exchange window sliding by 1, no memory`,
+    window: MAX_EXCHANGES,
+    dropBlock: 1,
+    memory: false,
+    contextCache: true,
+    thinkingBudget: 0,
+  },
+  {
+    label: `SoyeBot now: window dropping ${DEFAULT_WINDOW_DROP_BLOCK} at once, running memory`,
+    window: MAX_EXCHANGES,
+    dropBlock: DEFAULT_WINDOW_DROP_BLOCK,
+    memory: true,
+    contextCache: true,
+    thinkingBudget: 0,
+  },
+];
+
+/** A fold as a model following FOLD_INSTRUCTION would write it (see the module doc). */
+function foldAnswer(request: GenerateRequest): string {
+  const text = request.lastUserText;
+  const [oldPart, newPart] = text.split("\n\n[밀려난 대화]\n");
+  const old = oldPart.split("\n").slice(1).filter((l) => l.startsWith("- "));
+  const users = newPart.split("\n").filter((l) => !l.startsWith("봇: "));
+  const added: string[] = [];
+  for (let i = 0; i < users.length; i += 2) {
+    added.push(`- ${users[i].replace(/ \(\d+\)$/, "")}라고 함`);
+  }
+  const lines = [...old, ...added];
+  while (lines.join("\n").length > MEMORY_MAX_CHARS) lines.shift();
+  return lines.join("\n");
+}
+
+interface Totals {
+  answers: number;
+  folds: number;
+  /** What the folds cost, in USD: part of `costUsd`. */
+  foldUsd: number;
+  billedIn: number;
+  cached: number;
+  out: number;
+  thinking: number;
+  costUsd: number;
+}
+
+async function converse(bot: Bot, channels: number, implicitCache: boolean): Promise<Totals> {
+  let now = Date.UTC(2026, 0, 5, 12);
+  const fake = await FakeGemini.start({
+    apiKeys: [KEY],
+    implicitCache,
+    now: () => now,
+    responder: (req) => {
+      const instruction = req.systemInstruction?.parts?.[0]?.text;
+      if (instruction === FOLD_INSTRUCTION) return foldAnswer(req);
+      return `응, "${req.lastUserText}" 말이지.`;
+    },
+  });
   const broker = new GeminiBroker({
     client: new SdkGeminiClient({ baseUrl: fake.url }),
     pool: new MemoryTokenPool([KEY], { rpm: 100_000, tpm: 1e9, rpd: 100_000 }),
     model: "gemini-2.5-flash",
     systemInstruction: PERSONA,
-    contextCache: bot.cache,
+    contextCache: bot.contextCache,
     thinkingBudget: bot.thinkingBudget,
     prices: PRICES,
-    onEvent: (e) => {
-      if (e.type === "cache_fallback") events.push(`cache refused: ${e.why}`);
-      if (e.type === "cache_created") events.push(`cache created: ${e.tokens} tokens`);
-    },
   });
-  const history = new HistoryWindow([], { maxExchanges: bot.window ?? 1_000_000 });
-  if (bot.cache) await broker.verifyKeys();
+  if (bot.contextCache) await broker.verifyKeys();
+  const windows = Array.from({ length: channels }, () =>
+    new HistoryWindow([], {
+      maxExchanges: bot.window ?? 1_000_000,
+      dropBlock: bot.dropBlock,
+      maxPending: bot.memory ? undefined : 0,
+    }));
+  let folds = 0;
+  let foldUsd = 0;
+  const gap = channels === 1 ? ONE_CHANNEL_GAP_MS : MANY_CHANNELS_GAP_MS;
   for (let turn = 0; turn < TURNS; turn++) {
-    const line = `민수: ${TOPICS[turn % TOPICS.length]} (${turn + 1})`;
-    const result = await broker.generate({ priority: "chat", contents: history.toContents(line) });
-    if (!result.ok) throw new Error(`turn ${turn + 1} failed: ${result.reason}`);
-    history.add({ user: line, model: result.text, at: Date.now() });
+    for (let c = 0; c < channels; c++) {
+      now += gap;
+      const window = windows[c];
+      // Each channel has its own people, so no two channels' prompts repeat one another.
+      const name = `${NAMES[turn % NAMES.length]}${channels === 1 ? "" : c + 1}`;
+      const line = `${name}: ${TOPICS[(turn + c) % TOPICS.length]} (${turn + 1})`;
+      const result = await broker.generate({ priority: "chat", contents: window.toContents(line) });
+      if (!result.ok) throw new Error(`turn ${turn + 1} failed: ${result.reason}`);
+      window.add({ user: line, model: result.text, at: now });
+      if (!bot.memory || window.pending.length === 0) continue;
+      // As the live bot would: fold what left, at the low priority, before the channel speaks again.
+      const folding = window.pending;
+      const before = broker.stats.costUsd;
+      const fold = await broker.generate(foldRequest(window.memory, folding));
+      foldUsd += broker.stats.costUsd - before;
+      folds++;
+      const memory = fold.ok ? cleanMemory(fold.text) : undefined;
+      if (memory !== undefined) window.commitFold(memory, folding);
+    }
   }
   await broker.stop();
   await fake.close();
   const s = broker.stats;
-  const perAnswer = (n: number) => n / TURNS;
-  const billedIn = s.tokensIn - s.tokensCached;
-  const billed = s.tokensIn + s.tokensOut + s.tokensThinking;
-  console.log(`\n## ${bot.label}`);
-  for (const event of events) console.log(`(${event})`);
-  if (s.personaTokens !== undefined) console.log(`persona: ${s.personaTokens} tokens`);
-  console.log(
-    `per answer: input ${perAnswer(billedIn).toFixed(0)} + cached ${
-      perAnswer(s.tokensCached).toFixed(0)
-    } + output ${perAnswer(s.tokensOut).toFixed(0)} + thinking ${
-      perAnswer(s.tokensThinking).toFixed(0)
-    } = ${perAnswer(billed).toFixed(0)} tokens billed`,
-  );
-  const per1000 = s.costUsd / TURNS * 1000;
-  console.log(`estimated cost: $${per1000.toFixed(4)} per 1,000 answers`);
-  return { per1000, tokens: perAnswer(billed) };
+  return {
+    answers: TURNS * channels,
+    folds,
+    foldUsd,
+    billedIn: s.tokensIn - s.tokensCached,
+    cached: s.tokensCached,
+    out: s.tokensOut,
+    thinking: s.tokensThinking,
+    costUsd: s.costUsd,
+  };
 }
+
+const per = (n: number, t: Totals) => Math.round(n / t.answers).toLocaleString("en-US");
+const per1000 = (t: Totals) => t.costUsd / t.answers * 1000;
 
 console.log("# bench/tokens.ts");
 console.log(
-  `${TURNS}-turn conversation in one channel; prices USD/M tokens: input ${PRICES.input}, ` +
-    `output (and thinking) ${PRICES.output}, cached ${PRICES.cached}`,
+  `prices USD/M tokens: input ${PRICES.input}, output (and thinking) ${PRICES.output}, ` +
+    `cached ${PRICES.cached}; per answer, fold calls included`,
 );
-const naive = await converse({
-  label: "(a) naive: full history, no cache, thinking on",
-  window: undefined,
-  cache: false,
-  thinkingBudget: -1, // dynamic: the model thinks as it likes, as with no thinking config
-});
-const soye = await converse({
-  label: "(b) SoyeBot defaults: 20-exchange window, persona cache attempt, thinking 0",
-  window: 20,
-  cache: true,
-  thinkingBudget: 0,
-});
+/** Cost per 1,000 answers, by conversation, cache setting and bot label. */
+const costs = new Map<string, number>();
+const key = (channels: number, cache: boolean, bot: Bot) => `${channels}/${cache}/${bot.label}`;
+for (const channels of [1, CHANNELS]) {
+  for (const implicitCache of [true, false]) {
+    const title = `${channels === 1 ? "one channel" : `${channels} channels interleaved`}, ` +
+      `${TURNS} turns each, implicit cache ${implicitCache ? "on" : "off"}`;
+    console.log(`\n## ${title}\n`);
+    console.log(
+      "| bot | billed input | cached | output | thinking | cost / 1,000 answers | vs naive |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let naive: Totals | undefined;
+    for (const bot of BOTS) {
+      const t = await converse(bot, channels, implicitCache);
+      naive ??= t;
+      costs.set(key(channels, implicitCache, bot), per1000(t));
+      const ratio = per1000(t) / per1000(naive);
+      const folds = t.folds
+        ? ` (${t.folds} folds: $${(t.foldUsd / t.answers * 1000).toFixed(4)} of the cost)`
+        : "";
+      console.log(
+        `| ${bot.label}${folds} | ${per(t.billedIn, t)} | ${per(t.cached, t)} | ${
+          per(t.out, t)
+        } | ${per(t.thinking, t)} | $${per1000(t).toFixed(4)} | ${ratio.toFixed(3)} (${
+          (100 * (1 - ratio)).toFixed(1)
+        }% cheaper) |`,
+      );
+    }
+  }
+}
+
+const [naiveBot, beforeBot, nowBot] = BOTS;
+console.log("\n## goals (one channel; 20 channels in brackets)\n");
+const both = (f: (channels: number) => number) =>
+  `${(100 * f(1)).toFixed(1)}% [${(100 * f(CHANNELS)).toFixed(1)}%]`;
+const cost = (channels: number, cache: boolean, bot: Bot) => costs.get(key(channels, cache, bot))!;
 console.log(
-  `\nSoyeBot bills ${
-    (100 * (1 - soye.tokens / naive.tokens)).toFixed(1)
-  }% fewer tokens and costs ` +
-    `${(100 * (1 - soye.per1000 / naive.per1000)).toFixed(1)}% less per answer ` +
-    `(ratio ${(soye.per1000 / naive.per1000).toFixed(3)}; the seed claimed a 65–75% cut)`,
+  `- cheaper than the naive bot, both with the implicit cache (goal ≥ 80%): ${
+    both((c) => 1 - cost(c, true, nowBot) / cost(c, true, naiveBot))
+  }`,
+);
+console.log(
+  `- cheaper than a naive bot that gets no cache hits, as the old figure measured: ${
+    both((c) => 1 - cost(c, true, nowBot) / cost(c, false, naiveBot))
+  }`,
+);
+console.log(
+  `- cost with the cache off, against SoyeBot before (goal ≤ 100%): ${
+    both((c) => cost(c, false, nowBot) / cost(c, false, beforeBot))
+  }`,
 );

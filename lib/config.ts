@@ -11,6 +11,13 @@
 import { parseEnv } from "node:util";
 import { DEFAULT_SUPERVISOR_POLICY, type SupervisorPolicy } from "./supervisor_policy.ts";
 import { isSnowflake } from "./snowflake.ts";
+import { MAX_EXCHANGES } from "./history_window.ts";
+
+/**
+ * The exchanges that leave a full history window at once (`WINDOW_DROP_BLOCK`), unless set: half
+ * the window, so the prompt's start holds still for ten turns at a time.
+ */
+export const DEFAULT_WINDOW_DROP_BLOCK = 10;
 
 /** Everything the bot reads from its environment, already validated. */
 export interface Config {
@@ -34,6 +41,11 @@ export interface Config {
   supervisor: SupervisorPolicy;
   /** How many Web Worker hosts the session actors are multiplexed over. */
   sessionHosts: number;
+  /**
+   * How many of the oldest exchanges leave a full window at once (`WINDOW_DROP_BLOCK`), from 1
+   * (slide every turn) to the window's {@link MAX_EXCHANGES}. @default 10
+   */
+  windowDropBlock: number;
   /** Requests per minute allowed on each key. @default 10 */
   geminiRpm: number;
   /** Input tokens per minute allowed on each key. @default 250000 */
@@ -105,6 +117,7 @@ export const CONFIG_VARIABLES = [
   "SESSION_IDLE_MINUTES",
   "SESSION_SWEEP_SECONDS",
   "SESSION_HOSTS",
+  "WINDOW_DROP_BLOCK",
   "GEMINI_RPM",
   "GEMINI_TPM",
   "GEMINI_RPD",
@@ -178,6 +191,7 @@ export function loadConfig(env: Env): Config {
     geminiApiUrl: url(env, "GEMINI_API_URL", "https://generativelanguage.googleapis.com"),
     supervisor: supervisorPolicy(env),
     sessionHosts: int(env, "SESSION_HOSTS", 2, 1, 64),
+    windowDropBlock: int(env, "WINDOW_DROP_BLOCK", DEFAULT_WINDOW_DROP_BLOCK, 1, MAX_EXCHANGES),
     geminiRpm: int(env, "GEMINI_RPM", 10, 1, 1_000_000),
     geminiTpm: int(env, "GEMINI_TPM", 250_000, 100, 1_000_000_000),
     geminiRpd: int(env, "GEMINI_RPD", 250, 1, 1_000_000_000),

@@ -26,7 +26,15 @@ Deno.test("loadConfig fills documented defaults from two variables", () => {
   assert.equal(config.geminiTimeoutMs, 30_000);
   assert.equal(config.geminiMaxWaitMs, 60_000);
   assert.equal(config.geminiThinkingBudget, 0);
+  assert.equal(config.windowDropBlock, 10);
   assert.deepEqual(config.geminiApiKeys, ["key-1234567890"]);
+});
+
+Deno.test("loadConfig takes WINDOW_DROP_BLOCK from 1 (sliding) to the window's size", () => {
+  assert.equal(loadConfig({ ...minimal, WINDOW_DROP_BLOCK: "1" }).windowDropBlock, 1);
+  assert.equal(loadConfig({ ...minimal, WINDOW_DROP_BLOCK: "20" }).windowDropBlock, 20);
+  rejects({ ...minimal, WINDOW_DROP_BLOCK: "21" }, "WINDOW_DROP_BLOCK", /from 1 to 20/);
+  rejects({ ...minimal, WINDOW_DROP_BLOCK: "0" }, "WINDOW_DROP_BLOCK", /from 1 to 20/);
 });
 
 Deno.test("loadConfig names both credentials when a fresh checkout has neither", () => {

@@ -78,3 +78,22 @@ export async function loadPersona(path: string | undefined): Promise<string> {
   }
   return persona;
 }
+
+/**
+ * Opens the user turn that carries a channel's running memory (lib/history_window.ts), so the
+ * model reads it as notes about the conversation rather than as something a user just said.
+ */
+export const MEMORY_PREAMBLE =
+  "(지금까지 이 채널 대화에서 기억해 둔 것. 누가 말한 게 아니라 메모야.)";
+
+/** The model turn that answers the memory, so the roles still alternate. */
+export const MEMORY_ACK = "응, 기억하고 있어.";
+
+/** The instruction for folding old exchanges into a channel's running memory (lib/memory_fold.ts). */
+export const FOLD_INSTRUCTION = `너는 디스코드 채널 대화의 기억을 정리하는 도우미야.
+지금까지의 기억과 방금 창에서 밀려난 대화를 합쳐, 이 채널 대화를 이어 가는 데 필요한 새 기억을 써.
+- 남길 것: 누가 누구인지(이름, 관계, 좋아하는 것), 정해진 약속이나 합의, 다시 나올 만한 사실.
+- 뺄 것: 인사, 의미 없는 잡담, 말투 흉내, 봇이 지어낸 말.
+- 한국어로, 글머리표(- ) 한 줄에 하나씩. 제목이나 머리말 없이 기억만 출력해.
+- 모두 합쳐 400자 안쪽. 넘치면 오래되고 덜 중요한 것부터 지워.
+- 없는 내용을 지어내지 말고, 누구도 멘션하지 마(@ 기호 금지).`;

@@ -137,6 +137,21 @@ export class RetryingStore implements SessionStore {
     return this.#serial(() => this.#bestEffort(() => this.#inner.endTurn(channelId, id)));
   }
 
+  /** The channel's running memory, as the inner store has it. */
+  loadMemory(channelId: string): Promise<string> {
+    return this.#serial(() => this.#inner.loadMemory(channelId));
+  }
+
+  /**
+   * Saves a fold. Best effort: a fold the disk refuses leaves its exchanges stored unfolded (the
+   * write is one transaction), and the next load folds them again.
+   */
+  saveMemory(channelId: string, memory: string, keep: number): Promise<void> {
+    return this.#serial(() =>
+      this.#bestEffort(() => this.#inner.saveMemory(channelId, memory, keep))
+    );
+  }
+
   /** The turns a killed process left in flight, as the inner store reads them. */
   takeUnanswered(): Promise<UnansweredTurn[]> {
     return this.#serial(() => this.#inner.takeUnanswered());

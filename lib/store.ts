@@ -10,12 +10,16 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Exchange } from "./history_window.ts";
 
-/** Persists one history window per channel. */
+/**
+ * Persists one history window per channel: its exchanges not folded yet (the window's and the
+ * pending ones, see `HistoryWindow.storedSize`) and its running memory.
+ */
 export interface SessionStore {
-  /** The stored window of a channel, oldest first; empty when there is none. */
+  /** The stored exchanges of a channel, oldest first; empty when there is none. */
   load(channelId: string): Promise<Exchange[]>;
   /**
-   * Adds one exchange and keeps only the newest `keep`, so the store never outgrows the window.
+   * Adds one exchange and keeps only the newest `keep` (the window's `storedSize`), so the store
+   * never outgrows the window.
    * Ends the turn `exchange.id` noted by `beginTurn`, in the same write. Resolves "saved" once it
    * is on disk, or "unsaved" when it is not: a store that retries holds it in memory to write when
    * the disk takes it again (or, past its bound, has logged dropping it).
@@ -30,7 +34,15 @@ export interface SessionStore {
    * process never answered.
    */
   takeUnanswered(): Promise<UnansweredTurn[]>;
-  /** Forgets a channel. */
+  /** The running memory of a channel; empty when there is none. */
+  loadMemory(channelId: string): Promise<string>;
+  /**
+   * Saves a fold in one transaction: `memory` replaces the running memory and only the newest
+   * `keep` exchanges stay (the window's `storedSize` after `commitFold`), so a crash leaves the
+   * folded exchanges either in the memory or still stored, never lost and never twice.
+   */
+  saveMemory(channelId: string, memory: string, keep: number): Promise<void>;
+  /** Forgets a channel: its exchanges and its memory. */
   delete(channelId: string): Promise<void>;
   /** Flushes and closes. */
   close(): Promise<void>;
@@ -82,7 +94,16 @@ const MIGRATIONS: readonly string[] = [
      at         INTEGER NOT NULL,
      PRIMARY KEY (channel_id, id)
    ) STRICT, WITHOUT ROWID`,
+  // The running memory a fold writes, beside the exchanges it was folded from.
+  `CREATE TABLE memories (
+     channel_id TEXT    PRIMARY KEY,
+     text       TEXT    NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) STRICT`,
 ];
+
+/** The schema version a database is at once migrated: how many migrations there are. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
 /** A stored exchange, as SQLite returns it. */
 interface Row {
@@ -113,6 +134,9 @@ export class SqliteStore implements SessionStore {
   #beginTurn;
   #endTurn;
   #unanswered;
+  #selectMemory;
+  #upsertMemory;
+  #deleteMemory;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -136,6 +160,12 @@ export class SqliteStore implements SessionStore {
     this.#unanswered = db.prepare(
       "DELETE FROM turns RETURNING channel_id AS channelId, id, at",
     );
+    this.#selectMemory = db.prepare("SELECT text FROM memories WHERE channel_id = ?");
+    this.#upsertMemory = db.prepare(
+      `INSERT INTO memories (channel_id, text, updated_at) VALUES (?1, ?2, ?3)
+       ON CONFLICT (channel_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at`,
+    );
+    this.#deleteMemory = db.prepare("DELETE FROM memories WHERE channel_id = ?");
   }
 
   /** Opens (creating and migrating if needed) the database at `path`. */
@@ -219,8 +249,29 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  loadMemory(channelId: string): Promise<string> {
+    return settled(() => {
+      const row = this.#selectMemory.get(channelId) as { text: string } | undefined;
+      return row?.text ?? "";
+    });
+  }
+
+  saveMemory(channelId: string, memory: string, keep: number): Promise<void> {
+    return settled(() =>
+      inTransaction(this.#db, () => {
+        this.#upsertMemory.run(channelId, memory, Date.now());
+        this.#trim.run(channelId, keep);
+      })
+    );
+  }
+
   delete(channelId: string): Promise<void> {
-    return settled(() => void this.#delete.run(channelId));
+    return settled(() =>
+      inTransaction(this.#db, () => {
+        this.#delete.run(channelId);
+        this.#deleteMemory.run(channelId);
+      })
+    );
   }
 
   close(): Promise<void> {

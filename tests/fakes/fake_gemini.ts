@@ -15,6 +15,8 @@
  * @module
  */
 
+import { ImplicitCache, type PromptPart } from "./implicit_cache.ts";
+
 const RECORDINGS = new URL("../../../shared/gemini-recordings/", import.meta.url);
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -87,6 +89,14 @@ export interface FakeGeminiOptions {
   chunks?: number;
   /** When set, any other model answers 404 NOT_FOUND like the real API. */
   models?: string[];
+  /**
+   * Implicit caching as Gemini 2.5 documents it: leading tokens that repeat a recent request's,
+   * at least the model's cache minimum, are reported as `cachedContentTokenCount`.
+   * @default {true}
+   */
+  implicitCache?: boolean;
+  /** How long a request's prefix stays reusable by the implicit cache, in ms. @default {300000} */
+  implicitCacheTtlMs?: number;
 }
 
 /** One scripted outcome, consumed by the next generate or stream call. */
@@ -199,7 +209,10 @@ export class FakeGemini {
   readonly stats: FakeGeminiStats = { requests: 0, rejected429: 0, byKey: {} };
 
   #server!: Deno.HttpServer<Deno.NetAddr>;
-  #opts: Required<Omit<FakeGeminiOptions, "quota" | "models">> & FakeGeminiOptions;
+  #opts:
+    & Required<Omit<FakeGeminiOptions, "quota" | "models" | "implicitCacheTtlMs">>
+    & FakeGeminiOptions;
+  #implicit: ImplicitCache;
   #queue: ScriptStep[] = [];
   #caches = new Map<string, CacheEntry>();
   #cacheSeq = 0;
@@ -216,8 +229,10 @@ export class FakeGemini {
       responder: (req) => `응, "${req.lastUserText}" 말이지.`,
       thoughtsTokens: 200,
       chunks: 4,
+      implicitCache: true,
       ...opts,
     };
+    this.#implicit = new ImplicitCache(estimateTokens, { ttlMs: opts.implicitCacheTtlMs });
     this.url = "";
   }
 
@@ -485,12 +500,24 @@ export class FakeGemini {
     }
     const contents = (body.contents ?? []) as Content[];
     const systemInstruction = body.systemInstruction as Content | undefined;
-    const cachedTokens = cache?.tokens ?? 0;
     const promptTokens = countContents(contents) +
-      (systemInstruction ? countContents([systemInstruction]) : 0) + cachedTokens;
+      (systemInstruction ? countContents([systemInstruction]) : 0) + (cache?.tokens ?? 0);
 
     const rejection = this.#checkQuota(rec.apiKey, model, promptTokens);
     if (rejection) return this.#finish(rec, this.#json(429, rejection));
+    // An explicit cache is billed as such; the implicit one is modelled for plain requests only.
+    const cachedTokens = cache?.tokens ??
+      (this.#opts.implicitCache
+        ? Math.min(
+          promptTokens,
+          this.#implicit.lookup(
+            `${rec.apiKey}/${model}`,
+            promptParts(systemInstruction, contents),
+            this.#opts.now(),
+            cacheMinTokens(model),
+          ),
+        )
+        : 0);
 
     const step = this.#queue.shift() ?? {};
     const greq: GenerateRequest = {
@@ -919,6 +946,19 @@ function countContents(contents: Content[]): number {
     }
   }
   return total;
+}
+
+/** The prompt's parts in the order the implicit cache reads them: system instruction, contents. */
+function promptParts(systemInstruction: Content | undefined, contents: Content[]): PromptPart[] {
+  const parts: PromptPart[] = [];
+  const add = (role: string, content: Content) => {
+    for (const part of content.parts ?? []) {
+      parts.push({ role, text: typeof part.text === "string" ? part.text : JSON.stringify(part) });
+    }
+  };
+  if (systemInstruction) add("system", systemInstruction);
+  for (const content of contents) add(content.role ?? "user", content);
+  return parts;
 }
 
 function lastUserText(contents: Content[]): string {

@@ -423,3 +423,98 @@ Deno.test("a client that aborts mid-stream leaves nothing running in the fake", 
     await response;
   });
 });
+
+// ---- implicit caching ---------------------------------------------------------------------
+
+/** 1,040 tokens by the fake's count (1,560 Korean characters at 1.5 a token). */
+const LONG_PERSONA = "가".repeat(1560);
+
+/** One unary call with `systemInstruction` and alternating `turns`; returns its usageMetadata. */
+async function usageOf(
+  fake: FakeGemini,
+  systemInstruction: string,
+  turns: string[],
+  opts: { model?: string; key?: string } = {},
+): Promise<Record<string, number>> {
+  const generative = new GoogleGenerativeAI(opts.key ?? KEY).getGenerativeModel(
+    { model: opts.model ?? MODEL, systemInstruction },
+    { baseUrl: fake.url },
+  );
+  const contents = turns.map((text, i) => ({
+    role: i % 2 === 0 ? "user" : "model",
+    parts: [{ text }],
+  }));
+  const { response } = await generative.generateContent({ contents });
+  return response.usageMetadata as unknown as Record<string, number>;
+}
+
+Deno.test("implicit cache: a repeated prefix of 1,024 tokens or more is billed as cached", async () => {
+  await withFake(async (fake) => {
+    const first = await usageOf(fake, LONG_PERSONA, ["민수: 안녕"]);
+    assert.equal(first.cachedContentTokenCount, undefined);
+    // The next turn carries the whole first prompt, then the answer and a new line.
+    const second = await usageOf(fake, LONG_PERSONA, ["민수: 안녕", "응 안녕", "민수: 뭐 해?"]);
+    const shared = estimateTokens(LONG_PERSONA) + estimateTokens("민수: 안녕");
+    assert.ok(shared >= 1024);
+    assert.equal(second.cachedContentTokenCount, shared);
+    assert.equal(
+      second.promptTokenCount,
+      shared + estimateTokens("응 안녕") + estimateTokens("민수: 뭐 해?"),
+    );
+  });
+});
+
+Deno.test("implicit cache: a prefix under the model's minimum is not cached (2,048 on flash-lite)", async () => {
+  await withFake(async (fake) => {
+    const short = "가".repeat(600); // 400 tokens
+    await usageOf(fake, short, ["민수: 안녕"]);
+    const again = await usageOf(fake, short, ["민수: 안녕", "응", "민수: 또"]);
+    assert.equal(again.cachedContentTokenCount, undefined);
+    const lite = "gemini-2.5-flash-lite";
+    await usageOf(fake, LONG_PERSONA, ["민수: 안녕"], { model: lite });
+    const liteAgain = await usageOf(fake, LONG_PERSONA, ["민수: 안녕", "응", "민수: 또"], {
+      model: lite,
+    });
+    assert.equal(liteAgain.cachedContentTokenCount, undefined);
+  });
+});
+
+Deno.test("implicit cache: a change right after the system instruction loses the hit", async () => {
+  await withFake(async (fake) => {
+    const persona = "가".repeat(900); // 600 tokens: the history must carry the prefix past 1,024
+    const history = Array.from({ length: 8 }, (_, i) => `${i}번째 말: ${"나".repeat(100)}`);
+    await usageOf(fake, persona, [...history, "다음"]);
+    const slid = await usageOf(fake, persona, [...history.slice(2), "또", "다음"]);
+    assert.equal(slid.cachedContentTokenCount, undefined);
+    const kept = await usageOf(fake, persona, [...history, "다음", "응", "또"]);
+    assert.ok(kept.cachedContentTokenCount >= 1024);
+  });
+});
+
+Deno.test("implicit cache: not shared across keys, forgotten after its TTL, and off on request", async () => {
+  let now = Date.UTC(2026, 0, 1);
+  await withFake(async (fake) => {
+    await usageOf(fake, LONG_PERSONA, ["민수: 안녕"]);
+    const otherKey = await usageOf(fake, LONG_PERSONA, ["민수: 안녕", "응", "또"], { key: "k2" });
+    assert.equal(otherKey.cachedContentTokenCount, undefined);
+    now += 5 * 60_000 + 1;
+    const late = await usageOf(fake, LONG_PERSONA, ["민수: 안녕", "응", "또"]);
+    assert.equal(late.cachedContentTokenCount, undefined);
+  }, { apiKeys: [KEY, "k2"], now: () => now });
+  await withFake(async (fake) => {
+    await usageOf(fake, LONG_PERSONA, ["민수: 안녕"]);
+    const off = await usageOf(fake, LONG_PERSONA, ["민수: 안녕", "응", "또"]);
+    assert.equal(off.cachedContentTokenCount, undefined);
+  }, { implicitCache: false });
+});
+
+Deno.test("implicit cache: a part that differs counts only the text it shares", async () => {
+  await withFake(async (fake) => {
+    await usageOf(fake, LONG_PERSONA, [`민수: ${"다".repeat(60)} 첫째`]);
+    const usage = await usageOf(fake, LONG_PERSONA, [`민수: ${"다".repeat(60)} 둘째`]);
+    assert.equal(
+      usage.cachedContentTokenCount,
+      estimateTokens(LONG_PERSONA) + estimateTokens(`민수: ${"다".repeat(60)} `),
+    );
+  });
+});
