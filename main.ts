@@ -171,6 +171,7 @@ export async function startBot(
   const discord: DiscordConnection = await connectDiscord({
     token: config.discordToken,
     apiUrl: config.discordApiUrl,
+    requestsPerSecond: config.discordRestRate,
   }, {
     onMessage: async (message) => {
       await connected.promise;

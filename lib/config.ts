@@ -9,6 +9,7 @@
  * @module
  */
 import { parseEnv } from "node:util";
+import { DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
 import { DEFAULT_SUPERVISOR_POLICY, type SupervisorPolicy } from "./supervisor_policy.ts";
 import { isSnowflake } from "./snowflake.ts";
 import { MAX_EXCHANGES } from "./history_window.ts";
@@ -90,6 +91,11 @@ export interface Config {
   httpHost: string;
   /** Port of that server; undefined means no server is started. */
   httpPort: number | undefined;
+  /**
+   * REST requests a second this process may send Discord (`DISCORD_REST_RATE`): typing, posts and
+   * edits all count. @default DISCORD_REQUESTS_PER_SECOND (35, under Discord's 50 per bot token)
+   */
+  discordRestRate: number;
 }
 
 /** A configuration value that is missing or malformed; `variable` names it. */
@@ -137,6 +143,7 @@ export const CONFIG_VARIABLES = [
   "LOG_FORMAT",
   "HTTP_HOST",
   "HTTP_PORT",
+  "DISCORD_REST_RATE",
 ] as const;
 
 /** Environment variables by name, as `Deno.env.toObject()` returns them. */
@@ -211,6 +218,7 @@ export function loadConfig(env: Env): Config {
     logFormat: oneOf(env, "LOG_FORMAT", ["json", "text", "auto"], "auto"),
     httpHost: env.HTTP_HOST?.trim() || "127.0.0.1",
     httpPort: env.HTTP_PORT?.trim() ? int(env, "HTTP_PORT", 0, 0, 65_535) : undefined,
+    discordRestRate: int(env, "DISCORD_REST_RATE", DISCORD_REQUESTS_PER_SECOND, 1, 100_000),
   };
 }
 

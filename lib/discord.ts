@@ -23,7 +23,9 @@ import {
   type SlashCommand,
   slashCommandFrom,
 } from "./discord_events.ts";
+import { DISCORD_REQUEST_BURST, DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
 import { log } from "./log.ts";
+import { RequestPacer } from "./request_pacer.ts";
 import { ManagedRoles } from "./managed_roles.ts";
 import { superviseReconnects } from "./shard_reconnect.ts";
 import { requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
@@ -100,8 +102,16 @@ export interface DiscordPort {
   readonly botId: string;
   /** Posts a message; with `replyTo`, as a reply that does not ping the author. Returns its id. */
   sendMessage(channelId: string, content: string, options?: { replyTo?: string }): Promise<string>;
-  /** Replaces a message's text; mentions in it still ping no one. */
-  editMessage(channelId: string, messageId: string, content: string): Promise<void>;
+  /**
+   * Replaces a message's text; mentions in it still ping no one. A `streaming` edit (an answer
+   * still growing) yields Discord's request budget to first posts and final edits.
+   */
+  editMessage(
+    channelId: string,
+    messageId: string,
+    content: string,
+    options?: { streaming?: boolean },
+  ): Promise<void>;
   /** Deletes one of the bot's messages. */
   deleteMessage(channelId: string, messageId: string): Promise<void>;
   /** Shows "typing…" in a channel for about 10 seconds, or until the bot posts. */
@@ -171,9 +181,16 @@ const EPHEMERAL = 1 << 6;
  * ```
  */
 export async function connectDiscord(
-  options: { token: string; apiUrl: string },
+  options: { token: string; apiUrl: string; requestsPerSecond?: number },
   handlers: DiscordHandlers,
 ): Promise<DiscordConnection> {
+  // Every request but interaction responses spends the bot's global budget, across processes.
+  const pacer = new RequestPacer({
+    perSecond: options.requestsPerSecond ?? DISCORD_REQUESTS_PER_SECOND,
+    burst: DISCORD_REQUEST_BURST,
+  });
+  /** Bodies of edits to an answer still growing: they yield to first posts and final edits. */
+  const background = new WeakSet<object>();
   const botId = botIdFromToken(options.token);
   const rest = createRestManager({
     token: options.token,
@@ -191,6 +208,20 @@ export async function connectDiscord(
   bucket.handleCompletedRequest = (code, sharedScope) => {
     if (code === 429) rateLimited++;
     return completed(code, sharedScope);
+  };
+  // The pacer sits where a request leaves: discordeno's per-route queues hold requests back and
+  // release them together, so a slot taken before a queue would not pace what Discord sees.
+  // Interaction responses are outside the global budget.
+  const send = rest.sendRequest.bind(rest);
+  rest.sendRequest = async (request) => {
+    const isInteraction = request.route.startsWith("/interactions/") ||
+      request.route.startsWith("/webhooks/");
+    if (!isInteraction) {
+      const body = request.requestBodyOptions?.body;
+      const isBackground = typeof body === "object" && body !== null && background.has(body);
+      await pacer.take(isBackground ? "background" : "urgent");
+    }
+    return await send(request);
   };
   // The queue's idle cleanup would otherwise hold a 60 s timer after shutdown.
   rest.deleteQueueDelay = 5_000; // 0 would silently mean 60 s
@@ -286,7 +317,8 @@ export async function connectDiscord(
       return rateLimited;
     },
     async sendMessage(channelId, content, sendOptions) {
-      const message = await rest.sendMessage(requireSnowflake(channelId, "channel id"), {
+      requireSnowflake(channelId, "channel id");
+      const message = await rest.sendMessage(channelId, {
         content,
         allowedMentions: NO_MENTIONS,
         ...(sendOptions?.replyTo
@@ -295,21 +327,23 @@ export async function connectDiscord(
       });
       return String(message.id);
     },
-    async editMessage(channelId, messageId, content) {
-      await rest.editMessage(
-        requireSnowflake(channelId, "channel id"),
-        requireSnowflake(messageId, "message id"),
-        { content, allowedMentions: NO_MENTIONS },
-      );
+    async editMessage(channelId, messageId, content, editOptions) {
+      requireSnowflake(channelId, "channel id");
+      requireSnowflake(messageId, "message id");
+      const body = { content, allowedMentions: NO_MENTIONS };
+      if (editOptions?.streaming) background.add(body);
+      await rest.editMessage(channelId, messageId, body);
     },
     async deleteMessage(channelId, messageId) {
-      await rest.deleteMessage(
-        requireSnowflake(channelId, "channel id"),
-        requireSnowflake(messageId, "message id"),
-      );
+      requireSnowflake(channelId, "channel id");
+      requireSnowflake(messageId, "message id");
+      await rest.deleteMessage(channelId, messageId);
     },
     async triggerTyping(channelId) {
       requireSnowflake(channelId, "channel id");
+      // Typing is cosmetic: while requests queue, the answer itself needs the budget more.
+      if (pacer.waiting > 0) return;
+      await pacer.take("background");
       // Not through discordeno: it keys typing and messages to one queue per channel, so a reply
       // queued behind an in-flight typing call waited up to a second; and its unqueued path
       // rethrows network errors where nothing can catch them. Typing is cosmetic: a plain call
@@ -373,6 +407,7 @@ export async function connectDiscord(
     async close() {
       closing = true;
       reconnects.stop();
+      pacer.close();
       await gateway.shutdown(1000, "SoyeBot shutting down");
       connected = false;
       // Left armed after shutdown, bucket timers would hold the process open for 60 s.

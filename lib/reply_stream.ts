@@ -237,7 +237,8 @@ export class ReplyStream {
           if (i === 0) this.#options.onFirstText?.();
         } else if (existing.content !== content) {
           this.#lastEdit = this.#clock.now();
-          await discord.editMessage(channelId, existing.id, content);
+          // A final edit goes first when requests queue; a growing one yields and shows later.
+          await discord.editMessage(channelId, existing.id, content, { streaming: !final });
           Object.assign(existing, { content, source });
         } else {
           // Same message, but it may now stand for a longer slice (a separator after it).
