@@ -19,7 +19,9 @@ import type {
   SessionsPort,
 } from "../lib/sessions_port.ts";
 import type { StoreEvent, StoreHealth } from "../lib/retrying_store.ts";
+import { hostIndex } from "../lib/host_index.ts";
 import { HostPool } from "./host_pool.ts";
+import { StoreBoard } from "./store_board.ts";
 import type { SessionResult } from "./session_actor.ts";
 import type { FromHost, ToHost } from "./session_host.ts";
 import { Supervisor, type SupervisorCounts, type SupervisorPolicy } from "./supervisor.ts";
@@ -84,9 +86,7 @@ export class Sessions implements SessionsPort {
   #timer: TimerId | undefined;
   #stopping = false;
   #stopped: Promise<void> | undefined;
-  /** Each host's store as it last reported (hosts that never reported are writable). */
-  #stores = new Map<number, { writable: boolean; pending: number }>();
-  #storeCounts = { writeFailures: 0, writesDropped: 0 };
+  #stores = new StoreBoard();
 
   /** Starts the hosts and the idle sweep timer. */
   constructor(options: SessionsOptions) {
@@ -123,12 +123,7 @@ export class Sessions implements SessionsPort {
 
   /** The store over all hosts: writable only when every host's store is. */
   get storeHealth(): StoreHealth {
-    const states = [...this.#stores.values()];
-    return {
-      writable: states.every((s) => s.writable),
-      pendingWrites: states.reduce((sum, s) => sum + s.pending, 0),
-      ...this.#storeCounts,
-    };
+    return this.#stores.health;
   }
 
   /** Begins a chat turn; resolves with its lease once the session lends its window. */
@@ -233,12 +228,8 @@ export class Sessions implements SessionsPort {
 
   #receive(message: FromHost, host: number): void {
     if (message.type === "store") {
-      const { event, writable, pending } = message;
-      this.#stores.set(host, { writable, pending });
-      if (event.type === "write_failed" || event.type === "retry_failed") {
-        this.#storeCounts.writeFailures++;
-      } else if (event.type === "dropped") this.#storeCounts.writesDropped += event.count;
-      this.#options.onEvent?.({ type: "store", host, event });
+      this.#stores.report(host, message.event, message.writable, message.pending);
+      this.#options.onEvent?.({ type: "store", host, event: message.event });
     } else if (message.type === "lent") {
       const pending = this.#pending.get(message.id);
       // A turn begun again after a host restart already holds its window: only the loan matters.
@@ -289,12 +280,8 @@ export class Sessions implements SessionsPort {
     }
     this.#hosts.respawn(index);
     // The refused writes the host held died with it; the new host starts with none.
-    const lost = this.#stores.get(index)?.pending ?? 0;
-    this.#stores.delete(index);
-    if (lost > 0) {
-      this.#storeCounts.writesDropped += lost;
-      this.#options.onEvent?.({ type: "store_writes_lost", host: index, count: lost });
-    }
+    const lost = this.#stores.hostDied(index);
+    if (lost > 0) this.#options.onEvent?.({ type: "store_writes_lost", host: index, count: lost });
     let resent = 0;
     let failed = 0;
     for (const [id, pending] of this.#pending) {
@@ -331,23 +318,6 @@ export class Sessions implements SessionsPort {
     // The sweep must never keep a finished process alive.
     if (this.#clock === systemClock) Deno.unrefTimer(this.#timer as number);
   }
-}
-
-/**
- * The host a channel is placed on: a stable hash (FNV-1a), so a channel always lands on one host.
- *
- * @example
- * ```ts
- * import { strictEqual } from "node:assert/strict";
- * strictEqual(hostIndex("42", 2), hostIndex("42", 2));
- * ```
- */
-export function hostIndex(channelId: string, hosts: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < channelId.length; i++) {
-    hash = Math.imul(hash ^ channelId.charCodeAt(i), 0x01000193);
-  }
-  return (hash >>> 0) % hosts;
 }
 
 const stoppingResult = { ok: false, error: "stopping" } as const;

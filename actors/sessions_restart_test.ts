@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { SqliteStore } from "../lib/store.ts";
 import { delay, until } from "../tests/harness.ts";
-import { hostIndex, type SessionsEvent } from "./sessions.ts";
+import { hostIndex } from "../lib/host_index.ts";
+import type { SessionsEvent } from "./sessions.ts";
 import { answerTo, lease, say, texts, withSessions } from "./sessions_testing.ts";
 
 type Restarted = Extract<SessionsEvent, { type: "host_restarted" }>;
