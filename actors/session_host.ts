@@ -6,8 +6,8 @@
  * The protocol with the main thread is a loan: `begin` → the actor answers `lent` with its window
  * and holds its mailbox → `commit` hands back the text the user saw → `done`, which may carry a
  * fold of the memory for the main thread to do; its result comes back as `remember` → `done`.
- * The worker entry
- * (`session_host_worker.ts`) wires this class to `self`; tests drive it with any `post` function.
+ * The worker entry (`session_host_worker.ts`) wires this class to `self`; tests drive it with any
+ * `post` function.
  *
  * @module
  */
