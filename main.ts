@@ -6,6 +6,7 @@
  * `lib/flow/`, and shuts down gracefully on SIGINT or SIGTERM within 10 s.
  *
  *   Discord event ─▶ gate ─▶ chatTurn: sessions.begin ─▶ broker.generate ─▶ ReplyStream ─▶ commit
+ *                                       (─▶ fold: broker.generate at low priority ─▶ remember)
  *
  * @module
  */
@@ -115,6 +116,7 @@ export async function startBot(
     databasePath,
     hosts: config.sessionHosts,
     maxExchanges: MAX_EXCHANGES,
+    dropBlock: config.windowDropBlock,
     policy: config.supervisor,
     onGiveUp: onFatal,
     onEvent: (event) => logSessionsEvent(sessionsLog, event),

@@ -509,7 +509,7 @@ export class GeminiBroker {
         contents: job.request.contents,
         // Never both: the API refuses a system instruction next to a cache that holds one.
         ...(cacheName ? { cachedContent: cacheName } : { systemInstruction: instruction }),
-        thinkingBudget: this.#options.thinkingBudget ?? 0,
+        thinkingBudget: job.request.thinkingBudget ?? this.#options.thinkingBudget ?? 0,
         maxOutputTokens: job.request.maxOutputTokens,
         signal: abort.signal,
         onText: (text) => {

@@ -7,25 +7,36 @@
  * back the text the user saw, which it records. The broker and Discord live on the main thread;
  * the actor never calls them.
  *
+ * Exchanges that leave the window wait (stored) to be folded into the channel's running memory.
+ * The actor cannot ask the broker itself, so a commit that leaves some waiting hands them to its
+ * turn as a fold to do; the turn asks the broker and sends the new memory back as a `remember`
+ * command, through the mailbox like any other. One fold is out at a time per actor.
+ *
  * @module
  */
-import { type Content, HistoryWindow } from "../lib/history_window.ts";
+import { type Content, type Exchange, HistoryWindow } from "../lib/history_window.ts";
+import type { FoldTask } from "../lib/sessions_port.ts";
 import type { SessionStore } from "../lib/store.ts";
 import { Mailbox } from "./mailbox.ts";
 
-/** A message for a session: begin a chat turn with the user's line, or forget the conversation. */
+/**
+ * A message for a session: begin a chat turn with the user's line, forget the conversation, or
+ * take the result of fold `id` (`undefined`: the fold failed).
+ */
 export type SessionCommand =
   | { kind: "begin"; id: string; line: string }
-  | { kind: "reset"; id: string };
+  | { kind: "reset"; id: string }
+  | { kind: "remember"; id: string; memory: string | undefined };
 
 /** How a session handled a command. */
 export type SessionResult =
   /**
    * Done: for a turn, `recorded` says whether an exchange was kept, and `unsaved` that the store
    * refused it and holds it in memory to retry, so a restart before the disk recovers would
-   * forget it: the user should be told.
+   * forget it: the user should be told. `fold`: exchanges wait to be folded, and the turn is to
+   * do it.
    */
-  | { ok: true; recorded?: boolean; unsaved?: true }
+  | { ok: true; recorded?: boolean; unsaved?: true; fold?: FoldTask }
   /** The actor failed; it will be restarted from its persisted window. */
   | { ok: false; error: "crashed"; message: string }
   /** The bot is shutting down and the command was not started. */
@@ -47,8 +58,10 @@ export interface SessionActorDeps {
   lend(id: string, contents: Content[]): Promise<string | undefined>;
   /** Epoch ms now, stamped on each recorded exchange. */
   now(): number;
-  /** Exchanges kept in the history window; older ones are dropped. */
+  /** Exchanges kept in the history window; older ones leave it, to be folded. */
   maxExchanges: number;
+  /** Exchanges that leave a full window at once (`WINDOW_DROP_BLOCK`). @default 1 */
+  dropBlock?: number;
 }
 
 /**
@@ -65,6 +78,8 @@ export class SessionActor {
   readonly channelId: string;
   #deps: SessionActorDeps;
   #window: HistoryWindow | undefined;
+  /** The fold handed out and not remembered yet: its id and the very exchanges it folds. */
+  #folding: { id: string; exchanges: readonly Exchange[] } | undefined;
   #mailbox: Mailbox<SessionCommand, SessionResult>;
   #crashed = false;
   #stopping = false;
@@ -119,10 +134,13 @@ export class SessionActor {
     try {
       if (command.kind === "reset") {
         // Reset needs no readable window: it must work even when the stored one is damaged.
-        this.#window = new HistoryWindow([], { maxExchanges: this.#deps.maxExchanges });
+        // The fold out, if any, belonged to the conversation being wiped: its result is dropped.
+        this.#window = this.#newWindow([], "");
+        this.#folding = undefined;
         await this.#deps.store.delete(this.channelId);
         return { ok: true };
       }
+      if (command.kind === "remember") return await this.#remember(command.id, command.memory);
       return await this.#turn(command.id, command.line);
     } catch (error) {
       this.#crashed = true;
@@ -143,28 +161,61 @@ export class SessionActor {
     const shown = await this.#deps.lend(id, window.toContents(line));
     // A turn lent again after a host crash may have been recorded just before the crash: the id
     // tells them apart, where identical text would drop a real repeated exchange.
-    const alreadyRecorded = window.exchanges.some((e) => e.id === id);
+    const alreadyRecorded = window.has(id);
     if (shown === undefined || alreadyRecorded) {
       await store.endTurn(this.channelId, id);
       // The exchange is in the history either way: saying "recorded" only when this host wrote
       // it would make a commit's result depend on whether the old host died before or after.
-      return { ok: true, recorded: alreadyRecorded };
+      return { ok: true, recorded: alreadyRecorded, ...this.#offerFold(id, window) };
     }
     const exchange = { user: line, model: shown, at: now(), id };
     window.add(exchange);
-    // Appending ends the turn in the same transaction.
-    const outcome = await store.append(this.channelId, exchange, window.maxExchanges);
-    return outcome === "unsaved" ? { ok: true, recorded: true, unsaved: true } : {
+    // Appending ends the turn in the same transaction. The store keeps the pending exchanges
+    // too, so that a restart before their fold still has them to fold.
+    const outcome = await store.append(this.channelId, exchange, window.storedSize);
+    return {
       ok: true,
       recorded: true,
+      ...(outcome === "unsaved" ? { unsaved: true } : {}),
+      ...this.#offerFold(id, window),
     };
+  }
+
+  /**
+   * The fold for turn `turnId` to do, when exchanges wait to be folded and no fold is out. A fold
+   * that failed, or was lost with a restart, is offered again this way at a later commit.
+   */
+  #offerFold(turnId: string, window: HistoryWindow): { fold?: FoldTask } {
+    if (this.#folding || window.pending.length === 0) return {};
+    const exchanges = window.pending;
+    this.#folding = { id: `fold:${turnId}`, exchanges };
+    return { fold: { id: this.#folding.id, memory: window.memory, exchanges: [...exchanges] } };
+  }
+
+  /** Takes a fold's result: the new memory replaces the old, and the folded exchanges leave. */
+  async #remember(foldId: string, memory: string | undefined): Promise<SessionResult> {
+    const folding = this.#folding;
+    // Not the fold out: one from before a /reset, or from an actor that has since restarted.
+    if (!folding || folding.id !== foldId || !this.#window) return { ok: true };
+    this.#folding = undefined;
+    // A failed fold keeps the old memory; the exchanges stay pending for the next offer.
+    if (memory === undefined) return { ok: true };
+    this.#window.commitFold(memory, folding.exchanges);
+    await this.#deps.store.saveMemory(this.channelId, memory, this.#window.storedSize);
+    return { ok: true };
   }
 
   async #loadWindow(): Promise<HistoryWindow> {
     if (!this.#window) {
-      const stored = await this.#deps.store.load(this.channelId);
-      this.#window = new HistoryWindow(stored, { maxExchanges: this.#deps.maxExchanges });
+      const { store } = this.#deps;
+      const stored = await store.load(this.channelId);
+      this.#window = this.#newWindow(stored, await store.loadMemory(this.channelId));
     }
     return this.#window;
+  }
+
+  #newWindow(stored: Exchange[], memory: string): HistoryWindow {
+    const { maxExchanges, dropBlock } = this.#deps;
+    return new HistoryWindow(stored, { maxExchanges, dropBlock, memory });
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Content, MAX_EXCHANGES } from "../lib/history_window.ts";
+import { MEMORY_ACK, MEMORY_PREAMBLE } from "../lib/prompts.ts";
 import { SqliteStore, type UnansweredTurn } from "../lib/store.ts";
 import { until } from "../tests/harness.ts";
 import { SessionActor, type SessionActorDeps } from "./session_actor.ts";
@@ -105,14 +106,123 @@ Deno.test("SessionActor rehydrates its window from the store", async () => {
   assert.deepEqual(lent, ["user:old", "model:answer", "user:new"]);
 });
 
-Deno.test("SessionActor keeps only the last 20 exchanges, in memory and in the store", async () => {
+Deno.test("SessionActor lends at most 20 exchanges and keeps the ones that left stored until folded", async () => {
   const d = deps(() => Promise.resolve("r"));
   const actor = new SessionActor("c1", d);
   for (let i = 0; i < MAX_EXCHANGES + 5; i++) await actor.tell(begin(`${i}`, `m${i}`));
-  const stored = await d.store.load("c1");
-  assert.equal(stored.length, MAX_EXCHANGES);
-  assert.equal(stored[0].user, "m5");
   assert.equal(actor.windowSize, MAX_EXCHANGES);
+  // No fold came back: the five that left the window wait in the store for one.
+  const stored = await d.store.load("c1");
+  assert.equal(stored.length, MAX_EXCHANGES + 5);
+  assert.equal(stored[0].user, "m0");
+});
+
+/** Runs turns `from`..`to - 1` ("m<i>", id "<i>"), returning each commit's result. */
+async function turns(actor: SessionActor, from: number, to: number) {
+  const results = [];
+  for (let i = from; i < to; i++) results.push(await actor.tell(begin(`${i}`, `m${i}`)));
+  return results;
+}
+
+const blockDeps = (lend: (contents: Content[]) => Promise<string>, store?: SqliteStore) => ({
+  ...deps(lend, store),
+  dropBlock: 10,
+});
+
+Deno.test("SessionActor hands the block that left its window to one turn as a fold, and takes back the memory", async () => {
+  let lent: string[] = [];
+  const d = blockDeps((contents) => (lent = text(contents), Promise.resolve("r")));
+  const actor = new SessionActor("c1", d);
+  const results = await turns(actor, 0, MAX_EXCHANGES + 1);
+  assert.ok(results.slice(0, MAX_EXCHANGES).every((r) => r.ok && !r.fold));
+  const offered = results[MAX_EXCHANGES];
+  assert.ok(offered.ok && offered.fold);
+  assert.equal(offered.fold.id, "fold:20");
+  assert.equal(offered.fold.memory, "");
+  assert.deepEqual(
+    offered.fold.exchanges.map((e) => e.user),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `m${i}`),
+  );
+  // One fold out at a time: the next commit hands out none.
+  const [next] = await turns(actor, 21, 22);
+  assert.ok(next.ok && !next.fold);
+
+  assert.deepEqual(
+    await actor.tell({ kind: "remember", id: "fold:20", memory: "- m0~m9 얘기함" }),
+    { ok: true },
+  );
+  assert.equal(await d.store.loadMemory("c1"), "- m0~m9 얘기함");
+  assert.deepEqual((await d.store.load("c1")).map((e) => e.user)[0], "m10");
+  assert.equal((await d.store.load("c1")).length, 12);
+  await turns(actor, 22, 23);
+  assert.deepEqual(lent.slice(0, 3), [
+    `user:${MEMORY_PREAMBLE}\n- m0~m9 얘기함`,
+    `model:${MEMORY_ACK}`,
+    "user:m10",
+  ]);
+});
+
+Deno.test("SessionActor keeps the old memory when a fold fails, and offers the fold again at the next commit", async () => {
+  const d = blockDeps(() => Promise.resolve("r"));
+  const actor = new SessionActor("c1", d);
+  const offered = (await turns(actor, 0, MAX_EXCHANGES + 1)).at(-1)!;
+  assert.ok(offered.ok && offered.fold);
+  assert.deepEqual(await actor.tell({ kind: "remember", id: offered.fold.id, memory: undefined }), {
+    ok: true,
+  });
+  assert.equal(await d.store.loadMemory("c1"), "");
+  const [again] = await turns(actor, 21, 22);
+  assert.ok(again.ok && again.fold);
+  assert.equal(again.fold.id, "fold:21");
+  assert.deepEqual(again.fold.exchanges, offered.fold.exchanges);
+  // A late answer for the fold that failed changes nothing.
+  await actor.tell({ kind: "remember", id: offered.fold.id, memory: "- 늦은 기억" });
+  assert.equal(await d.store.loadMemory("c1"), "");
+});
+
+Deno.test("SessionActor drops a fold that began before a /reset", async () => {
+  let lent: string[] = [];
+  const d = blockDeps((contents) => (lent = text(contents), Promise.resolve("r")));
+  const actor = new SessionActor("c1", d);
+  const offered = (await turns(actor, 0, MAX_EXCHANGES + 1)).at(-1)!;
+  assert.ok(offered.ok && offered.fold);
+  await actor.tell({ kind: "reset", id: "r" });
+  await actor.tell({ kind: "remember", id: offered.fold.id, memory: "- 지워진 대화" });
+  assert.equal(await d.store.loadMemory("c1"), "");
+  await turns(actor, 21, 22);
+  assert.deepEqual(lent, ["user:m21"]);
+});
+
+Deno.test("SessionActor restarted from the store lends the memory first and offers the unfolded block", async () => {
+  const store = SqliteStore.open(":memory:");
+  const first = new SessionActor("c1", blockDeps(() => Promise.resolve("r"), store));
+  const offered = (await turns(first, 0, MAX_EXCHANGES + 1)).at(-1)!;
+  assert.ok(offered.ok && offered.fold);
+  await first.tell({ kind: "remember", id: offered.fold.id, memory: "- 첫 기억" });
+  // Ten more leave the window; the actor is dropped before their fold comes back.
+  const second = (await turns(first, 21, 31)).at(-1)!;
+  assert.ok(second.ok && second.fold);
+  assert.deepEqual(second.fold.exchanges.map((e) => e.user)[0], "m10");
+
+  let lent: string[] = [];
+  const restarted = new SessionActor(
+    "c1",
+    blockDeps((contents) => (lent = text(contents), Promise.resolve("r")), store),
+  );
+  // The old actor's fold means nothing to the new one.
+  await restarted.tell({ kind: "remember", id: second.fold.id, memory: "- 잃어버린 기억" });
+  const [again] = await turns(restarted, 31, 32);
+  assert.deepEqual(lent.slice(0, 3), [
+    `user:${MEMORY_PREAMBLE}\n- 첫 기억`,
+    `model:${MEMORY_ACK}`,
+    "user:m20",
+  ]);
+  assert.ok(again.ok && again.fold);
+  assert.deepEqual(again.fold.memory, "- 첫 기억");
+  assert.deepEqual(
+    again.fold.exchanges.map((e) => e.user),
+    second.fold.exchanges.map((e) => e.user),
+  );
 });
 
 Deno.test("SessionActor records nothing when the turn hands back nothing shown", async () => {

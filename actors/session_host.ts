@@ -4,8 +4,10 @@
  * drops them on eviction.
  *
  * The protocol with the main thread is a loan: `begin` → the actor answers `lent` with its window
- * and holds its mailbox → `commit` hands back the text the user saw → `done`. The worker entry
- * (`session_host_worker.ts`) wires this class to `self`; tests drive it with any `post` function.
+ * and holds its mailbox → `commit` hands back the text the user saw → `done`, which may carry a
+ * fold of the memory for the main thread to do; its result comes back as `remember` → `done`.
+ * The worker entry (`session_host_worker.ts`) wires this class to `self`; tests drive it with any
+ * `post` function.
  *
  * @module
  */
@@ -20,6 +22,8 @@ export type ToHost =
   | { type: "begin"; channelId: string; id: string; line: string }
   | { type: "commit"; channelId: string; id: string; shown: string | undefined }
   | { type: "reset"; channelId: string; id: string }
+  /** A fold's result: the new memory, or `undefined` when the fold failed. */
+  | { type: "remember"; channelId: string; id: string; memory: string | undefined }
   | { type: "evict"; channelId: string }
   | { type: "stop" }
   /** Test hook: throw an uncaught error inside the worker, as a bug would. */
@@ -52,6 +56,8 @@ export interface SessionHostOptions {
   post: (message: FromHost) => void;
   /** Exchanges each actor keeps in its history window. */
   maxExchanges: number;
+  /** Exchanges that leave a full window at once (`WINDOW_DROP_BLOCK`). @default 1 */
+  dropBlock?: number;
   /** Time for the store's retries and the unsaved notices. @default systemClock */
   clock?: Clock;
   /** Epoch ms now, stamped on recorded exchanges. @default clock.now */
@@ -101,6 +107,11 @@ export class SessionHost {
       case "reset":
         void this.#run(message.channelId, { kind: "reset", id: message.id });
         break;
+      case "remember": {
+        const { channelId, id, memory } = message;
+        void this.#run(channelId, { kind: "remember", id, memory });
+        break;
+      }
       case "commit": {
         const repay = this.#loans.get(message.id);
         if (repay) {
@@ -142,7 +153,8 @@ export class SessionHost {
       result = { ok: false, error: "crashed", message: "session restarted twice in a row" };
     }
     if (result.ok && result.unsaved && !this.#tellUnsaved(channelId)) {
-      result = { ok: true, recorded: result.recorded };
+      const { unsaved: _told, ...rest } = result;
+      result = rest;
     }
     this.#options.post({ type: "done", id: command.id, channelId, result });
   }
@@ -157,6 +169,7 @@ export class SessionHost {
         store: this.#store,
         now: this.#options.now ?? (() => this.#clock.now()),
         maxExchanges: this.#options.maxExchanges,
+        dropBlock: this.#options.dropBlock,
         lend: (id, contents) => this.#lend(id, contents),
       });
       this.#actors.set(channelId, actor);

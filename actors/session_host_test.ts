@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ManualClock } from "../lib/clock.ts";
 import { type Exchange, MAX_EXCHANGES } from "../lib/history_window.ts";
+import { MEMORY_ACK, MEMORY_PREAMBLE } from "../lib/prompts.ts";
 import { SqliteStore } from "../lib/store.ts";
 import { delay, until } from "../tests/harness.ts";
 import { type FromHost, SessionHost, type ToHost, UNSAVED_NOTICE_MS } from "./session_host.ts";
@@ -12,12 +13,14 @@ type Done = Extract<FromHost, { type: "done" }>;
 function hostWith(
   store: SqliteStore,
   onLent: (lent: Extract<FromHost, { type: "lent" }>, host: SessionHost) => void = () => {},
+  window: { maxExchanges?: number; dropBlock?: number } = {},
 ) {
   const out: FromHost[] = [];
   const host: SessionHost = new SessionHost({
     store,
     now: () => 0,
     maxExchanges: MAX_EXCHANGES,
+    ...window,
     post: (message) => {
       out.push(message);
       if (message.type === "lent") onLent(message, host);
@@ -236,4 +239,41 @@ Deno.test("SessionHost tells a channel again once UNSAVED_NOTICE_MS has passed w
   const later = await say("3", "three");
   assert.equal(later.ok && later.unsaved, true);
   host.receive({ type: "stop" });
+});
+
+Deno.test("SessionHost's done hands over the block that left the window as a fold, and remember queues behind the turns", async () => {
+  const store = SqliteStore.open(":memory:");
+  const { host, done, lent } = hostWith(store, answerAtOnce, { maxExchanges: 2, dropBlock: 2 });
+  for (const [id, line] of [["1", "one"], ["2", "two"], ["3", "three"]]) {
+    host.receive(begin(id, line));
+  }
+  await until(() => done().length === 3, "three turns");
+  const folds = done().map((d) => d.result.ok && d.result.fold);
+  assert.deepEqual(folds.slice(0, 2), [undefined, undefined]);
+  const fold = folds[2];
+  assert.ok(fold);
+  assert.deepEqual(fold, {
+    id: "fold:3",
+    memory: "",
+    exchanges: [
+      { user: "one", model: "re one", at: 0, id: "1" },
+      { user: "two", model: "re two", at: 0, id: "2" },
+    ],
+  });
+  // The result comes back while the channel's next turn is already asked for: it is taken in
+  // mailbox order, so the turn after it is lent the new memory.
+  host.receive({ type: "remember", channelId: "c", id: fold.id, memory: "- one, two 얘기함" });
+  host.receive(begin("4", "four"));
+  await until(() => done().length === 5, "the remember and the fourth turn");
+  assert.deepEqual(done()[3], { type: "done", id: "fold:3", channelId: "c", result: { ok: true } });
+  assert.deepEqual(lent().at(-1)!.contents.map((c) => c.parts[0].text), [
+    `${MEMORY_PREAMBLE}\n- one, two 얘기함`,
+    MEMORY_ACK,
+    "three",
+    "re three",
+    "four",
+  ]);
+  assert.equal(await store.loadMemory("c"), "- one, two 얘기함");
+  assert.deepEqual((await store.load("c")).map((e) => e.user), ["three", "four"]);
+  await store.close();
 });

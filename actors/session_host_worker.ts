@@ -3,7 +3,7 @@
  * message to {@link SessionHost}. Store reads and writes happen here, off the main thread, so the
  * gateway's event loop never waits on disk.
  *
- * The first message is `{ type: "init", databasePath, maxExchanges }`.
+ * The first message is `{ type: "init", databasePath, maxExchanges, dropBlock }`.
  *
  * @module
  */
@@ -19,6 +19,8 @@ export interface HostInit {
   databasePath: string;
   /** Exchanges each session keeps in its history window. */
   maxExchanges: number;
+  /** Exchanges that leave a full window at once (`WINDOW_DROP_BLOCK`); left out, 1. */
+  dropBlock?: number;
 }
 
 let host: SessionHost | undefined;
@@ -30,6 +32,7 @@ self.onmessage = (event: MessageEvent<HostInit | ToHost>) => {
     host = new SessionHost({
       store,
       maxExchanges: message.maxExchanges,
+      dropBlock: message.dropBlock,
       post: (out: FromHost) => self.postMessage(out),
     });
     return;

@@ -8,6 +8,10 @@
  * their order, so the channel's later turns still queue behind them, and the text shown is
  * committed there. A turn that had not been lent yet is begun again once.
  *
+ * A commit may hand its turn a fold of the channel's memory (`CommitResult.fold`); the turn asks
+ * the broker here, on the main thread, and hands the result back with {@link Sessions.remember},
+ * so a worker never calls back into the main thread.
+ *
  * @module
  */
 import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
@@ -44,6 +48,8 @@ export interface SessionsOptions {
   hosts: number;
   /** Exchanges each session keeps in its history window. */
   maxExchanges: number;
+  /** Exchanges that leave a full window at once (`WINDOW_DROP_BLOCK`). @default 1 */
+  dropBlock?: number;
   /** The supervisor's policy: restarts, LRU cap, idle reaping. */
   policy: SupervisorPolicy;
   /** Time for idle reaping, the sweep timer and restart intensity. @default systemClock */
@@ -54,10 +60,10 @@ export interface SessionsOptions {
   onEvent?(event: SessionsEvent): void;
 }
 
-/** A turn or reset sent to a host and not yet done. */
+/** A turn, reset or fold's result sent to a host and not yet done. */
 interface Pending {
   channelId: string;
-  message: Extract<ToHost, { type: "begin" | "reset" }>;
+  message: Extract<ToHost, { type: "begin" | "reset" | "remember" }>;
   /** `begun`: waiting for the window; `lent`: the turn holds it; `committed`: sent back. */
   stage: "begun" | "lent" | "committed";
   shown?: string;
@@ -99,6 +105,7 @@ export class Sessions implements SessionsPort {
         type: "init",
         databasePath: options.databasePath,
         maxExchanges: options.maxExchanges,
+        dropBlock: options.dropBlock,
       },
       onMessage: (message, _answer, index) => this.#receive(message, index),
       onError: (index, error) => this.#hostDied(index, error),
@@ -137,7 +144,22 @@ export class Sessions implements SessionsPort {
     channelId: string,
     id: string,
   ): Promise<{ ok: true } | { ok: false; error: SessionError }> {
-    const pending = this.#start({ type: "reset", channelId, id });
+    return await this.#ask({ type: "reset", channelId, id });
+  }
+
+  /** Hands a fold's result to its session; resolves once the memory is kept (or dropped). */
+  async remember(
+    channelId: string,
+    foldId: string,
+    memory: string | undefined,
+  ): Promise<{ ok: true } | { ok: false; error: SessionError }> {
+    return await this.#ask({ type: "remember", channelId, id: foldId, memory });
+  }
+
+  async #ask(
+    message: Extract<Pending["message"], { type: "reset" | "remember" }>,
+  ): Promise<{ ok: true } | { ok: false; error: SessionError }> {
+    const pending = this.#start(message);
     if (!pending) return { ok: false, error: "stopping" };
     const result = await pending.done.promise;
     return result.ok ? { ok: true } : { ok: false, error: sessionError(result) };
@@ -213,7 +235,12 @@ export class Sessions implements SessionsPort {
     }
     return pending.done.promise.then((result) =>
       result.ok
-        ? { ok: true, recorded: result.recorded === true, unsaved: result.unsaved === true }
+        ? {
+          ok: true,
+          recorded: result.recorded === true,
+          unsaved: result.unsaved === true,
+          ...(result.fold ? { fold: result.fold } : {}),
+        }
         : { ok: false, error: sessionError(result), message: crashMessage(result) }
     );
   }

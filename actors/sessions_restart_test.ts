@@ -201,3 +201,20 @@ Deno.test("Sessions gives up when hosts die more often than the policy allows", 
     return Promise.resolve();
   });
 });
+
+Deno.test("a fold out when its host dies is dropped, and the new host offers the same block again", async () => {
+  await withSessions({ maxExchanges: 2, dropBlock: 2 }, async (s) => {
+    await say(s, "a", "one");
+    await say(s, "a", "two");
+    const lost = await (await lease(s, "a", "three")).commit(answerTo("three"));
+    assert.ok(lost.ok && lost.fold);
+    s.killHost(hostIndex("a", 2));
+    // Its result reaches an actor that never handed it out: dropped, not applied.
+    assert.deepEqual(await s.remember("a", lost.fold.id, "- 늦게 온 기억"), { ok: true });
+    const again = await (await lease(s, "a", "four")).commit(answerTo("four"));
+    assert.ok(again.ok && again.fold, JSON.stringify(again));
+    assert.notEqual(again.fold.id, lost.fold.id);
+    assert.deepEqual(again.fold.exchanges, lost.fold.exchanges);
+    assert.equal(again.fold.memory, "");
+  });
+});

@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
+import { MEMORY_ACK, MEMORY_PREAMBLE } from "../lib/prompts.ts";
 import { SqliteStore } from "../lib/store.ts";
 import { delay } from "../tests/harness.ts";
+import type { Sessions } from "./sessions.ts";
 import { answerTo, lease, say, texts, withSessions } from "./sessions_testing.ts";
 
 Deno.test("an evicted session is rehydrated with its window intact", async () => {
@@ -169,5 +171,46 @@ Deno.test("a turn that commits nothing shown records nothing and frees the chann
     assert.deepEqual(texts(begun.lease.contents), ["one", answerTo("one"), "next"]);
     await begun.lease.commit(undefined);
     assert.equal(s.evict("a"), true, "the channel was left busy");
+  });
+});
+
+/** One whole chat turn, as {@link say}, returning its commit's result. */
+async function commitTurn(s: Sessions, channelId: string, line: string) {
+  return await (await lease(s, channelId, line)).commit(answerTo(line));
+}
+
+Deno.test("a fold handed over at commit goes back through remember: the next turn is lent the memory", async () => {
+  await withSessions({ maxExchanges: 2, dropBlock: 2 }, async (s, databasePath) => {
+    await say(s, "a", "one");
+    await say(s, "a", "two");
+    const committed = await commitTurn(s, "a", "three");
+    assert.ok(committed.ok && committed.fold, JSON.stringify(committed));
+    assert.deepEqual(committed.fold.exchanges.map((e) => e.user), ["one", "two"]);
+    assert.deepEqual(await s.remember("a", committed.fold.id, "- one, two"), { ok: true });
+    assert.deepEqual(
+      (await say(s, "a", "four")).slice(0, 3),
+      [`${MEMORY_PREAMBLE}\n- one, two`, MEMORY_ACK, "three"],
+    );
+    const store = SqliteStore.open(databasePath);
+    assert.equal(await store.loadMemory("a"), "- one, two");
+    await store.close();
+  });
+});
+
+Deno.test("reset forgets the memory too, and drops a fold still out", async () => {
+  await withSessions({ maxExchanges: 2, dropBlock: 2 }, async (s, databasePath) => {
+    for (const line of ["one", "two"]) await say(s, "a", line);
+    const first = await commitTurn(s, "a", "three");
+    assert.ok(first.ok && first.fold);
+    await s.remember("a", first.fold.id, "- one, two");
+    await say(s, "a", "four");
+    const second = await commitTurn(s, "a", "five");
+    assert.ok(second.ok && second.fold);
+    assert.deepEqual(await s.reset("a", "r1"), { ok: true });
+    assert.deepEqual(await s.remember("a", second.fold.id, "- 지워질 기억"), { ok: true });
+    assert.deepEqual(await say(s, "a", "six"), ["six"]);
+    const store = SqliteStore.open(databasePath);
+    assert.equal(await store.loadMemory("a"), "");
+    await store.close();
   });
 });

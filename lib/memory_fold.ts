@@ -30,6 +30,8 @@ export interface FoldRequest {
   contents: Content[];
   /** Bounds the new memory's length. */
   maxOutputTokens: number;
+  /** No thinking: on 2.5 models thoughts count against `maxOutputTokens` and cost output. */
+  thinkingBudget: 0;
 }
 
 /**
@@ -55,6 +57,7 @@ export function foldRequest(memory: string, exchanges: readonly Exchange[]): Fol
     systemInstruction: FOLD_INSTRUCTION,
     contents: [{ role: "user", parts: [{ text }] }],
     maxOutputTokens: MEMORY_MAX_TOKENS,
+    thinkingBudget: 0,
   };
 }
 

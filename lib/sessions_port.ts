@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Content } from "./history_window.ts";
+import type { Content, Exchange } from "./history_window.ts";
 
 /** Why a channel's session could not do what was asked. */
 export type SessionError =
@@ -30,10 +30,27 @@ export interface Lease {
 /** How a turn began. */
 export type BeginResult = { ok: true; lease: Lease } | { ok: false; error: SessionError };
 
+/**
+ * Exchanges that left a channel's window, handed to the turn that saw them leave, to fold into the
+ * channel's running memory through the broker. The session waits for the result
+ * ({@link SessionsPort.remember}) before it hands out another.
+ */
+export interface FoldTask {
+  /** Names this fold when its result is handed back. */
+  id: string;
+  /** The channel's running memory now; empty before the first fold. */
+  memory: string;
+  /** The exchanges to fold, oldest first. */
+  exchanges: Exchange[];
+}
+
 /** How a turn ended. */
 export type CommitResult =
-  /** `unsaved`: the store holds the exchange in memory until its disk takes writes again. */
-  | { ok: true; recorded: boolean; unsaved: boolean }
+  /**
+   * `unsaved`: the store holds the exchange in memory until its disk takes writes again. `fold`:
+   * exchanges are waiting to be folded into the memory, and this turn is to do it.
+   */
+  | { ok: true; recorded: boolean; unsaved: boolean; fold?: FoldTask }
   | { ok: false; error: SessionError; message?: string };
 
 /** The session layer, as the message flow sees it. */
@@ -42,6 +59,16 @@ export interface SessionsPort {
   begin(channelId: string, id: string, line: string): Promise<BeginResult>;
   /** Forgets `channelId`'s conversation, in memory and in the store. */
   reset(channelId: string, id: string): Promise<{ ok: true } | { ok: false; error: SessionError }>;
+  /**
+   * Hands back the new memory of fold `foldId` ({@link FoldTask.id}), or `undefined` when the fold
+   * failed: the session then keeps its old memory and offers the fold again at a later commit. A
+   * fold that began before a `/reset` is dropped.
+   */
+  remember(
+    channelId: string,
+    foldId: string,
+    memory: string | undefined,
+  ): Promise<{ ok: true } | { ok: false; error: SessionError }>;
   /** Live sessions, for `/status`. */
   readonly liveSessions: number;
 }

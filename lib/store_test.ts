@@ -164,3 +164,70 @@ Deno.test("SqliteStore keeps the memory across a reopen and upgrades a schema-2 
     await again.close();
   });
 });
+/** A store whose file may grow by `spare` pages at most: SQLite itself then reports a full disk. */
+function cappedStore(path: string, spare: number): { store: SqliteStore; db: DatabaseSync } {
+  const db = new DatabaseSync(path);
+  const store = SqliteStore.over(db);
+  const { page_count } = db.prepare("PRAGMA page_count").get() as { page_count: number };
+  db.exec(`PRAGMA max_page_count = ${page_count + spare}`);
+  return { store, db };
+}
+
+Deno.test("SqliteStore reports SQLite's own error when the disk is full, not the ROLLBACK's", async () => {
+  await withDatabaseFile(async (path) => {
+    const { store } = cappedStore(path, 0);
+    await assert.rejects(
+      store.append("1", { user: "u".repeat(100_000), model: "m", at: 0 }, 20),
+      { message: "database or disk is full", code: "ERR_SQLITE_ERROR" },
+    );
+    // The failed write left no transaction behind: reads and later writes still work.
+    assert.deepEqual(await store.load("1"), []);
+    await store.close();
+  });
+});
+
+Deno.test("SqliteStore.probeWrite throws SQLite's error for a read-only database", async () => {
+  await withDatabaseFile(async (path) => {
+    SqliteStore.open(path).probeWrite();
+    const store = SqliteStore.over(new DatabaseSync(path, { readOnly: true }));
+    assert.throws(() => store.probeWrite(), { message: "attempt to write a readonly database" });
+    await store.close();
+  });
+});
+
+Deno.test("checkWritable names what SQLite says when the database can't be opened", () => {
+  assert.throws(() => checkWritable("data/no-such-dir/s.db"), {
+    message: /unable to open database file/,
+  });
+});
+
+Deno.test("SqliteStore keeps turns in flight until ended, and hands them over oldest first", async () => {
+  const store = SqliteStore.open(":memory:");
+  await store.beginTurn("1", "late", 20);
+  await store.beginTurn("2", "early", 10);
+  await store.beginTurn("2", "early", 30); // noted again (a turn begun again): still one
+  await store.beginTurn("3", "ended", 5);
+  await store.endTurn("3", "ended");
+  await store.beginTurn("4", "recorded", 6);
+  await store.append("4", { user: "u", model: "m", at: 7, id: "recorded" }, 20);
+  await store.beginTurn("5", "other", 8);
+  await store.append("5", { user: "u", model: "m", at: 9 }, 20); // no id: ends nothing
+  assert.deepEqual(await store.takeUnanswered(), [
+    { channelId: "5", id: "other" },
+    { channelId: "2", id: "early" },
+    { channelId: "1", id: "late" },
+  ]);
+  assert.deepEqual(await store.takeUnanswered(), [], "turns handed over twice");
+  await store.close();
+});
+
+Deno.test("SqliteStore keeps a turn in flight across a process that never ended it", async () => {
+  await withDatabaseFile(async (path) => {
+    const killed = SqliteStore.open(path);
+    await killed.beginTurn("9", "m1", 1);
+    await killed.close();
+    const next = SqliteStore.open(path);
+    assert.deepEqual(await next.takeUnanswered(), [{ channelId: "9", id: "m1" }]);
+    await next.close();
+  });
+});

@@ -1,8 +1,9 @@
 /**
  * One chat turn, top to bottom: begin (the channel's session lends its window and holds the
  * channel's next turn), generate (the broker), show (stream into Discord), commit (the session
- * records what the user saw). Each step is a call with a result; nothing finds its way back
- * through a table.
+ * records what the user saw), and, when the commit asks for it, fold (the exchanges that left
+ * the window go into the channel's memory). Each step is a call with a result; nothing finds its
+ * way back through a table.
  *
  * This is the one place a failed turn becomes words for the user: every path ends with the
  * answer, a notice, or a log line saying why neither could be shown.
@@ -13,16 +14,17 @@ import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
 import type { ChatMessage, DiscordPort } from "../discord.ts";
 import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
-import type { SessionsPort } from "../sessions_port.ts";
+import type { CommitResult, SessionsPort } from "../sessions_port.ts";
 import { cutShortText, deliveryFailureText, failureText, text } from "../strings_ko.ts";
 import { inSpan } from "../tracing.ts";
+import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
 import { startTyping } from "./typing.ts";
 
 /** What a chat turn crosses. */
 export interface ChatTurnDeps {
-  /** The session layer: begin a turn, commit what was shown. */
-  sessions: Pick<SessionsPort, "begin">;
+  /** The session layer: begin a turn, commit what was shown, take a fold's result. */
+  sessions: Pick<SessionsPort, "begin" | "remember">;
   /** Asks Gemini through the broker; never rejects. */
   generate(request: BrokerRequest): Promise<BrokerResult>;
   /** Where the answer is shown. */
@@ -82,6 +84,7 @@ export async function chatTurn(
     },
   });
   let shown: string | undefined;
+  let committed: CommitResult;
   try {
     // Generate, showing the answer as it streams.
     const result = await deps.generate({
@@ -115,11 +118,15 @@ export async function chatTurn(
     typing.stop();
     await countdown.clear();
     // Commit: the session records what the user saw, and takes the channel's next turn.
-    const committed = await begun.lease.commit(shown);
+    committed = await begun.lease.commit(shown);
     if (!committed.ok) {
       logger.error("Exchange not recorded: {error}", { channelId, error: committed.error });
     } else if (committed.unsaved) {
       await reply(discord, logger, message, text.unsaved);
     }
   }
+
+  // Fold: after the answer is shown and the commit let the channel's next turn go, so it delays
+  // neither; awaited, so the turn ends (and its tests and shutdown see it) with the fold done.
+  if (committed.ok && committed.fold) await foldMemory(channelId, committed.fold, deps);
 }

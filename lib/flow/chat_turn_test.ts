@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
 import type { ChatMessage, DiscordPort } from "../discord.ts";
 import { log } from "../log.ts";
-import type { BeginResult, CommitResult, SessionsPort } from "../sessions_port.ts";
+import { foldRequest } from "../memory_fold.ts";
+import type { BeginResult, CommitResult, FoldTask, SessionsPort } from "../sessions_port.ts";
 import { text } from "../strings_ko.ts";
 import { chatTurn, type ChatTurnDeps } from "./chat_turn.ts";
 
@@ -41,10 +42,15 @@ function fakeDiscord() {
   return { discord, posts, typed: () => typing };
 }
 
-/** A session layer that lends `contents` and records what is committed. */
+/** A session layer that lends `contents` and records what is committed and remembered. */
 function fakeSessions(begin: BeginResult | "lend" = "lend", commit?: CommitResult) {
   const committed: (string | undefined)[] = [];
-  const sessions: Pick<SessionsPort, "begin"> = {
+  const remembered: [string, string, string | undefined][] = [];
+  const sessions: Pick<SessionsPort, "begin" | "remember"> = {
+    remember: (channelId, foldId, memory) => {
+      remembered.push([channelId, foldId, memory]);
+      return Promise.resolve({ ok: true });
+    },
     begin: () =>
       Promise.resolve(
         begin === "lend"
@@ -63,12 +69,12 @@ function fakeSessions(begin: BeginResult | "lend" = "lend", commit?: CommitResul
           : begin,
       ),
   };
-  return { sessions, committed };
+  return { sessions, committed, remembered };
 }
 
 function deps(
   discord: DiscordPort,
-  sessions: Pick<SessionsPort, "begin">,
+  sessions: Pick<SessionsPort, "begin" | "remember">,
   generate: (request: BrokerRequest) => Promise<BrokerResult>,
 ): ChatTurnDeps {
   return {
@@ -160,4 +166,74 @@ Deno.test("chatTurn shows typing only while a slow answer keeps the user waiting
     deps(discord, sessions, () => new Promise((r) => setTimeout(() => r(answer("느렸지?")), 500))),
   );
   assert.equal(typed(), 1);
+});
+
+const FOLD: FoldTask = {
+  id: "fold:1",
+  memory: "- 민수: 고양이 이름은 콩이",
+  exchanges: [{ user: "민수: 나 내일 시험", model: "화이팅", at: 0, id: "1" }],
+};
+
+Deno.test("chatTurn folds what its commit hands over, after the answer is shown, and hands back the memory", async () => {
+  const { discord, posts } = fakeDiscord();
+  const { sessions, committed, remembered } = fakeSessions("lend", {
+    ok: true,
+    recorded: true,
+    unsaved: false,
+    fold: FOLD,
+  });
+  const asked: BrokerRequest[] = [];
+  let postsWhenFolding = -1;
+  await chatTurn(
+    MESSAGE,
+    "민수: 안녕",
+    deps(discord, sessions, (request) => {
+      asked.push(request);
+      if (request.priority === "chat") return answer("안녕!");
+      postsWhenFolding = posts.length;
+      return answer("## 기억\n- 민수: 고양이 이름은 콩이\n- 민수: 내일 시험");
+    }),
+  );
+  assert.deepEqual(committed, ["안녕!"]);
+  assert.equal(postsWhenFolding, 1, "the fold began before the answer was shown");
+  assert.equal(asked.length, 2);
+  assert.deepEqual(asked[1], foldRequest(FOLD.memory, FOLD.exchanges));
+  assert.equal(asked[1].priority, "summary");
+  assert.equal(asked[1].thinkingBudget, 0);
+  assert.deepEqual(remembered, [
+    [MESSAGE.channelId, "fold:1", "- 민수: 고양이 이름은 콩이\n- 민수: 내일 시험"],
+  ]);
+  assert.deepEqual(posts.map((p) => p.content), ["안녕!"], "a fold shows the user nothing");
+});
+
+Deno.test("chatTurn hands back no memory for a failed fold, so the session keeps the old one", async () => {
+  const { discord } = fakeDiscord();
+  const { sessions, remembered } = fakeSessions("lend", {
+    ok: true,
+    recorded: true,
+    unsaved: false,
+    fold: FOLD,
+  });
+  await chatTurn(
+    MESSAGE,
+    "민수: 안녕",
+    deps(
+      discord,
+      sessions,
+      (request) =>
+        request.priority === "chat"
+          ? answer("안녕!")
+          : Promise.resolve({ ok: false, reason: "unavailable" }),
+    ),
+  );
+  assert.deepEqual(remembered, [[MESSAGE.channelId, "fold:1", undefined]]);
+});
+
+Deno.test("chatTurn folds nothing when its commit hands nothing over", async () => {
+  const { discord } = fakeDiscord();
+  const { sessions, remembered } = fakeSessions();
+  let calls = 0;
+  await chatTurn(MESSAGE, "민수: 안녕", deps(discord, sessions, () => (calls++, answer("응."))));
+  assert.equal(calls, 1);
+  assert.deepEqual(remembered, []);
 });
