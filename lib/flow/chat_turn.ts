@@ -1,8 +1,8 @@
 /**
- * One chat turn, top to bottom: begin (the channel's session lends its window and holds the
- * channel's next turn), generate (the broker), show (stream into Discord), commit (the session
- * records what the user saw). Each step is a call with a result; nothing finds its way back
- * through a table.
+ * One chat turn, top to bottom: gather (files and the message replied to), begin (the channel's
+ * session lends its window and holds the channel's next turn), generate (the broker), show
+ * (stream into Discord), commit (the session records what the user saw). Each step is a call
+ * with a result; nothing finds its way back through a table.
  *
  * This is the one place a failed turn becomes words for the user: every path ends with the
  * answer, a notice, or a log line saying why neither could be shown.
@@ -17,6 +17,7 @@ import type { SessionsPort } from "../sessions_port.ts";
 import { cutShortText, deliveryFailureText, failureText, text } from "../strings_ko.ts";
 import { inSpan } from "../tracing.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
+import { type Gathered, withTurnParts } from "./turn_input.ts";
 import { startTyping } from "./typing.ts";
 
 /** What a chat turn crosses. */
@@ -36,6 +37,11 @@ export interface ChatTurnDeps {
   logger: Logger;
   /** Epoch ms now. @default Date.now */
   now?: () => number;
+  /**
+   * Gathers the reply context and the files (`gatherTurnInput`), before the turn begins.
+   * @default the line as it is, with nothing added
+   */
+  gather?(message: ChatMessage, line: string): Promise<Gathered>;
 }
 
 /**
@@ -59,8 +65,19 @@ export async function chatTurn(
     onError: (error) => logger.debug("Typing failed: {error}", { error: String(error) }),
   });
 
+  // Gather: files and the message replied to, fetched before the channel's session is held.
+  const gathered = deps.gather
+    ? await deps.gather(message, line)
+    : { ok: true as const, input: { line, parts: [] } };
+  if (!gathered.ok) {
+    typing.stop();
+    await reply(discord, logger, message, gathered.text);
+    return;
+  }
+  const { input } = gathered;
+
   // Begin: the session lends its window; the channel's next turn waits for our commit.
-  const begun = await deps.sessions.begin(channelId, id, line);
+  const begun = await deps.sessions.begin(channelId, id, input.line);
   if (!begun.ok) {
     typing.stop();
     logger.warn("Turn not begun: {error}", { channelId, error: begun.error });
@@ -86,7 +103,8 @@ export async function chatTurn(
     // Generate, showing the answer as it streams.
     const result = await deps.generate({
       priority: "chat",
-      contents: begun.lease.contents,
+      // The files' bytes go into this request only; the window keeps their notes.
+      contents: withTurnParts(begun.lease.contents, input.parts),
       onText: (soFar) => stream.update(soFar),
       onWait: waitOn(countdown),
     });
