@@ -22,10 +22,13 @@ import { chatTurn } from "./lib/flow/chat_turn.ts";
 import { answerCommand } from "./lib/flow/command_reply.ts";
 import { COMMAND_NAMES, COMMANDS, handleCommand } from "./lib/flow/commands.ts";
 import { gate } from "./lib/flow/gate.ts";
+import { gatherTurnInput } from "./lib/flow/turn_input.ts";
 import { reply } from "./lib/flow/replies.ts";
 import { statusText } from "./lib/flow/status.ts";
 import { summaryReply } from "./lib/flow/summary.ts";
+import { attachmentOrigins, fetchAttachment } from "./lib/attachment_fetch.ts";
 import { SdkGeminiClient } from "./lib/gemini.ts";
+import { SdkFileStore, withFileUploads } from "./lib/gemini_files.ts";
 import { MAX_EXCHANGES } from "./lib/history_window.ts";
 import { serveOps, sqliteCheck } from "./lib/http_server.ts";
 import {
@@ -85,7 +88,20 @@ export async function startBot(
     rpd: config.geminiRpd,
   });
   const broker = new GeminiBroker({
-    client: tracing.wrap(new SdkGeminiClient({ baseUrl: config.geminiApiUrl })),
+    // Tracing outside the uploads: it follows a request by its contents, which uploads replace.
+    client: tracing.wrap(
+      withFileUploads(
+        new SdkGeminiClient({ baseUrl: config.geminiApiUrl }),
+        new SdkFileStore({ baseUrl: config.geminiApiUrl }),
+        {
+          inlineMaxBytes: config.attachments.inlineMaxBytes,
+          onDeleteError: (error) =>
+            brokerLog.info("Uploaded file not deleted (it expires in 48 h): {error}", {
+              error: String(error),
+            }),
+        },
+      ),
+    ),
     pool,
     model: config.geminiModel,
     systemInstruction: persona,
@@ -133,8 +149,22 @@ export async function startBot(
 
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
+  const { attachments } = config;
+  const fetchOptions = {
+    allowedOrigins: attachmentOrigins(config.discordApiUrl),
+    timeoutMs: attachments.fetchTimeoutMs,
+    maxBytes: attachments.maxBytes,
+  };
   /** What the flows cross; `flowLog` carries a turn's ids into every line, callbacks' included. */
   const flowDeps = (flowLog: Logger) => ({
+    gather: (message: ChatMessage, line: string) =>
+      gatherTurnInput(message, line, {
+        discord,
+        limits: attachments,
+        fetch: (url) => fetchAttachment(url, fetchOptions),
+        timeoutMs: attachments.fetchTimeoutMs,
+        logger: flowLog,
+      }),
     discord,
     generate,
     logger: flowLog,

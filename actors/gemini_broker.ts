@@ -135,6 +135,9 @@ const CACHE_RETRY_MS = 10 * 60_000;
 /** How long `stop()` lets running calls finish before aborting them. */
 const STOP_GRACE_MS = 5000;
 
+/** The estimate for one inline or uploaded file: what Gemini bills an image (one tile). */
+const MEDIA_PART_TOKENS = 258;
+
 /**
  * Estimates input tokens before the call, for the reservation: about 4 characters a token for
  * ASCII and 1.5 for other scripts (Korean runs near that); `usageMetadata` corrects it afterwards.
@@ -145,6 +148,9 @@ const STOP_GRACE_MS = 5000;
  * import assert from "node:assert/strict";
  *
  * assert.equal(estimateTokens([{ role: "user", parts: [{ text: "hello world!" }] }]), 7);
+ * // Inline bytes are not counted as base64 text.
+ * const image = { inlineData: { mimeType: "image/png", data: "A".repeat(40_000) } };
+ * assert.equal(estimateTokens([{ role: "user", parts: [image] }]), 262);
  * ```
  */
 export function estimateTokens(contents: readonly Content[], systemInstruction = ""): number {
@@ -157,10 +163,15 @@ export function estimateTokens(contents: readonly Content[], systemInstruction =
     }
   };
   count(systemInstruction);
+  let media = 0;
   for (const content of contents) {
-    for (const part of content.parts) if ("text" in part && part.text) count(part.text);
+    for (const part of content.parts) {
+      // A file's bytes are not text: Gemini bills an image 258 tokens (a PDF that per page).
+      if (typeof part.text === "string") count(part.text);
+      else media++;
+    }
   }
-  return Math.ceil(ascii / 4 + other / 1.5) + 4 * contents.length;
+  return Math.ceil(ascii / 4 + other / 1.5) + 4 * contents.length + MEDIA_PART_TOKENS * media;
 }
 
 /**

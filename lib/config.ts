@@ -96,7 +96,28 @@ export interface Config {
    * edits all count. @default DISCORD_REQUESTS_PER_SECOND (35, under Discord's 50 per bot token)
    */
   discordRestRate: number;
+  /** What files a message may bring, and how they reach Gemini. */
+  attachments: AttachmentConfig;
 }
+
+/** Attachment limits (`ATTACHMENT_*`). */
+export interface AttachmentConfig {
+  /** Files per message, the replied-to message's included (`ATTACHMENT_MAX_COUNT`). @default 4 */
+  maxCount: number;
+  /** Bytes per file (`ATTACHMENT_MAX_BYTES`). @default 20 MiB */
+  maxBytes: number;
+  /** Bytes of a message's files together (`ATTACHMENT_MAX_TOTAL_BYTES`). @default 32 MiB */
+  maxTotalBytes: number;
+  /**
+   * A file larger than this goes through the Gemini Files API instead of inline
+   * (`ATTACHMENT_INLINE_MAX_BYTES`). @default 4 MiB
+   */
+  inlineMaxBytes: number;
+  /** Milliseconds a file's download may take (`ATTACHMENT_FETCH_TIMEOUT_SECONDS`). @default 20000 */
+  fetchTimeoutMs: number;
+}
+
+const MIB = 1024 * 1024;
 
 /** A configuration value that is missing or malformed; `variable` names it. */
 export class ConfigError extends Error {
@@ -144,6 +165,11 @@ export const CONFIG_VARIABLES = [
   "HTTP_HOST",
   "HTTP_PORT",
   "DISCORD_REST_RATE",
+  "ATTACHMENT_MAX_COUNT",
+  "ATTACHMENT_MAX_BYTES",
+  "ATTACHMENT_MAX_TOTAL_BYTES",
+  "ATTACHMENT_INLINE_MAX_BYTES",
+  "ATTACHMENT_FETCH_TIMEOUT_SECONDS",
 ] as const;
 
 /** Environment variables by name, as `Deno.env.toObject()` returns them. */
@@ -219,6 +245,14 @@ export function loadConfig(env: Env): Config {
     httpHost: env.HTTP_HOST?.trim() || "127.0.0.1",
     httpPort: env.HTTP_PORT?.trim() ? int(env, "HTTP_PORT", 0, 0, 65_535) : undefined,
     discordRestRate: int(env, "DISCORD_REST_RATE", DISCORD_REQUESTS_PER_SECOND, 1, 100_000),
+    attachments: {
+      // Discord allows 10 files a message; every byte is held in memory for the turn.
+      maxCount: int(env, "ATTACHMENT_MAX_COUNT", 4, 1, 10),
+      maxBytes: int(env, "ATTACHMENT_MAX_BYTES", 20 * MIB, 1, 100 * MIB),
+      maxTotalBytes: int(env, "ATTACHMENT_MAX_TOTAL_BYTES", 32 * MIB, 1, 200 * MIB),
+      inlineMaxBytes: int(env, "ATTACHMENT_INLINE_MAX_BYTES", 4 * MIB, 0, 14 * MIB),
+      fetchTimeoutMs: int(env, "ATTACHMENT_FETCH_TIMEOUT_SECONDS", 20, 1, 300) * 1000,
+    },
   };
 }
 

@@ -117,3 +117,35 @@ Deno.test("loadConfig takes a DEV_GUILD_ID only as a snowflake", () => {
     rejects({ ...minimal, DEV_GUILD_ID: bad }, "DEV_GUILD_ID", /17 to 20 digits/);
   }
 });
+
+Deno.test("loadConfig reads the attachment limits, with defaults, and names a bad one", () => {
+  assert.deepEqual(loadConfig(minimal).attachments, {
+    maxCount: 4,
+    maxBytes: 20 * 1024 * 1024,
+    maxTotalBytes: 32 * 1024 * 1024,
+    inlineMaxBytes: 4 * 1024 * 1024,
+    fetchTimeoutMs: 20_000,
+  });
+  const set = loadConfig({
+    ...minimal,
+    ATTACHMENT_MAX_COUNT: "2",
+    ATTACHMENT_MAX_BYTES: "1000",
+    ATTACHMENT_MAX_TOTAL_BYTES: "1500",
+    ATTACHMENT_INLINE_MAX_BYTES: "0",
+    ATTACHMENT_FETCH_TIMEOUT_SECONDS: "1",
+  });
+  assert.deepEqual(set.attachments, {
+    maxCount: 2,
+    maxBytes: 1000,
+    maxTotalBytes: 1500,
+    inlineMaxBytes: 0,
+    fetchTimeoutMs: 1000,
+  });
+  rejects({ ...minimal, ATTACHMENT_MAX_COUNT: "11" }, "ATTACHMENT_MAX_COUNT", /from 1 to 10/);
+  rejects({ ...minimal, ATTACHMENT_MAX_BYTES: "20MB" }, "ATTACHMENT_MAX_BYTES", /whole number/);
+  rejects(
+    { ...minimal, ATTACHMENT_FETCH_TIMEOUT_SECONDS: "0" },
+    "ATTACHMENT_FETCH_TIMEOUT_SECONDS",
+    /from 1 to 300/,
+  );
+});

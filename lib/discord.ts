@@ -20,6 +20,8 @@ import {
   type ChatMessage,
   chatMessageFrom,
   type Payload,
+  type ReferencedMessage,
+  referencedMessageFrom,
   type SlashCommand,
   slashCommandFrom,
 } from "./discord_events.ts";
@@ -31,7 +33,7 @@ import { superviseReconnects } from "./shard_reconnect.ts";
 import { requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
 
 /** Re-exported: the adapter hands these to its handlers. */
-export type { ChatMessage, SlashCommand };
+export type { ChatMessage, ReferencedMessage, SlashCommand };
 
 /** Routes discordeno's own logger into LogTape, so its lines share the bot's format. */
 function discordenoLogger(name: string) {
@@ -116,6 +118,11 @@ export interface DiscordPort {
   deleteMessage(channelId: string, messageId: string): Promise<void>;
   /** Shows "typing…" in a channel for about 10 seconds, or until the bot posts. */
   triggerTyping(channelId: string): Promise<void>;
+  /**
+   * One message, read as a reply's context: its author, text and files; undefined when Discord
+   * sent something the bot cannot read as a message.
+   */
+  getMessage(channelId: string, messageId: string): Promise<ReferencedMessage | undefined>;
   /** Newest first, as Discord returns them. */
   getMessages(
     channelId: string,
@@ -354,6 +361,14 @@ export async function connectDiscord(
       });
       await response.body?.cancel();
       if (!response.ok) throw new Error(`typing answered ${response.status}`);
+    },
+    async getMessage(channelId, messageId) {
+      requireSnowflake(channelId, "channel id");
+      requireSnowflake(messageId, "message id");
+      // Through the queue (rate limits honoured), but without discordeno's camelCase pass: the
+      // same parser reads it as reads a MESSAGE_CREATE's referenced_message.
+      const raw = await rest.makeRequest("GET", rest.routes.channels.message(channelId, messageId));
+      return referencedMessageFrom(raw);
     },
     async getMessages(channelId, query) {
       requireSnowflake(channelId, "channel id");

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Attachment } from "./attachments.ts";
 import type { IncomingMessage } from "./mention.ts";
 import { isSnowflake, isUrlSafeToken } from "./snowflake.ts";
 
@@ -32,7 +33,9 @@ interface MessagePayload {
   mentions?: unknown;
   mention_roles?: unknown;
   mention_everyone?: unknown;
-  referenced_message?: { author?: { id?: unknown } } | null;
+  attachments?: unknown;
+  message_reference?: { type?: unknown; message_id?: unknown; channel_id?: unknown };
+  referenced_message?: MessagePayload | null;
 }
 
 /** The fields of an INTERACTION_CREATE's `d` that the bot reads; any may be missing. */
@@ -55,6 +58,29 @@ export interface ChatMessage extends IncomingMessage {
   channelId: string;
   /** The name people see: guild nickname, else global display name, else username. */
   authorName: string;
+  /** The files on the message, as Discord described them; absent or empty when none. */
+  attachments?: Attachment[];
+  /** The message this one replies to, when Discord embedded it in the event. */
+  replyTo?: ReferencedMessage;
+  /**
+   * The message this one replies to, by id, when Discord did not embed it (`referenced_message`
+   * absent): fetch it to read it. Absent when it was embedded, or deleted (sent as null).
+   */
+  replyReference?: { channelId: string; messageId: string };
+}
+
+/** A message replied to: who wrote it, what it says, what it carries. */
+export interface ReferencedMessage {
+  /** Its snowflake id. */
+  id: string;
+  /** Its author's user id. */
+  authorId: string;
+  /** The name people see for its author. */
+  authorName: string;
+  /** Its text; empty when it has only attachments or embeds. */
+  content: string;
+  /** Its files. */
+  attachments: Attachment[];
 }
 
 /** A slash command invocation. */
@@ -117,6 +143,15 @@ export function chatMessageFrom(
   }
   const inGuild = isSnowflake(guildId) ? guildId : undefined;
   const referencedAuthor = d.referenced_message?.author?.id;
+  const replyTo = d.referenced_message ? referencedMessageFrom(d.referenced_message) : undefined;
+  const reference = d.message_reference;
+  // Type 0 (or none) is a reply; 1 is a forward, whose message is not the one replied to.
+  const isReply = reference !== undefined && (reference.type ?? 0) === 0;
+  const replyReference = isReply && d.referenced_message === undefined &&
+      isSnowflake(reference.message_id) && isSnowflake(reference.channel_id ?? channelId)
+    ? { channelId: (reference.channel_id ?? channelId) as string, messageId: reference.message_id }
+    : undefined;
+  const attachments = attachmentsFrom(d.attachments);
   return {
     ok: true,
     value: {
@@ -137,8 +172,62 @@ export function chatMessageFrom(
       botRoleId: inGuild === undefined ? undefined : botRoleIn(inGuild),
       mentionsEveryone: d.mention_everyone === true,
       replyToAuthorId: isSnowflake(referencedAuthor) ? referencedAuthor : undefined,
+      ...(attachments.length > 0 ? { attachments } : {}),
+      ...(replyTo ? { replyTo } : {}),
+      ...(replyReference ? { replyReference } : {}),
     },
   };
+}
+
+/**
+ * Reads a message replied to: a MESSAGE_CREATE's `referenced_message`, or the body of
+ * `GET /channels/{id}/messages/{id}`. Undefined when its id or its author's is not a snowflake.
+ *
+ * @example Usage
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * const d = { id: "1600000000000000001", author: { id: "1200000000000000001", username: "u" } };
+ * strictEqual(referencedMessageFrom(d)?.authorName, "u");
+ * ```
+ */
+export function referencedMessageFrom(payload: unknown): ReferencedMessage | undefined {
+  const d = (payload ?? {}) as MessagePayload;
+  const author = d.author ?? {};
+  if (!isSnowflake(d.id) || !isSnowflake(author.id)) return undefined;
+  return {
+    id: d.id,
+    authorId: author.id,
+    authorName: textOr(d.member?.nick, "") || textOr(author.global_name, "") ||
+      textOr(author.username, ""),
+    content: textOr(d.content, ""),
+    attachments: attachmentsFrom(d.attachments),
+  };
+}
+
+/**
+ * The well-formed entries of an `attachments` array: a snowflake id, a file name, a size and an
+ * http(s) URL. Others are left out; whether a URL's host may be fetched is decided at the fetch.
+ */
+function attachmentsFrom(value: unknown): Attachment[] {
+  const attachments: Attachment[] = [];
+  for (const item of listOf(value)) {
+    const a = (item ?? {}) as Record<string, unknown>;
+    const { id, filename, size, url, content_type: contentType } = a;
+    const isWebUrl = typeof url === "string" && URL.canParse(url) &&
+      ["http:", "https:"].includes(new URL(url).protocol);
+    const isSize = typeof size === "number" && Number.isSafeInteger(size) && size >= 0;
+    if (!isSnowflake(id) || typeof filename !== "string" || !filename || !isSize || !isWebUrl) {
+      continue;
+    }
+    attachments.push({
+      id,
+      filename,
+      size,
+      url,
+      ...(typeof contentType === "string" ? { contentType } : {}),
+    });
+  }
+  return attachments;
 }
 
 /**

@@ -78,6 +78,87 @@ Deno.test("chatMessageFrom() drops malformed mentioned and replied-to ids", () =
   assert.equal(parsed.value.replyToAuthorId, undefined);
 });
 
+const PNG = {
+  id: "1800000000000000001",
+  filename: "cat.png",
+  content_type: "image/png",
+  size: 1234,
+  url: "https://cdn.discordapp.com/attachments/1/2/cat.png?ex=1&is=2&hm=3",
+  proxy_url: "https://media.discordapp.net/attachments/1/2/cat.png",
+};
+
+Deno.test("chatMessageFrom() keeps well-formed attachments and drops the rest", () => {
+  const parsed = chatMessageFrom(
+    messageCreate({
+      attachments: [
+        PNG,
+        { ...PNG, id: "../x" },
+        { ...PNG, url: "javascript:alert(1)" },
+        { ...PNG, size: -1 },
+        { ...PNG, filename: 7 },
+        { id: "1800000000000000002", filename: "a.bin", size: 1, url: "https://x.test/a" },
+      ],
+    }),
+    () => undefined,
+  );
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.value.attachments, [
+    { id: PNG.id, filename: "cat.png", contentType: "image/png", size: 1234, url: PNG.url },
+    // The host is checked where it is fetched, against the allowed origins.
+    { id: "1800000000000000002", filename: "a.bin", size: 1, url: "https://x.test/a" },
+  ]);
+  const none = chatMessageFrom(messageCreate({ attachments: [] }), () => undefined);
+  assert.ok(none.ok);
+  assert.equal(none.value.attachments, undefined);
+});
+
+Deno.test("chatMessageFrom() reads the message replied to, or its ids when Discord left it out", () => {
+  const quoted = {
+    id: "1600000000000000000",
+    author: { id: "1200000000000000002", username: "chulsoo", global_name: "철수" },
+    content: "내일 비 온대",
+    attachments: [PNG],
+  };
+  const reference = { type: 0, message_id: quoted.id, channel_id: CHANNEL };
+  const embedded = chatMessageFrom(
+    messageCreate({ type: 19, message_reference: reference, referenced_message: quoted }),
+    () => undefined,
+  );
+  assert.ok(embedded.ok);
+  assert.equal(embedded.value.replyToAuthorId, "1200000000000000002");
+  assert.deepEqual(embedded.value.replyTo, {
+    id: quoted.id,
+    authorId: "1200000000000000002",
+    authorName: "철수",
+    content: "내일 비 온대",
+    attachments: [
+      { id: PNG.id, filename: "cat.png", contentType: "image/png", size: 1234, url: PNG.url },
+    ],
+  });
+  assert.equal(embedded.value.replyReference, undefined);
+
+  const missing = chatMessageFrom(
+    messageCreate({ type: 19, message_reference: reference }),
+    () => undefined,
+  );
+  assert.ok(missing.ok);
+  assert.deepEqual(missing.value.replyReference, { channelId: CHANNEL, messageId: quoted.id });
+
+  // Deleted (null), forwarded (type 1), or a malformed id: nothing to fetch.
+  for (
+    const extra of [
+      { message_reference: reference, referenced_message: null },
+      { message_reference: { ...reference, type: 1 } },
+      { message_reference: { ...reference, message_id: "../1" } },
+    ]
+  ) {
+    const parsed = chatMessageFrom(messageCreate(extra), () => undefined);
+    assert.ok(parsed.ok);
+    assert.equal(parsed.value.replyReference, undefined);
+    assert.equal(parsed.value.replyTo, undefined);
+  }
+});
+
 Deno.test("slashCommandFrom() reads an application command and ignores other types", () => {
   const parsed = slashCommandFrom(interactionCreate());
   assert.ok(parsed?.ok);

@@ -13,14 +13,24 @@ import { GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
 
 /**
- * One turn of Gemini `contents`, text only. Ours rather than the SDK's type, so that swapping the
- * SDK changes no caller.
+ * One part of a turn: text, bytes sent inline (base64), or a file uploaded through the Files API.
+ * Ours rather than the SDK's type, so that swapping the SDK changes no caller.
+ */
+export type Part =
+  | { text: string }
+  // `text?: never` keeps `part.text` readable on any part, as with the SDK's own types.
+  | { text?: never; inlineData: { mimeType: string; data: string } }
+  | { text?: never; fileData: { mimeType: string; fileUri: string } };
+
+/**
+ * One turn of Gemini `contents`. Ours rather than the SDK's type, so that swapping the SDK
+ * changes no caller.
  */
 export interface Content {
   /** "user" or "model". */
   role: string;
-  /** The turn's text, in one or more parts. */
-  parts: { text: string }[];
+  /** The turn's text and attachments, in one or more parts. */
+  parts: Part[];
 }
 
 /** Token counts of one call, as `usageMetadata` reports them. */

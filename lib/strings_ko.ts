@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { AttachmentProblem } from "./attachments.ts";
 import type { BrokerResult } from "./broker_port.ts";
 import type { SessionError } from "./sessions_port.ts";
 
@@ -201,3 +202,48 @@ export function cutShortText(finishReason: string | undefined): string | undefin
 export function deliveryFailureText(error: SessionError): string {
   return error === "stopping" ? text.stopping : text.crashed;
 }
+
+/** Sizes as people read them: `20MB`, `500KB`, `900B`. */
+function sizeText(bytes: number): string {
+  const mb = 1024 * 1024;
+  if (bytes >= mb) return `${Math.round((bytes / mb) * 10) / 10}MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)}KB`;
+  return `${bytes}B`;
+}
+
+/**
+ * What a user is told about the files on their message, and the notes the model reads about a
+ * reply. Each refusal names the file (already made safe by `displayName`).
+ */
+export const attachmentText = {
+  /** A file refused before it was fetched: too many, unsupported, or too big. */
+  refused: (problem: AttachmentProblem, name: string) => {
+    switch (problem.kind) {
+      case "count":
+        return `파일은 한 번에 ${problem.max}개까지만 볼 수 있어. \`${name}\`부터는 빼고 다시 보내줘.`;
+      case "unsupported":
+        return `\`${name}\` 파일은 내가 읽을 수 없는 형식이야. 사진, PDF, 음성, 텍스트·코드 파일만 볼 수 있어.`;
+      case "too_large":
+        return `\`${name}\` 파일은 너무 커. 파일 하나에 ${
+          sizeText(problem.maxBytes)
+        }까지만 볼 수 있어.`;
+      case "total":
+        return `파일이 합쳐서 너무 커 (\`${name}\`에서 넘었어). 모두 합쳐 ${
+          sizeText(problem.maxTotalBytes)
+        }까지만 볼 수 있어.`;
+    }
+  },
+  /** Discord's CDN did not give the file. */
+  fetchFailed: (name: string) => `\`${name}\` 파일을 못 받아왔어. 잠깐 뒤에 다시 보내줘.`,
+  /** The CDN took too long. */
+  fetchTimedOut: (name: string) =>
+    `\`${name}\` 파일을 받아오는 데 너무 오래 걸려서 그만뒀어. 다시 보내줄래?`,
+  /** The bytes are not what the type said (a "text" file that is binary, a broken GIF). */
+  unreadable: (name: string) =>
+    `\`${name}\` 파일을 열어봤는데 읽을 수가 없었어. 파일이 괜찮은지 확인해줄래?`,
+  /** Model-facing: the message replied to, kept short in the window. */
+  replyQuote: (author: string, quote: string, notes: string) =>
+    `[${author}의 메시지에 답장: "${quote}"${notes ? ` ${notes}` : ""}]`,
+  /** Model-facing: the whole text of a long message replied to, for this turn only. */
+  replyFull: (author: string) => `[답장한 ${author}의 메시지 전문]`,
+} as const;

@@ -1,9 +1,9 @@
 /**
- * One chat turn, top to bottom: begin (the channel's session lends its window and holds the
- * channel's next turn), generate (the broker), show (stream into Discord), commit (the session
- * records what the user saw), and, when the commit asks for it, fold (the exchanges that left
- * the window go into the channel's memory). Each step is a call with a result; nothing finds its
- * way back through a table.
+ * One chat turn, top to bottom: gather (files and the message replied to), begin (the channel's
+ * session lends its window and holds the channel's next turn), generate (the broker), show
+ * (stream into Discord), commit (the session records what the user saw), and, when the commit
+ * asks for it, fold (the exchanges that left the window go into the channel's memory). Each step
+ * is a call with a result; nothing finds its way back through a table.
  *
  * This is the one place a failed turn becomes words for the user: every path ends with the
  * answer, a notice, or a log line saying why neither could be shown.
@@ -19,6 +19,7 @@ import { cutShortText, deliveryFailureText, failureText, text } from "../strings
 import { inSpan } from "../tracing.ts";
 import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
+import { type Gathered, withTurnParts } from "./turn_input.ts";
 import { startTyping } from "./typing.ts";
 
 /** What a chat turn crosses. */
@@ -38,6 +39,11 @@ export interface ChatTurnDeps {
   logger: Logger;
   /** Epoch ms now. @default Date.now */
   now?: () => number;
+  /**
+   * Gathers the reply context and the files (`gatherTurnInput`), before the turn begins.
+   * @default the line as it is, with nothing added
+   */
+  gather?(message: ChatMessage, line: string): Promise<Gathered>;
 }
 
 /**
@@ -61,8 +67,19 @@ export async function chatTurn(
     onError: (error) => logger.debug("Typing failed: {error}", { error: String(error) }),
   });
 
+  // Gather: files and the message replied to, fetched before the channel's session is held.
+  const gathered = deps.gather
+    ? await deps.gather(message, line)
+    : { ok: true as const, input: { line, parts: [] } };
+  if (!gathered.ok) {
+    typing.stop();
+    await reply(discord, logger, message, gathered.text);
+    return;
+  }
+  const { input } = gathered;
+
   // Begin: the session lends its window; the channel's next turn waits for our commit.
-  const begun = await deps.sessions.begin(channelId, id, line);
+  const begun = await deps.sessions.begin(channelId, id, input.line);
   if (!begun.ok) {
     typing.stop();
     logger.warn("Turn not begun: {error}", { channelId, error: begun.error });
@@ -89,7 +106,8 @@ export async function chatTurn(
     // Generate, showing the answer as it streams.
     const result = await deps.generate({
       priority: "chat",
-      contents: begun.lease.contents,
+      // The files' bytes go into this request only; the window keeps their notes.
+      contents: withTurnParts(begun.lease.contents, input.parts),
       onText: (soFar) => stream.update(soFar),
       onWait: waitOn(countdown),
     });

@@ -237,3 +237,40 @@ Deno.test("chatTurn folds nothing when its commit hands nothing over", async () 
   assert.equal(calls, 1);
   assert.deepEqual(remembered, []);
 });
+
+Deno.test("chatTurn sends the gathered parts in this request only and stores the line", async () => {
+  const { discord } = fakeDiscord();
+  let begunWith: string | undefined;
+  const { sessions } = fakeSessions();
+  const begin = sessions.begin;
+  sessions.begin = (channel, id, line) => (begunWith = line, begin(channel, id, line));
+  let asked: BrokerRequest | undefined;
+  const image = { inlineData: { mimeType: "image/png", data: "AQID" } };
+  await chatTurn(MESSAGE, "민수: 봐", {
+    ...deps(discord, sessions, (request) => (asked = request, answer("고양이네"))),
+    gather: (_message, line) =>
+      Promise.resolve({
+        ok: true,
+        input: { line: `${line} [첨부: a.png (image/png)]`, parts: [image] },
+      }),
+  });
+  assert.equal(begunWith, "민수: 봐 [첨부: a.png (image/png)]");
+  assert.deepEqual(asked?.contents, [{ role: "user", parts: [{ text: "민수: 안녕" }, image] }]);
+});
+
+Deno.test("chatTurn answers a refused file with the gathered text, and begins nothing", async () => {
+  const { discord, posts } = fakeDiscord();
+  let begun = 0;
+  const sessions: Pick<SessionsPort, "begin" | "remember"> = {
+    begin: () => (begun++, Promise.resolve({ ok: false, error: "stopping" })),
+    remember: () => Promise.resolve({ ok: true }),
+  };
+  let calls = 0;
+  await chatTurn(MESSAGE, "민수: 봐", {
+    ...deps(discord, sessions, () => (calls++, answer("x"))),
+    gather: () => Promise.resolve({ ok: false, text: "`x.zip` 파일은 못 읽어" }),
+  });
+  assert.deepEqual(posts, [{ content: "`x.zip` 파일은 못 읽어", replyTo: MESSAGE.id }]);
+  assert.equal(begun, 0);
+  assert.equal(calls, 0);
+});

@@ -18,7 +18,10 @@ export type GateDecision =
   /** Reply with `text` and do nothing else. */
   | { action: "reply"; text: string }
   | { action: "summary"; request: SummaryRequest }
-  /** Begin a chat turn with `line`: the author's name and what they said to the bot. */
+  /**
+   * Begin a chat turn with `line`: the author's name and what they said to the bot (possibly
+   * nothing, when the message brings files or replies to one).
+   */
   | { action: "chat"; line: string };
 
 /** What the gate reads besides the message. */
@@ -73,6 +76,9 @@ export function gate(message: ChatMessage, context: GateContext): GateDecision {
   if (summary && !summary.ok) return { action: "reply", text: summary.error };
   if (summary) return { action: "summary", request: summary.request };
   if (isHelp) return { action: "reply", text: text.help };
-  if (content.length === 0) return { action: "reply", text: text.emptyMention };
+  // A file, or a message replied to, is something to talk about even without words.
+  const hasContext = (message.attachments?.length ?? 0) > 0 || message.replyTo !== undefined ||
+    message.replyReference !== undefined;
+  if (content.length === 0 && !hasContext) return { action: "reply", text: text.emptyMention };
   return { action: "chat", line: `${message.authorName}: ${content}` };
 }

@@ -84,3 +84,26 @@ Deno.test("gate says the bot is restarting instead of beginning a turn while it 
     text: text.stopping,
   });
 });
+
+Deno.test("gate answers a mention that brings only a file, or only a reply, as a chat", () => {
+  const picture = {
+    id: "1800000000000000001",
+    filename: "cat.png",
+    contentType: "image/png",
+    size: 10,
+    url: "https://cdn.discordapp.com/attachments/2/1/cat.png",
+  };
+  assert.deepEqual(gate(message(`<@${BOT}>`, { attachments: [picture] }), context()), {
+    action: "chat",
+    line: "민수: ",
+  });
+  const replyReference = { channelId: "200000000000000002", messageId: "100000000000000000" };
+  assert.deepEqual(gate(message(`<@${BOT}>`, { type: 19, replyReference }), context()), {
+    action: "chat",
+    line: "민수: ",
+  });
+  assert.deepEqual(gate(message(`<@${BOT}>`, { attachments: [] }), context()), {
+    action: "reply",
+    text: text.emptyMention,
+  });
+});

@@ -124,6 +124,25 @@ export interface UserMessageOptions {
   replyToMessageId?: string;
   /** Message type; 19 (REPLY) when replying, else 0 (DEFAULT). */
   type?: number;
+  /** Files on the message; their bytes are served from the fake's CDN route. @default {[]} */
+  attachments?: FakeAttachmentOptions[];
+  /**
+   * Leave `referenced_message` out of a reply's MESSAGE_CREATE (Discord does when it did not
+   * fetch it), so the bot must `GET` the message itself. @default {false}
+   */
+  omitReferencedMessage?: boolean;
+}
+
+/** A file for {@linkcode UserMessageOptions.attachments}. */
+export interface FakeAttachmentOptions {
+  filename: string;
+  /** Left out of the attachment object when absent, as Discord does for unknown types. */
+  contentType?: string;
+  bytes: Uint8Array;
+  /** The size the attachment object claims. @default {bytes.length} */
+  size?: number;
+  /** The CDN never answers for this file (until the fake closes). @default {false} */
+  stall?: boolean;
 }
 
 /** Options for {@linkcode FakeDiscord.sendInteraction}. */
@@ -254,6 +273,12 @@ export class FakeDiscord {
   readonly #failures: { method: string; path: RegExp; status: number; count: number }[] = [];
   readonly #waiters = new Set<Waiter>();
   readonly #requestListeners = new Set<(request: RecordedRequest) => void>();
+  /** Attachment bytes by CDN path (`/attachments/{channel}/{id}/{name}`). */
+  readonly #cdn = new Map<string, { bytes: Uint8Array; contentType?: string; stall: boolean }>();
+  /** Ends stalled CDN answers, so shutdown does not wait for them. */
+  readonly #closing = new AbortController();
+  /** Every CDN fetch, oldest first: path and the status answered (0 while stalled). */
+  readonly cdnRequests: { path: string; status: number }[] = [];
   #closed = false;
 
   private constructor(opts: FakeDiscordOptions, spec: DiscordSpec | undefined) {
@@ -534,9 +559,12 @@ export class FakeDiscord {
     };
     if (opts.guildId && !opts.webhookId) message.member = member();
     if (opts.webhookId) message.webhook_id = opts.webhookId;
+    message.attachments = (opts.attachments ?? []).map((file) =>
+      this.#attachment(opts.channelId, file)
+    );
     if (referenced) {
       message.message_reference = reference(referenced);
-      message.referenced_message = quoted(referenced);
+      if (!opts.omitReferencedMessage) message.referenced_message = quoted(referenced);
     }
     this.#store(message);
     this.#dispatchMessage("MESSAGE_CREATE", message);
@@ -654,6 +682,7 @@ export class FakeDiscord {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     for (const waiter of [...this.#waiters]) waiter.fail(new Error("FakeDiscord was closed"));
     await this.#gateway.close();
     await this.#server.shutdown();
@@ -664,6 +693,7 @@ export class FakeDiscord {
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     if (url.pathname === "/gateway") return this.#gateway.upgrade(req);
+    if (url.pathname.startsWith("/attachments/")) return await this.#serveAttachment(req, url);
     const path = url.pathname.replace(/^(\/api)?\/v10(?=\/)/, "");
     const rec: RecordedRequest = {
       method: req.method,
@@ -992,6 +1022,45 @@ export class FakeDiscord {
     state.followups.push(message);
     // Without ?wait=true Discord answers 204 and the caller never learns the message id.
     return rec.query.get("wait") === "true" ? ok(message) : { status: 204 };
+  }
+
+  // ---- CDN -----------------------------------------------------------------------------------
+
+  /** An attachment object as Discord sends it, its bytes filed under a CDN path on this host. */
+  #attachment(channelId: string, file: FakeAttachmentOptions): Json {
+    const id = this.#ids.next();
+    const path = `/attachments/${channelId}/${id}/${encodeURIComponent(file.filename)}`;
+    this.#cdn.set(path, { bytes: file.bytes, contentType: file.contentType, stall: !!file.stall });
+    // Discord signs CDN URLs with an expiry (ex), an issue time (is) and a MAC (hm).
+    const url = `${this.url}${path}?ex=${(Date.now() / 1000 + 86_400).toString(16)}&is=0&hm=fake`;
+    return {
+      id,
+      filename: file.filename,
+      size: file.size ?? file.bytes.length,
+      url,
+      proxy_url: url,
+      ...(file.contentType ? { content_type: file.contentType } : {}),
+    };
+  }
+
+  /** `GET` a CDN path: the bytes, without authorization, as Discord's CDN serves them. */
+  async #serveAttachment(req: Request, url: URL): Promise<Response> {
+    const record = { path: url.pathname, status: 0 };
+    this.cdnRequests.push(record);
+    const file = this.#cdn.get(url.pathname);
+    if (req.method !== "GET" || !file) {
+      record.status = 404;
+      return new Response("Not Found", { status: 404 });
+    }
+    if (file.stall) {
+      await new Promise((resolve) => this.#closing.signal.addEventListener("abort", resolve));
+      record.status = 503;
+      return new Response(null, { status: 503 });
+    }
+    record.status = 200;
+    const headers = new Headers({ "content-length": String(file.bytes.length) });
+    if (file.contentType) headers.set("content-type", file.contentType);
+    return new Response(file.bytes.slice(), { headers });
   }
 
   // ---- Messages ------------------------------------------------------------------------------

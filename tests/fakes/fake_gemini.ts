@@ -24,6 +24,7 @@ const DAY_MS = 86_400_000;
 // which is close enough for a fake whose clock is injected anyway.
 const PACIFIC_OFFSET_MS = 8 * 3_600_000;
 const DEFAULT_CACHE_TTL_MS = 3_600_000;
+const FILE_TTL_MS = 48 * 3_600_000;
 // An image costs a fixed 258 tokens on Gemini 2.x when it fits one tile.
 const INLINE_DATA_TOKENS = 258;
 // First match wins, so "flash-lite" must precede "flash". Unknown models get the strictest value.
@@ -59,8 +60,38 @@ export interface GenerateRequest {
   cachedContent?: string;
   /** Text of the last `user` turn, joined over its parts. */
   lastUserText: string;
+  /**
+   * The files in the last `user` turn, in order: inline bytes decoded, uploaded files looked up,
+   * so a responder can answer what it was shown.
+   */
+  attachments: FakeAttachment[];
   /** The raw JSON body. */
   body: Record<string, unknown>;
+}
+
+/** A file the model was shown, as the responder sees it. */
+export interface FakeAttachment {
+  mimeType: string;
+  bytes: Uint8Array;
+  /** `inline` for an `inlineData` part, `file` for a `fileData` part naming an upload. */
+  via: "inline" | "file";
+}
+
+/** A file uploaded through the Files API, as the fake keeps it. */
+export interface UploadedFile {
+  /** `files/...`. */
+  name: string;
+  uri: string;
+  mimeType: string;
+  displayName?: string;
+  bytes: Uint8Array;
+  /** The key it was uploaded with: only that key (its project) may read it. */
+  apiKey: string;
+  createTime: number;
+  /** Files expire 48 hours after upload. */
+  expirationTime: number;
+  /** Set by `DELETE /v1beta/files/{id}`. */
+  deleted: boolean;
 }
 
 /** Per-key limits; each is enforced only when set. */
@@ -131,6 +162,10 @@ export type FakeGeminiAction =
   | "cachedContents.get"
   | "cachedContents.update"
   | "cachedContents.delete"
+  | "files.upload"
+  | "files.list"
+  | "files.get"
+  | "files.delete"
   | "unknown";
 
 /** A request the fake answered, with the status it chose. */
@@ -216,6 +251,8 @@ export class FakeGemini {
   #queue: ScriptStep[] = [];
   #caches = new Map<string, CacheEntry>();
   #cacheSeq = 0;
+  #files = new Map<string, UploadedFile>();
+  #fileSeq = 0;
   #quota = new Map<string, KeyQuotaState>();
   #waiters = new Set<Waiter>();
   // Aborted by close(), so every pending delay and open stream ends and shutdown() can finish.
@@ -313,6 +350,11 @@ export class FakeGemini {
     return this.script({ chunkDelayMs: ms });
   }
 
+  /** Every file uploaded through the Files API, deleted ones included (flagged), oldest first. */
+  get files(): UploadedFile[] {
+    return [...this.#files.values()];
+  }
+
   /** Scripted outcomes not consumed yet. */
   get pending(): number {
     return this.#queue.length;
@@ -357,6 +399,9 @@ export class FakeGemini {
       status: 0,
     };
     try {
+      if (route.action === "files.upload") {
+        return this.#finish(rec, await this.#upload(req, rec, apiKey));
+      }
       const text = await req.text();
       rec.body = text ? JSON.parse(text) : undefined;
     } catch {
@@ -399,6 +444,11 @@ export class FakeGemini {
       case "cachedContents.update":
       case "cachedContents.delete":
         return this.#finish(rec, this.#cacheById(route.action, route.id!, rec.body ?? {}));
+      case "files.list":
+        return this.#finish(rec, this.#listFiles(apiKey));
+      case "files.get":
+      case "files.delete":
+        return this.#finish(rec, this.#fileById(route.action, route.id!, apiKey));
       default:
         return this.#finish(
           rec,
@@ -500,6 +550,19 @@ export class FakeGemini {
     }
     const contents = (body.contents ?? []) as Content[];
     const systemInstruction = body.systemInstruction as Content | undefined;
+    const unreadable = this.#unreadableFile(contents, rec.apiKey);
+    if (unreadable) {
+      return this.#finish(
+        rec,
+        this.#json(
+          403,
+          apiError(
+            403,
+            `You do not have permission to access the File ${unreadable} or it may not exist.`,
+          ),
+        ),
+      );
+    }
     const promptTokens = countContents(contents) +
       (systemInstruction ? countContents([systemInstruction]) : 0) + (cache?.tokens ?? 0);
 
@@ -529,6 +592,7 @@ export class FakeGemini {
       generationConfig: body.generationConfig as GenerateRequest["generationConfig"],
       cachedContent: cacheName,
       lastUserText: lastUserText(contents),
+      attachments: this.#attachmentsOf(contents),
       body,
     };
 
@@ -746,6 +810,96 @@ export class FakeGemini {
     });
   }
 
+  // ---- files ------------------------------------------------------------------------------
+
+  /**
+   * `POST /upload/v1beta/files` as the SDK's `uploadFile` sends it: `X-Goog-Upload-Protocol:
+   * multipart`, a `multipart/related` body of the JSON metadata and then the bytes.
+   */
+  async #upload(req: Request, rec: RecordedRequest, apiKey: string): Promise<Response> {
+    const boundary = /boundary=([^;]+)/.exec(req.headers.get("content-type") ?? "")?.[1];
+    const body = new Uint8Array(await req.arrayBuffer());
+    const protocol = req.headers.get("x-goog-upload-protocol");
+    const parts = boundary ? multipartParts(body, boundary) : [];
+    if (protocol !== "multipart" || parts.length !== 2) {
+      return this.#json(400, apiError(400, "Upload has to be a multipart/related request."));
+    }
+    const metadata = JSON.parse(new TextDecoder().decode(parts[0].body)).file ?? {};
+    const mimeType = String(metadata.mimeType ?? parts[1].contentType ?? "");
+    if (!mimeType) return this.#json(400, apiError(400, "* mime_type: required"));
+    rec.body = { file: metadata, size: parts[1].body.length };
+    if (!apiKey || !this.#opts.apiKeys.includes(apiKey)) {
+      return this.#json(403, apiError(403, "Method doesn't allow unregistered callers."));
+    }
+    const id = `fakefile${++this.#fileSeq}`;
+    const now = this.#opts.now();
+    const file: UploadedFile = {
+      name: `files/${id}`,
+      uri: `${this.url}/v1beta/files/${id}`,
+      mimeType,
+      displayName: typeof metadata.displayName === "string" ? metadata.displayName : undefined,
+      bytes: parts[1].body,
+      apiKey,
+      createTime: now,
+      expirationTime: now + FILE_TTL_MS,
+      deleted: false,
+    };
+    this.#files.set(file.name, file);
+    return this.#json(200, { file: fileJson(file) });
+  }
+
+  #listFiles(apiKey: string): Response {
+    const live = this.files.filter((f) => this.#readable(f, apiKey));
+    return this.#json(200, live.length ? { files: live.map(fileJson) } : {});
+  }
+
+  #fileById(action: FakeGeminiAction, id: string, apiKey: string): Response {
+    const file = this.#files.get(`files/${id}`);
+    if (!file || !this.#readable(file, apiKey)) {
+      return this.#json(
+        403,
+        apiError(403, `You do not have permission to access the File ${id} or it may not exist.`),
+      );
+    }
+    if (action === "files.delete") {
+      file.deleted = true;
+      return this.#json(200, {});
+    }
+    return this.#json(200, fileJson(file));
+  }
+
+  #readable(file: UploadedFile, apiKey: string): boolean {
+    return !file.deleted && file.apiKey === apiKey && file.expirationTime > this.#opts.now();
+  }
+
+  /** The first `fileData` part naming a file this key cannot read (unknown, gone, another's). */
+  #unreadableFile(contents: Content[], apiKey: string): string | undefined {
+    for (const part of contents.flatMap((c) => c.parts ?? [])) {
+      const uri = (part.fileData as { fileUri?: string } | undefined)?.fileUri;
+      if (uri === undefined) continue;
+      const file = this.files.find((f) => f.uri === uri);
+      if (!file || !this.#readable(file, apiKey)) return uri.split("/").pop();
+    }
+    return undefined;
+  }
+
+  #attachmentsOf(contents: Content[]): FakeAttachment[] {
+    const last = contents.findLast((c) => c.role === undefined || c.role === "user");
+    const attachments: FakeAttachment[] = [];
+    for (const part of last?.parts ?? []) {
+      const inline = part.inlineData as { mimeType: string; data: string } | undefined;
+      const file = part.fileData as { mimeType: string; fileUri: string } | undefined;
+      if (inline) {
+        const bytes = Uint8Array.from(atob(inline.data), (c) => c.charCodeAt(0));
+        attachments.push({ mimeType: inline.mimeType, bytes, via: "inline" });
+      } else if (file) {
+        const uploaded = this.files.find((f) => f.uri === file.fileUri)!;
+        attachments.push({ mimeType: file.mimeType, bytes: uploaded.bytes, via: "file" });
+      }
+    }
+    return attachments;
+  }
+
   // ---- cachedContents ---------------------------------------------------------------------
 
   #createCache(body: Json): Response {
@@ -838,6 +992,15 @@ function parseRoute(
       return { action, model: m[1] };
     }
     return { action: "unknown", model: m[1] };
+  }
+  if (method === "POST" && /^\/upload\/v1(?:beta)?\/files$/.test(path)) {
+    return { action: "files.upload" };
+  }
+  const f = path.match(/^\/v1(?:beta)?\/files(?:\/([^/]+))?$/);
+  if (f) {
+    if (!f[1] && method === "GET") return { action: "files.list" };
+    if (f[1] && method === "GET") return { action: "files.get", id: f[1] };
+    if (f[1] && method === "DELETE") return { action: "files.delete", id: f[1] };
   }
   const c = path.match(/^\/v1(?:beta)?\/cachedContents(?:\/([^/]+))?$/);
   if (c) {
@@ -1040,6 +1203,47 @@ function expiryFrom(body: Json, now: number): number | undefined {
     if (!Number.isNaN(t)) return t;
   }
   return undefined;
+}
+
+/** A `multipart/related` body's parts: each one's Content-Type and bytes. */
+function multipartParts(
+  body: Uint8Array,
+  boundary: string,
+): { contentType?: string; body: Uint8Array }[] {
+  const latin1 = new TextDecoder("latin1").decode(body); // one char per byte: offsets line up
+  const parts: { contentType?: string; body: Uint8Array }[] = [];
+  const delimiter = `--${boundary}`;
+  let at = latin1.indexOf(delimiter);
+  while (at >= 0) {
+    const start = at + delimiter.length;
+    if (latin1.startsWith("--", start)) break; // the closing delimiter
+    const next = latin1.indexOf(`\r\n${delimiter}`, start);
+    if (next < 0) break;
+    const headerEnd = latin1.indexOf("\r\n\r\n", start);
+    const headers = latin1.slice(start, headerEnd);
+    parts.push({
+      contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1].trim(),
+      body: body.slice(headerEnd + 4, next),
+    });
+    at = next + 2;
+  }
+  return parts;
+}
+
+function fileJson(f: UploadedFile): Json {
+  return {
+    name: f.name,
+    ...(f.displayName ? { displayName: f.displayName } : {}),
+    mimeType: f.mimeType,
+    sizeBytes: String(f.bytes.length),
+    createTime: new Date(f.createTime).toISOString(),
+    updateTime: new Date(f.createTime).toISOString(),
+    expirationTime: new Date(f.expirationTime).toISOString(),
+    sha256Hash: "",
+    uri: f.uri,
+    state: "ACTIVE",
+    source: "UPLOADED",
+  };
 }
 
 function cacheJson(c: CacheEntry): Json {

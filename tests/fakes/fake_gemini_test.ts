@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
+import { SdkGeminiClient } from "../../lib/gemini.ts";
+import { SdkFileStore } from "../../lib/gemini_files.ts";
 import { estimateTokens, FakeGemini, type FakeGeminiOptions } from "./fake_gemini.ts";
 
 const KEY = "test-key";
@@ -517,4 +519,63 @@ Deno.test("implicit cache: a part that differs counts only the text it shares", 
       estimateTokens(LONG_PERSONA) + estimateTokens(`민수: ${"다".repeat(60)} `),
     );
   });
+});
+
+Deno.test("FakeGemini takes the SDK's Files API upload, shows the file to the responder, and deletes it", async () => {
+  const bytes = new TextEncoder().encode("%PDF-1.4 fake pdf bytes");
+  const seen: { mimeType: string; via: string; text: string }[] = [];
+  await withFake(async (fake) => {
+    const store = new SdkFileStore({ baseUrl: fake.url });
+    const file = await store.upload({ apiKey: KEY, bytes, mimeType: "application/pdf" });
+    assert.equal(fake.files.length, 1);
+    assert.deepEqual(fake.files[0].bytes, bytes);
+    assert.equal(file.uri, fake.files[0].uri);
+
+    const client = new SdkGeminiClient({ baseUrl: fake.url });
+    const result = await client.generate({
+      apiKey: KEY,
+      model: MODEL,
+      contents: [{
+        role: "user",
+        parts: [{ text: "요약해줘" }, {
+          fileData: { mimeType: "application/pdf", fileUri: file.uri },
+        }],
+      }],
+    });
+    assert.equal(result.text, "PDF 받았어");
+
+    // Another project's key cannot read it, and neither can anyone once it is deleted.
+    await assert.rejects(
+      client.generate({
+        apiKey: "other-key",
+        model: MODEL,
+        contents: [{
+          role: "user",
+          parts: [{ fileData: { mimeType: "application/pdf", fileUri: file.uri } }],
+        }],
+      }),
+      (error: { status?: number }) => error.status === 403,
+    );
+    await store.remove(KEY, file.name);
+    assert.equal(fake.files[0].deleted, true);
+    assert.deepEqual(fake.requests.map((r) => r.action), [
+      "files.upload",
+      "streamGenerateContent",
+      "streamGenerateContent",
+      "files.delete",
+    ]);
+  }, {
+    apiKeys: [KEY, "other-key"],
+    responder: (req) => {
+      for (const a of req.attachments) {
+        seen.push({ mimeType: a.mimeType, via: a.via, text: new TextDecoder().decode(a.bytes) });
+      }
+      return "PDF 받았어";
+    },
+  });
+  assert.deepEqual(seen, [{
+    mimeType: "application/pdf",
+    via: "file",
+    text: "%PDF-1.4 fake pdf bytes",
+  }]);
 });

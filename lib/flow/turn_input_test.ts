@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import type { FetchedAttachment } from "../attachment_fetch.ts";
+import type { Attachment } from "../attachments.ts";
+import type { ChatMessage, ReferencedMessage } from "../discord.ts";
+import { log } from "../log.ts";
+import { attachmentText } from "../strings_ko.ts";
+import { type GatherDeps, gatherTurnInput, REPLY_QUOTE_MAX_CHARS } from "./turn_input.ts";
+
+const MESSAGE: ChatMessage = {
+  id: "100000000000000001",
+  channelId: "200000000000000002",
+  guildId: "300000000000000003",
+  content: "<@9> 이거 봐",
+  authorId: "400000000000000004",
+  authorName: "민수",
+  authorIsBot: false,
+  type: 0,
+  mentionedUserIds: ["9"],
+  mentionedRoleIds: [],
+  mentionsEveryone: false,
+};
+const file = (filename: string, contentType: string, size = 3): Attachment => ({
+  id: "1800000000000000001",
+  filename,
+  contentType,
+  size,
+  url: `https://cdn.discordapp.com/attachments/2/1/${filename}`,
+});
+const CHULSOO: ReferencedMessage = {
+  id: "100000000000000000",
+  authorId: "400000000000000005",
+  authorName: "철수",
+  content: "내일 비 온대",
+  attachments: [],
+};
+
+function deps(overrides: Partial<GatherDeps> = {}) {
+  const fetched: string[] = [];
+  const looked: string[] = [];
+  const gather: GatherDeps = {
+    discord: {
+      getMessage: (_channel, id) => (looked.push(id), Promise.resolve(CHULSOO)),
+    },
+    limits: { maxCount: 4, maxBytes: 100, maxTotalBytes: 200 },
+    fetch: (url): Promise<FetchedAttachment> => {
+      fetched.push(url);
+      return Promise.resolve({ ok: true, bytes: new TextEncoder().encode("abc") });
+    },
+    timeoutMs: 1000,
+    logger: log,
+    ...overrides,
+  };
+  return { gather, fetched, looked };
+}
+
+Deno.test("gatherTurnInput keeps a note of each file in the line and its bytes in the parts", async () => {
+  const { gather } = deps();
+  const message = {
+    ...MESSAGE,
+    attachments: [file("cat.png", "image/png"), file("a.txt", "text/plain")],
+  };
+  const gathered = await gatherTurnInput(message, "민수: 이거 봐", gather);
+  assert.deepEqual(gathered, {
+    ok: true,
+    input: {
+      line: "민수: 이거 봐 [첨부: cat.png (image/png)] [첨부: a.txt (text/plain)]",
+      parts: [
+        { text: "[파일 cat.png]" },
+        { inlineData: { mimeType: "image/png", data: "YWJj" } },
+        { text: "[파일 a.txt]\nabc" },
+      ],
+    },
+  });
+});
+
+Deno.test("gatherTurnInput refuses a file by name before fetching anything", async () => {
+  const { gather, fetched } = deps();
+  const message = {
+    ...MESSAGE,
+    attachments: [file("cat.png", "image/png"), file("x.zip", "application/zip")],
+  };
+  const gathered = await gatherTurnInput(message, "민수: 이거 봐", gather);
+  assert.deepEqual(gathered, {
+    ok: false,
+    text: attachmentText.refused({ kind: "unsupported", filename: "x.zip" }, "x.zip"),
+  });
+  assert.deepEqual(fetched, []);
+});
+
+Deno.test("gatherTurnInput names the file the CDN did not give in time", async () => {
+  const { gather } = deps({ fetch: () => Promise.resolve({ ok: false, reason: "timeout" }) });
+  const message = { ...MESSAGE, attachments: [file("cat.png", "image/png")] };
+  assert.deepEqual(await gatherTurnInput(message, "민수: 이거 봐", gather), {
+    ok: false,
+    text: attachmentText.fetchTimedOut("cat.png"),
+  });
+});
+
+Deno.test("gatherTurnInput quotes the message replied to, with its files, under the same rules", async () => {
+  const { gather, looked } = deps();
+  const replyTo = { ...CHULSOO, attachments: [file("map.png", "image/png")] };
+  const gathered = await gatherTurnInput({ ...MESSAGE, replyTo }, "민수: 어때?", gather);
+  assert.ok(gathered.ok);
+  assert.equal(
+    gathered.input.line,
+    '[철수의 메시지에 답장: "내일 비 온대" [첨부: map.png (image/png)]]\n민수: 어때?',
+  );
+  assert.equal(gathered.input.parts.length, 2);
+  assert.deepEqual(looked, [], "an embedded reply is not fetched again");
+
+  const tooMany = { ...replyTo, attachments: Array(5).fill(file("p.png", "image/png", 1)) };
+  const refused = await gatherTurnInput({ ...MESSAGE, replyTo: tooMany }, "민수: 어때?", gather);
+  assert.equal(refused.ok, false);
+});
+
+Deno.test("gatherTurnInput fetches a reply Discord left out, and goes on without it on failure", async () => {
+  const { gather, looked } = deps();
+  const replyReference = { channelId: MESSAGE.channelId, messageId: CHULSOO.id };
+  const fetched = await gatherTurnInput({ ...MESSAGE, replyReference }, "민수: 진짜?", gather);
+  assert.deepEqual(looked, [CHULSOO.id]);
+  assert.ok(fetched.ok);
+  assert.equal(fetched.input.line, '[철수의 메시지에 답장: "내일 비 온대"]\n민수: 진짜?');
+
+  const failing = deps({ discord: { getMessage: () => Promise.reject(new Error("404")) } });
+  const without = await gatherTurnInput(
+    { ...MESSAGE, replyReference },
+    "민수: 진짜?",
+    failing.gather,
+  );
+  assert.deepEqual(without, { ok: true, input: { line: "민수: 진짜?", parts: [] } });
+
+  const hanging = deps({ discord: { getMessage: () => new Promise(() => {}) }, timeoutMs: 20 });
+  const late = await gatherTurnInput({ ...MESSAGE, replyReference }, "민수: 진짜?", hanging.gather);
+  assert.deepEqual(late, { ok: true, input: { line: "민수: 진짜?", parts: [] } });
+});
+
+Deno.test("gatherTurnInput keeps a long reply short in the line and whole in the parts", async () => {
+  const { gather } = deps();
+  const long = "비".repeat(REPLY_QUOTE_MAX_CHARS + 50);
+  const gathered = await gatherTurnInput(
+    { ...MESSAGE, replyTo: { ...CHULSOO, content: long } },
+    "민수: 요약해줘",
+    gather,
+  );
+  assert.ok(gathered.ok);
+  assert.ok(gathered.input.line.includes(`"${"비".repeat(REPLY_QUOTE_MAX_CHARS)}…"`));
+  assert.deepEqual(gathered.input.parts, [{ text: `[답장한 철수의 메시지 전문]\n${long}` }]);
+});
