@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Content, Usage } from "./gemini.ts";
+import type { Content, Usage } from "./gemini_port.ts";
 
 /** Chat is answered before summaries. */
 export type Priority = "chat" | "summary";

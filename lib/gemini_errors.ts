@@ -32,8 +32,12 @@ const RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo";
 const QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure";
 const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
 
-/** Finish reasons for which the SDK's `response.text()` throws, plus the other block reasons. */
-const BLOCKING_FINISH_REASONS = new Set([
+/**
+ * Gemini's reasons for blocking a prompt or an answer: the finish reasons for which the SDK's
+ * `response.text()` throws, and the other block reasons. The one list, for the client (a stream
+ * that ends on one with no text is blocked) and for classifying the SDK's errors.
+ */
+export const BLOCK_REASONS: ReadonlySet<string> = new Set([
   "SAFETY",
   "RECITATION",
   "LANGUAGE",
@@ -173,7 +177,7 @@ function blockReason(error: unknown, message: string): string | undefined {
     const finishReason = Array.isArray(candidates) && isRecord(candidates[0])
       ? candidates[0].finishReason
       : undefined;
-    if (typeof finishReason === "string" && BLOCKING_FINISH_REASONS.has(finishReason)) {
+    if (typeof finishReason === "string" && BLOCK_REASONS.has(finishReason)) {
       return finishReason;
     }
   }
