@@ -8,6 +8,10 @@
 import type { Prices } from "./broker_port.ts";
 import type { Usage } from "./gemini_port.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { Prices } from "./broker_port.ts";
+export type { Usage } from "./gemini_port.ts";
+
 /**
  * gemini-2.5-flash's paid-tier prices in USD per million tokens: the defaults of
  * `GEMINI_PRICE_INPUT`, `GEMINI_PRICE_OUTPUT` and `GEMINI_PRICE_CACHED`.

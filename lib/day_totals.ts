@@ -9,6 +9,10 @@ import { costUsd } from "./cost.ts";
 import type { Usage } from "./gemini_port.ts";
 import { pacificDayKey } from "./pacific_day.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { Prices } from "./broker_port.ts";
+export type { Usage } from "./gemini_port.ts";
+
 /** Token and cost figures of one Pacific day (Gemini's quota day). */
 export interface DayTotals {
   /** The Pacific date, as `pacificDayKey` writes it. */

@@ -10,6 +10,9 @@
  */
 import type { QuotaDimension } from "./token_pool.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { QuotaDimension } from "./token_pool.ts";
+
 /** What a failed Gemini call means for the caller. */
 export type GeminiFailure =
   /**
@@ -232,4 +235,31 @@ export function classifyGeminiError(error: unknown): GeminiFailure {
     default:
       return { kind: "fatal", status, reason: "other" };
   }
+}
+
+/**
+ * The server's own words from an SDK error, without the SDK's prefix and the details dump, at
+ * most 300 characters.
+ *
+ * @example Usage
+ * ```ts
+ * import { shortMessage } from "./gemini_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new Error("[GoogleGenerativeAI Error]: Error fetching from x: [403 Forbidden] Denied [{}]");
+ * assert.equal(shortMessage(error), "Denied");
+ * ```
+ */
+export function shortMessage(error: unknown): string {
+  const message = error instanceof Error
+    ? error.message
+    : String((error as { message?: unknown })?.message ?? error);
+  const server = /\[\d{3}[^\]]*\]\s*([\s\S]*?)(?:\s*\[\{[\s\S]*)?$/.exec(message)?.[1];
+  return (server ?? message).slice(0, 300);
+}
+
+/** {@link shortMessage}, with every occurrence of `key` replaced by "[key]": safe to log. */
+export function serverWords(error: unknown, key: string): string {
+  const words = shortMessage(error);
+  return key.length > 0 ? words.split(key).join("[key]") : words;
 }

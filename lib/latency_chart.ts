@@ -6,6 +6,9 @@
 import type { LatencySlot } from "./latency_summary.ts";
 import { clock, ms } from "./status_format.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { LatencySlot } from "./latency_summary.ts";
+
 const CHART_W = 1100;
 const CHART_H = 220;
 const PAD = { left: 56, right: 28, top: 12, bottom: 26 };

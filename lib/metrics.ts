@@ -27,9 +27,13 @@ import {
 } from "./latency_summary.ts";
 import type { BrokerFigures, KeyFigures, MetricsSources } from "./metrics_sources.ts";
 import type { StoreHealth } from "./retrying_store.ts";
-import { registerScrapedMetrics } from "./scraped_metrics.ts";
+import { type MetricsRegistry, registerScrapedMetrics } from "./scraped_metrics.ts";
 import type { StatusSnapshot } from "./status_snapshot.ts";
 import type { KeyStatus } from "./token_pool.ts";
+
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { BrokerFailure } from "./broker_port.ts";
+export type { KeyBudget } from "./token_pool.ts";
 
 /** Re-exported because this module's public types are built on them. */
 export type {
@@ -41,15 +45,13 @@ export type {
   KeyStatus,
   LatencySlot,
   LatencySummary,
+  MetricsRegistry,
   MetricsSources,
   Prices,
   StatusSnapshot,
   StoreHealth,
   Usage,
 };
-
-/** The prom-client registry that holds the bot's metrics. */
-export type MetricsRegistry = Registry;
 
 /** Options for {@linkcode BotMetrics}. */
 export interface BotMetricsOptions {

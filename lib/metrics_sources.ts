@@ -9,6 +9,10 @@ import type { BrokerStats } from "./broker_port.ts";
 import type { StoreHealth } from "./retrying_store.ts";
 import type { KeyStatus } from "./token_pool.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { BrokerFailure } from "./broker_port.ts";
+export type { KeyBudget } from "./token_pool.ts";
+
 /** Re-exported because this module's types are built on them. */
 export type { BrokerStats, KeyStatus, StoreHealth };
 

@@ -11,6 +11,15 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { MetricsSources } from "./metrics_sources.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { BrokerFailure, BrokerStats } from "./broker_port.ts";
+export type { BrokerFigures, KeyFigures } from "./metrics_sources.ts";
+export type { StoreHealth } from "./retrying_store.ts";
+export type { KeyBudget, KeyStatus } from "./token_pool.ts";
+
+/** The prom-client registry that holds the bot's metrics. */
+export type MetricsRegistry = Registry;
+
 /** Re-exported: the shape the scraped figures are read through. */
 export type { MetricsSources };
 
@@ -40,7 +49,7 @@ export interface ScrapedMetricsOptions {
  * ```
  */
 export function registerScrapedMetrics(
-  registry: Registry,
+  registry: MetricsRegistry,
   options: ScrapedMetricsOptions,
 ): void {
   const registers = [registry];

@@ -13,6 +13,14 @@ import type { ProblemRecord } from "./log.ts";
 import { duration, escape, integer, ms, usd } from "./status_format.ts";
 import type { KeyFigures, LatencySummary, StatusSnapshot } from "./status_snapshot.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { DayTotals } from "./day_totals.ts";
+export type { LatencySlot, LatencySummary } from "./latency_summary.ts";
+export type { ProblemRecord } from "./log.ts";
+export type { KeyFigures } from "./metrics_sources.ts";
+export type { StatusSnapshot } from "./status_snapshot.ts";
+export type { KeyBudget, KeyStatus } from "./token_pool.ts";
+
 /** Options for {@linkcode renderStatusPage}. */
 export interface StatusPageOptions {
   /** Seconds between reloads. @default 10 */

@@ -8,6 +8,9 @@ import type { DayTotals } from "./day_totals.ts";
 import type { LatencySlot, LatencySummary } from "./latency_summary.ts";
 import type { KeyFigures } from "./metrics_sources.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { KeyBudget, KeyStatus } from "./token_pool.ts";
+
 /** Re-exported because the snapshot is built of them. */
 export type { DayTotals, KeyFigures, LatencySlot, LatencySummary };
 

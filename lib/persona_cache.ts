@@ -1,0 +1,162 @@
+/**
+ * The persona's context cache, one per key: a small state machine that creates it in the
+ * background, serves its name while it lives, refreshes it before it ends, and falls back to
+ * plain calls when the server will not cache it.
+ *
+ * States of a key's cache: none yet; `pending` (being created, the old name serving meanwhile);
+ * `ready`; `refused` (too small or unsupported: plain calls for good); `failed` (a passing
+ * failure: tried again after {@link CACHE_RETRY_MS}).
+ *
+ * @module
+ */
+import type { BrokerEvent, BrokerStats } from "./broker_port.ts";
+import type { Clock } from "./clock.ts";
+import { serverWords } from "./gemini_errors.ts";
+import type { GeminiClient } from "./gemini_port.ts";
+
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { BrokerEvent, BrokerFailure, BrokerStats } from "./broker_port.ts";
+export type { Clock, TimerId } from "./clock.ts";
+export type {
+  CachedPrompt,
+  Content,
+  GeminiClient,
+  GenerateRequest,
+  GenerateResult,
+  Usage,
+} from "./gemini_port.ts";
+
+/** Refresh the cache this long before it expires. */
+export const CACHE_REFRESH_MARGIN_MS = 5 * 60_000;
+/** After a cache attempt failed for a passing reason, try again after this long. */
+export const CACHE_RETRY_MS = 10 * 60_000;
+/** A cache that ends sooner than this is not used for a call (it could end under it). */
+const CACHE_MIN_LIFE_MS = 10_000;
+
+type CacheEntry =
+  | { state: "ready"; name: string; expiresAt: number }
+  | { state: "pending"; name?: string; expiresAt?: number }
+  | { state: "refused" }
+  | { state: "failed"; until: number };
+
+/** Options for {@linkcode PersonaCache}. */
+export interface PersonaCacheOptions {
+  /** Creates the caches. */
+  client: Pick<GeminiClient, "cacheSystemInstruction">;
+  /** The Gemini model name. */
+  model: string;
+  /** The persona to cache. */
+  systemInstruction: string;
+  /** Seconds a cache lives. */
+  ttlSeconds: number;
+  /** The broker's clock. */
+  clock: Clock;
+  /** Where `cachesLive` is kept up to date and `personaTokens` set once known. */
+  stats: Pick<BrokerStats, "cachesLive" | "personaTokens">;
+  /** Told when a cache is made, and of the first fallback to plain calls. */
+  onEvent?(event: BrokerEvent): void;
+}
+
+/**
+ * The persona caches of all keys.
+ *
+ * @example
+ * ```ts
+ * import { PersonaCache } from "./persona_cache.ts";
+ * import { ManualClock } from "./clock.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const client = {
+ *   cacheSystemInstruction: () =>
+ *     Promise.resolve({ name: "cachedContents/a", expiresAt: Date.now() + 3_600_000, tokens: 2000 }),
+ * };
+ * const stats = { cachesLive: 0, personaTokens: undefined };
+ * const clock = new ManualClock(0);
+ * const cache = new PersonaCache({ client, model: "m", systemInstruction: "p", ttlSeconds: 3600, clock, stats });
+ * cache.start("key1", "secret", 0);
+ * await Promise.resolve();
+ * assert.equal(cache.nameFor("key1", "secret", 0), "cachedContents/a");
+ * ```
+ */
+export class PersonaCache {
+  #options: PersonaCacheOptions;
+  #entries = new Map<string, CacheEntry>();
+  #fallbackLogged = false;
+  #stopped = false;
+
+  /** Makes the caches; none is created until {@link PersonaCache.start}. */
+  constructor(options: PersonaCacheOptions) {
+    this.#options = options;
+  }
+
+  /** The cache name for a call with this key at `now`, starting or refreshing it when due. */
+  nameFor(keyId: string, key: string, now: number): string | undefined {
+    this.start(keyId, key, now);
+    const entry = this.#entries.get(keyId);
+    if (entry?.state !== "ready" && entry?.state !== "pending") return undefined;
+    // The old cache, while it lasts, serves during a refresh.
+    return entry.name && entry.expiresAt! > now + CACHE_MIN_LIFE_MS ? entry.name : undefined;
+  }
+
+  /**
+   * Creates the cache of one key in the background, or re-creates it when it is due for a
+   * refresh; does nothing while it is pending, refused, failed lately or fresh, or once stopped.
+   */
+  start(keyId: string, key: string, now: number): void {
+    if (this.#stopped) return;
+    const entry = this.#entries.get(keyId);
+    if (entry?.state === "pending" || entry?.state === "refused") return;
+    if (entry?.state === "failed" && entry.until > now) return;
+    if (entry?.state === "ready" && entry.expiresAt - now > CACHE_REFRESH_MARGIN_MS) return;
+    const old = entry?.state === "ready" ? entry : undefined;
+    this.#entries.set(keyId, { state: "pending", name: old?.name, expiresAt: old?.expiresAt });
+    const { client, model, systemInstruction, ttlSeconds, clock, stats } = this.#options;
+    const requestedAt = Date.now();
+    client.cacheSystemInstruction({ apiKey: key, model, systemInstruction, ttlSeconds }).then(
+      (cache) => {
+        if (!old) stats.cachesLive++;
+        // The server's expiry, carried over to the broker's clock (the same as Date.now in use).
+        const lifeMs = Math.min(ttlSeconds * 1000, cache.expiresAt - requestedAt);
+        this.#entries.set(keyId, {
+          state: "ready",
+          name: cache.name,
+          expiresAt: clock.now() + lifeMs,
+        });
+        if (cache.tokens > 0) stats.personaTokens ??= cache.tokens;
+        this.#options.onEvent?.({ type: "cache_created", keyId, tokens: cache.tokens });
+      },
+      (error) => {
+        if (old) stats.cachesLive--;
+        const why = serverWords(error, key);
+        const status = (error as { status?: unknown })?.status;
+        const tooSmall = /too small|min_total_token_count/i.exec(why);
+        const measured = /total_token_count=(\d+)/.exec(why);
+        if (measured) stats.personaTokens ??= Number(measured[1]);
+        // Too small or unsupported will not change for this persona: plain calls work as well.
+        // Anything else (network, 5xx, quota) is worth another try later.
+        const final = tooSmall || status === 400 || status === 404;
+        this.#entries.set(
+          keyId,
+          final ? { state: "refused" } : { state: "failed", until: clock.now() + CACHE_RETRY_MS },
+        );
+        if (!this.#fallbackLogged) {
+          this.#fallbackLogged = true;
+          this.#options.onEvent?.({ type: "cache_fallback", keyId, why });
+        }
+      },
+    );
+  }
+
+  /** The server refused the key's cache on a call: forget it, or refuse it for good. */
+  drop(keyId: string, refused: boolean): void {
+    const entry = this.#entries.get(keyId);
+    if (entry?.state === "ready") this.#options.stats.cachesLive--;
+    if (refused) this.#entries.set(keyId, { state: "refused" });
+    else this.#entries.delete(keyId);
+  }
+
+  /** Creates no more caches. */
+  stop(): void {
+    this.#stopped = true;
+  }
+}
