@@ -23,7 +23,7 @@ import { nextPacificMidnight } from "../lib/pacific_day.ts";
 import { LatencyWindow } from "../lib/percentiles.ts";
 import { PersonaCache } from "../lib/persona_cache.ts";
 import { estimateTokens } from "../lib/token_estimate.ts";
-import type { Reservation, TokenPool } from "../lib/token_pool.ts";
+import type { Reservation } from "../lib/token_pool.ts";
 import type { BrokerRequest, BrokerResult, BrokerStats, KeyCheck } from "../lib/broker_port.ts";
 
 /** Re-exported: the broker's contract is declared in lib, where the message flow reads it. */
