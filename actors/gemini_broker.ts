@@ -13,6 +13,7 @@
  */
 import { backoffDelay } from "../lib/backoff.ts";
 import { type AttemptContext, type AttemptEnd, runAttempt } from "../lib/broker_attempt.ts";
+import type { BrokerContext } from "../lib/broker_context.ts";
 import { BrokerKeys } from "../lib/broker_keys.ts";
 import { type BrokerSettings, brokerSettings, GeminiBrokerOptions } from "../lib/broker_options.ts";
 import { endWait, type Job } from "../lib/broker_queue.ts";
@@ -69,43 +70,28 @@ export class GeminiBroker {
     this.#options = options;
     const clock = this.#clock = options.clock ?? systemClock;
     const { client, pool, model, systemInstruction, onEvent } = options;
-    const stats = this.#stats;
-    this.#scheduler = new BrokerScheduler({
+    const context: BrokerContext = {
+      client,
       pool,
       clock,
-      maxConcurrency: settings.maxConcurrency,
-      countdownThresholdMs: settings.countdownThresholdMs,
+      model,
+      systemInstruction,
+      settings,
+      stats: this.#stats,
+      onEvent,
+    };
+    this.#scheduler = new BrokerScheduler(context, {
       start: (job, reservation) => void this.#run(job, reservation),
       late: (job, reason, now) => this.#late(job, reason, now),
     });
-    this.#keys = new BrokerKeys({
-      client,
-      pool,
-      model,
-      systemInstruction,
-      deadlineMs: settings.timeoutMs,
-      clock,
-      stats,
-      onEvent,
-      // Requests waiting for a key learn now whether it is back or when it is tried next.
-      onChecked: () => this.#scheduler.pump(),
-    });
-    const ttlSeconds = settings.cacheTtlSeconds;
-    this.#cache = settings.contextCache
-      ? new PersonaCache({ client, model, systemInstruction, ttlSeconds, clock, stats, onEvent })
-      : undefined;
+    // Requests waiting for a key learn, after each check, whether it is back or when it is next.
+    this.#keys = new BrokerKeys(context, () => this.#scheduler.pump());
+    this.#cache = settings.contextCache ? new PersonaCache(context) : undefined;
     this.#attempt = {
-      ...settings,
-      client,
-      pool,
-      clock,
-      model,
-      persona: systemInstruction,
+      ...context,
       cache: this.#cache,
-      stats,
       inflight: this.#inflight,
       stopped: () => this.#stopped,
-      onEvent,
     };
   }
 

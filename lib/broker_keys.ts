@@ -5,89 +5,51 @@
  *
  * @module
  */
-import type { BrokerEvent, BrokerStats, KeyCheck } from "./broker_port.ts";
+import type { BrokerContext } from "./broker_context.ts";
 import { failedKeyCheck, failureStatus, isKeyRefusal } from "./broker_failure_rules.ts";
-import type { Clock } from "./clock.ts";
+import type { KeyCheck } from "./broker_port.ts";
 import { classifyGeminiError } from "./gemini_errors.ts";
-import type { GeminiClient } from "./gemini_port.ts";
 import { KeyChecks } from "./key_checks.ts";
-import type { TokenPool } from "./token_pool.ts";
 
-/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { BrokerEvent, BrokerFailure, BrokerStats, KeyCheck } from "./broker_port.ts";
-export type { Clock, TimerId } from "./clock.ts";
-export type {
-  CachedPrompt,
-  Content,
-  GeminiClient,
-  GenerateRequest,
-  GenerateResult,
-  Usage,
-} from "./gemini_port.ts";
-export type {
-  KeyBudget,
-  KeyStatus,
-  QuotaDimension,
-  Reservation,
-  ReserveResult,
-  TokenPool,
-} from "./token_pool.ts";
-
-/** Options for {@linkcode BrokerKeys}. */
-export interface BrokerKeysOptions {
-  /** Counts the persona's tokens: the cheap call that proves a key. */
-  client: Pick<GeminiClient, "countTokens">;
-  /** The keys, where refused ones are taken out of use and put back. */
-  pool: Pick<TokenPool, "keys" | "disable" | "enable">;
-  /** The Gemini model name. */
-  model: string;
-  /** The persona, whose size each check measures. */
-  systemInstruction: string;
-  /** Deadline of each check, in milliseconds. */
-  deadlineMs: number;
-  /** The broker's clock, for the checks' schedule. */
-  clock: Clock;
-  /** Where `keyRejections` is counted and `personaTokens` set once known. */
-  stats: Pick<BrokerStats, "keyRejections" | "personaTokens">;
-  /** Told of each refusal and each later check. */
-  onEvent?(event: BrokerEvent): void;
-  /** A later check ended: waiting requests may learn that the key is back. */
-  onChecked(): void;
-}
+/** Re-exported: the broker's shared types, which this module's API is built on. */
+export type * from "./broker_context.ts";
 
 /**
  * The broker's key checks.
  *
  * @example
  * ```ts ignore
- * const keys = new BrokerKeys({ client, pool, model, systemInstruction, deadlineMs: 30_000,
- *   clock, stats, onChecked: () => scheduler.pump() });
+ * const keys = new BrokerKeys(context, () => scheduler.pump());
  * for (const check of await keys.verify(() => {})) if (!check.ok) console.error(check.message);
  * ```
  */
 export class BrokerKeys {
-  #options: BrokerKeysOptions;
+  #context: BrokerContext;
   #checks: KeyChecks;
 
-  /** Makes the checks; nothing is called until {@link verify} or a refusal. */
-  constructor(options: BrokerKeysOptions) {
-    this.#options = options;
+  /**
+   * Makes the checks; nothing is called until {@link verify} or a refusal. `onChecked` hears
+   * when a later check ended: waiting requests may learn that the key is back.
+   */
+  constructor(context: BrokerContext, onChecked: () => void) {
+    this.#context = context;
     this.#checks = new KeyChecks({
-      pool: options.pool,
-      clock: options.clock,
+      pool: context.pool,
+      clock: context.clock,
+      // The same cheap call as the start-up check: the persona's size, which proves the key.
       check: async (apiKey) => {
-        options.stats.personaTokens ??= await this.#countPersona(apiKey);
+        context.stats.personaTokens ??= await this.#countPersona(apiKey);
       },
       onChecked: (keyId, outcome) => {
         const status = outcome.ok ? undefined : failureStatus(classifyGeminiError(outcome.error));
-        options.onEvent?.({
+        context.onEvent?.({
           type: "key_check",
           keyId,
           ok: outcome.ok,
           ...(status === undefined ? {} : { status }),
           ...(outcome.ok ? {} : { retryInMs: outcome.retryInMs }),
         });
-        options.onChecked();
+        onChecked();
       },
     });
   }
@@ -98,7 +60,7 @@ export class BrokerKeys {
    * each key that works.
    */
   async verify(onWorks: (keyId: string, key: string) => void): Promise<KeyCheck[]> {
-    const { pool, model, stats } = this.#options;
+    const { pool, model, stats } = this.#context;
     return await Promise.all(
       pool.keys().map(async ({ keyId, key }): Promise<KeyCheck> => {
         try {
@@ -117,8 +79,8 @@ export class BrokerKeys {
 
   /** The server refused `keyId` with `status`: out of use until a check passes. */
   refused(keyId: string, status: number): void {
-    this.#options.stats.keyRejections++;
-    this.#options.onEvent?.({ type: "key_rejected", keyId, status });
+    this.#context.stats.keyRejections++;
+    this.#context.onEvent?.({ type: "key_rejected", keyId, status });
     this.#checks.refused(keyId);
   }
 
@@ -128,7 +90,7 @@ export class BrokerKeys {
   }
 
   #countPersona(apiKey: string): Promise<number> {
-    const { client, model, systemInstruction, deadlineMs } = this.#options;
-    return client.countTokens({ apiKey, model, systemInstruction, deadlineMs });
+    const { client, model, systemInstruction, settings } = this.#context;
+    return client.countTokens({ apiKey, model, systemInstruction, deadlineMs: settings.timeoutMs });
   }
 }

@@ -10,25 +10,11 @@ import { DEFAULT_PRICES } from "./cost.ts";
 import type { GeminiClient } from "./gemini_port.ts";
 import type { TokenPool } from "./token_pool.ts";
 
-/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { BrokerEvent, Prices } from "./broker_port.ts";
-export type { Clock, TimerId } from "./clock.ts";
-export type {
-  CachedPrompt,
-  Content,
-  GeminiClient,
-  GenerateRequest,
-  GenerateResult,
-  Usage,
-} from "./gemini_port.ts";
-export type {
-  KeyBudget,
-  KeyStatus,
-  QuotaDimension,
-  Reservation,
-  ReserveResult,
-  TokenPool,
-} from "./token_pool.ts";
+/** Re-exported: the ports and types the options are built on. */
+export type * from "./broker_port.ts";
+export type * from "./clock.ts";
+export type * from "./gemini_port.ts";
+export type * from "./token_pool.ts";
 
 /** The broker's policy. */
 export interface GeminiBrokerOptions {

@@ -6,37 +6,24 @@
  *
  * @module
  */
+import type { BrokerContext } from "./broker_context.ts";
 import { type Job, JobQueue, planWaits } from "./broker_queue.ts";
-import type { Clock, TimerId } from "./clock.ts";
-import type { Reservation, TokenPool } from "./token_pool.ts";
+import type { TimerId } from "./clock.ts";
+import type { Reservation } from "./token_pool.ts";
 
-/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { BrokerFailure, BrokerRequest, BrokerResult, Priority } from "./broker_port.ts";
-export type { Job } from "./broker_queue.ts";
-export type { Clock, TimerId } from "./clock.ts";
-export type { Content, Usage } from "./gemini_port.ts";
-export type {
-  KeyBudget,
-  KeyStatus,
-  QuotaDimension,
-  Reservation,
-  ReserveResult,
-  TokenPool,
-} from "./token_pool.ts";
+/** Re-exported: the broker's shared types, which this module's API is built on. */
+export type * from "./broker_context.ts";
+/** Re-exported: the jobs it schedules. */
+export type { Job };
 
 /** Why a request cannot start before its deadline, by what the pool said. */
 export type LateReason = "unavailable" | "rejected" | "day_quota";
 
-/** Options for {@linkcode BrokerScheduler}. */
-export interface BrokerSchedulerOptions {
-  /** Where each start reserves room. */
-  pool: Pick<TokenPool, "reserve" | "forecast">;
-  /** The broker's clock. */
-  clock: Clock;
-  /** Most jobs running at once. */
-  maxConcurrency: number;
-  /** Milliseconds a job must expect to wait before its caller is told. */
-  countdownThresholdMs: number;
+/** What {@linkcode BrokerScheduler} uses of the broker. */
+export type SchedulerContext = Pick<BrokerContext, "pool" | "clock" | "settings">;
+
+/** What the scheduler hands back to the broker. */
+export interface SchedulerHandlers {
   /** Starts a job with its room; the call ends with {@link BrokerScheduler.done}. */
   start(job: Job, reservation: Reservation): void;
   /** Ends a job that cannot start before its deadline. */
@@ -48,14 +35,14 @@ export interface BrokerSchedulerOptions {
  *
  * @example
  * ```ts ignore
- * const scheduler = new BrokerScheduler({ pool, clock, maxConcurrency: 10,
- *   countdownThresholdMs: 5000, start: (job, room) => run(job, room), late: (job) => fail(job) });
+ * const scheduler = new BrokerScheduler(context, { start: run, late: fail });
  * scheduler.enqueue(job);
  * scheduler.pump();
  * ```
  */
 export class BrokerScheduler {
-  #options: BrokerSchedulerOptions;
+  #context: SchedulerContext;
+  #handlers: SchedulerHandlers;
   #queue = new JobQueue();
   #active = 0;
   #timer: TimerId | undefined;
@@ -64,8 +51,9 @@ export class BrokerScheduler {
   #idleWaiters: (() => void)[] = [];
 
   /** Makes an empty scheduler. */
-  constructor(options: BrokerSchedulerOptions) {
-    this.#options = options;
+  constructor(context: SchedulerContext, handlers: SchedulerHandlers) {
+    this.#context = context;
+    this.#handlers = handlers;
   }
 
   /** Jobs waiting. */
@@ -93,7 +81,8 @@ export class BrokerScheduler {
   /** Starts what can start now, tells the rest when they expect to, and ends the late ones. */
   pump(): void {
     if (this.#stopped) return;
-    const { pool, clock, maxConcurrency } = this.#options;
+    const { pool, clock } = this.#context;
+    const { maxConcurrency } = this.#context.settings;
     const now = clock.now();
     let poolReadyAt = now;
     /** Why a request that cannot start in time ends: the pool's state decides the notice. */
@@ -112,7 +101,7 @@ export class BrokerScheduler {
       }
       this.#queue.takeReady(now);
       this.#active++;
-      this.#options.start(job, room.reservation);
+      this.#handlers.start(job, room.reservation);
     }
     if (this.#queue.length === 0) return;
     this.#settleWaits(now, poolReadyAt, reason);
@@ -123,7 +112,7 @@ export class BrokerScheduler {
   /** Starts nothing more, and takes out and returns the waiting jobs. */
   stop(): Job[] {
     this.#stopped = true;
-    this.#options.clock.clearTimeout(this.#timer);
+    this.#context.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     return this.#queue.drain();
   }
@@ -137,25 +126,25 @@ export class BrokerScheduler {
   }
 
   #settleWaits(now: number, poolReadyAt: number, reason: LateReason): void {
-    const { pool, countdownThresholdMs } = this.#options;
+    const { pool, settings } = this.#context;
     const slots = pool.forecast?.(this.#queue.length, now) ?? [];
     const plan = planWaits(this.#queue.jobs, {
       now,
       slots,
       poolReadyAt,
-      thresholdMs: countdownThresholdMs,
+      thresholdMs: settings.countdownThresholdMs,
     });
     for (const [job, startsAt] of plan.announce) {
       job.announced = startsAt;
       job.request.onWait!(startsAt);
     }
     this.#queue.remove(plan.late);
-    for (const job of plan.late) this.#options.late(job, reason, now);
+    for (const job of plan.late) this.#handlers.late(job, reason, now);
   }
 
   #wakeAt(at: number): void {
     if (at >= this.#timerAt) return;
-    const { clock } = this.#options;
+    const { clock } = this.#context;
     clock.clearTimeout(this.#timer);
     this.#timerAt = at;
     this.#timer = clock.setTimeout(() => {

@@ -18,11 +18,12 @@ export type { Usage } from "./gemini_port.ts";
  * @example
  * ```ts
  * import { addUsage, emptyBrokerStats } from "./broker_stats.ts";
+ * import { DEFAULT_PRICES } from "./cost.ts";
  * import assert from "node:assert/strict";
  *
  * const stats = emptyBrokerStats();
  * const usage = { promptTokens: 1_000_000, cachedTokens: 0, outputTokens: 0, thinkingTokens: 0 };
- * addUsage(stats, usage, { input: 0.3, output: 2.5, cached: 0.03 });
+ * addUsage(stats, usage, DEFAULT_PRICES);
  * assert.equal(stats.costUsd, 0.3);
  * ```
  */

@@ -12,16 +12,9 @@ import {
   type GenerateResult,
 } from "./gemini_port.ts";
 
-/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { Clock, TimerId } from "./clock.ts";
-export type {
-  CachedPrompt,
-  Content,
-  GeminiClient,
-  GenerateRequest,
-  GenerateResult,
-  Usage,
-} from "./gemini_port.ts";
+/** Re-exported: the port and the clock this module's API is built on. */
+export type * from "./clock.ts";
+export type * from "./gemini_port.ts";
 
 /** How a call ended: its result, or its error and the text that had reached the caller. */
 export type CallOutcome =

@@ -9,22 +9,11 @@
  *
  * @module
  */
-import type { BrokerEvent, BrokerStats } from "./broker_port.ts";
-import type { Clock } from "./clock.ts";
+import type { BrokerContext } from "./broker_context.ts";
 import { serverWords } from "./gemini_errors.ts";
-import type { GeminiClient } from "./gemini_port.ts";
 
-/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { BrokerEvent, BrokerFailure, BrokerStats } from "./broker_port.ts";
-export type { Clock, TimerId } from "./clock.ts";
-export type {
-  CachedPrompt,
-  Content,
-  GeminiClient,
-  GenerateRequest,
-  GenerateResult,
-  Usage,
-} from "./gemini_port.ts";
+/** Re-exported: the broker's shared types, which this module's API is built on. */
+export type * from "./broker_context.ts";
 
 /** Refresh the cache this long before it expires. */
 export const CACHE_REFRESH_MARGIN_MS = 5 * 60_000;
@@ -39,23 +28,11 @@ type CacheEntry =
   | { state: "refused" }
   | { state: "failed"; until: number };
 
-/** Options for {@linkcode PersonaCache}. */
-export interface PersonaCacheOptions {
-  /** Creates the caches. */
-  client: Pick<GeminiClient, "cacheSystemInstruction">;
-  /** The Gemini model name. */
-  model: string;
-  /** The persona to cache. */
-  systemInstruction: string;
-  /** Seconds a cache lives. */
-  ttlSeconds: number;
-  /** The broker's clock. */
-  clock: Clock;
-  /** Where `cachesLive` is kept up to date and `personaTokens` set once known. */
-  stats: Pick<BrokerStats, "cachesLive" | "personaTokens">;
-  /** Told when a cache is made, and of the first fallback to plain calls. */
-  onEvent?(event: BrokerEvent): void;
-}
+/** What {@linkcode PersonaCache} uses of the broker: `cachesLive` and `personaTokens` are kept here. */
+export type PersonaCacheContext = Pick<
+  BrokerContext,
+  "client" | "model" | "systemInstruction" | "clock" | "settings" | "stats" | "onEvent"
+>;
 
 /**
  * The persona caches of all keys.
@@ -63,30 +40,39 @@ export interface PersonaCacheOptions {
  * @example
  * ```ts
  * import { PersonaCache } from "./persona_cache.ts";
+ * import { brokerSettings } from "./broker_options.ts";
+ * import { emptyBrokerStats } from "./broker_stats.ts";
  * import { ManualClock } from "./clock.ts";
  * import assert from "node:assert/strict";
  *
  * const client = {
+ *   generate: () => Promise.reject(new Error("not in this example")),
+ *   countTokens: () => Promise.resolve(0),
  *   cacheSystemInstruction: () =>
  *     Promise.resolve({ name: "cachedContents/a", expiresAt: Date.now() + 3_600_000, tokens: 2000 }),
  * };
- * const stats = { cachesLive: 0, personaTokens: undefined };
- * const clock = new ManualClock(0);
- * const cache = new PersonaCache({ client, model: "m", systemInstruction: "p", ttlSeconds: 3600, clock, stats });
+ * const cache = new PersonaCache({
+ *   client,
+ *   model: "gemini-2.5-flash",
+ *   systemInstruction: "persona",
+ *   clock: new ManualClock(0),
+ *   settings: brokerSettings({}),
+ *   stats: emptyBrokerStats(),
+ * });
  * cache.start("key1", "secret", 0);
  * await Promise.resolve();
  * assert.equal(cache.nameFor("key1", "secret", 0), "cachedContents/a");
  * ```
  */
 export class PersonaCache {
-  #options: PersonaCacheOptions;
+  #context: PersonaCacheContext;
   #entries = new Map<string, CacheEntry>();
   #fallbackLogged = false;
   #stopped = false;
 
   /** Makes the caches; none is created until {@link PersonaCache.start}. */
-  constructor(options: PersonaCacheOptions) {
-    this.#options = options;
+  constructor(context: PersonaCacheContext) {
+    this.#context = context;
   }
 
   /** The cache name for a call with this key at `now`, starting or refreshing it when due. */
@@ -110,7 +96,8 @@ export class PersonaCache {
     if (entry?.state === "ready" && entry.expiresAt - now > CACHE_REFRESH_MARGIN_MS) return;
     const old = entry?.state === "ready" ? entry : undefined;
     this.#entries.set(keyId, { state: "pending", name: old?.name, expiresAt: old?.expiresAt });
-    const { client, model, systemInstruction, ttlSeconds, clock, stats } = this.#options;
+    const { client, model, systemInstruction, settings, clock, stats } = this.#context;
+    const ttlSeconds = settings.cacheTtlSeconds;
     const requestedAt = Date.now();
     client.cacheSystemInstruction({ apiKey: key, model, systemInstruction, ttlSeconds }).then(
       (cache) => {
@@ -123,7 +110,7 @@ export class PersonaCache {
           expiresAt: clock.now() + lifeMs,
         });
         if (cache.tokens > 0) stats.personaTokens ??= cache.tokens;
-        this.#options.onEvent?.({ type: "cache_created", keyId, tokens: cache.tokens });
+        this.#context.onEvent?.({ type: "cache_created", keyId, tokens: cache.tokens });
       },
       (error) => {
         if (old) stats.cachesLive--;
@@ -141,7 +128,7 @@ export class PersonaCache {
         );
         if (!this.#fallbackLogged) {
           this.#fallbackLogged = true;
-          this.#options.onEvent?.({ type: "cache_fallback", keyId, why });
+          this.#context.onEvent?.({ type: "cache_fallback", keyId, why });
         }
       },
     );
@@ -150,7 +137,7 @@ export class PersonaCache {
   /** The server refused the key's cache on a call: forget it, or refuse it for good. */
   drop(keyId: string, refused: boolean): void {
     const entry = this.#entries.get(keyId);
-    if (entry?.state === "ready") this.#options.stats.cachesLive--;
+    if (entry?.state === "ready") this.#context.stats.cachesLive--;
     if (refused) this.#entries.set(keyId, { state: "refused" });
     else this.#entries.delete(keyId);
   }
