@@ -16,7 +16,7 @@ import { type AttemptContext, type AttemptEnd, runAttempt } from "../lib/broker_
 import type { BrokerContext } from "../lib/broker_context.ts";
 import { BrokerKeys } from "../lib/broker_keys.ts";
 import { type BrokerSettings, brokerSettings, GeminiBrokerOptions } from "../lib/broker_options.ts";
-import { endWait, type Job } from "../lib/broker_queue.ts";
+import { endWait, type Job, newJob } from "../lib/broker_queue.ts";
 import { BrokerScheduler, type LateReason } from "../lib/broker_scheduler.ts";
 import { countEnd, emptyBrokerStats } from "../lib/broker_stats.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
@@ -135,19 +135,13 @@ export class GeminiBroker {
     const { promise, resolve } = Promise.withResolvers<BrokerResult>();
     const now = this.#clock.now();
     const instruction = request.systemInstruction ?? this.#options.systemInstruction;
-    this.#enqueue({
-      request,
-      estimate: estimateTokens(request.contents, instruction),
+    this.#enqueue(newJob(request, {
       seq: this.#seq++,
-      rank: request.priority === "chat" ? 0 : 1,
-      enqueuedAt: now,
-      deadline: now + this.#settings.maxWaitMs,
-      notBefore: now,
-      attempts: 0,
-      announced: undefined,
-      lastStatus: undefined,
+      now,
+      maxWaitMs: this.#settings.maxWaitMs,
+      estimate: estimateTokens(request.contents, instruction),
       resolve,
-    });
+    }));
     this.#scheduler.pump();
     return promise;
   }

@@ -37,6 +37,50 @@ export interface Job {
   resolve(result: BrokerResult): void;
 }
 
+/** What {@link newJob} needs besides the request. */
+export interface NewJobOptions {
+  /** Arrival order. */
+  seq: number;
+  /** Epoch ms it arrives. */
+  now: number;
+  /** Milliseconds its answer may take to start. */
+  maxWaitMs: number;
+  /** Input tokens to reserve for each call. */
+  estimate: number;
+  /** Ends the request. @default a function that does nothing */
+  resolve?(result: BrokerResult): void;
+}
+
+/**
+ * A job for `request`, ranked by its priority, free to start at once, due to start by
+ * `now + maxWaitMs`.
+ *
+ * @example
+ * ```ts
+ * import { newJob } from "./broker_queue.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const job = newJob({ priority: "summary", contents: [] }, { seq: 0, now: 0, maxWaitMs: 60_000, estimate: 1 });
+ * assert.deepEqual([job.rank, job.deadline], [1, 60_000]);
+ * ```
+ */
+export function newJob(request: BrokerRequest, options: NewJobOptions): Job {
+  const { seq, now, maxWaitMs, estimate, resolve = () => {} } = options;
+  return {
+    request,
+    estimate,
+    seq,
+    rank: request.priority === "chat" ? 0 : 1,
+    enqueuedAt: now,
+    deadline: now + maxWaitMs,
+    notBefore: now,
+    attempts: 0,
+    announced: undefined,
+    lastStatus: undefined,
+    resolve,
+  };
+}
+
 /**
  * Jobs in (rank, seq) order; a retried job returns to its place.
  *

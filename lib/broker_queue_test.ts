@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
-import { endWait, type Job, JobQueue, planWaits } from "./broker_queue.ts";
+import { endWait, type Job, JobQueue, newJob, planWaits } from "./broker_queue.ts";
 
 function job(seq: number, rank: number, more: Partial<Job> = {}): Job {
-  return {
-    request: { priority: rank === 0 ? "chat" : "summary", contents: [] },
-    estimate: 1,
-    seq,
-    rank,
-    enqueuedAt: 0,
-    deadline: 60_000,
-    notBefore: 0,
-    attempts: 0,
-    announced: undefined,
-    lastStatus: undefined,
-    resolve() {},
-    ...more,
-  };
+  const request = { priority: rank === 0 ? "chat" as const : "summary" as const, contents: [] };
+  return { ...newJob(request, { seq, now: 0, maxWaitMs: 60_000, estimate: 1 }), ...more };
 }
 
 Deno.test("the queue keeps chat before summaries, oldest first, and a retry returns to its place", () => {

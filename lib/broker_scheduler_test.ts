@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
 import { brokerSettings } from "./broker_options.ts";
-import type { Job } from "./broker_queue.ts";
+import { type Job, newJob } from "./broker_queue.ts";
 import { BrokerScheduler, type LateReason } from "./broker_scheduler.ts";
 import { ManualClock } from "./clock.ts";
 import { MemoryTokenPool } from "./token_pool.ts";
 
 function job(seq: number, more: Partial<Job> = {}): Job {
-  return {
-    request: { priority: "chat", contents: [] },
-    estimate: 10,
-    seq,
-    rank: 0,
-    enqueuedAt: 0,
-    deadline: 60_000,
-    notBefore: 0,
-    attempts: 0,
-    announced: undefined,
-    lastStatus: undefined,
-    resolve() {},
-    ...more,
-  };
+  const request = { priority: "chat" as const, contents: [] };
+  return { ...newJob(request, { seq, now: 0, maxWaitMs: 60_000, estimate: 10 }), ...more };
 }
 
 function setup(rpm: number, maxConcurrency: number) {
