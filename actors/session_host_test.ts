@@ -156,7 +156,7 @@ function hostOnDisk() {
       if (message.type === "done") done.push(message);
       if (message.type === "store") storeNews.push(message);
       if (message.type === "lent") {
-        asked.push(message.contents.map((c) => c.parts[0].text.slice(0, 8)));
+        asked.push(message.contents.map((c) => (c.parts[0].text ?? "").slice(0, 8)));
         // Large enough that the full disk can't fit the exchange in a page it already has.
         const shown = `re ${lastLine(message)}`.padEnd(20_000, ".");
         queueMicrotask(() => host.receive(commit(message.id, shown)));

@@ -45,7 +45,7 @@ export async function withSessions(
 }
 
 /** The texts of a window on loan, oldest first. */
-export const texts = (contents: Content[]): string[] => contents.map((c) => c.parts[0].text);
+export const texts = (contents: Content[]): string[] => contents.map((c) => c.parts[0].text ?? "");
 
 /** What the flow shows for `line` in these tests. */
 export const answerTo = (line: string): string => `answer to ${line}`;

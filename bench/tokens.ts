@@ -22,8 +22,9 @@
  *
  * @module
  */
-import { GeminiBroker, type Prices } from "../actors/gemini_broker.ts";
+import { GeminiBroker } from "../actors/gemini_broker.ts";
 import { DEFAULT_WINDOW_DROP_BLOCK } from "../lib/config.ts";
+import { DEFAULT_PRICES } from "../lib/cost.ts";
 import { SdkGeminiClient } from "../lib/gemini.ts";
 import { HistoryWindow, MAX_EXCHANGES } from "../lib/history_window.ts";
 import { cleanMemory, foldRequest, MEMORY_MAX_CHARS } from "../lib/memory_fold.ts";
@@ -34,8 +35,8 @@ import { FakeGemini, type GenerateRequest } from "../tests/fakes/fake_gemini.ts"
 const TURNS = 100;
 const CHANNELS = 20;
 const KEY = "bench-key";
-/** gemini-2.5-flash list prices, USD per million tokens (lib/config.ts defaults). */
-const PRICES: Prices = { input: 0.3, output: 2.5, cached: 0.03 };
+/** gemini-2.5-flash list prices, USD per million tokens: the bot's defaults. */
+const PRICES = DEFAULT_PRICES;
 const ONE_CHANNEL_GAP_MS = 20_000;
 const MANY_CHANNELS_GAP_MS = 5_000;
 

@@ -5,7 +5,10 @@
  *
  * @module
  */
-import type { Content, Usage } from "./gemini.ts";
+import type { Content, Usage } from "./gemini_port.ts";
+
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { Content, Usage } from "./gemini_port.ts";
 
 /** Chat is answered before summaries. */
 export type Priority = "chat" | "summary";

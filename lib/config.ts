@@ -11,7 +11,22 @@
 import { parseEnv } from "node:util";
 import { DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
 import { DEFAULT_SUPERVISOR_POLICY, type SupervisorPolicy } from "./supervisor_policy.ts";
-import { isSnowflake } from "./snowflake.ts";
+import {
+  apiKeys,
+  botIdFromToken,
+  ConfigError,
+  type Env,
+  int,
+  isDiscordTokenShaped,
+  num,
+  oneOf,
+  optionalSnowflake,
+  required,
+  text,
+  url,
+} from "./config_parse.ts";
+import { BROKER_DEFAULTS } from "./broker_options.ts";
+import { DEFAULT_PRICES } from "./cost.ts";
 import { MAX_EXCHANGES } from "./history_window.ts";
 
 /**
@@ -53,7 +68,7 @@ export interface Config {
   geminiTpm: number;
   /** Requests per day allowed on each key, reset at midnight Pacific. @default 250 */
   geminiRpd: number;
-  /** Gemini calls in flight at once, over all keys. @default 10 */
+  /** Gemini calls in flight at once, over all keys. @default BROKER_DEFAULTS.maxConcurrency (10) */
   geminiMaxConcurrency: number;
   /**
    * Milliseconds a Gemini call may go without sending anything, before its first chunk and
@@ -67,11 +82,11 @@ export interface Config {
   geminiMaxWaitMs: number;
   /** Thinking tokens per call: 0 turns thinking off, -1 lets the model decide. @default 0 */
   geminiThinkingBudget: number;
-  /** Estimated cost in USD per million input tokens, for metrics only. @default 0.3 */
+  /** Estimated cost in USD per million input tokens, for metrics only. @default DEFAULT_PRICES.input */
   priceInputPerMillion: number;
-  /** USD per million output (and thinking) tokens, for metrics only. @default 2.5 */
+  /** USD per million output (and thinking) tokens, for metrics only. @default DEFAULT_PRICES.output */
   priceOutputPerMillion: number;
-  /** USD per million cached input tokens, for metrics only. @default 0.03 */
+  /** USD per million cached input tokens, for metrics only. @default DEFAULT_PRICES.cached */
   priceCachedPerMillion: number;
   /** Messages one user may send per window before being told to slow down. @default 5 */
   userRateLimit: number;
@@ -100,6 +115,9 @@ export interface Config {
   attachments: AttachmentConfig;
 }
 
+/** Re-exported: the error, the input, the token's id and the policy type are part of this API. */
+export { botIdFromToken, ConfigError, type Env, type SupervisorPolicy };
+
 /** Attachment limits (`ATTACHMENT_*`). */
 export interface AttachmentConfig {
   /** Files per message, the replied-to message's included (`ATTACHMENT_MAX_COUNT`). @default 4 */
@@ -118,18 +136,6 @@ export interface AttachmentConfig {
 }
 
 const MIB = 1024 * 1024;
-
-/** A configuration value that is missing or malformed; `variable` names it. */
-export class ConfigError extends Error {
-  /** The environment variable at fault. */
-  readonly variable: string;
-  /** Makes the error; `expected` is appended to the variable's name to form the message. */
-  constructor(variable: string, expected: string) {
-    super(`${variable} ${expected}`);
-    this.name = "ConfigError";
-    this.variable = variable;
-  }
-}
 
 /** Every variable the bot reads, so the start task can ask for exactly these. */
 export const CONFIG_VARIABLES = [
@@ -172,9 +178,6 @@ export const CONFIG_VARIABLES = [
   "ATTACHMENT_FETCH_TIMEOUT_SECONDS",
 ] as const;
 
-/** Environment variables by name, as `Deno.env.toObject()` returns them. */
-export type Env = Readonly<Record<string, string | undefined>>;
-
 /**
  * Builds the {@link Config} from environment variables.
  *
@@ -209,6 +212,7 @@ export function loadConfig(env: Env): Config {
       "must be a bot token of three dot-separated parts, the first the base64 of the bot's id",
     );
   }
+  const broker = BROKER_DEFAULTS;
   return {
     discordToken,
     geminiApiKeys: apiKeys(env),
@@ -228,13 +232,13 @@ export function loadConfig(env: Env): Config {
     geminiRpm: int(env, "GEMINI_RPM", 10, 1, 1_000_000),
     geminiTpm: int(env, "GEMINI_TPM", 250_000, 100, 1_000_000_000),
     geminiRpd: int(env, "GEMINI_RPD", 250, 1, 1_000_000_000),
-    geminiMaxConcurrency: int(env, "GEMINI_MAX_CONCURRENCY", 10, 1, 1000),
-    geminiTimeoutMs: int(env, "GEMINI_TIMEOUT_SECONDS", 30, 1, 600) * 1000,
-    geminiMaxWaitMs: int(env, "GEMINI_MAX_WAIT_SECONDS", 60, 1, 3600) * 1000,
-    geminiThinkingBudget: int(env, "GEMINI_THINKING_BUDGET", 0, -1, 32_768),
-    priceInputPerMillion: num(env, "GEMINI_PRICE_INPUT", 0.3),
-    priceOutputPerMillion: num(env, "GEMINI_PRICE_OUTPUT", 2.5),
-    priceCachedPerMillion: num(env, "GEMINI_PRICE_CACHED", 0.03),
+    geminiMaxConcurrency: int(env, "GEMINI_MAX_CONCURRENCY", broker.maxConcurrency, 1, 1000),
+    geminiTimeoutMs: int(env, "GEMINI_TIMEOUT_SECONDS", broker.timeoutMs / 1000, 1, 600) * 1000,
+    geminiMaxWaitMs: int(env, "GEMINI_MAX_WAIT_SECONDS", broker.maxWaitMs / 1000, 1, 3600) * 1000,
+    geminiThinkingBudget: int(env, "GEMINI_THINKING_BUDGET", broker.thinkingBudget, -1, 32_768),
+    priceInputPerMillion: num(env, "GEMINI_PRICE_INPUT", DEFAULT_PRICES.input),
+    priceOutputPerMillion: num(env, "GEMINI_PRICE_OUTPUT", DEFAULT_PRICES.output),
+    priceCachedPerMillion: num(env, "GEMINI_PRICE_CACHED", DEFAULT_PRICES.cached),
     userRateLimit: int(env, "USER_RATE_LIMIT", 5, 1, 10_000),
     userRateWindowMs: int(env, "USER_RATE_WINDOW_SECONDS", 30, 1, 86_400) * 1000,
     summaryMaxMessages: int(env, "SUMMARY_MAX_MESSAGES", 300, 1, 5000),
@@ -281,108 +285,4 @@ export function mergeEnvFile(
 ): Record<string, string | undefined> {
   const fromFile = fileText === undefined ? {} : parseEnv(fileText);
   return { ...fromFile, ...processEnv };
-}
-
-/**
- * Reads the bot's id from its token, as Discord encodes it in the first segment (base64url).
- *
- * @example
- * ```ts
- * import { strictEqual } from "node:assert/strict";
- * strictEqual(botIdFromToken(`${btoa("1100000000000000001")}.abc.def`), "1100000000000000001");
- * ```
- */
-export function botIdFromToken(token: string): string {
-  return atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"));
-}
-
-function isDiscordTokenShaped(token: string): boolean {
-  const parts = token.split(".");
-  if (parts.length !== 3 || parts.some((p) => p.length === 0)) return false;
-  try {
-    return /^\d{15,21}$/.test(botIdFromToken(token));
-  } catch {
-    return false;
-  }
-}
-
-function apiKeys(env: Env): string[] {
-  const many = env.GEMINI_API_KEYS?.trim();
-  const one = env.GEMINI_API_KEY?.trim();
-  if (!many && !one) {
-    throw new ConfigError(
-      "GEMINI_API_KEY",
-      "is missing: set it to a Gemini API key from Google AI Studio (or GEMINI_API_KEYS to several, comma-separated)",
-    );
-  }
-  const name = many ? "GEMINI_API_KEYS" : "GEMINI_API_KEY";
-  const keys = (many ?? one!).split(",").map((k) => k.trim()).filter((k) => k.length > 0);
-  if (keys.length === 0 || keys.some((k) => /\s/.test(k))) {
-    throw new ConfigError(
-      name,
-      "must be API keys separated by commas, without spaces inside a key",
-    );
-  }
-  return [...new Set(keys)];
-}
-
-function required(env: Env, name: string, what: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigError(name, `is missing: set it to ${what}`);
-  return value;
-}
-
-function text(env: Env, name: string, fallback: string, pattern: RegExp, what: string): string {
-  const value = env[name]?.trim();
-  if (!value) return fallback;
-  if (!pattern.test(value)) {
-    throw new ConfigError(name, `must be ${what}`);
-  }
-  return value;
-}
-
-function url(env: Env, name: string, fallback: string): string {
-  const value = env[name]?.trim();
-  if (!value) return fallback;
-  const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
-  if (protocol !== "http:" && protocol !== "https:") {
-    throw new ConfigError(name, "must be an http(s) URL");
-  }
-  return value.replace(/\/+$/, "");
-}
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = env[name]?.trim();
-  if (!value) return fallback;
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value) || n < min || n > max) {
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
-  }
-  return n;
-}
-
-function num(env: Env, name: string, fallback: number): number {
-  const value = env[name]?.trim();
-  if (!value) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) {
-    throw new ConfigError(name, "must be a number of 0 or more");
-  }
-  return n;
-}
-
-function optionalSnowflake(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  if (!value) return undefined;
-  if (!isSnowflake(value)) throw new ConfigError(name, "must be a Discord id of 17 to 20 digits");
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const value = env[name]?.trim().toLowerCase();
-  if (!value) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(", ")}`);
-  }
-  return value as T;
 }

@@ -11,126 +11,28 @@
  */
 import { GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
+import { BLOCK_REASONS } from "./gemini_errors.ts";
+import {
+  type CachedPrompt,
+  GeminiBlockedError,
+  type GeminiClient,
+  GeminiTimeoutError,
+  type GenerateRequest,
+  type GenerateResult,
+} from "./gemini_port.ts";
 
-/**
- * One part of a turn: text, bytes sent inline (base64), or a file uploaded through the Files API.
- * Ours rather than the SDK's type, so that swapping the SDK changes no caller.
- */
-export type Part =
-  | { text: string }
-  // `text?: never` keeps `part.text` readable on any part, as with the SDK's own types.
-  | { text?: never; inlineData: { mimeType: string; data: string } }
-  | { text?: never; fileData: { mimeType: string; fileUri: string } };
-
-/**
- * One turn of Gemini `contents`. Ours rather than the SDK's type, so that swapping the SDK
- * changes no caller.
- */
-export interface Content {
-  /** "user" or "model". */
-  role: string;
-  /** The turn's text and attachments, in one or more parts. */
-  parts: Part[];
-}
-
-/** Token counts of one call, as `usageMetadata` reports them. */
-export interface Usage {
-  /** Prompt tokens, including the cached ones. */
-  promptTokens: number;
-  /** Prompt tokens served from a cache (`cachedContentTokenCount`). */
-  cachedTokens: number;
-  /** Answer tokens, thinking left out (`candidatesTokenCount`). */
-  outputTokens: number;
-  /** Billed as output; `thoughtsTokenCount`, which the SDK leaves untyped. */
-  thinkingTokens: number;
-}
-
-/** One generation request. */
-export interface GenerateRequest {
-  /** The API key to call with; never log it. */
-  apiKey: string;
-  /** The Gemini model name, such as `gemini-2.5-flash`. */
-  model: string;
-  /** The conversation to answer, oldest turn first. */
-  contents: Content[];
-  /** The persona; left out when `cachedContent` already holds it. */
-  systemInstruction?: string;
-  /** A `cachedContents/...` name holding the system instruction. */
-  cachedContent?: string;
-  /** 0 turns thinking off where the model allows it; -1 lets the model decide. */
-  thinkingBudget?: number;
-  /** Caps the answer's length in tokens; left out, the model's own limit applies. */
-  maxOutputTokens?: number;
-  /** Called with the whole text so far each time a chunk arrives; never after the call settles. */
-  onText?: (textSoFar: string) => void;
-  /**
-   * Ends the call: it rejects at once with the signal's reason. The caller's deadlines (the
-   * broker's idle timeout, the user's wait bound, stopping) all arrive this way.
-   */
-  signal?: AbortSignal;
-}
-
-/** A finished generation. */
-export interface GenerateResult {
-  /** The whole answer, thought-summary parts left out. */
-  text: string;
-  /** What the call cost in tokens. */
-  usage: Usage;
-  /** Why the model stopped (`STOP`, `MAX_TOKENS`, …), when the stream said. */
-  finishReason: string | undefined;
-}
-
-/** A cache of the system instruction. */
-export interface CachedPrompt {
-  /** The cache's `cachedContents/...` name, passed as `cachedContent` on later calls. */
-  name: string;
-  /** Epoch ms when the server drops the cache. */
-  expiresAt: number;
-  /** The cached instruction's size in tokens; 0 when the server did not say. */
-  tokens: number;
-}
-
-/** Thrown when a call outlives its deadline: no answer, or no new chunk, within `ms`. */
-export class GeminiTimeoutError extends Error {
-  /** Creates the error for a deadline of `ms` milliseconds. */
-  constructor(ms: number) {
-    super(`Gemini sent nothing for ${ms} ms`);
-    this.name = "GeminiTimeoutError";
-  }
-}
-
-/** Thrown when Gemini blocks the prompt or the answer; the message names the reason. */
-export class GeminiBlockedError extends Error {
-  /** Gemini's reason, such as SAFETY or RECITATION. */
-  readonly reason: string;
-  /** Creates the error for Gemini's block `reason`. */
-  constructor(reason: string) {
-    super(`Response was blocked due to ${reason}`);
-    this.name = "GeminiBlockedError";
-    this.reason = reason;
-  }
-}
-
-/** What the broker needs from Gemini. Small, so tests and another SDK can stand in. */
-export interface GeminiClient {
-  /**
-   * Streams one answer. Rejects with the SDK's error (it carries `status`), a
-   * {@link GeminiBlockedError}, or the reason `signal` aborted with. Keeps no timer: the caller's
-   * `signal` ends a call that takes too long.
-   */
-  generate(request: GenerateRequest): Promise<GenerateResult>;
-  /** Caches a system instruction; rejects with a 400 when it is too small to cache. */
-  cacheSystemInstruction(
-    request: { apiKey: string; model: string; systemInstruction: string; ttlSeconds: number },
-  ): Promise<CachedPrompt>;
-  /**
-   * Counts the tokens of a system instruction (a cheap call that also proves the key works: a
-   * bad key rejects with the SDK's 400/401/403 error).
-   */
-  countTokens(
-    request: { apiKey: string; model: string; systemInstruction: string; deadlineMs: number },
-  ): Promise<number>;
-}
+/** Re-exported: the port is declared in `gemini_port.ts`, and callers may import it from here. */
+export type {
+  CachedPrompt,
+  Content,
+  GeminiClient,
+  GenerateRequest,
+  GenerateResult,
+  Part,
+  Usage,
+} from "./gemini_port.ts";
+/** Re-exported: the errors this client rejects with. */
+export { GeminiBlockedError, GeminiTimeoutError };
 
 /** Fields of a streamed chunk that the SDK's types leave out or make awkward. */
 interface RawChunk {
@@ -146,8 +48,6 @@ interface RawChunk {
     thoughtsTokenCount?: number;
   };
 }
-
-const BLOCKING = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"]);
 
 /**
  * A {@link GeminiClient} over `@google/generative-ai`.
@@ -259,7 +159,7 @@ export class SdkGeminiClient implements GeminiClient {
       }
     }
     if (blockReason) throw new GeminiBlockedError(blockReason);
-    if (text.length === 0 && finishReason && BLOCKING.has(finishReason)) {
+    if (text.length === 0 && finishReason && BLOCK_REASONS.has(finishReason)) {
       throw new GeminiBlockedError(finishReason);
     }
     return {

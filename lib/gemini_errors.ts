@@ -10,6 +10,9 @@
  */
 import type { QuotaDimension } from "./token_pool.ts";
 
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { QuotaDimension } from "./token_pool.ts";
+
 /** What a failed Gemini call means for the caller. */
 export type GeminiFailure =
   /**
@@ -32,8 +35,12 @@ const RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo";
 const QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure";
 const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
 
-/** Finish reasons for which the SDK's `response.text()` throws, plus the other block reasons. */
-const BLOCKING_FINISH_REASONS = new Set([
+/**
+ * Gemini's reasons for blocking a prompt or an answer: the finish reasons for which the SDK's
+ * `response.text()` throws, and the other block reasons. The one list, for the client (a stream
+ * that ends on one with no text is blocked) and for classifying the SDK's errors.
+ */
+export const BLOCK_REASONS: ReadonlySet<string> = new Set([
   "SAFETY",
   "RECITATION",
   "LANGUAGE",
@@ -173,7 +180,7 @@ function blockReason(error: unknown, message: string): string | undefined {
     const finishReason = Array.isArray(candidates) && isRecord(candidates[0])
       ? candidates[0].finishReason
       : undefined;
-    if (typeof finishReason === "string" && BLOCKING_FINISH_REASONS.has(finishReason)) {
+    if (typeof finishReason === "string" && BLOCK_REASONS.has(finishReason)) {
       return finishReason;
     }
   }
@@ -228,4 +235,31 @@ export function classifyGeminiError(error: unknown): GeminiFailure {
     default:
       return { kind: "fatal", status, reason: "other" };
   }
+}
+
+/**
+ * The server's own words from an SDK error, without the SDK's prefix and the details dump, at
+ * most 300 characters.
+ *
+ * @example Usage
+ * ```ts
+ * import { shortMessage } from "./gemini_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new Error("[GoogleGenerativeAI Error]: Error fetching from x: [403 Forbidden] Denied [{}]");
+ * assert.equal(shortMessage(error), "Denied");
+ * ```
+ */
+export function shortMessage(error: unknown): string {
+  const message = error instanceof Error
+    ? error.message
+    : String((error as { message?: unknown })?.message ?? error);
+  const server = /\[\d{3}[^\]]*\]\s*([\s\S]*?)(?:\s*\[\{[\s\S]*)?$/.exec(message)?.[1];
+  return (server ?? message).slice(0, 300);
+}
+
+/** {@link shortMessage}, with every occurrence of `key` replaced by "[key]": safe to log. */
+export function serverWords(error: unknown, key: string): string {
+  const words = shortMessage(error);
+  return key.length > 0 ? words.split(key).join("[key]") : words;
 }

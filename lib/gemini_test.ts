@@ -148,6 +148,18 @@ Deno.test("a safety block becomes GeminiBlockedError", async () => {
   });
 });
 
+Deno.test("a stream that ends with no text on any of Gemini's block reasons is blocked", async () => {
+  await withFake(async (fake, client) => {
+    // LANGUAGE and IMAGE_SAFETY block as SAFETY does: the client and the error rules agree.
+    for (const reason of ["SAFETY", "LANGUAGE", "IMAGE_SAFETY"]) {
+      fake.script({ text: "", finishReason: reason });
+      const error = await client.generate(request()).catch((e) => e);
+      assert.ok(error instanceof GeminiBlockedError, `${reason}: ${error}`);
+      assert.equal(error.reason, reason);
+    }
+  });
+});
+
 Deno.test("a 429 arrives as the SDK's error with status and details", async () => {
   await withFake(async (fake, client) => {
     fake.fail429({ kind: "minute", retryDelaySeconds: 12 });

@@ -10,7 +10,11 @@
  *
  * @module
  */
+import type { Content } from "./gemini_port.ts";
 import { MEMORY_ACK, MEMORY_PREAMBLE } from "./prompts.ts";
+
+/** Re-exported: the window hands Gemini's own `contents` type to the session actors. */
+export type { Content };
 
 /** One side of a conversation. */
 export interface Turn {
@@ -18,14 +22,6 @@ export interface Turn {
   role: "user" | "model";
   /** What was said. */
   text: string;
-}
-
-/** One Gemini `contents` entry. */
-export interface Content {
-  /** Who spoke: the user, or the bot's model. */
-  role: "user" | "model";
-  /** The turn's text, as Gemini's one-part list. */
-  parts: { text: string }[];
 }
 
 /** A user's line and the model's answer to it. */

@@ -43,7 +43,7 @@ export interface FoldRequest {
  * import { strictEqual } from "node:assert/strict";
  * const request = foldRequest("", [{ user: "민수: 나 내일 시험", model: "ㅇㅇ 화이팅", at: 0 }]);
  * strictEqual(request.priority, "summary");
- * strictEqual(request.contents[0].parts[0].text.includes("봇: ㅇㅇ 화이팅"), true);
+ * strictEqual(request.contents[0].parts[0].text?.includes("봇: ㅇㅇ 화이팅"), true);
  * ```
  */
 export function foldRequest(memory: string, exchanges: readonly Exchange[]): FoldRequest {

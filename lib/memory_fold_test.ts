@@ -24,12 +24,12 @@ Deno.test("foldRequest carries the old memory and the exchanges, oldest first, w
       "민수: 나 다음 주 금요일에 시험이야\n봇: ㅇㅇ 망하지 마\n" +
       "지수: 우리 토요일에 같이 게임하기로 했지?\n봇: 응 8시",
   );
-  strictEqual(foldRequest(" ", []).contents[0].parts[0].text.includes("(없음)"), true);
+  strictEqual(foldRequest(" ", []).contents[0].parts[0].text?.includes("(없음)"), true);
 });
 
 Deno.test("foldRequest leaves out an exchange with a blank side", () => {
   const text = foldRequest("", [{ user: "민수: 안녕", model: " ", at: 0 }, exchanges[1]])
-    .contents[0].parts[0].text;
+    .contents[0].parts[0].text ?? "";
   strictEqual(text.includes("안녕"), false);
   strictEqual(text.includes("8시"), true);
 });

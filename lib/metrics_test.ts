@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BotMetrics, costUsd, LatencySeries, type MetricsSources } from "./metrics.ts";
+import { BotMetrics, type MetricsSources } from "./metrics.ts";
 
 const usage = { promptTokens: 1000, cachedTokens: 400, outputTokens: 100, thinkingTokens: 50 };
 
@@ -48,23 +48,6 @@ function sources(overrides: Partial<MetricsSources> = {}): MetricsSources {
     ...overrides,
   };
 }
-
-Deno.test("costUsd prices uncached input, cached input, and output with thinking", () => {
-  const cost = costUsd(usage, { input: 1, output: 10, cached: 0.1 });
-  assert.equal(cost, (600 * 1 + 400 * 0.1 + 150 * 10) / 1e6);
-});
-
-Deno.test("LatencySeries keeps the last hour and charts it in 12 slots", () => {
-  const series = new LatencySeries();
-  const now = 10 * 3_600_000;
-  series.add(5000, now - 2 * 3_600_000); // too old
-  for (let i = 1; i <= 100; i++) series.add(i * 10, now - 60_000);
-  assert.deepEqual(series.summary(now), { p50: 500, p90: 900, p99: 990, count: 100 });
-  const slots = series.slots(now);
-  assert.equal(slots.length, 12);
-  assert.equal(slots.at(-2)!.count, 100); // the last slot starts at `now`
-  assert.ok(Number.isNaN(slots[0].p50));
-});
 
 Deno.test("the exposition carries recorded latencies and the figures read at scrape time", async () => {
   const metrics = new BotMetrics({ now: () => Date.UTC(2026, 0, 1) });

@@ -142,6 +142,15 @@ export class LatencyWindow {
     return result;
   }
 
+  /** Calls `visit` with each sample within `maxAgeMs` of `now` and the time it was taken, oldest first. */
+  forEach(now: number, visit: (ms: number, at: number) => void): void {
+    this.#expire(now);
+    for (let i = 0; i < this.#size; i++) {
+      const index = (this.#start + i) % this.maxSamples;
+      visit(this.#values[index], this.#times[index]);
+    }
+  }
+
   /** Drops samples older than `maxAgeMs`; samples arrive in time order, so they are at the start. */
   #expire(now: number): void {
     const oldestKept = now - this.maxAgeMs;

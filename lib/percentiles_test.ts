@@ -103,3 +103,11 @@ Deno.test("LatencyWindow rejects bad options and samples with the value", () => 
   assert.throws(() => window.add(NaN, T0), RangeError);
   assert.throws(() => window.percentiles(T0, [50, 200]), /current value is 200/);
 });
+
+Deno.test("LatencyWindow.forEach visits the kept samples with their times, oldest first", () => {
+  const window = new LatencyWindow({ maxSamples: 3 });
+  for (let i = 0; i < 5; i++) window.add(i * 10, T0 + i);
+  const seen: [number, number][] = [];
+  window.forEach(T0 + 4, (ms, at) => seen.push([ms, at - T0]));
+  assert.deepEqual(seen, [[20, 2], [30, 3], [40, 4]]);
+});

@@ -8,8 +8,18 @@
  *
  * @module
  */
+import { latencyChart } from "./latency_chart.ts";
 import type { ProblemRecord } from "./log.ts";
-import type { KeyFigures, LatencySlot, LatencySummary, StatusSnapshot } from "./metrics.ts";
+import { duration, escape, integer, ms, usd } from "./status_format.ts";
+import type { KeyFigures, LatencySummary, StatusSnapshot } from "./status_snapshot.ts";
+
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { DayTotals } from "./day_totals.ts";
+export type { LatencySlot, LatencySummary } from "./latency_summary.ts";
+export type { ProblemRecord } from "./log.ts";
+export type { KeyFigures } from "./metrics_sources.ts";
+export type { StatusSnapshot } from "./status_snapshot.ts";
+export type { KeyBudget, KeyStatus } from "./token_pool.ts";
 
 /** Options for {@linkcode renderStatusPage}. */
 export interface StatusPageOptions {
@@ -91,7 +101,7 @@ export function renderStatusPage(
       ${latencyRow("Gemini call", "latency-gemini", s.geminiCall)}
     </tbody>
   </table>
-  ${chart(s.chart)}
+  ${latencyChart(s.chart)}
 </section>
 
 <section class="card">
@@ -213,54 +223,6 @@ function keyState(key: KeyFigures, now: number): string {
   return `<span class="muted">ready</span>`;
 }
 
-const CHART_W = 1100;
-const CHART_H = 220;
-const PAD = { left: 56, right: 28, top: 12, bottom: 26 };
-
-/** A line chart of p50/p90/p99 first-text latency per slot; gaps where a slot has no samples. */
-function chart(slots: readonly LatencySlot[]): string {
-  const width = CHART_W - PAD.left - PAD.right;
-  const height = CHART_H - PAD.top - PAD.bottom;
-  const highest = Math.max(100, ...slots.flatMap((s) => [s.p99].filter(Number.isFinite)));
-  const top = niceCeiling(highest);
-  const x = (i: number) => PAD.left + (slots.length <= 1 ? 0 : (i / (slots.length - 1)) * width);
-  const y = (v: number) => PAD.top + height - (v / top) * height;
-  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const v = top * f;
-    return `<line x1="${PAD.left}" x2="${PAD.left + width}" y1="${y(v)}" y2="${y(v)}" ` +
-      `stroke="#e3e6eb"/><text x="${PAD.left - 8}" y="${y(v) + 4}" text-anchor="end">${
-        ms(v)
-      }</text>`;
-  }).join("");
-  const labels = slots.map((s, i) =>
-    i % 2 === 0 || i === slots.length - 1
-      ? `<text x="${x(i)}" y="${CHART_H - 6}" text-anchor="middle">${clock(s.start)}</text>`
-      : ""
-  ).join("");
-  const series = (["p50", "p90", "p99"] as const).map((key) => {
-    const points = slots.map((s, i) => Number.isFinite(s[key]) ? [x(i), y(s[key])] : undefined);
-    const path = points.map((p, i) =>
-      p ? `${i > 0 && points[i - 1] ? "L" : "M"}${p[0].toFixed(1)},${p[1].toFixed(1)}` : ""
-    ).join("");
-    const dots = points.map((p) =>
-      p
-        ? `<circle cx="${p[0].toFixed(1)}" cy="${p[1].toFixed(1)}" r="3" fill="var(--${key})"/>`
-        : ""
-    ).join("");
-    return `<path d="${path}" fill="none" stroke="var(--${key})" stroke-width="2"/>${dots}`;
-  }).join("");
-  const empty = slots.every((s) => s.count === 0)
-    ? `<text x="${PAD.left + width / 2}" y="${PAD.top + height / 2}" text-anchor="middle">` +
-      `no answers in the last hour</text>`
-    : "";
-  return `<div class="legend"><span><i style="background:var(--p50)"></i>p50</span>` +
-    `<span><i style="background:var(--p90)"></i>p90</span>` +
-    `<span><i style="background:var(--p99)"></i>p99</span>` +
-    `<span>first visible text, 5-minute slots (UTC)</span></div>` +
-    `<svg class="chart" id="latency-chart" viewBox="0 0 ${CHART_W} ${CHART_H}" role="img" ` +
-    `aria-label="First visible text latency over the last hour">${grid}${labels}${series}${empty}</svg>`;
-}
-
 function problemList(problems: readonly ProblemRecord[], now: number): string {
   if (problems.length === 0) return `<p class="muted" id="problems">none since start</p>`;
   const items = [...problems].reverse().map((p) =>
@@ -269,43 +231,4 @@ function problemList(problems: readonly ProblemRecord[], now: number): string {
     `<span class="muted">${escape(p.category)}</span> ${escape(p.message)}</li>`
   );
   return `<ul class="problems" id="problems">${items.join("")}</ul>`;
-}
-
-/** Rounds up to 1, 2 or 5 times a power of ten, for a chart's top line. */
-function niceCeiling(value: number): number {
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 5, 10]) if (value <= step * power) return step * power;
-  return 10 * power;
-}
-
-function ms(value: number): string {
-  if (!Number.isFinite(value)) return "–";
-  if (value < 1000) return `${Math.round(value)} ms`;
-  return `${(value / 1000).toFixed(value < 10_000 ? 2 : 1)} s`;
-}
-
-function integer(value: number): string {
-  return Math.round(value).toLocaleString("en-US");
-}
-
-function usd(value: number): string {
-  return `$${value < 1 ? value.toFixed(4) : value.toFixed(2)}`;
-}
-
-function clock(at: number): string {
-  return new Date(at).toISOString().slice(11, 16);
-}
-
-function duration(msLeft: number): string {
-  const seconds = Math.max(0, Math.round(msLeft / 1000));
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  return hours < 48 ? `${hours} h ${minutes % 60} min` : `${Math.floor(hours / 24)} d`;
-}
-
-/** Escapes text for HTML content and attribute values. */
-export function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

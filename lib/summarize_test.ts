@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import type { BrokerRequest, BrokerResult } from "../actors/gemini_broker.ts";
+import type { BrokerRequest, BrokerResult } from "./broker_port.ts";
 import type { HistoryMessage } from "./discord.ts";
 import { SUMMARY_INSTRUCTION } from "./prompts.ts";
 import { text } from "./strings_ko.ts";

@@ -1,0 +1,111 @@
+/**
+ * One attempt of a broker request: the call under its deadlines (`gemini_call.ts`), with the
+ * persona's cache when it has one, then the usage counted and the key told on success, or the
+ * failure's next step (`broker_failure_rules.ts`). Resolves with how it ended; never rejects.
+ *
+ * @module
+ */
+import type { BrokerContext } from "./broker_context.ts";
+import { failureStatus, type FailureStep, nextStep } from "./broker_failure_rules.ts";
+import type { BrokerResult } from "./broker_port.ts";
+import { endWait, type Job } from "./broker_queue.ts";
+import { addUsage } from "./broker_stats.ts";
+import { callWithSilenceLimit } from "./gemini_call.ts";
+import { classifyGeminiError } from "./gemini_errors.ts";
+import { GeminiTimeoutError } from "./gemini_port.ts";
+import type { PersonaCache } from "./persona_cache.ts";
+import type { Reservation } from "./token_pool.ts";
+
+/** Re-exported: the broker's shared types, which this module's API is built on. */
+export type * from "./broker_context.ts";
+/** Re-exported: the job an attempt is for, the step a failure calls for, the cache it uses. */
+export type { FailureStep, Job, PersonaCache };
+
+/** How an attempt ended: answered, or the step its failure calls for. */
+export type AttemptEnd =
+  | { ok: true; result: Extract<BrokerResult, { ok: true }> }
+  | { ok: false; step: FailureStep; streamed: string };
+
+/** What an attempt runs with: the broker's parts, shared by all its attempts. */
+export interface AttemptContext extends BrokerContext {
+  /** The persona's caches, when context caching is on. */
+  cache: PersonaCache | undefined;
+  /** Calls running now, for the broker's stop to abort. */
+  inflight: Set<AbortController>;
+  /** Whether the broker is stopping (read when a call fails). */
+  stopped(): boolean;
+}
+
+/**
+ * Runs one attempt of `job` on the key `reservation` holds room on.
+ *
+ * @example
+ * ```ts ignore
+ * const end = await runAttempt(job, reservation, context);
+ * if (!end.ok && end.step.step === "transient") scheduleRetry(job);
+ * ```
+ */
+export async function runAttempt(
+  job: Job,
+  reservation: Reservation,
+  context: AttemptContext,
+): Promise<AttemptEnd> {
+  const { clock, stats, inflight, settings } = context;
+  const startedAt = clock.now();
+  endWait(job);
+  job.attempts++;
+  stats.calls++;
+  const instruction = job.request.systemInstruction ?? context.systemInstruction;
+  const cacheName = instruction === context.systemInstruction
+    ? context.cache?.nameFor(reservation.keyId, reservation.key, startedAt)
+    : undefined;
+  const abort = new AbortController();
+  inflight.add(abort);
+  const outcome = await callWithSilenceLimit(context.client, {
+    apiKey: reservation.key,
+    model: context.model,
+    contents: job.request.contents,
+    // Never both: the API refuses a system instruction next to a cache that holds one.
+    ...(cacheName ? { cachedContent: cacheName } : { systemInstruction: instruction }),
+    // A request may ask for its own (a fold never thinks); else the configured budget.
+    thinkingBudget: job.request.thinkingBudget ?? settings.thinkingBudget,
+    maxOutputTokens: job.request.maxOutputTokens,
+  }, {
+    clock,
+    abort,
+    // The user waits for the first chunk: no later than the request's deadline.
+    firstChunkMs: Math.max(0, Math.min(settings.timeoutMs, job.deadline - startedAt)),
+    idleMs: settings.timeoutMs,
+    onText: (text) => job.request.onText?.(text),
+  });
+  inflight.delete(abort);
+  const now = clock.now();
+  if (outcome.ok) {
+    const { text, usage, finishReason } = outcome.result;
+    context.pool.settle(reservation, usage.promptTokens, now);
+    context.pool.report(reservation.keyId, true, now);
+    addUsage(stats, usage, settings.prices);
+    stats.succeeded++;
+    context.onEvent?.({
+      type: "call",
+      keyId: reservation.keyId,
+      ms: now - startedAt,
+      usage,
+      queueMs: startedAt - job.enqueuedAt,
+    });
+    return { ok: true, result: { ok: true, text, usage, attempts: job.attempts, finishReason } };
+  }
+  const { error, streamed } = outcome;
+  const timedOut = error instanceof GeminiTimeoutError;
+  if (timedOut) stats.timeouts++;
+  const failure = classifyGeminiError(error);
+  job.lastStatus = failureStatus(failure) ?? job.lastStatus;
+  const step = nextStep(failure, {
+    error,
+    streamed: streamed.length > 0,
+    stopped: context.stopped(),
+    usedCache: Boolean(cacheName),
+    timedOut,
+  });
+  return { ok: false, step, streamed };
+}

@@ -1,0 +1,42 @@
+/**
+ * The cost estimate of Gemini calls: the default prices and what one call's usage costs at them.
+ * One place for both, so that the broker's totals, the day's figures on the status page and the
+ * token bench agree.
+ *
+ * @module
+ */
+import type { Prices } from "./broker_port.ts";
+import type { Usage } from "./gemini_port.ts";
+
+/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
+export type { Prices } from "./broker_port.ts";
+export type { Usage } from "./gemini_port.ts";
+
+/**
+ * gemini-2.5-flash's paid-tier prices in USD per million tokens: the defaults of
+ * `GEMINI_PRICE_INPUT`, `GEMINI_PRICE_OUTPUT` and `GEMINI_PRICE_CACHED`.
+ */
+export const DEFAULT_PRICES: Readonly<Prices> = Object.freeze({
+  input: 0.3,
+  output: 2.5,
+  cached: 0.03,
+});
+
+/**
+ * Estimated cost in USD of one call's usage: uncached prompt tokens at the input price, cached
+ * ones at the cached price, answer and thinking tokens at the output price.
+ *
+ * @example
+ * ```ts
+ * import { costUsd, DEFAULT_PRICES } from "./cost.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const usage = { promptTokens: 1_000_000, cachedTokens: 0, outputTokens: 0, thinkingTokens: 0 };
+ * assert.equal(costUsd(usage, DEFAULT_PRICES), 0.3);
+ * ```
+ */
+export function costUsd(usage: Usage, prices: Prices): number {
+  return ((usage.promptTokens - usage.cachedTokens) * prices.input +
+    usage.cachedTokens * prices.cached +
+    (usage.outputTokens + usage.thinkingTokens) * prices.output) / 1e6;
+}
