@@ -38,6 +38,7 @@ import {
 import { BotMetrics } from "./lib/metrics.ts";
 import { loadPersona } from "./lib/prompts.ts";
 import { SlidingWindowLimiter } from "./lib/sliding_window_limiter.ts";
+import { SettingsStore } from "./lib/settings_store.ts";
 import { renderStatusPage } from "./lib/status_page.ts";
 import { DATABASE_FILE, SqliteStore } from "./lib/store.ts";
 import { text } from "./lib/strings_ko.ts";
@@ -69,6 +70,8 @@ export async function startBot(
   const databasePath = join(config.dataDir, DATABASE_FILE);
   // Turns a killed process left in flight, read before any new turn can begin.
   const unanswered = await takeUnanswered(databasePath);
+  // Every server's settings, in memory for the gate and written through on each change.
+  const settings = SettingsStore.open(databasePath);
 
   const prices = {
     input: config.priceInputPerMillion,
@@ -139,8 +142,10 @@ export async function startBot(
     sessions,
     metrics,
     limiter,
+    settings,
+    personaFor: (guildId: string | undefined) => settings.forGuild(guildId).persona,
     maxMessages: config.summaryMaxMessages,
-    statusText: () =>
+    statusText: (guildId?: string) =>
       statusText({
         queueLength: broker.queueLength,
         liveSessions: sessions.liveSessions,
@@ -149,12 +154,21 @@ export async function startBot(
           : metrics.firstTextLatency().p50,
         keys: pool.status(Date.now()),
         now: Date.now(),
+        ...(guildId === undefined ? {} : { server: settings.forGuild(guildId) }),
       }),
   });
 
   /** The path of every message: the gate decides, then one flow answers. */
   async function onMessage(message: ChatMessage, turnLog: Logger): Promise<void> {
-    const decision = gate(message, { botId: discord.botId, stopping, limiter, now: Date.now() });
+    const server = settings.forGuild(message.guildId);
+    const decision = gate(message, {
+      botId: discord.botId,
+      stopping,
+      limiter,
+      now: Date.now(),
+      alwaysAnswer: server.alwaysChannels.has(message.channelId),
+      summariesOff: !server.summaries,
+    });
     switch (decision.action) {
       case "ignore":
         return;
@@ -255,6 +269,7 @@ export async function startBot(
       await drained;
       await discord.close();
       await ops?.shutdown();
+      settings.close();
     },
   };
 }

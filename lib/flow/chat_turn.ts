@@ -34,6 +34,11 @@ export interface ChatTurnDeps {
   };
   /** The turn's logger; the caller's log context carries its ids. */
   logger: Logger;
+  /**
+   * The persona of the message's server (`/settings persona`), read at each turn so a change
+   * applies at once; undefined for the bot's default one. @default none: always the default
+   */
+  personaFor?(guildId: string | undefined): string | undefined;
   /** Epoch ms now. @default Date.now */
   now?: () => number;
 }
@@ -82,11 +87,13 @@ export async function chatTurn(
     },
   });
   let shown: string | undefined;
+  const persona = deps.personaFor?.(message.guildId);
   try {
     // Generate, showing the answer as it streams.
     const result = await deps.generate({
       priority: "chat",
       contents: begun.lease.contents,
+      ...(persona === undefined ? {} : { systemInstruction: persona }),
       onText: (soFar) => stream.update(soFar),
       onWait: waitOn(countdown),
     });
