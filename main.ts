@@ -24,7 +24,14 @@ import { gate } from "./lib/flow/gate.ts";
 import { reply } from "./lib/flow/replies.ts";
 import { statusText } from "./lib/flow/status.ts";
 import { summaryReply } from "./lib/flow/summary.ts";
+import type { BrokerRequest } from "./lib/broker_port.ts";
 import { SdkGeminiClient } from "./lib/gemini.ts";
+import {
+  listGenerateModels,
+  modelGoneMessage,
+  ModelNotFoundError,
+  ModelWatch,
+} from "./lib/gemini_models.ts";
 import { MAX_EXCHANGES } from "./lib/history_window.ts";
 import { serveOps, sqliteCheck } from "./lib/http_server.ts";
 import {
@@ -104,14 +111,26 @@ export async function startBot(
       else brokerLog.warn(`Gemini ${event.type}`, event);
     },
   });
-  // Each key is checked once, in the background: a refused key is named (by id) and set aside.
-  void broker.verifyKeys().then((checks) => {
-    for (const check of checks) {
-      if (check.ok) logger.info("Gemini key checked: {message}", { ...check });
-      else logger.error("Gemini key failed its start-up check: {message}", { ...check });
-    }
-  }, (error) => logger.warn("Gemini key check failed: {error}", { error: String(error) }));
-  const generate = tracing.generate.bind(tracing, broker);
+  // Each key is checked once before Discord hears of the bot: a refused key is named (by id)
+  // and set aside, and a model that answers 404 for every key stops the start.
+  await verifyGemini(broker, pool, config, logger);
+  // A model retired while the bot runs is logged once, with the models the keys can use; each
+  // user is told in a short reply (failureText), and the broker never retries a 404.
+  const modelWatch = new ModelWatch(() => {
+    const key = pool.keys()[0].key;
+    void listGenerateModels(config.geminiApiUrl, key)
+      .catch((error) => error instanceof Error ? error : new Error(String(error)))
+      .then((available) =>
+        logger.error(modelGoneMessage(config.geminiModel, available), {
+          model: config.geminiModel,
+        })
+      );
+  });
+  const generate = async (request: BrokerRequest) => {
+    const result = await tracing.generate(broker, request);
+    modelWatch.observe(result);
+    return result;
+  };
 
   const sessionsLog = log.getChild("supervisor");
   const sessions = new Sessions({
@@ -274,6 +293,33 @@ export async function startBot(
   };
 }
 
+/**
+ * Checks every key with the configured model, logging each result. Throws
+ * {@linkcode ModelNotFoundError}, naming the models the key can use, when the model answered 404
+ * and no key passed; a Gemini that cannot be reached leaves the checks to the first calls.
+ */
+async function verifyGemini(
+  broker: GeminiBroker,
+  pool: MemoryTokenPool,
+  config: Config,
+  logger: Logger,
+): Promise<void> {
+  const checks = await broker.verifyKeys().catch((error) => {
+    logger.warn("Gemini key check failed: {error}", { error: String(error) });
+    return [];
+  });
+  for (const check of checks) {
+    if (check.ok) logger.info("Gemini key checked: {message}", { ...check });
+    else logger.error("Gemini key failed its start-up check: {message}", { ...check });
+  }
+  const notFound = checks.find((check) => check.status === 404);
+  if (notFound === undefined || checks.some((check) => check.ok)) return;
+  const key = pool.keys().find((k) => k.keyId === notFound.keyId)!.key;
+  const available = await listGenerateModels(config.geminiApiUrl, key)
+    .catch((error) => error instanceof Error ? error : new Error(String(error)));
+  throw new ModelNotFoundError(modelGoneMessage(config.geminiModel, available));
+}
+
 /** Reads and forgets the turns a killed process left in flight. */
 async function takeUnanswered(databasePath: string) {
   const store = SqliteStore.open(databasePath);
@@ -315,6 +361,12 @@ async function main(): Promise<number> {
       Deno.exit(EXIT_GAVE_UP);
     });
   } catch (error) {
+    if (error instanceof ModelNotFoundError) {
+      // The line names models, never a key; redacted all the same, as every logged error is.
+      log.fatal(redact(error.message), { model: config.geminiModel });
+      console.error(`soyebot: configuration error: ${redact(error.message)}`);
+      return EXIT_CONFIG;
+    }
     log.fatal("Start failed: {error}", { error: redact(String(error)) });
     const status = (error as { cause?: { status?: number } }).cause?.status;
     if (status === 401) console.error("soyebot: Discord refused DISCORD_TOKEN (401 Unauthorized)");

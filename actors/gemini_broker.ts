@@ -592,7 +592,7 @@ export class GeminiBroker {
         if (failure.scope === "day") {
           this.#stats.rateLimitedDay++;
           this.#options.onEvent?.({ type: "rate_limited", keyId, scope: "day" });
-          pool.exhaustDay(keyId, now);
+          pool.exhaustDay(keyId, now, failure.dailyLimit);
           job.attempts--; // not this call's fault: move it to another key, or report the day spent
           return this.#enqueue(job);
         }

@@ -75,8 +75,11 @@ export interface KeyStatus {
   requestsToday: number;
   /** The configured budget, the same for every key. */
   budget: KeyBudget;
-  /** The limits in force now: the budget, or lower after the server's 429s taught otherwise. */
-  effective: { rpm: number; tpm: number };
+  /**
+   * The limits in force now: the budget, or lower after the server's 429s taught otherwise
+   * (`rpd` from a per-day 429's `quotaValue`).
+   */
+  effective: { rpm: number; tpm: number; rpd: number };
   /** Epoch ms until which the key rests after a per-minute 429; unset when it is not resting. */
   parkedUntil: number | undefined;
   /**
@@ -114,8 +117,12 @@ export interface TokenPool {
   disable(keyId: string, checkAt: number): void;
   /** A disabled key passed its check: back in use. */
   enable(keyId: string): void;
-  /** Marks a key's daily quota spent until midnight Pacific. */
-  exhaustDay(keyId: string, now: number): void;
+  /**
+   * Marks a key's daily quota spent until midnight Pacific. `dailyLimit`, when the per-day 429
+   * stated one (`quotaValue`), is the key's real daily limit: the pool keeps to it from then on
+   * (never above the configured budget).
+   */
+  exhaustDay(keyId: string, now: number, dailyLimit?: number): void;
   /** Feeds a key's circuit breaker. */
   report(keyId: string, ok: boolean, now: number): void;
   /** Every key's state. */
@@ -235,6 +242,11 @@ interface KeyState {
   checkAt: number;
   /** The limits in force: the budget's, or lower after the server's 429s. */
   learned: { rpm: number; tpm: number };
+  /**
+   * Requests a day in force: the budget's, or the `quotaValue` of a per-day 429. Kept, not
+   * probed upwards: a project's daily limit changes with its tier, not from one day to the next.
+   */
+  learnedRpd: number;
   /** When the learned limits may next be raised. */
   probeAt: number;
   breaker: CircuitBreaker;
@@ -290,6 +302,7 @@ export class MemoryTokenPool implements TokenPool {
       disabled: false,
       checkAt: 0,
       learned: { rpm: budget.rpm, tpm: budget.tpm },
+      learnedRpd: budget.rpd,
       probeAt: 0,
       breaker: new CircuitBreaker(options),
     }));
@@ -313,7 +326,7 @@ export class MemoryTokenPool implements TokenPool {
         continue;
       }
       allDisabled = false;
-      if (state.requestsToday >= this.#budget.rpd) {
+      if (state.requestsToday >= state.learnedRpd) {
         waitMs = Math.min(waitMs, nextPacificMidnight(now) - now);
         continue;
       }
@@ -370,9 +383,9 @@ export class MemoryTokenPool implements TokenPool {
     const slots: number[] = [];
     for (const state of this.#keys) {
       this.#rollDay(state, now);
-      if (state.disabled || state.requestsToday >= this.#budget.rpd) continue;
+      if (state.disabled || state.requestsToday >= state.learnedRpd) continue;
       const from = Math.max(now, state.parkedUntil, now + state.breaker.msUntilProbe(now));
-      const left = Math.min(count, this.#budget.rpd - state.requestsToday);
+      const left = Math.min(count, state.learnedRpd - state.requestsToday);
       for (const at of state.requests.slots(left, state.learned.rpm, now)) {
         slots.push(Math.max(at, from));
       }
@@ -428,11 +441,14 @@ export class MemoryTokenPool implements TokenPool {
     if (state) state.disabled = false;
   }
 
-  exhaustDay(keyId: string, now: number): void {
+  exhaustDay(keyId: string, now: number, dailyLimit?: number): void {
     const state = this.#state(keyId);
     if (!state) return;
     this.#rollDay(state, now);
-    state.requestsToday = Math.max(state.requestsToday, this.#budget.rpd);
+    if (dailyLimit !== undefined && Number.isInteger(dailyLimit) && dailyLimit >= 1) {
+      state.learnedRpd = Math.min(this.#budget.rpd, dailyLimit);
+    }
+    state.requestsToday = Math.max(state.requestsToday, state.learnedRpd);
   }
 
   report(keyId: string, ok: boolean, now: number): void {
@@ -450,7 +466,7 @@ export class MemoryTokenPool implements TokenPool {
         tokensLastMinute: state.tokens.used(now),
         requestsToday: state.requestsToday,
         budget: this.#budget,
-        effective: { ...state.learned },
+        effective: { ...state.learned, rpd: state.learnedRpd },
         parkedUntil: state.parkedUntil > now ? state.parkedUntil : undefined,
         disabledUntil: state.disabled ? Math.max(now, state.checkAt) : undefined,
         breaker: state.breaker.state,

@@ -126,7 +126,7 @@ Deno.test("a 429 that names the tokens quota lowers the token limit, not the req
   const refused = pool.reserve(400, NOON + 1);
   assert.ok(refused.ok);
   pool.throttled(refused.reservation, NOON + 60_000, "tokens", NOON + 10);
-  assert.deepEqual(pool.status(NOON + 10)[0].effective, { rpm: 10, tpm: 400 });
+  assert.deepEqual(pool.status(NOON + 10)[0].effective, { rpm: 10, tpm: 400, rpd: 1000 });
 });
 
 Deno.test("a 429 that names no quota (overload) parks the key without lowering its limit", () => {
@@ -180,4 +180,25 @@ Deno.test("by default a request counts for a minute and a second (the server cou
   pool.reserve(1, NOON);
   assert.equal(pool.reserve(1, NOON + 60_000).ok, false);
   assert.ok(pool.reserve(1, NOON + 61_000).ok);
+});
+
+Deno.test("a per-day 429's quotaValue becomes the key's daily limit, from the next day on too", () => {
+  const pool = new MemoryTokenPool(["a", "b"], { rpm: 100, tpm: 100_000, rpd: 250 }, MINUTE);
+  for (let i = 0; i < 3; i++) pool.reserve(1, NOON + i);
+  pool.exhaustDay("key1", NOON + 10, 20);
+  const [key1, key2] = pool.status(NOON + 10);
+  assert.deepEqual([key1.effective.rpd, key2.effective.rpd], [20, 250]);
+  const tomorrow = nextPacificMidnight(NOON);
+  let served = 0;
+  for (let i = 0; i < 60; i++) {
+    const got = pool.reserve(1, tomorrow + i * 500);
+    if (got.ok && got.reservation.keyId === "key1") served++;
+  }
+  assert.equal(served, 20, "key1 serves its real 20 a day, not the configured 250");
+  assert.equal(pool.status(tomorrow + 30_000)[0].requestsToday, 20);
+  assert.equal(pool.status(tomorrow + 30_000)[1].requestsToday, 40);
+  // A stated limit above the configured budget does not raise it; nonsense is ignored.
+  pool.exhaustDay("key2", NOON, 1000);
+  pool.exhaustDay("key2", NOON, 0);
+  assert.equal(pool.status(NOON)[1].effective.rpd, 250);
 });

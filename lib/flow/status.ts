@@ -41,7 +41,7 @@ export function statusText(sources: StatusSources): string {
       keyId: k.keyId,
       // The learned limit, which may be below the configured one after the server's 429s.
       minuteLeft: k.disabledUntil ? 0 : Math.max(0, k.effective.rpm - k.requestsLastMinute),
-      dayLeft: k.disabledUntil ? 0 : Math.max(0, k.budget.rpd - k.requestsToday),
+      dayLeft: k.disabledUntil ? 0 : Math.max(0, k.effective.rpd - k.requestsToday),
       checkInMs: k.disabledUntil === undefined ? undefined : k.disabledUntil - sources.now,
     })),
     ...(sources.server === undefined ? {} : {
