@@ -92,7 +92,7 @@ export async function startBot(
     rpm: config.geminiRpm,
     tpm: config.geminiTpm,
     rpd: config.geminiRpd,
-  });
+  }, { projects: config.geminiKeyProjects });
   const broker = new GeminiBroker({
     client: tracing.wrap(new SdkGeminiClient({ baseUrl: config.geminiApiUrl })),
     pool,
