@@ -27,8 +27,15 @@ import { reply } from "./lib/flow/replies.ts";
 import { statusText } from "./lib/flow/status.ts";
 import { summaryReply } from "./lib/flow/summary.ts";
 import { attachmentOrigins, fetchAttachment } from "./lib/attachment_fetch.ts";
+import type { BrokerRequest } from "./lib/broker_port.ts";
 import { SdkGeminiClient } from "./lib/gemini.ts";
 import { SdkFileStore, withFileUploads } from "./lib/gemini_files.ts";
+import {
+  listGenerateModels,
+  modelGoneMessage,
+  ModelNotFoundError,
+  ModelWatch,
+} from "./lib/gemini_models.ts";
 import { MAX_EXCHANGES } from "./lib/history_window.ts";
 import { serveOps, sqliteCheck } from "./lib/http_server.ts";
 import {
@@ -42,6 +49,7 @@ import {
 import { BotMetrics } from "./lib/metrics.ts";
 import { loadPersona } from "./lib/prompts.ts";
 import { SlidingWindowLimiter } from "./lib/sliding_window_limiter.ts";
+import { SettingsStore } from "./lib/settings_store.ts";
 import { renderStatusPage } from "./lib/status_page.ts";
 import { DATABASE_FILE, SqliteStore } from "./lib/store.ts";
 import { text } from "./lib/strings_ko.ts";
@@ -73,6 +81,8 @@ export async function startBot(
   const databasePath = join(config.dataDir, DATABASE_FILE);
   // Turns a killed process left in flight, read before any new turn can begin.
   const unanswered = await takeUnanswered(databasePath);
+  // Every server's settings, in memory for the gate and written through on each change.
+  const settings = SettingsStore.open(databasePath);
 
   const prices = {
     input: config.priceInputPerMillion,
@@ -86,7 +96,7 @@ export async function startBot(
     rpm: config.geminiRpm,
     tpm: config.geminiTpm,
     rpd: config.geminiRpd,
-  });
+  }, { projects: config.geminiKeyProjects });
   const broker = new GeminiBroker({
     // Tracing outside the uploads: it follows a request by its contents, which uploads replace.
     client: tracing.wrap(
@@ -118,14 +128,26 @@ export async function startBot(
       else brokerLog.warn(`Gemini ${event.type}`, event);
     },
   });
-  // Each key is checked once, in the background: a refused key is named (by id) and set aside.
-  void broker.verifyKeys().then((checks) => {
-    for (const check of checks) {
-      if (check.ok) logger.info("Gemini key checked: {message}", { ...check });
-      else logger.error("Gemini key failed its start-up check: {message}", { ...check });
-    }
-  }, (error) => logger.warn("Gemini key check failed: {error}", { error: String(error) }));
-  const generate = tracing.generate.bind(tracing, broker);
+  // Each key is checked once before Discord hears of the bot: a refused key is named (by id)
+  // and set aside, and a model that answers 404 for every key stops the start.
+  await verifyGemini(broker, pool, config, logger);
+  // A model retired while the bot runs is logged once, with the models the keys can use; each
+  // user is told in a short reply (failureText), and the broker never retries a 404.
+  const modelWatch = new ModelWatch(() => {
+    const key = pool.keys()[0].key;
+    void listGenerateModels(config.geminiApiUrl, key)
+      .catch((error) => error instanceof Error ? error : new Error(String(error)))
+      .then((available) =>
+        logger.error(modelGoneMessage(config.geminiModel, available), {
+          model: config.geminiModel,
+        })
+      );
+  });
+  const generate = async (request: BrokerRequest) => {
+    const result = await tracing.generate(broker, request);
+    modelWatch.observe(result);
+    return result;
+  };
 
   const sessionsLog = log.getChild("supervisor");
   const sessions = new Sessions({
@@ -171,8 +193,10 @@ export async function startBot(
     sessions,
     metrics,
     limiter,
+    settings,
+    personaFor: (guildId: string | undefined) => settings.forGuild(guildId).persona,
     maxMessages: config.summaryMaxMessages,
-    statusText: () =>
+    statusText: (guildId?: string) =>
       statusText({
         queueLength: broker.queueLength,
         liveSessions: sessions.liveSessions,
@@ -181,12 +205,21 @@ export async function startBot(
           : metrics.firstTextLatency().p50,
         keys: pool.status(Date.now()),
         now: Date.now(),
+        ...(guildId === undefined ? {} : { server: settings.forGuild(guildId) }),
       }),
   });
 
   /** The path of every message: the gate decides, then one flow answers. */
   async function onMessage(message: ChatMessage, turnLog: Logger): Promise<void> {
-    const decision = gate(message, { botId: discord.botId, stopping, limiter, now: Date.now() });
+    const server = settings.forGuild(message.guildId);
+    const decision = gate(message, {
+      botId: discord.botId,
+      stopping,
+      limiter,
+      now: Date.now(),
+      alwaysAnswer: server.alwaysChannels.has(message.channelId),
+      summariesOff: !server.summaries,
+    });
     switch (decision.action) {
       case "ignore":
         return;
@@ -287,8 +320,36 @@ export async function startBot(
       await drained;
       await discord.close();
       await ops?.shutdown();
+      settings.close();
     },
   };
+}
+
+/**
+ * Checks every key with the configured model, logging each result. Throws
+ * {@linkcode ModelNotFoundError}, naming the models the key can use, when the model answered 404
+ * and no key passed; a Gemini that cannot be reached leaves the checks to the first calls.
+ */
+async function verifyGemini(
+  broker: GeminiBroker,
+  pool: MemoryTokenPool,
+  config: Config,
+  logger: Logger,
+): Promise<void> {
+  const checks = await broker.verifyKeys().catch((error) => {
+    logger.warn("Gemini key check failed: {error}", { error: String(error) });
+    return [];
+  });
+  for (const check of checks) {
+    if (check.ok) logger.info("Gemini key checked: {message}", { ...check });
+    else logger.error("Gemini key failed its start-up check: {message}", { ...check });
+  }
+  const notFound = checks.find((check) => check.status === 404);
+  if (notFound === undefined || checks.some((check) => check.ok)) return;
+  const key = pool.keys().find((k) => k.keyId === notFound.keyId)!.key;
+  const available = await listGenerateModels(config.geminiApiUrl, key)
+    .catch((error) => error instanceof Error ? error : new Error(String(error)));
+  throw new ModelNotFoundError(modelGoneMessage(config.geminiModel, available));
 }
 
 /** Reads and forgets the turns a killed process left in flight. */
@@ -332,6 +393,12 @@ async function main(): Promise<number> {
       Deno.exit(EXIT_GAVE_UP);
     });
   } catch (error) {
+    if (error instanceof ModelNotFoundError) {
+      // The line names models, never a key; redacted all the same, as every logged error is.
+      log.fatal(redact(error.message), { model: config.geminiModel });
+      console.error(`soyebot: configuration error: ${redact(error.message)}`);
+      return EXIT_CONFIG;
+    }
     log.fatal("Start failed: {error}", { error: redact(String(error)) });
     const status = (error as { cause?: { status?: number } }).cause?.status;
     if (status === 401) console.error("soyebot: Discord refused DISCORD_TOKEN (401 Unauthorized)");

@@ -226,7 +226,7 @@ export class GeminiBroker {
       case "day_quota":
         this.#stats.rateLimitedDay++;
         onEvent?.({ type: "rate_limited", keyId, scope: "day" });
-        pool.exhaustDay(keyId, now);
+        pool.exhaustDay(keyId, now, step.dailyLimit);
         return this.#retryAtOnce(job); // on another key, or the day spent is reported
       case "minute_quota": {
         this.#stats.rateLimitedMinute++;

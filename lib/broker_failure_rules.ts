@@ -42,7 +42,8 @@ export type FailureStep =
   /** End "rejected" with the status. */
   | { step: "rejected"; status: number }
   /** The key's day is spent; retry on another key, uncharged. */
-  | { step: "day_quota" }
+  /** `dailyLimit`: the day's quota the 429 named (its `quotaValue`), when it did. */
+  | { step: "day_quota"; dailyLimit?: number }
   /** Rest the key for the server's delay (or backoff) and retry. */
   | { step: "minute_quota"; retryAfterMs?: number; quota?: QuotaDimension }
   /** Tell the key's breaker and retry after the server's delay (or backoff). */
@@ -89,7 +90,7 @@ export function nextStep(failure: GeminiFailure, call: FailedCall): FailureStep 
         ? { step: "key_refused", status: failure.status }
         : { step: "rejected", status: failure.status };
     case "rate_limit":
-      if (failure.scope === "day") return { step: "day_quota" };
+      if (failure.scope === "day") return { step: "day_quota", dailyLimit: failure.dailyLimit };
       return {
         step: "minute_quota",
         ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),

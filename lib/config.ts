@@ -35,12 +35,24 @@ import { MAX_EXCHANGES } from "./history_window.ts";
  */
 export const DEFAULT_WINDOW_DROP_BLOCK = 10;
 
+/**
+ * The default budgets: the free tier of `gemini-2.5-flash` per project as of December 2025
+ * (users' reports of AI Studio's rate-limit page; Google no longer publishes the table). A paid
+ * tier sets GEMINI_RPM, GEMINI_TPM and GEMINI_RPD; the pool also learns lower ones from 429s.
+ */
+export const FREE_TIER = { rpm: 5, tpm: 250_000, rpd: 20 } as const;
+
 /** Everything the bot reads from its environment, already validated. */
 export interface Config {
   /** Bot token from the Discord developer portal (`DISCORD_TOKEN`); a secret. */
   discordToken: string;
   /** Gemini API keys without duplicates, from `GEMINI_API_KEYS` or else `GEMINI_API_KEY`. */
   geminiApiKeys: string[];
+  /**
+   * The project (key group) of each key, by position: `projA:key1|key2` in `GEMINI_API_KEYS`
+   * makes both keys share one budget; undefined for a key written on its own.
+   */
+  geminiKeyProjects: (string | undefined)[];
   /** Gemini model name (`GEMINI_MODEL`). @default "gemini-2.5-flash" */
   geminiModel: string;
   /** Directory of the SQLite file (`DATA_DIR`). @default "./data" */
@@ -62,11 +74,11 @@ export interface Config {
    * (slide every turn) to the window's {@link MAX_EXCHANGES}. @default 10
    */
   windowDropBlock: number;
-  /** Requests per minute allowed on each key. @default 10 */
+  /** Requests per minute allowed on each key or key group (project). @default 5 */
   geminiRpm: number;
-  /** Input tokens per minute allowed on each key. @default 250000 */
+  /** Input tokens per minute allowed on each key or key group. @default 250000 */
   geminiTpm: number;
-  /** Requests per day allowed on each key, reset at midnight Pacific. @default 250 */
+  /** Requests per day on each key or key group, reset at midnight Pacific. @default 20 */
   geminiRpd: number;
   /** Gemini calls in flight at once, over all keys. @default BROKER_DEFAULTS.maxConcurrency (10) */
   geminiMaxConcurrency: number;
@@ -213,9 +225,11 @@ export function loadConfig(env: Env): Config {
     );
   }
   const broker = BROKER_DEFAULTS;
+  const { keys: geminiApiKeys, projects: geminiKeyProjects } = apiKeys(env);
   return {
     discordToken,
-    geminiApiKeys: apiKeys(env),
+    geminiApiKeys,
+    geminiKeyProjects,
     geminiModel: text(
       env,
       "GEMINI_MODEL",
@@ -229,9 +243,11 @@ export function loadConfig(env: Env): Config {
     supervisor: supervisorPolicy(env),
     sessionHosts: int(env, "SESSION_HOSTS", 2, 1, 64),
     windowDropBlock: int(env, "WINDOW_DROP_BLOCK", DEFAULT_WINDOW_DROP_BLOCK, 1, MAX_EXCHANGES),
-    geminiRpm: int(env, "GEMINI_RPM", 10, 1, 1_000_000),
-    geminiTpm: int(env, "GEMINI_TPM", 250_000, 100, 1_000_000_000),
-    geminiRpd: int(env, "GEMINI_RPD", 250, 1, 1_000_000_000),
+    // The free tier of gemini-2.5-flash since December 2025, as users report it (Google's page
+    // now says to read a project's limits in AI Studio): about 5 a minute and 20 a day.
+    geminiRpm: int(env, "GEMINI_RPM", FREE_TIER.rpm, 1, 1_000_000),
+    geminiTpm: int(env, "GEMINI_TPM", FREE_TIER.tpm, 100, 1_000_000_000),
+    geminiRpd: int(env, "GEMINI_RPD", FREE_TIER.rpd, 1, 1_000_000_000),
     geminiMaxConcurrency: int(env, "GEMINI_MAX_CONCURRENCY", broker.maxConcurrency, 1, 1000),
     geminiTimeoutMs: int(env, "GEMINI_TIMEOUT_SECONDS", broker.timeoutMs / 1000, 1, 600) * 1000,
     geminiMaxWaitMs: int(env, "GEMINI_MAX_WAIT_SECONDS", broker.maxWaitMs / 1000, 1, 3600) * 1000,

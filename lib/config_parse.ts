@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { type KeyGroups, parseKeyGroups } from "./key_groups.ts";
 import { isSnowflake } from "./snowflake.ts";
 
 /** Environment variables by name, as `Deno.env.toObject()` returns them. */
@@ -56,7 +57,7 @@ export function isDiscordTokenShaped(token: string): boolean {
 }
 
 /** The Gemini keys from `GEMINI_API_KEYS` (comma-separated) or else `GEMINI_API_KEY`, without duplicates. */
-export function apiKeys(env: Env): string[] {
+export function apiKeys(env: Env): KeyGroups {
   const many = env.GEMINI_API_KEYS?.trim();
   const one = env.GEMINI_API_KEY?.trim();
   if (!many && !one) {
@@ -66,14 +67,15 @@ export function apiKeys(env: Env): string[] {
     );
   }
   const name = many ? "GEMINI_API_KEYS" : "GEMINI_API_KEY";
-  const keys = (many ?? one!).split(",").map((k) => k.trim()).filter((k) => k.length > 0);
-  if (keys.length === 0 || keys.some((k) => /\s/.test(k))) {
+  const parsed = parseKeyGroups(many ?? one!);
+  if (typeof parsed === "string") {
     throw new ConfigError(
       name,
-      "must be API keys separated by commas, without spaces inside a key",
+      "must be API keys separated by commas, keys of one project optionally grouped as " +
+        `projA:key1|key2 (${parsed})`,
     );
   }
-  return [...new Set(keys)];
+  return parsed;
 }
 
 /** The trimmed value of `name`; throws naming `what` to set it to when it is missing. */

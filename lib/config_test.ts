@@ -28,6 +28,26 @@ Deno.test("loadConfig fills documented defaults from two variables", () => {
   assert.equal(config.geminiThinkingBudget, 0);
   assert.equal(config.windowDropBlock, 10);
   assert.deepEqual(config.geminiApiKeys, ["key-1234567890"]);
+  assert.deepEqual(config.geminiKeyProjects, [undefined]);
+  assert.deepEqual([config.geminiRpm, config.geminiTpm, config.geminiRpd], [5, 250_000, 20]);
+});
+
+Deno.test("loadConfig reads key groups of one project, and never shows a key it refuses", () => {
+  const config = loadConfig({
+    DISCORD_TOKEN: TOKEN,
+    GEMINI_API_KEYS: "projA:a-key-000001|a-key-000002,b-key-000003",
+  });
+  assert.deepEqual(config.geminiApiKeys, ["a-key-000001", "a-key-000002", "b-key-000003"]);
+  assert.deepEqual(config.geminiKeyProjects, ["projA", "projA", undefined]);
+  rejects(
+    { DISCORD_TOKEN: TOKEN, GEMINI_API_KEYS: "a-key-secret01|a-key-000002" },
+    "GEMINI_API_KEYS",
+    /^GEMINI_API_KEYS must be API keys .*projA:key1\|key2 \(entry 1: .*group name first/,
+  );
+  assert.throws(
+    () => loadConfig({ DISCORD_TOKEN: TOKEN, GEMINI_API_KEYS: "p:a-key-secret01 x" }),
+    (error: Error) => !error.message.includes("a-key-secret01"),
+  );
 });
 
 Deno.test("loadConfig takes WINDOW_DROP_BLOCK from 1 (sliding) to the window's size", () => {

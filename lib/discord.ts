@@ -86,16 +86,34 @@ export interface CommandDefinition {
   /** `description` in other languages, by Discord locale. */
   description_localizations?: Record<string, string>;
   /** The command's options; `type` is Discord's option type number (4 is an integer). */
-  options?: {
-    type: number;
-    name: string;
-    description: string;
-    required?: boolean;
-    min_value?: number;
-    max_value?: number;
-    name_localizations?: Record<string, string>;
-    description_localizations?: Record<string, string>;
-  }[];
+  options?: CommandOption[];
+  /**
+   * Permissions a member needs to see and use the command, a bit set as a string of digits
+   * (`"32"` is Manage Server); server admins can change it in the server's settings.
+   */
+  default_member_permissions?: string;
+  /** Where it can be used: 0 servers, 1 the bot's DMs, 2 other private channels. */
+  contexts?: number[];
+}
+
+/** One option of a command, or a subcommand (type 1) holding options of its own. */
+export interface CommandOption {
+  type: number;
+  name: string;
+  description: string;
+  required?: boolean;
+  min_value?: number;
+  max_value?: number;
+  /** For a string option (type 3): the longest value Discord lets a user type. */
+  max_length?: number;
+  /** For a string option: the only values a user can pick. */
+  choices?: { name: string; value: string; name_localizations?: Record<string, string> }[];
+  /** For a channel option (type 7): the channel types a user can pick. */
+  channel_types?: number[];
+  /** For a subcommand (type 1): its own options. */
+  options?: CommandOption[];
+  name_localizations?: Record<string, string>;
+  description_localizations?: Record<string, string>;
 }
 
 /** What the bot does on Discord. Small, so tests and other transports can stand in. */

@@ -45,7 +45,7 @@ interface InteractionPayload {
   token?: unknown;
   channel_id?: unknown;
   guild_id?: unknown;
-  member?: { user?: { id?: unknown } };
+  member?: { user?: { id?: unknown }; permissions?: unknown };
   user?: { id?: unknown };
   data?: { name?: unknown; options?: unknown };
 }
@@ -97,8 +97,15 @@ export interface SlashCommand {
   guildId?: string;
   /** The user who used the command. */
   userId: string;
-  /** The values given, by option name. */
+  /** The values given, by option name (a subcommand's own options, when it has one). */
   options: Record<string, string | number | boolean>;
+  /** The subcommand used, such as `persona` in `/settings persona`; absent when none. */
+  subcommand?: string;
+  /**
+   * The member's permissions in the channel, a bit set as a string of digits (Discord's
+   * `member.permissions`); absent in a DM or when Discord sent none.
+   */
+  memberPermissions?: string;
 }
 
 /** A payload turned into the bot's shape, or the reason it was refused. */
@@ -106,6 +113,9 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** Type 2 is APPLICATION_COMMAND; pings, components and modals are not ours. */
 const APPLICATION_COMMAND = 2;
+/** Option types that nest options: SUB_COMMAND and SUB_COMMAND_GROUP. */
+const SUB_COMMAND = 1;
+const SUB_COMMAND_GROUP = 2;
 
 /**
  * Reads a MESSAGE_CREATE's `d`. `botRoleIn` names the bot's managed role in a guild, if known.
@@ -247,14 +257,27 @@ export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undef
   if (d.type !== APPLICATION_COMMAND) return undefined;
   if (!isSnowflake(d.id)) return { ok: false, reason: "id not a Discord id" };
   if (!isUrlSafeToken(d.token)) return { ok: false, reason: "token not URL-safe" };
+  // A subcommand arrives as the one option of type 1 (inside a group, of type 2), its own
+  // options nested in it.
+  let given = listOf(d.data?.options);
+  let subcommand: string | undefined;
+  for (let depth = 0; depth < 2; depth++) {
+    const nested = (given[0] ?? {}) as { type?: unknown; name?: unknown; options?: unknown };
+    if (nested.type !== SUB_COMMAND && nested.type !== SUB_COMMAND_GROUP) break;
+    if (typeof nested.name === "string") {
+      subcommand = subcommand === undefined ? nested.name : `${subcommand} ${nested.name}`;
+    }
+    given = listOf(nested.options);
+  }
   const options: Record<string, string | number | boolean> = {};
-  for (const option of listOf(d.data?.options)) {
+  for (const option of given) {
     const { name, value } = (option ?? {}) as { name?: unknown; value?: unknown };
     const isValue = typeof value === "string" || typeof value === "number" ||
       typeof value === "boolean";
     if (typeof name === "string" && isValue) options[name] = value;
   }
   const userId = d.member?.user?.id ?? d.user?.id;
+  const permissions = d.member?.permissions;
   return {
     ok: true,
     value: {
@@ -265,6 +288,10 @@ export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undef
       guildId: isSnowflake(d.guild_id) ? d.guild_id : undefined,
       userId: isSnowflake(userId) ? userId : "",
       options,
+      ...(subcommand === undefined ? {} : { subcommand }),
+      ...(typeof permissions === "string" && /^\d{1,20}$/.test(permissions)
+        ? { memberPermissions: permissions }
+        : {}),
     },
   };
 }

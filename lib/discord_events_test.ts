@@ -188,3 +188,30 @@ Deno.test("slashCommandFrom() keeps a command without a channel or a name, to an
   assert.ok(noName?.ok);
   assert.equal(noName.value.name, "");
 });
+
+Deno.test("slashCommandFrom() reads a subcommand's nested options and the member's permissions", () => {
+  const parsed = slashCommandFrom(interactionCreate({
+    member: { user: { id: USER }, permissions: "32" },
+    data: {
+      name: "settings",
+      options: [{
+        type: 1,
+        name: "channel",
+        options: [
+          { name: "channel", type: 7, value: CHANNEL },
+          { name: "mode", type: 3, value: "always" },
+        ],
+      }],
+    },
+  }));
+  assert.ok(parsed?.ok);
+  assert.equal(parsed.value.subcommand, "channel");
+  assert.deepEqual(parsed.value.options, { channel: CHANNEL, mode: "always" });
+  assert.equal(parsed.value.memberPermissions, "32");
+  const noPermissions = slashCommandFrom(interactionCreate({
+    member: { user: { id: USER }, permissions: "all of them" },
+  }));
+  assert.ok(noPermissions?.ok);
+  assert.equal(noPermissions.value.memberPermissions, undefined);
+  assert.equal(noPermissions.value.subcommand, undefined);
+});

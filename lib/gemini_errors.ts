@@ -17,9 +17,16 @@ export type { QuotaDimension } from "./token_pool.ts";
 export type GeminiFailure =
   /**
    * 429: wait `retryAfterMs` (scope "minute"), or until midnight Pacific (scope "day"); `quota`
-   * is the per-minute limit the server's `QuotaFailure` names, when it names one.
+   * is the per-minute limit the server's `QuotaFailure` names, when it names one, and
+   * `dailyLimit` the requests a day its per-day violation's `quotaValue` says the key has.
    */
-  | { kind: "rate_limit"; scope: "minute" | "day"; retryAfterMs?: number; quota?: QuotaDimension }
+  | {
+    kind: "rate_limit";
+    scope: "minute" | "day";
+    retryAfterMs?: number;
+    quota?: QuotaDimension;
+    dailyLimit?: number;
+  }
   /** 408, 5xx, network failure, timeout or abort: retry with backoff. */
   | { kind: "transient"; status?: number; retryAfterMs?: number }
   /** Other 4xx: retrying the same request will not help. */
@@ -137,6 +144,35 @@ export function isDailyQuota(details: unknown): boolean {
 }
 
 /**
+ * The daily request limit a `google.rpc.QuotaFailure` states: the `quotaValue` (an int64, so a
+ * string of digits in JSON) of its first per-day violation; undefined when none states one.
+ *
+ * @example Usage
+ * ```ts
+ * import { dailyQuotaValue } from "./gemini_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const details = [{
+ *   "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+ *   violations: [{ quotaId: "GenerateRequestsPerDayPerProjectPerModel-FreeTier", quotaValue: "20" }],
+ * }];
+ * assert.equal(dailyQuotaValue(details), 20);
+ * ```
+ */
+export function dailyQuotaValue(details: unknown): number | undefined {
+  for (const failure of detailsOfType(details, QUOTA_FAILURE)) {
+    if (!Array.isArray(failure.violations)) continue;
+    for (const violation of failure.violations) {
+      if (!isRecord(violation) || typeof violation.quotaId !== "string") continue;
+      if (!violation.quotaId.includes("PerDay")) continue;
+      const value = Number(violation.quotaValue);
+      if (Number.isSafeInteger(value) && value >= 1) return value;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Which per-minute limit a `google.rpc.QuotaFailure` names: the first violation whose `quotaId`
  * or `quotaMetric` speaks of tokens or requests.
  */
@@ -216,7 +252,10 @@ export function classifyGeminiError(error: unknown): GeminiFailure {
   const retryAfterMs = parseRetryDelay(details, message);
   const delay = retryAfterMs === undefined ? {} : { retryAfterMs };
   if (status === 429) {
-    if (isDailyQuota(details)) return { kind: "rate_limit", scope: "day" };
+    if (isDailyQuota(details)) {
+      const dailyLimit = dailyQuotaValue(details);
+      return { kind: "rate_limit", scope: "day", ...(dailyLimit ? { dailyLimit } : {}) };
+    }
     const quota = quotaDimension(details);
     return { kind: "rate_limit", scope: "minute", ...delay, ...(quota ? { quota } : {}) };
   }

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { classifyGeminiError, isDailyQuota, parseRetryDelay } from "./gemini_errors.ts";
+import {
+  classifyGeminiError,
+  dailyQuotaValue,
+  isDailyQuota,
+  parseRetryDelay,
+} from "./gemini_errors.ts";
 
 const URL =
   "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent";
@@ -114,7 +119,34 @@ Deno.test("isDailyQuota() tolerates malformed details", () => {
 });
 
 Deno.test("classifyGeminiError() a daily 429 is scope day, without the short retry delay", () => {
-  assert.deepEqual(classifyGeminiError(DAILY_429), { kind: "rate_limit", scope: "day" });
+  assert.deepEqual(classifyGeminiError(DAILY_429), {
+    kind: "rate_limit",
+    scope: "day",
+    dailyLimit: 20,
+  });
+});
+
+Deno.test("dailyQuotaValue() reads the per-day violation's quotaValue, and only that", () => {
+  assert.equal(dailyQuotaValue(DAILY_429.errorDetails), 20);
+  assert.equal(dailyQuotaValue(MINUTE_429.errorDetails), undefined);
+  const both = {
+    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+    violations: [
+      { quotaId: "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", quotaValue: "10" },
+      { quotaId: "GenerateRequestsPerDayPerProjectPerModel-FreeTier", quotaValue: 250 },
+    ],
+  };
+  assert.equal(dailyQuotaValue([both]), 250);
+  for (const quotaValue of ["", "0", "-3", "1.5", "many", undefined]) {
+    const details = [quotaFailure("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "x")];
+    (details[0].violations[0] as { quotaValue: unknown }).quotaValue = quotaValue;
+    assert.equal(dailyQuotaValue(details), undefined, String(quotaValue));
+    const error = fetchError(429, "Too Many Requests", { message: "quota", details });
+    assert.deepEqual(classifyGeminiError(error), {
+      kind: "rate_limit",
+      scope: "day",
+    });
+  }
 });
 
 Deno.test("classifyGeminiError() a per-minute 429 carries its retry delay and its quota", () => {
@@ -269,5 +301,5 @@ Deno.test("classifyGeminiError() accepts a raw error response body", () => {
       details: DAILY_429.errorDetails,
     },
   };
-  assert.deepEqual(classifyGeminiError(body), { kind: "rate_limit", scope: "day" });
+  assert.deepEqual(classifyGeminiError(body), { kind: "rate_limit", scope: "day", dailyLimit: 20 });
 });

@@ -245,12 +245,14 @@ export function registerScrapedMetrics(
   );
   gaugeFrom(
     "soyebot_gemini_key_effective_limit",
-    "Each key's per-minute limits in force now: the budget, or lower after the server's 429s.",
+    "Each key's limits in force now: the budget, or lower after the server's 429s (rpd from " +
+      "a per-day 429's quotaValue).",
     ["key_id", "limit"],
     () =>
       keys().flatMap((k): Sample[] => [
         [{ key_id: k.keyId, limit: "rpm" }, k.effective?.rpm ?? k.budget.rpm],
         [{ key_id: k.keyId, limit: "tpm" }, k.effective?.tpm ?? k.budget.tpm],
+        [{ key_id: k.keyId, limit: "rpd" }, k.effective?.rpd ?? k.budget.rpd],
       ]),
   );
   gaugeFrom(

@@ -115,7 +115,7 @@ export function renderStatusPage(
         <td>${escape(k.keyId)}</td>
         <td>${meter(k.requestsLastMinute, k.budget.rpm)}</td>
         <td>${meter(k.tokensLastMinute, k.budget.tpm)}</td>
-        <td>${meter(k.requestsToday, k.budget.rpd)}</td>
+        <td>${meter(k.requestsToday, k.effective?.rpd ?? k.budget.rpd)}</td>
         <td>${keyState(k, s.now)}</td>
       </tr>`
     ).join("\n      ") || `<tr><td colspan="5" class="muted">no keys</td></tr>`

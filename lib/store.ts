@@ -100,6 +100,22 @@ const MIGRATIONS: readonly string[] = [
      text       TEXT    NOT NULL,
      updated_at INTEGER NOT NULL
    ) STRICT`,
+  // Per-server settings (/settings), read and written by lib/settings_store.ts on the main
+  // thread: a server's own persona (NULL for the default) and whether summaries work there,
+  // and the channels where the bot answers every message. A row exists only once an admin
+  // changed something; a channel row only for a mode other than the default "mention".
+  `CREATE TABLE guild_settings (
+     guild_id   TEXT    PRIMARY KEY,
+     persona    TEXT,
+     summaries  INTEGER NOT NULL DEFAULT 1,
+     updated_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE channel_settings (
+     channel_id TEXT    PRIMARY KEY,
+     guild_id   TEXT    NOT NULL,
+     mode       TEXT    NOT NULL CHECK (mode IN ('always')),
+     updated_at INTEGER NOT NULL
+   ) STRICT;`,
 ];
 
 /** The schema version a database is at once migrated: how many migrations there are. */
@@ -178,17 +194,7 @@ export class SqliteStore implements SessionStore {
    * connection is set up and migrated as {@link SqliteStore.open} does, and closed with the store.
    */
   static over(db: DatabaseSync): SqliteStore {
-    try {
-      // Several hosts write the same file: wait for the lock instead of failing with SQLITE_BUSY.
-      db.exec("PRAGMA busy_timeout = 5000");
-      db.exec("PRAGMA journal_mode = WAL");
-      // NORMAL in WAL mode survives a killed process; only a power cut can lose the last commits.
-      db.exec("PRAGMA synchronous = NORMAL");
-      migrate(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    prepareDatabase(db);
     return new SqliteStore(db);
   }
 
@@ -277,6 +283,33 @@ export class SqliteStore implements SessionStore {
   close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
     return Promise.resolve();
+  }
+}
+
+/**
+ * Sets up a connection to the bot's database as every user of the file must (lock waits, WAL)
+ * and migrates it; closes it and throws when that fails. Shared with lib/settings_store.ts,
+ * which keeps its own connection to the same file.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * const db = new DatabaseSync(":memory:");
+ * prepareDatabase(db);
+ * db.close();
+ * ```
+ */
+export function prepareDatabase(db: DatabaseSync): void {
+  try {
+    // Several hosts write the same file: wait for the lock instead of failing with SQLITE_BUSY.
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec("PRAGMA journal_mode = WAL");
+    // NORMAL in WAL mode survives a killed process; only a power cut can lose the last commits.
+    db.exec("PRAGMA synchronous = NORMAL");
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
   }
 }
 

@@ -35,6 +35,10 @@ export const text = {
   cutByFilter: "_(여기부터는 말할 수 없게 막혔어)_",
   unavailable: "지금 머리가 좀 안 돌아가. 잠깐 뒤에 다시 말 걸어줘.",
   rejected: "지금은 대답을 못 만들어. 관리자한테 설정 좀 봐달라고 해줘.",
+  /** The configured Gemini model is gone (404): retired or misspelt; the log lists the others. */
+  modelGone: "지금 쓰는 AI 모델이 없어졌대. 관리자한테 모델 설정을 바꿔달라고 해줘.",
+  /** `!요약` or `/summarize` in a server whose admins turned summaries off. */
+  summariesOff: "이 서버에서는 요약 기능이 꺼져 있어.",
   crashed: "앗, 방금 건 놓쳤어. 한 번만 다시 말해줄래?",
   stopping: "나 지금 재시작하는 중이야. 조금 있다가 다시 불러줘.",
   unanswered: "방금 재시작하느라 이 메시지엔 대답을 못 했어. 다시 말해줄래?",
@@ -63,6 +67,19 @@ export const text = {
     reset: "이 채널의 대화 기록을 지워",
     help: "사용법",
     status: "대기열, 사용량, 세션 상태",
+    settings: {
+      name: "설정",
+      description: "이 서버에서 소예가 하는 일을 정해 (서버 관리 권한 필요)",
+      persona: "이 서버만의 페르소나 (비우면 기본으로)",
+      personaText: "페르소나 내용, 2500자까지 (비우면 기본 페르소나)",
+      channel: "채널마다 멘션할 때만 대답할지, 모든 메시지에 대답할지",
+      channelChannel: "정할 채널",
+      channelMode: "mention: 멘션할 때만, always: 모든 메시지에",
+      modeMention: "멘션할 때만",
+      modeAlways: "모든 메시지에",
+      summaries: "!요약과 /summarize를 켜거나 꺼",
+      summariesEnabled: "켜려면 True",
+    },
   },
   help: [
     "**소예 사용법**",
@@ -70,7 +87,27 @@ export const text = {
     "- `!요약`: 최근 30분 대화 요약 (`!요약 20분`, `!요약 1시간30분`)",
     "- `!요약 <메시지ID> 이후`, `!요약 <메시지ID> 이후 30분`, `!요약 <메시지ID> 이전 1시간`",
     "- `/summarize`, `/reset` (이 채널 대화 기록 지우기), `/status`, `/help`",
+    "- `/settings` (서버 관리자만): 서버 페르소나, 채널마다 대답 방식, 요약 켜기/끄기",
   ].join("\n"),
+  /** Answers to `/settings`. */
+  settings: {
+    /** A member without Manage Server. */
+    refused: "이 설정은 서버 관리 권한이 있는 사람만 바꿀 수 있어.",
+    /** `/settings` in a DM. */
+    guildOnly: "설정은 서버 안에서만 바꿀 수 있어.",
+    personaSet: (chars: number) => `이 서버 페르소나를 바꿨어 (${chars}자). 다음 대답부터 적용돼.`,
+    personaReset: "이 서버 페르소나를 기본으로 돌려놨어.",
+    personaTooLong: (max: number, chars: number) =>
+      `페르소나는 ${max}자까지만 돼. 지금 ${chars}자야.`,
+    channelAlways: (channelId: string) => `이제 <#${channelId}>에서는 모든 메시지에 대답할게.`,
+    channelMention: (channelId: string) => `이제 <#${channelId}>에서는 멘션할 때만 대답할게.`,
+    summariesOn: "이 서버에서 요약 기능을 켰어.",
+    summariesOff: "이 서버에서 요약 기능을 껐어.",
+    /** The option values did not make sense (a stale registration, a malformed payload). */
+    invalid: "설정 값을 못 알아들었어. `/settings`를 다시 써줘.",
+    /** The store refused the write: nothing changed. */
+    notSaved: "설정을 저장하지 못해서 아무것도 안 바꿨어. 잠깐 뒤에 다시 해줘.",
+  },
   summaryHeaderRecent: (minutes: number, count: number) =>
     `**최근 ${minutes}분 ${count}개 메시지 요약:**`,
   summaryHeaderRange: (range: string, count: number) => `**${range} ${count}개 메시지 요약:**`,
@@ -107,12 +144,16 @@ export const text = {
     }).format(at);
     return `한국 시간 ${time}`;
   },
-  /** `/status`; a key's `checkInMs` is set while the server's refusal keeps it out of use. */
+  /**
+   * `/status`; a key's `checkInMs` is set while the server's refusal keeps it out of use, and
+   * `server` (the server's settings) when it was used in a server.
+   */
   status: (s: {
     queue: number;
     sessions: number;
     medianMs: number | undefined;
     keys: { keyId: string; minuteLeft: number; dayLeft: number; checkInMs?: number }[];
+    server?: { personaChars?: number; alwaysChannelIds: string[]; summaries: boolean };
   }) =>
     [
       "**상태**",
@@ -126,6 +167,18 @@ export const text = {
           k.checkInMs === undefined ? "" : ` (${keyCheckText(k.checkInMs)})`
         }`
       ),
+      ...(s.server === undefined ? [] : [
+        "**이 서버 설정**",
+        `- 페르소나: ${
+          s.server.personaChars === undefined ? "기본" : `서버 전용 (${s.server.personaChars}자)`
+        }`,
+        `- 모든 메시지에 대답하는 채널: ${
+          s.server.alwaysChannelIds.length === 0
+            ? "없음 (멘션할 때만)"
+            : s.server.alwaysChannelIds.map((id) => `<#${id}>`).join(", ")
+        }`,
+        `- 요약: ${s.server.summaries ? "켜짐" : "꺼짐"}`,
+      ]),
     ].join("\n"),
 } as const;
 
@@ -157,7 +210,8 @@ export function failureText(result: BrokerResult, fallback: string = text.unavai
     case "interrupted":
       return text.interrupted;
     case "rejected":
-      return text.rejected;
+      // A 404 on a generate call is the model itself: retired or misspelt.
+      return result.status === 404 ? text.modelGone : text.rejected;
     case "stopped":
       return text.stopping;
     case "unavailable":

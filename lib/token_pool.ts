@@ -13,6 +13,10 @@
  * up by 5% of the budget a window, so a wrong `GEMINI_RPM` costs a handful of 429s instead of one
  * every minute.
  *
+ * Gemini counts quota per Google Cloud project, not per key: keys of one project, given as one
+ * group (`projects`), share one budget (minute windows, day count, learned limits and rests),
+ * while each key keeps its own refusals and circuit breaker.
+ *
  * In memory for one process; the interface is small so that a Redis backend can share quota
  * across processes.
  *
@@ -21,7 +25,7 @@
 import { CircuitBreaker } from "./circuit_breaker.ts";
 import { nextPacificMidnight, pacificDayKey } from "./pacific_day.ts";
 
-/** Budgets of one key. */
+/** Budgets of one key, or of one key group (a project's keys share them). */
 export interface KeyBudget {
   /** Requests per minute. */
   rpm: number;
@@ -67,6 +71,11 @@ export type QuotaDimension = "requests" | "tokens";
 export interface KeyStatus {
   /** The key's name (`key1`, `key2`, …), safe to show. */
   keyId: string;
+  /**
+   * The key group (project) it shares its quota with, as configured; absent for a key of its
+   * own. The counts below are the project's, the same for every key of the group.
+   */
+  project?: string;
   /** Requests counted in the sliding minute window now. */
   requestsLastMinute: number;
   /** Input tokens counted in the sliding minute window now. */
@@ -75,8 +84,11 @@ export interface KeyStatus {
   requestsToday: number;
   /** The configured budget, the same for every key. */
   budget: KeyBudget;
-  /** The limits in force now: the budget, or lower after the server's 429s taught otherwise. */
-  effective: { rpm: number; tpm: number };
+  /**
+   * The limits in force now: the budget, or lower after the server's 429s taught otherwise
+   * (`rpd` from a per-day 429's `quotaValue`).
+   */
+  effective: { rpm: number; tpm: number; rpd: number };
   /** Epoch ms until which the key rests after a per-minute 429; unset when it is not resting. */
   parkedUntil: number | undefined;
   /**
@@ -114,8 +126,12 @@ export interface TokenPool {
   disable(keyId: string, checkAt: number): void;
   /** A disabled key passed its check: back in use. */
   enable(keyId: string): void;
-  /** Marks a key's daily quota spent until midnight Pacific. */
-  exhaustDay(keyId: string, now: number): void;
+  /**
+   * Marks a key's daily quota spent until midnight Pacific. `dailyLimit`, when the per-day 429
+   * stated one (`quotaValue`), is the key's real daily limit: the pool keeps to it from then on
+   * (never above the configured budget).
+   */
+  exhaustDay(keyId: string, now: number, dailyLimit?: number): void;
   /** Feeds a key's circuit breaker. */
   report(keyId: string, ok: boolean, now: number): void;
   /** Every key's state. */
@@ -140,6 +156,12 @@ export interface MemoryTokenPoolOptions {
   windowMs?: number;
   /** How long a limit learned from a 429 is kept before probing upwards. @default 10 windows */
   holdMs?: number;
+  /**
+   * The project (key group) of each key, by position: keys of one project share one budget, as
+   * Gemini counts their requests together. An undefined or missing entry is a key of its own.
+   * @default every key its own project
+   */
+  projects?: readonly (string | undefined)[];
 }
 
 /** Sliding window of amounts. */
@@ -221,22 +243,38 @@ class SlidingWindow {
  */
 const PENDING_CHECK_MS = 1000;
 
-interface KeyState {
-  key: string;
-  keyId: string;
+/**
+ * The quota of one Google Cloud project: Gemini counts requests and tokens per project, so keys
+ * of one project (a key group) share one of these, and a plain key has its own.
+ */
+interface ProjectQuota {
   requests: SlidingWindow;
   tokens: SlidingWindow;
   day: string;
   requestsToday: number;
   parkedUntil: number;
+  /** The limits in force: the budget's, or lower after the server's 429s. */
+  learned: { rpm: number; tpm: number };
+  /**
+   * Requests a day in force: the budget's, or the `quotaValue` of a per-day 429. Kept, not
+   * probed upwards: a project's daily limit changes with its tier, not from one day to the next.
+   */
+  learnedRpd: number;
+  /** When the learned limits may next be raised. */
+  probeAt: number;
+}
+
+interface KeyState {
+  key: string;
+  keyId: string;
+  /** The project's quota; shared with the other keys of its group. */
+  quota: ProjectQuota;
+  /** The group's name as configured; undefined for a key of its own. */
+  project: string | undefined;
   /** Refused by the server: out of use until enabled again. */
   disabled: boolean;
   /** When a disabled key is next checked. */
   checkAt: number;
-  /** The limits in force: the budget's, or lower after the server's 429s. */
-  learned: { rpm: number; tpm: number };
-  /** When the learned limits may next be raised. */
-  probeAt: number;
   breaker: CircuitBreaker;
 }
 
@@ -279,20 +317,31 @@ export class MemoryTokenPool implements TokenPool {
     this.#budget = budget;
     this.#windowMs = options.windowMs ?? 61_000;
     this.#holdMs = options.holdMs ?? 10 * this.#windowMs;
-    this.#keys = keys.map((key, i) => ({
-      key,
-      keyId: `key${i + 1}`,
+    const quotas = new Map<string, ProjectQuota>();
+    const newQuota = (): ProjectQuota => ({
       requests: new SlidingWindow(this.#windowMs),
       tokens: new SlidingWindow(this.#windowMs),
       day: "",
       requestsToday: 0,
       parkedUntil: 0,
-      disabled: false,
-      checkAt: 0,
       learned: { rpm: budget.rpm, tpm: budget.tpm },
+      learnedRpd: budget.rpd,
       probeAt: 0,
-      breaker: new CircuitBreaker(options),
-    }));
+    });
+    this.#keys = keys.map((key, i) => {
+      const project = options.projects?.[i];
+      let quota = project === undefined ? newQuota() : quotas.get(project);
+      if (quota === undefined) quotas.set(project!, quota = newQuota());
+      return {
+        key,
+        keyId: `key${i + 1}`,
+        quota,
+        project,
+        disabled: false,
+        checkAt: 0,
+        breaker: new CircuitBreaker(options),
+      };
+    });
   }
 
   keys(): readonly { keyId: string; key: string }[] {
@@ -313,17 +362,17 @@ export class MemoryTokenPool implements TokenPool {
         continue;
       }
       allDisabled = false;
-      if (state.requestsToday >= this.#budget.rpd) {
+      if (state.quota.requestsToday >= state.quota.learnedRpd) {
         waitMs = Math.min(waitMs, nextPacificMidnight(now) - now);
         continue;
       }
       dayExhausted = false;
       // A prompt larger than the whole minute budget could never fit; let it through alone.
-      const need = Math.min(tokens, state.learned.tpm);
+      const need = Math.min(tokens, state.quota.learned.tpm);
       const wait = Math.max(
-        state.parkedUntil - now,
-        state.requests.waitMs(1, state.learned.rpm, now),
-        state.tokens.waitMs(need, state.learned.tpm, now),
+        state.quota.parkedUntil - now,
+        state.quota.requests.waitMs(1, state.quota.learned.rpm, now),
+        state.quota.tokens.waitMs(need, state.quota.learned.tpm, now),
         0,
       );
       if (wait > 0) {
@@ -341,7 +390,7 @@ export class MemoryTokenPool implements TokenPool {
         best = state;
         break;
       }
-      const room = state.learned.rpm - state.requests.used(now);
+      const room = state.quota.learned.rpm - state.quota.requests.used(now);
       if (room > bestRoom) {
         best = state;
         bestRoom = room;
@@ -355,10 +404,10 @@ export class MemoryTokenPool implements TokenPool {
         allDisabled,
       };
     }
-    const need = Math.min(tokens, best.learned.tpm);
-    best.requests.add(1, now);
-    best.tokens.add(need, now);
-    best.requestsToday++;
+    const need = Math.min(tokens, best.quota.learned.tpm);
+    best.quota.requests.add(1, now);
+    best.quota.tokens.add(need, now);
+    best.quota.requestsToday++;
     return { ok: true, reservation: { key: best.key, keyId: best.keyId, tokens: need, at: now } };
   }
 
@@ -367,13 +416,18 @@ export class MemoryTokenPool implements TokenPool {
    * free slots of every usable key now, then the moments old requests leave the window.
    */
   forecast(count: number, now: number): number[] {
-    const slots: number[] = [];
+    // A project's slots once, from the soonest of its usable keys: its keys share them.
+    const soonest = new Map<ProjectQuota, number>();
     for (const state of this.#keys) {
       this.#rollDay(state, now);
-      if (state.disabled || state.requestsToday >= this.#budget.rpd) continue;
-      const from = Math.max(now, state.parkedUntil, now + state.breaker.msUntilProbe(now));
-      const left = Math.min(count, this.#budget.rpd - state.requestsToday);
-      for (const at of state.requests.slots(left, state.learned.rpm, now)) {
+      if (state.disabled || state.quota.requestsToday >= state.quota.learnedRpd) continue;
+      const from = Math.max(now, state.quota.parkedUntil, now + state.breaker.msUntilProbe(now));
+      soonest.set(state.quota, Math.min(soonest.get(state.quota) ?? Infinity, from));
+    }
+    const slots: number[] = [];
+    for (const [quota, from] of soonest) {
+      const left = Math.min(count, quota.learnedRpd - quota.requestsToday);
+      for (const at of quota.requests.slots(left, quota.learned.rpm, now)) {
         slots.push(Math.max(at, from));
       }
     }
@@ -383,7 +437,7 @@ export class MemoryTokenPool implements TokenPool {
 
   settle(reservation: Reservation, actualTokens: number, _now: number): void {
     const state = this.#state(reservation.keyId);
-    state?.tokens.correct(reservation.at, actualTokens - reservation.tokens);
+    state?.quota.tokens.correct(reservation.at, actualTokens - reservation.tokens);
   }
 
   throttled(
@@ -394,26 +448,26 @@ export class MemoryTokenPool implements TokenPool {
   ): void {
     const state = this.#state(reservation.keyId);
     if (!state) return;
-    state.requests.correct(reservation.at, -1);
-    state.tokens.correct(reservation.at, -reservation.tokens);
+    state.quota.requests.correct(reservation.at, -1);
+    state.quota.tokens.correct(reservation.at, -reservation.tokens);
     // Nor did the server count it against the day: a run of 429s must not spend the local RPD.
-    if (state.day === pacificDayKey(reservation.at)) {
-      state.requestsToday = Math.max(0, state.requestsToday - 1);
+    if (state.quota.day === pacificDayKey(reservation.at)) {
+      state.quota.requestsToday = Math.max(0, state.quota.requestsToday - 1);
     }
-    state.parkedUntil = Math.max(state.parkedUntil, until);
+    state.quota.parkedUntil = Math.max(state.quota.parkedUntil, until);
     if (dimension === undefined) return;
     // The server let through at most what was sent before the refused request (calls before
     // it that are refused too lower this further when their own 429 arrives).
     // A floor of a quarter of the budget: a 429 with little of ours in the window means others
     // share the project, and the server's retry delay already keeps this key quiet meanwhile.
     const [limit, window] = dimension === "requests"
-      ? ["rpm" as const, state.requests]
-      : ["tpm" as const, state.tokens];
-    state.learned[limit] = Math.max(
+      ? ["rpm" as const, state.quota.requests]
+      : ["tpm" as const, state.quota.tokens];
+    state.quota.learned[limit] = Math.max(
       Math.ceil(this.#budget[limit] / 4),
-      Math.min(state.learned[limit], window.usedUpTo(reservation.at, now)),
+      Math.min(state.quota.learned[limit], window.usedUpTo(reservation.at, now)),
     );
-    state.probeAt = now + this.#holdMs;
+    state.quota.probeAt = now + this.#holdMs;
   }
 
   disable(keyId: string, checkAt: number): void {
@@ -428,11 +482,14 @@ export class MemoryTokenPool implements TokenPool {
     if (state) state.disabled = false;
   }
 
-  exhaustDay(keyId: string, now: number): void {
+  exhaustDay(keyId: string, now: number, dailyLimit?: number): void {
     const state = this.#state(keyId);
     if (!state) return;
     this.#rollDay(state, now);
-    state.requestsToday = Math.max(state.requestsToday, this.#budget.rpd);
+    if (dailyLimit !== undefined && Number.isInteger(dailyLimit) && dailyLimit >= 1) {
+      state.quota.learnedRpd = Math.min(this.#budget.rpd, dailyLimit);
+    }
+    state.quota.requestsToday = Math.max(state.quota.requestsToday, state.quota.learnedRpd);
   }
 
   report(keyId: string, ok: boolean, now: number): void {
@@ -446,12 +503,13 @@ export class MemoryTokenPool implements TokenPool {
       this.#rollDay(state, now);
       return {
         keyId: state.keyId,
-        requestsLastMinute: state.requests.used(now),
-        tokensLastMinute: state.tokens.used(now),
-        requestsToday: state.requestsToday,
+        ...(state.project === undefined ? {} : { project: state.project }),
+        requestsLastMinute: state.quota.requests.used(now),
+        tokensLastMinute: state.quota.tokens.used(now),
+        requestsToday: state.quota.requestsToday,
         budget: this.#budget,
-        effective: { ...state.learned },
-        parkedUntil: state.parkedUntil > now ? state.parkedUntil : undefined,
+        effective: { ...state.quota.learned, rpd: state.quota.learnedRpd },
+        parkedUntil: state.quota.parkedUntil > now ? state.quota.parkedUntil : undefined,
         disabledUntil: state.disabled ? Math.max(now, state.checkAt) : undefined,
         breaker: state.breaker.state,
       };
@@ -464,20 +522,24 @@ export class MemoryTokenPool implements TokenPool {
 
   /** Raises learned limits back towards the budget, 5% a window, once the hold has passed. */
   #probe(state: KeyState, now: number): void {
-    const below = state.learned.rpm < this.#budget.rpm || state.learned.tpm < this.#budget.tpm;
-    if (!below || now < state.probeAt) return;
+    const below = state.quota.learned.rpm < this.#budget.rpm ||
+      state.quota.learned.tpm < this.#budget.tpm;
+    if (!below || now < state.quota.probeAt) return;
     for (const limit of ["rpm", "tpm"] as const) {
       const budget = this.#budget[limit];
-      state.learned[limit] = Math.min(budget, state.learned[limit] + Math.ceil(budget / 20));
+      state.quota.learned[limit] = Math.min(
+        budget,
+        state.quota.learned[limit] + Math.ceil(budget / 20),
+      );
     }
-    state.probeAt = now + this.#windowMs;
+    state.quota.probeAt = now + this.#windowMs;
   }
 
   #rollDay(state: KeyState, now: number): void {
     const day = this.#dayAt(now);
-    if (state.day !== day) {
-      state.day = day;
-      state.requestsToday = 0;
+    if (state.quota.day !== day) {
+      state.quota.day = day;
+      state.quota.requestsToday = 0;
     }
   }
 

@@ -126,7 +126,7 @@ Deno.test("a 429 that names the tokens quota lowers the token limit, not the req
   const refused = pool.reserve(400, NOON + 1);
   assert.ok(refused.ok);
   pool.throttled(refused.reservation, NOON + 60_000, "tokens", NOON + 10);
-  assert.deepEqual(pool.status(NOON + 10)[0].effective, { rpm: 10, tpm: 400 });
+  assert.deepEqual(pool.status(NOON + 10)[0].effective, { rpm: 10, tpm: 400, rpd: 1000 });
 });
 
 Deno.test("a 429 that names no quota (overload) parks the key without lowering its limit", () => {
@@ -180,4 +180,66 @@ Deno.test("by default a request counts for a minute and a second (the server cou
   pool.reserve(1, NOON);
   assert.equal(pool.reserve(1, NOON + 60_000).ok, false);
   assert.ok(pool.reserve(1, NOON + 61_000).ok);
+});
+
+Deno.test("a per-day 429's quotaValue becomes the key's daily limit, from the next day on too", () => {
+  const pool = new MemoryTokenPool(["a", "b"], { rpm: 100, tpm: 100_000, rpd: 250 }, MINUTE);
+  for (let i = 0; i < 3; i++) pool.reserve(1, NOON + i);
+  pool.exhaustDay("key1", NOON + 10, 20);
+  const [key1, key2] = pool.status(NOON + 10);
+  assert.deepEqual([key1.effective.rpd, key2.effective.rpd], [20, 250]);
+  const tomorrow = nextPacificMidnight(NOON);
+  let served = 0;
+  for (let i = 0; i < 60; i++) {
+    const got = pool.reserve(1, tomorrow + i * 500);
+    if (got.ok && got.reservation.keyId === "key1") served++;
+  }
+  assert.equal(served, 20, "key1 serves its real 20 a day, not the configured 250");
+  assert.equal(pool.status(tomorrow + 30_000)[0].requestsToday, 20);
+  assert.equal(pool.status(tomorrow + 30_000)[1].requestsToday, 40);
+  // A stated limit above the configured budget does not raise it; nonsense is ignored.
+  pool.exhaustDay("key2", NOON, 1000);
+  pool.exhaustDay("key2", NOON, 0);
+  assert.equal(pool.status(NOON)[1].effective.rpd, 250);
+});
+
+Deno.test("keys of one project share one budget; a key of its own keeps its own", () => {
+  const pool = new MemoryTokenPool(["a1", "a2", "b"], BUDGET, {
+    ...MINUTE,
+    projects: ["projA", "projA", undefined],
+  });
+  const served = new Map<string, number>();
+  for (let i = 0; i < 10; i++) {
+    const got = pool.reserve(1, NOON + i);
+    if (got.ok) served.set(got.reservation.keyId, (served.get(got.reservation.keyId) ?? 0) + 1);
+  }
+  // rpm 3: the project's two keys together serve 3, the plain key 3 more, then the minute is full.
+  assert.equal((served.get("key1") ?? 0) + (served.get("key2") ?? 0), 3);
+  assert.equal(served.get("key3"), 3);
+  const [a1, a2, b] = pool.status(NOON + 10);
+  assert.deepEqual([a1.project, a2.project, b.project], ["projA", "projA", undefined]);
+  assert.equal(a1.requestsLastMinute, 3);
+  assert.equal(a2.requestsLastMinute, 3);
+  assert.equal(a1.requestsToday, 3);
+  // The forecast counts the project's slots once, not once per key: 2 left today for the
+  // project (rpd 5, 3 used) and 2 for the plain key, where a count per key would say 6.
+  assert.equal(pool.forecast(10, NOON + 10).filter((at) => at === NOON + 10).length, 0);
+  assert.equal(pool.forecast(10, NOON + 10).length, 4);
+});
+
+Deno.test("a project's 429s and spent day hold for every key of the group, not its refusals", () => {
+  const pool = new MemoryTokenPool(["a1", "a2"], BUDGET, { ...MINUTE, projects: ["p", "p"] });
+  const first = pool.reserve(1, NOON);
+  assert.ok(first.ok);
+  pool.throttled(first.reservation, NOON + 30_000, "requests", NOON + 1);
+  const parked = pool.reserve(1, NOON + 2);
+  assert.equal(!parked.ok && parked.waitMs, 29_998, "the other key of the project rests too");
+  pool.exhaustDay("key2", NOON + 40_000, 4);
+  const spent = pool.reserve(1, NOON + 40_000);
+  assert.equal(!spent.ok && spent.dayExhausted, true);
+  assert.deepEqual(pool.status(NOON).map((k) => k.effective.rpd), [4, 4]);
+  // A refused key is the key's own affair: its partner serves tomorrow.
+  pool.disable("key1", NOON + 3_600_000);
+  const tomorrow = pool.reserve(1, nextPacificMidnight(NOON));
+  assert.equal(tomorrow.ok && tomorrow.reservation.keyId, "key2");
 });

@@ -103,6 +103,19 @@ Deno.test("a per-day 429 moves the call to the other key", async () => {
   });
 });
 
+Deno.test("a per-day 429 with a quotaValue teaches the pool the key's real daily limit", async () => {
+  const keys = [KEY, "second-key"];
+  const pool = new MemoryTokenPool(keys, { rpm: 100, tpm: 1_000_000, rpd: 250 });
+  await withBroker({ keys, fakeKeys: keys, pool }, async (fake, broker) => {
+    fake.fail429({ kind: "day", quotaValue: 20 }).reply("다른 키로 답함.");
+    const result = await broker.generate({ priority: "chat", contents: CONTENTS });
+    assert.equal(result.ok && result.text, "다른 키로 답함.");
+    const [first, second] = pool.status(Date.now());
+    assert.deepEqual([first.effective.rpd, second.effective.rpd], [20, 250]);
+    assert.equal(first.requestsToday, 20);
+  });
+});
+
 Deno.test("verifyKeys through the SDK: the invalid key is named by id, the valid one measures the persona", async () => {
   await withBroker({ keys: [KEY, "AIzaInvalidKey000"] }, async (_fake, broker) => {
     const checks = await broker.verifyKeys();

@@ -128,6 +128,10 @@ export class World {
       GEMINI_API_URL: this.gemini.url,
       DATA_DIR: this.dataDir,
       LOG_LEVEL: "info",
+      // The free-tier defaults (20 requests a day) would end a test's conversation partway;
+      // a test about quota sets its own.
+      GEMINI_RPM: "1000",
+      GEMINI_RPD: "100000",
       ...extra,
     };
   }

@@ -19,7 +19,8 @@ async function startWithHttp(
   world: World,
   extra: Record<string, string> = {},
 ): Promise<{ bot: BotProcess; base: string }> {
-  const bot = await world.startBot({ HTTP_PORT: "0", ...extra });
+  // The daily budget the figures below show; the harness's own is far larger.
+  const bot = await world.startBot({ HTTP_PORT: "0", GEMINI_RPD: "250", ...extra });
   const pattern = /Operations endpoints on http:\/\/([\d.]+):(\d+)\//;
   await bot.waitForOutput(pattern);
   const [, host, port] = bot.output.match(pattern)!;

@@ -128,6 +128,7 @@ Deno.test("what users see, through the real bot", async (t) => {
       assert.deepEqual(commands.map((c) => c.name).sort(), [
         "help",
         "reset",
+        "settings",
         "status",
         "summarize",
       ]);

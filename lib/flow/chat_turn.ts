@@ -37,6 +37,11 @@ export interface ChatTurnDeps {
   };
   /** The turn's logger; the caller's log context carries its ids. */
   logger: Logger;
+  /**
+   * The persona of the message's server (`/settings persona`), read at each turn so a change
+   * applies at once; undefined for the bot's default one. @default none: always the default
+   */
+  personaFor?(guildId: string | undefined): string | undefined;
   /** Epoch ms now. @default Date.now */
   now?: () => number;
   /**
@@ -102,12 +107,14 @@ export async function chatTurn(
   });
   let shown: string | undefined;
   let committed: CommitResult;
+  const persona = deps.personaFor?.(message.guildId);
   try {
     // Generate, showing the answer as it streams.
     const result = await deps.generate({
       priority: "chat",
       // The files' bytes go into this request only; the window keeps their notes.
       contents: withTurnParts(begun.lease.contents, input.parts),
+      ...(persona === undefined ? {} : { systemInstruction: persona }),
       onText: (soFar) => stream.update(soFar),
       onWait: waitOn(countdown),
     });

@@ -11,6 +11,7 @@ import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
 import { splitMessage } from "../split_message.ts";
 import { deliveryFailureText, text } from "../strings_ko.ts";
 import { summaryRequestFromOptions } from "../summary_request.ts";
+import { SETTINGS_COMMAND, settingsCommand, type SettingsCommandDeps } from "./settings_command.ts";
 import { type SummaryDeps, summaryText } from "./summary.ts";
 
 /** Slash commands, registered at start-up. */
@@ -58,16 +59,17 @@ export const COMMANDS: CommandDefinition[] = [
     description: "Queue, quota and sessions",
     description_localizations: { ko: text.commands.status },
   },
+  SETTINGS_COMMAND,
 ];
 
 /** What the commands cross. */
-export interface CommandDeps extends SummaryDeps {
+export interface CommandDeps extends SummaryDeps, SettingsCommandDeps {
   /** `/reset` forgets the channel's session. */
   sessions: Pick<SessionsPort, "reset">;
   /** The per-user limit: a summary reads up to 300 messages and makes a large call. */
   limiter: SlidingWindowLimiter;
-  /** The `/status` text, built when asked. */
-  statusText(): string;
+  /** The `/status` text, built when asked, with the settings of `guildId` when given. */
+  statusText(guildId?: string): string;
 }
 
 /** The names of the commands this bot registers: any other is a stale registration. */
@@ -91,7 +93,9 @@ export async function handleCommand(
     case "help":
       return await reply.send(text.help);
     case "status":
-      return await reply.send(deps.statusText());
+      return await reply.send(deps.statusText(command.guildId));
+    case "settings":
+      return await settingsCommand(command, reply, deps);
     case "reset": {
       const result = await deps.sessions.reset(command.channelId, `reset-${command.id}`);
       const notice = result.ok ? text.resetDone : deliveryFailureText(result.error);
@@ -102,6 +106,9 @@ export async function handleCommand(
       const limit = deps.limiter.hit(command.userId, Date.now());
       if (!limit.allowed) {
         return await reply.send(text.rateLimited(Math.ceil(limit.retryAfterMs / 1000)));
+      }
+      if (!deps.settings.forGuild(command.guildId).summaries) {
+        return await reply.send(text.summariesOff);
       }
       return await summarizeCommand(command, reply, deps);
     }

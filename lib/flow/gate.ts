@@ -34,6 +34,10 @@ export interface GateContext {
   limiter: SlidingWindowLimiter;
   /** Epoch ms now, for the limiter. */
   now: number;
+  /** The channel is in `always` mode (`/settings channel`): every message is for the bot. */
+  alwaysAnswer?: boolean;
+  /** The server turned summaries off (`/settings summaries`): `!요약` is told so. */
+  summariesOff?: boolean;
 }
 
 const IGNORE: GateDecision = { action: "ignore" };
@@ -64,7 +68,10 @@ export function gate(message: ChatMessage, context: GateContext): GateDecision {
   const content = stripMention(message.content, context.botId, { roleId: message.botRoleId });
   const summary = parseSummaryCommand(content);
   const isHelp = content === text.textCommands.help;
-  const isAddressed = shouldAnswer(message, context.botId);
+  const isMentioned = shouldAnswer(message, context.botId);
+  // In an `always` channel everything people say is for the bot, but a message with nothing to
+  // answer (a sticker, a picture alone) is not worth "you called?".
+  const isAddressed = isMentioned || (context.alwaysAnswer === true && content.length > 0);
   if (!summary && !isHelp && !isAddressed) return IGNORE;
   if (context.stopping) return { action: "reply", text: text.stopping };
   const limit = context.limiter.hit(message.authorId, context.now);
@@ -73,6 +80,7 @@ export function gate(message: ChatMessage, context: GateContext): GateDecision {
     if (!limit.firstRejection) return IGNORE;
     return { action: "reply", text: text.rateLimited(Math.ceil(limit.retryAfterMs / 1000)) };
   }
+  if (summary && context.summariesOff) return { action: "reply", text: text.summariesOff };
   if (summary && !summary.ok) return { action: "reply", text: summary.error };
   if (summary) return { action: "summary", request: summary.request };
   if (isHelp) return { action: "reply", text: text.help };

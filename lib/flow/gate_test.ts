@@ -107,3 +107,23 @@ Deno.test("gate answers a mention that brings only a file, or only a reply, as a
     text: text.emptyMention,
   });
 });
+
+Deno.test("gate answers every message in an always channel, but not an empty one or a bot's", () => {
+  const always = context({ alwaysAnswer: true });
+  assert.deepEqual(gate(message("그냥 하는 말"), always), {
+    action: "chat",
+    line: "민수: 그냥 하는 말",
+  });
+  assert.deepEqual(gate(message(""), always), { action: "ignore" });
+  assert.deepEqual(gate(message("봇이야", { authorIsBot: true }), always), { action: "ignore" });
+  assert.deepEqual(gate(message("그냥 하는 말"), context()), { action: "ignore" });
+});
+
+Deno.test("gate tells a server that turned summaries off so, and still counts the command", () => {
+  const off = context({ summariesOff: true });
+  assert.deepEqual(gate(message("!요약"), off), { action: "reply", text: text.summariesOff });
+  assert.deepEqual(gate(message("!요약 20분"), off), { action: "reply", text: text.summariesOff });
+  // The limit (2) still applies: the third is told once to slow down.
+  assert.equal((gate(message("!요약"), off) as { text: string }).text, text.rateLimited(60));
+  assert.equal(gate(message("!요약"), context()).action, "summary");
+});

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { GuildSettings } from "../settings_store.ts";
 import { text } from "../strings_ko.ts";
 import type { KeyStatus } from "../token_pool.ts";
 
@@ -18,6 +19,8 @@ export interface StatusSources {
   keys: KeyStatus[];
   /** Epoch ms now, for when a refused key is checked next. */
   now: number;
+  /** The settings of the server `/status` was used in; absent in a DM. */
+  server?: GuildSettings;
 }
 
 /**
@@ -38,8 +41,15 @@ export function statusText(sources: StatusSources): string {
       keyId: k.keyId,
       // The learned limit, which may be below the configured one after the server's 429s.
       minuteLeft: k.disabledUntil ? 0 : Math.max(0, k.effective.rpm - k.requestsLastMinute),
-      dayLeft: k.disabledUntil ? 0 : Math.max(0, k.budget.rpd - k.requestsToday),
+      dayLeft: k.disabledUntil ? 0 : Math.max(0, k.effective.rpd - k.requestsToday),
       checkInMs: k.disabledUntil === undefined ? undefined : k.disabledUntil - sources.now,
     })),
+    ...(sources.server === undefined ? {} : {
+      server: {
+        personaChars: sources.server.persona?.length,
+        alwaysChannelIds: [...sources.server.alwaysChannels].sort(),
+        summaries: sources.server.summaries,
+      },
+    }),
   });
 }

@@ -152,8 +152,16 @@ export interface InteractionOptions {
   guildId?: string;
   /** The slash command's name. */
   name: string;
+  /** The values given; a subcommand's, nested in it as Discord sends them, with `subcommand`. */
   options?: { name: string; type: number; value: unknown }[];
+  /** The subcommand used (`/name subcommand ...`): sent as `options[0]` of type 1. */
+  subcommand?: string;
   userId?: string;
+  /**
+   * The member's permissions in the channel (`member.permissions`), a bit set as a string of
+   * digits. @default {the text permissions everyone has, without Manage Server}
+   */
+  memberPermissions?: string;
   /**
    * Leave `channel_id` and `channel` out of the payload, as Discord's schema allows; the fake
    * still files the response under `channelId`. @default {false}
@@ -594,7 +602,17 @@ export class FakeDiscord {
         id: command?.id ?? this.#ids.next(),
         name: opts.name,
         type: 1,
-        ...(opts.options ? { options: opts.options } : {}),
+        ...(opts.subcommand
+          ? {
+            options: [{
+              name: opts.subcommand,
+              type: 1,
+              ...(opts.options ? { options: opts.options } : {}),
+            }],
+          }
+          : opts.options
+          ? { options: opts.options }
+          : {}),
         ...(opts.guildId ? { guild_id: opts.guildId } : {}),
       },
       ...(opts.omitChannelId ? {} : {
@@ -612,7 +630,11 @@ export class FakeDiscord {
     if (opts.guildId) {
       interaction.guild_id = opts.guildId;
       interaction.guild_locale = "ko";
-      interaction.member = { ...member(), user, permissions: PERMISSIONS_ALL_TEXT };
+      interaction.member = {
+        ...member(),
+        user,
+        permissions: opts.memberPermissions ?? PERMISSIONS_ALL_TEXT,
+      };
     } else {
       interaction.user = user;
     }

@@ -34,6 +34,12 @@ const CACHE_MIN_TOKENS: ReadonlyArray<readonly [string, number]> = [
   ["pro", 4096],
 ];
 const DEFAULT_CACHE_MIN_TOKENS = 4096;
+/** What `models.list` answers when no `models` option narrows it. */
+export const DEFAULT_MODELS: readonly string[] = [
+  "gemini-2.5-flash",
+  "gemini-2.5-flash-lite",
+  "gemini-2.5-pro",
+];
 
 /** A `Content` as the REST API carries it. */
 export interface Content {
@@ -118,7 +124,11 @@ export interface FakeGeminiOptions {
   thoughtsTokens?: number;
   /** How many SSE events a streamed text is split into. @default {4} */
   chunks?: number;
-  /** When set, any other model answers 404 NOT_FOUND like the real API. */
+  /**
+   * When set, any other model answers 404 NOT_FOUND like the real API (generate and
+   * countTokens), and `models.list` lists these. @default {every model answers; the list holds
+   * {@linkcode DEFAULT_MODELS}}
+   */
   models?: string[];
   /**
    * Implicit caching as Gemini 2.5 documents it: leading tokens that repeat a recent request's,
@@ -166,6 +176,7 @@ export type FakeGeminiAction =
   | "files.list"
   | "files.get"
   | "files.delete"
+  | "models.list"
   | "unknown";
 
 /** A request the fake answered, with the status it chose. */
@@ -330,6 +341,15 @@ export class FakeGemini {
     return this.script({ error: { status, body: apiError(status, message) } });
   }
 
+  /**
+   * Serves only `models` from now on, as when Google retires one while a bot runs (undefined
+   * serves every model again); `models.list` follows.
+   */
+  serveModels(models: string[] | undefined): this {
+    this.#opts.models = models;
+    return this;
+  }
+
   /** Queues a default reply whose headers come after `ms`. */
   slowFirstByte(ms: number): this {
     return this.script({ delayFirstMs: ms });
@@ -435,7 +455,12 @@ export class FakeGemini {
           route.action === "streamGenerateContent",
         );
       case "countTokens":
-        return this.#finish(rec, this.#countTokens(rec.body ?? {}));
+        return this.#finish(
+          rec,
+          this.#modelMissing(route.model!, rec.action) ?? this.#countTokens(rec.body ?? {}),
+        );
+      case "models.list":
+        return this.#finish(rec, this.#json(200, this.#listModels()));
       case "cachedContents.create":
         return this.#finish(rec, this.#createCache(rec.body ?? {}));
       case "cachedContents.list":
@@ -495,20 +520,8 @@ export class FakeGemini {
     stream: boolean,
   ): Promise<Response> {
     const body: Json = rec.body ?? {};
-    if (this.#opts.models && !this.#opts.models.includes(model)) {
-      return this.#finish(
-        rec,
-        this.#json(
-          404,
-          apiError(
-            404,
-            `models/${model} is not found for API version v1beta, or is not supported for ` +
-              `${rec.action}. Call ListModels to see the list of available models and their ` +
-              `supported methods.`,
-          ),
-        ),
-      );
-    }
+    const missing = this.#modelMissing(model, rec.action);
+    if (missing) return this.#finish(rec, missing);
     const cacheName = typeof body.cachedContent === "string" ? body.cachedContent : undefined;
     let cache: CacheEntry | undefined;
     if (cacheName) {
@@ -790,6 +803,49 @@ export class FakeGemini {
     return undefined;
   }
 
+  /** The real API's 404 for a model it does not serve, or undefined when it serves `model`. */
+  #modelMissing(model: string, action: FakeGeminiAction): Response | undefined {
+    if (!this.#opts.models || this.#opts.models.includes(model)) return undefined;
+    return this.#json(
+      404,
+      apiError(
+        404,
+        `models/${model} is not found for API version v1beta, or is not supported for ` +
+          `${action}. Call ListModels to see the list of available models and their ` +
+          `supported methods.`,
+      ),
+    );
+  }
+
+  /** `models.list`, one page, shaped like the real answer. */
+  #listModels(): Json {
+    const ids = this.#opts.models ?? DEFAULT_MODELS;
+    return {
+      models: [
+        ...ids.map((id) => ({
+          name: `models/${id}`,
+          version: "001",
+          displayName: id,
+          inputTokenLimit: 1_048_576,
+          outputTokenLimit: 65_536,
+          supportedGenerationMethods: [
+            "generateContent",
+            "countTokens",
+            "createCachedContent",
+            "batchGenerateContent",
+          ],
+        })),
+        // Listed by the real API too, but no model to chat with.
+        {
+          name: "models/gemini-embedding-001",
+          version: "001",
+          displayName: "Gemini Embedding 001",
+          supportedGenerationMethods: ["embedContent", "countTextTokens", "countTokens"],
+        },
+      ],
+    };
+  }
+
   #countTokens(body: Json): Response {
     const inner = (body.generateContentRequest ?? body) as Json;
     let total = countContents((inner.contents ?? []) as Content[]);
@@ -1002,6 +1058,7 @@ function parseRoute(
     if (f[1] && method === "GET") return { action: "files.get", id: f[1] };
     if (f[1] && method === "DELETE") return { action: "files.delete", id: f[1] };
   }
+  if (method === "GET" && /^\/v1(?:beta)?\/models$/.test(path)) return { action: "models.list" };
   const c = path.match(/^\/v1(?:beta)?\/cachedContents(?:\/([^/]+))?$/);
   if (c) {
     const id = c[1];
