@@ -90,7 +90,11 @@ export function nextStep(failure: GeminiFailure, call: FailedCall): FailureStep 
         ? { step: "key_refused", status: failure.status }
         : { step: "rejected", status: failure.status };
     case "rate_limit":
-      if (failure.scope === "day") return { step: "day_quota", dailyLimit: failure.dailyLimit };
+      if (failure.scope === "day") {
+        return failure.dailyLimit === undefined
+          ? { step: "day_quota" }
+          : { step: "day_quota", dailyLimit: failure.dailyLimit };
+      }
       return {
         step: "minute_quota",
         ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),

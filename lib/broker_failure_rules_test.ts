@@ -60,6 +60,10 @@ Deno.test("a refused key moves the call to another key; other 4xx and blocks end
 
 Deno.test("429s rest the key (minute) or spend its day; transient ones say why", () => {
   assert.deepEqual(nextStep({ kind: "rate_limit", scope: "day" }, call), { step: "day_quota" });
+  assert.deepEqual(nextStep({ kind: "rate_limit", scope: "day", dailyLimit: 20 }, call), {
+    step: "day_quota",
+    dailyLimit: 20,
+  });
   assert.deepEqual(
     nextStep({ kind: "rate_limit", scope: "minute", retryAfterMs: 37_000, quota: "tokens" }, call),
     { step: "minute_quota", retryAfterMs: 37_000, quota: "tokens" },

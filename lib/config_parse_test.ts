@@ -8,7 +8,10 @@ Deno.test("each reader returns its default when unset and the typed value when v
   assert.equal(url({ U: "http://127.0.0.1:9/x//" }, "U", "https://a"), "http://127.0.0.1:9/x");
   assert.equal(oneOf({ L: "DEBUG" }, "L", ["debug", "info"], "info"), "debug");
   assert.equal(optionalSnowflake({}, "G"), undefined);
-  assert.deepEqual(apiKeys({ GEMINI_API_KEYS: "a, b,a" }), ["a", "b"]);
+  assert.deepEqual(apiKeys({ GEMINI_API_KEYS: "a, b,a" }), {
+    keys: ["a", "b"],
+    projects: [undefined, undefined],
+  });
 });
 
 Deno.test("a bad value throws a ConfigError naming the variable and what it expects, not the value", () => {
