@@ -39,15 +39,29 @@ import { BotMetrics } from "./lib/metrics.ts";
 import { loadPersona } from "./lib/prompts.ts";
 import { SlidingWindowLimiter } from "./lib/sliding_window_limiter.ts";
 import { renderStatusPage } from "./lib/status_page.ts";
-import { DATABASE_FILE, SqliteStore } from "./lib/store.ts";
+import {
+  connectRedis,
+  redactRedisUrl,
+  type RedisConnection,
+  whenReady,
+} from "./lib/redis_client.ts";
+import { RedisStore, type RedisStoreConfig } from "./lib/redis_store.ts";
+import { shardLabel } from "./lib/shard_range.ts";
+import { DATABASE_FILE, type SessionStore, SqliteStore } from "./lib/store.ts";
 import { text } from "./lib/strings_ko.ts";
 import { MemoryTokenPool } from "./lib/token_pool.ts";
 import { GeminiTracing, inSpan, setTraceRedactor } from "./lib/tracing.ts";
 
-/** Exit codes: 2 for configuration, 1 for a failed start or shutdown, 70 when the bot cannot go on. */
+/**
+ * Exit codes: 2 for configuration, 1 for a failed start (Discord refused the token, Redis could
+ * not be reached) or shutdown, 70 when the bot cannot go on.
+ */
 const EXIT_CONFIG = 2;
 const EXIT_FAILED = 1;
 const EXIT_GAVE_UP = 70;
+
+/** How long the start waits for Redis to answer before it gives up. */
+const REDIS_START_WAIT_MS = 5_000;
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -63,12 +77,21 @@ export async function startBot(
   config: Config,
   persona: string,
   onFatal: (reason: string) => void,
+  redis?: RedisConnection,
 ): Promise<RunningBot> {
   const logger = log.getChild("bot");
   await Deno.mkdir(config.dataDir, { recursive: true });
   const databasePath = join(config.dataDir, DATABASE_FILE);
+  // With Redis, every process's sessions live there; this process's turns are its shards'.
+  const redisStore: RedisStoreConfig | undefined = config.redisUrl === undefined ? undefined : {
+    url: config.redisUrl,
+    ttlMs: config.sessionTtlMs,
+    turnsOf: shardLabel(config.shards),
+  };
   // Turns a killed process left in flight, read before any new turn can begin.
-  const unanswered = await takeUnanswered(databasePath);
+  const unanswered = await takeUnanswered(
+    redisStore ? await RedisStore.connect(redisStore) : SqliteStore.open(databasePath),
+  );
 
   const prices = {
     input: config.priceInputPerMillion,
@@ -113,6 +136,7 @@ export async function startBot(
   const sessionsLog = log.getChild("supervisor");
   const sessions = new Sessions({
     databasePath,
+    redis: redisStore,
     hosts: config.sessionHosts,
     maxExchanges: MAX_EXCHANGES,
     policy: config.supervisor,
@@ -225,7 +249,7 @@ export async function startBot(
     storeHealth: () => sessions.storeHealth,
   });
   // No HTTP_PORT, no server: the endpoints are opt-in.
-  const storeOpen = sqliteCheck(databasePath);
+  const storeOpen = redis ? () => redis.status === "ready" : sqliteCheck(databasePath);
   const ops = config.httpPort === undefined ? undefined : serveOps(
     { hostname: config.httpHost, port: config.httpPort },
     {
@@ -259,9 +283,8 @@ export async function startBot(
   };
 }
 
-/** Reads and forgets the turns a killed process left in flight. */
-async function takeUnanswered(databasePath: string) {
-  const store = SqliteStore.open(databasePath);
+/** Reads and forgets the turns a killed process left in flight, and closes the store. */
+async function takeUnanswered(store: SessionStore) {
   try {
     return await store.takeUnanswered();
   } finally {
@@ -283,6 +306,8 @@ async function main(): Promise<number> {
     throw error;
   }
   const secrets = [config.discordToken, ...config.geminiApiKeys];
+  const redisPassword = config.redisUrl && decodeURIComponent(new URL(config.redisUrl).password);
+  if (redisPassword) secrets.push(redisPassword);
   await setupLogging({ level: config.logLevel, format: config.logFormat, secrets });
   const redact = redactor(secrets);
   setTraceRedactor(redact);
@@ -293,12 +318,38 @@ async function main(): Promise<number> {
     log.error("Unhandled rejection: {error}", { error: redact(String(event.reason)) });
   });
 
+  let redis: RedisConnection | undefined;
+  if (config.redisUrl) {
+    const redisLog = log.getChild("redis");
+    let down = false;
+    redis = connectRedis(config.redisUrl, {
+      onError: (error) => {
+        if (!down) redisLog.warn("Redis unavailable: {error}", { error: redact(error.message) });
+        down = true;
+      },
+    });
+    redis.on("ready", () => {
+      if (down) redisLog.info("Redis is back");
+      down = false;
+    });
+    try {
+      await whenReady(redis, REDIS_START_WAIT_MS);
+    } catch (error) {
+      redis.disconnect();
+      const where = redactRedisUrl(config.redisUrl);
+      console.error(
+        `soyebot: cannot reach Redis at ${where} (REDIS_URL): ${redact(String(error))}`,
+      );
+      return EXIT_FAILED;
+    }
+  }
+
   let bot: RunningBot;
   try {
     bot = await startBot(config, persona, (reason) => {
       log.fatal("Giving up: {reason}", { reason });
       Deno.exit(EXIT_GAVE_UP);
-    });
+    }, redis);
   } catch (error) {
     log.fatal("Start failed: {error}", { error: redact(String(error)) });
     const status = (error as { cause?: { status?: number } }).cause?.status;
@@ -309,6 +360,8 @@ async function main(): Promise<number> {
     model: config.geminiModel,
     keys: config.geminiApiKeys.length,
     hosts: config.sessionHosts,
+    shards: shardLabel(config.shards),
+    store: config.redisUrl ? "redis" : "sqlite",
   });
 
   const { promise: signalled, resolve } = Promise.withResolvers<string>();
@@ -322,6 +375,7 @@ async function main(): Promise<number> {
     Deno.exit(EXIT_FAILED);
   }, SHUTDOWN_LIMIT_MS);
   await bot.stop();
+  redis?.disconnect();
   clearTimeout(overdue);
   log.info("Stopped cleanly");
   return 0;
