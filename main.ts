@@ -46,7 +46,9 @@ import {
   whenReady,
 } from "./lib/redis_client.ts";
 import { RedisStore, type RedisStoreConfig } from "./lib/redis_store.ts";
-import { shardLabel } from "./lib/shard_range.ts";
+import { processCount, shardLabel } from "./lib/shard_range.ts";
+import { LocalQuotaShare } from "./lib/quota_share.ts";
+import { RedisQuotaShare } from "./lib/redis_quota.ts";
 import { DATABASE_FILE, type SessionStore, SqliteStore } from "./lib/store.ts";
 import { text } from "./lib/strings_ko.ts";
 import { MemoryTokenPool } from "./lib/token_pool.ts";
@@ -101,11 +103,22 @@ export async function startBot(
   const metrics = new BotMetrics({ prices });
   const tracing = new GeminiTracing();
   const brokerLog = log.getChild("broker");
-  const pool = new MemoryTokenPool(config.geminiApiKeys, {
-    rpm: config.geminiRpm,
-    tpm: config.geminiTpm,
-    rpd: config.geminiRpd,
-  });
+  const budget = { rpm: config.geminiRpm, tpm: config.geminiTpm, rpd: config.geminiRpd };
+  // The quota is the project's, whatever the processes: they lease it from Redis, or each keeps
+  // to 1/N of it when there is no Redis (and, with Redis away, of what was left).
+  const processes = processCount(config.shards);
+  const share = redis
+    ? new RedisQuotaShare({
+      redis,
+      keys: config.geminiApiKeys,
+      budget,
+      processes,
+      onError: (error) => brokerLog.debug("Quota lease failed: {error}", { error: error.message }),
+    })
+    : processes > 1
+    ? new LocalQuotaShare(budget, { processes })
+    : undefined;
+  const pool = new MemoryTokenPool(config.geminiApiKeys, budget, { share });
   const broker = new GeminiBroker({
     client: tracing.wrap(new SdkGeminiClient({ baseUrl: config.geminiApiUrl })),
     pool,
@@ -277,6 +290,8 @@ export async function startBot(
       const drained = sessions.stop(8_000);
       await broker.stop(5_000);
       await drained;
+      // What is left of this process's leases goes back to the others now.
+      if (share instanceof RedisQuotaShare) await share.close();
       await discord.close();
       await ops?.shutdown();
     },

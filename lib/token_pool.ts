@@ -13,13 +13,15 @@
  * up by 5% of the budget a window, so a wrong `GEMINI_RPM` costs a handful of 429s instead of one
  * every minute.
  *
- * In memory for one process; the interface is small so that a Redis backend can share quota
- * across processes.
+ * In memory for one process. Several processes share one quota through a {@link QuotaShare}
+ * (leases from Redis, or 1/N each without it): the pool asks it before each reservation and tells
+ * it what was spent, refunded, throttled or spent for the day, so the interface stays synchronous.
  *
  * @module
  */
 import { CircuitBreaker } from "./circuit_breaker.ts";
 import { nextPacificMidnight, pacificDayKey } from "./pacific_day.ts";
+import type { QuotaShare } from "./quota_share.ts";
 
 /** Budgets of one key. */
 export interface KeyBudget {
@@ -140,6 +142,11 @@ export interface MemoryTokenPoolOptions {
   windowMs?: number;
   /** How long a limit learned from a 429 is kept before probing upwards. @default 10 windows */
   holdMs?: number;
+  /**
+   * This process's part of a quota shared with other processes: consulted before each
+   * reservation, told of every spend and correction. @default none (the whole budget is ours)
+   */
+  share?: QuotaShare;
 }
 
 /** Sliding window of amounts. */
@@ -261,6 +268,7 @@ export class MemoryTokenPool implements TokenPool {
   #dayStarts = Infinity;
   #dayEnds = -Infinity;
   #holdMs: number;
+  #share: QuotaShare | undefined;
 
   /** Creates a pool over `keys`, all sharing `budget`; throws a RangeError on bad input. */
   constructor(
@@ -279,6 +287,7 @@ export class MemoryTokenPool implements TokenPool {
     this.#budget = budget;
     this.#windowMs = options.windowMs ?? 61_000;
     this.#holdMs = options.holdMs ?? 10 * this.#windowMs;
+    this.#share = options.share;
     this.#keys = keys.map((key, i) => ({
       key,
       keyId: `key${i + 1}`,
@@ -303,7 +312,8 @@ export class MemoryTokenPool implements TokenPool {
     let best: KeyState | undefined;
     let bestRoom = -Infinity;
     let waitMs = Infinity;
-    let dayExhausted = true;
+    /** Usable keys whose day is not spent. */
+    let openDays = 0;
     let allDisabled = true;
     for (const state of this.#keys) {
       this.#rollDay(state, now);
@@ -317,7 +327,7 @@ export class MemoryTokenPool implements TokenPool {
         waitMs = Math.min(waitMs, nextPacificMidnight(now) - now);
         continue;
       }
-      dayExhausted = false;
+      openDays++;
       // A prompt larger than the whole minute budget could never fit; let it through alone.
       const need = Math.min(tokens, state.learned.tpm);
       const wait = Math.max(
@@ -328,6 +338,19 @@ export class MemoryTokenPool implements TokenPool {
       );
       if (wait > 0) {
         waitMs = Math.min(waitMs, wait);
+        continue;
+      }
+      // Asked only when the key has room here, so a full key takes no share from the others.
+      const shared = this.#share?.room(state.keyId, need, now) ?? 0;
+      if (shared === "day") {
+        // Spent for every process: the same as the server saying so here.
+        state.requestsToday = Math.max(state.requestsToday, this.#budget.rpd);
+        openDays--;
+        waitMs = Math.min(waitMs, nextPacificMidnight(now) - now);
+        continue;
+      }
+      if (shared > 0) {
+        waitMs = Math.min(waitMs, shared);
         continue;
       }
       if (state.breaker.state !== "closed") {
@@ -351,7 +374,7 @@ export class MemoryTokenPool implements TokenPool {
       return {
         ok: false,
         waitMs,
-        dayExhausted: dayExhausted && !allDisabled,
+        dayExhausted: openDays === 0 && !allDisabled,
         allDisabled,
       };
     }
@@ -359,6 +382,7 @@ export class MemoryTokenPool implements TokenPool {
     best.requests.add(1, now);
     best.tokens.add(need, now);
     best.requestsToday++;
+    this.#share?.spent(best.keyId, need, now);
     return { ok: true, reservation: { key: best.key, keyId: best.keyId, tokens: need, at: now } };
   }
 
@@ -381,9 +405,16 @@ export class MemoryTokenPool implements TokenPool {
     return slots.slice(0, count);
   }
 
-  settle(reservation: Reservation, actualTokens: number, _now: number): void {
+  settle(reservation: Reservation, actualTokens: number, now: number): void {
     const state = this.#state(reservation.keyId);
     state?.tokens.correct(reservation.at, actualTokens - reservation.tokens);
+    this.#share?.corrected(
+      reservation.keyId,
+      reservation.at,
+      0,
+      actualTokens - reservation.tokens,
+      now,
+    );
   }
 
   throttled(
@@ -401,6 +432,8 @@ export class MemoryTokenPool implements TokenPool {
       state.requestsToday = Math.max(0, state.requestsToday - 1);
     }
     state.parkedUntil = Math.max(state.parkedUntil, until);
+    this.#share?.corrected(reservation.keyId, reservation.at, -1, -reservation.tokens, now);
+    this.#share?.throttled(reservation.keyId, until, dimension, now);
     if (dimension === undefined) return;
     // The server let through at most what was sent before the refused request (calls before
     // it that are refused too lower this further when their own 429 arrives).
@@ -433,6 +466,7 @@ export class MemoryTokenPool implements TokenPool {
     if (!state) return;
     this.#rollDay(state, now);
     state.requestsToday = Math.max(state.requestsToday, this.#budget.rpd);
+    this.#share?.dayExhausted(keyId, now);
   }
 
   report(keyId: string, ok: boolean, now: number): void {
