@@ -14,7 +14,7 @@ import { GeminiBroker } from "./actors/gemini_broker.ts";
 import { Sessions } from "./actors/sessions.ts";
 import { logSessionsEvent } from "./actors/sessions_log.ts";
 import type { Config } from "./lib/config.ts";
-import { ConfigError } from "./lib/config.ts";
+import { botIdFromToken, ConfigError } from "./lib/config.ts";
 import { configFromProcess } from "./lib/config_env.ts";
 import { type ChatMessage, connectDiscord, type DiscordConnection } from "./lib/discord.ts";
 import { chatTurn } from "./lib/flow/chat_turn.ts";
@@ -49,6 +49,7 @@ import { RedisStore, type RedisStoreConfig } from "./lib/redis_store.ts";
 import { processCount, shardLabel } from "./lib/shard_range.ts";
 import { LocalQuotaShare } from "./lib/quota_share.ts";
 import { RedisQuotaShare } from "./lib/redis_quota.ts";
+import { RedisRequestBudget } from "./lib/redis_request_budget.ts";
 import { DATABASE_FILE, type SessionStore, SqliteStore } from "./lib/store.ts";
 import { text } from "./lib/strings_ko.ts";
 import { MemoryTokenPool } from "./lib/token_pool.ts";
@@ -208,7 +209,17 @@ export async function startBot(
   const discord: DiscordConnection = await connectDiscord({
     token: config.discordToken,
     apiUrl: config.discordApiUrl,
-    requestsPerSecond: config.discordRestRate,
+    // With Redis the processes share the rate there; without it, each keeps to 1/N of it.
+    requestsPerSecond: redis ? config.discordRestRate : config.discordRestRate / processes,
+    shards: config.shards,
+    sharedBudget: redis
+      ? new RedisRequestBudget({
+        redis,
+        botId: botIdFromToken(config.discordToken),
+        perSecond: config.discordRestRate,
+        processes,
+      })
+      : undefined,
   }, {
     onMessage: async (message) => {
       await connected.promise;
