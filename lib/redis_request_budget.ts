@@ -2,11 +2,12 @@
  * RedisRequestBudget: Discord's global request budget (about 50 a second per bot token) shared by
  * every process of the bot, as a {@link SharedBudget} that feeds each process's `RequestPacer`.
  *
- * Time is cut into slots of {@link SLOT_MS}; each slot allows `perSecond × SLOT_MS / 1000`
- * requests over all processes, counted in Redis (`soyebot:discord:{<bot id>}:<slot>`, expiring
- * a little after the slot). A process leases a few of a slot's tokens at a time in one Lua
- * script, so it asks Redis a few times a slot, not per request. Any sliding second then holds at
- * most five slots' worth: 5/4 of the rate, under Discord's limit at the default 35.
+ * Time is cut into slots of {@link SLOT_MS}; any sliding second overlaps at most five of them,
+ * so each slot allows a fifth of `perSecond` over all processes, counted in Redis
+ * (`soyebot:discord:{<bot id>}:<slot>`, expiring a little after the slot): together the
+ * processes never send more than `perSecond` in any second, and sustain 4/5 of it. A process
+ * leases a few of a slot's tokens at a time in one Lua script, so it asks Redis a few times a
+ * slot, not per request.
  *
  * While Redis is away each process keeps to 1/N of every slot, locally.
  *
@@ -18,6 +19,9 @@ import type { SharedBudget } from "./request_pacer.ts";
 
 /** The length of a counting slot. */
 export const SLOT_MS = 250;
+
+/** The most slots a sliding second overlaps: a slot's limit is this fraction of the rate. */
+export const SLOTS_PER_SLIDING_SECOND = 1000 / SLOT_MS + 1;
 
 // KEYS: the slot's counter. ARGV: wanted, the slot's limit, ms to keep the counter.
 const TAKE = `
@@ -72,7 +76,7 @@ export class RedisRequestBudget implements SharedBudget {
   /** A share of `perSecond` for one of `processes` processes. */
   constructor(options: RedisRequestBudgetOptions) {
     this.#options = options;
-    this.slotLimit = Math.max(1, Math.floor((options.perSecond * SLOT_MS) / 1000));
+    this.slotLimit = Math.max(1, Math.floor(options.perSecond / SLOTS_PER_SLIDING_SECOND));
     // A few asks a slot per process: fewer round trips, little left unused at the slot's end.
     this.#chunk = Math.max(1, Math.ceil(this.slotLimit / (2 * options.processes)));
     if (!("soyeTakeSlot" in options.redis)) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { REDIS_MISSING, RedisServer } from "../tests/redis_server.ts";
 import { connectRedis, type RedisConnection, whenReady } from "./redis_client.ts";
-import { RedisRequestBudget, SLOT_MS } from "./redis_request_budget.ts";
+import { RedisRequestBudget, SLOTS_PER_SLIDING_SECOND } from "./redis_request_budget.ts";
 import { RequestPacer } from "./request_pacer.ts";
 
 const RATE = 40;
@@ -69,11 +69,11 @@ function redisTest(name: string, fn: (server: RedisServer) => Promise<void>): vo
 redisTest("two processes pacing through one Redis budget stay within it together", async (s) => {
   const [a, b] = await pacedFor(s, 3000);
   const all = [...a, ...b];
-  const slotLimit = RATE * SLOT_MS / 1000;
+  const slotLimit = Math.floor(RATE / SLOTS_PER_SLIDING_SECOND);
   // Each slot's limit over both processes; a sliding second spans at most five slots.
-  assert.ok(busiestSecond(all) <= 5 * slotLimit, `${busiestSecond(all)} in one second`);
+  assert.ok(busiestSecond(all) <= RATE, `${busiestSecond(all)} in one second`);
   assert.ok(all.length <= 3 * RATE + slotLimit, `${all.length} in 3 s at ${RATE}/s`);
-  assert.ok(all.length >= 2 * RATE, `${all.length} in 3 s: the budget is used`);
+  assert.ok(all.length >= 2 * RATE * 0.8, `${all.length} in 3 s: the budget is used`);
   assert.ok(a.length > RATE / 2 && b.length > RATE / 2, `both sent: ${a.length}, ${b.length}`);
 });
 
@@ -84,6 +84,7 @@ redisTest("with Redis away each process keeps to 1/N of every slot", async (s) =
   });
   const late = [...a, ...b].filter((t) => t > Math.min(...a) + 600);
   assert.ok(late.length > 0, "requests go on without Redis");
-  assert.ok(busiestSecond(late) <= 5 * RATE * SLOT_MS / 1000, `${busiestSecond(late)} a second`);
+  // 1/N of every slot each: together still within the rate, where unshared they would double it.
+  assert.ok(busiestSecond(late) <= RATE, `${busiestSecond(late)} a second without Redis`);
   await s.resume();
 });
