@@ -62,6 +62,8 @@ export class RedisServer {
       "",
       "--appendonly",
       options.persist ? "yes" : "no",
+      "--appendfsync",
+      "always",
       "--daemonize",
       "no",
       "--loglevel",
@@ -77,12 +79,15 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}/${db}`;
   }
 
-  /** Stops the server (SIGKILL: an outage, not a shutdown); `resume` starts it again. */
-  async pause(): Promise<void> {
+  /**
+   * Stops the server, by default with SIGKILL (an outage, not a shutdown; SIGTERM lets it write
+   * its append-only file first); `resume` starts it again.
+   */
+  async pause(signal: Deno.Signal = "SIGKILL"): Promise<void> {
     const child = this.#child;
     if (!child) return;
     this.#child = undefined;
-    child.kill("SIGKILL");
+    child.kill(signal);
     await child.status;
   }
 
