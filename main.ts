@@ -50,6 +50,7 @@ import { processCount, shardLabel } from "./lib/shard_range.ts";
 import { LocalQuotaShare } from "./lib/quota_share.ts";
 import { RedisQuotaShare } from "./lib/redis_quota.ts";
 import { RedisRequestBudget } from "./lib/redis_request_budget.ts";
+import { MemorySummaryCache, RedisSummaryCache } from "./lib/summary_cache.ts";
 import { DATABASE_FILE, type SessionStore, SqliteStore } from "./lib/store.ts";
 import { text } from "./lib/strings_ko.ts";
 import { MemoryTokenPool } from "./lib/token_pool.ts";
@@ -167,6 +168,9 @@ export async function startBot(
   Deno.unrefTimer(limiterSweep);
   let stopping = false;
 
+  // A summary asked again within minutes is answered without Gemini, by whichever process.
+  const summaryCache = redis ? new RedisSummaryCache(redis) : new MemorySummaryCache();
+
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
   /** What the flows cross; `flowLog` carries a turn's ids into every line, callbacks' included. */
@@ -178,6 +182,7 @@ export async function startBot(
     metrics,
     limiter,
     maxMessages: config.summaryMaxMessages,
+    summaryCache,
     statusText: () =>
       statusText({
         queueLength: broker.queueLength,
