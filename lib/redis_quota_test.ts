@@ -129,6 +129,26 @@ redisTest("a 429's rest and a spent day reach every process through Redis", asyn
   }
 });
 
+redisTest("a limit learned from a 429 lowers every process's leases", async (s) => {
+  const budget = { rpm: 40, tpm: 1_000_000, rpd: 1000 };
+  const a = await proc(s, budget);
+  const b = await proc(s, budget);
+  try {
+    const [used] = await race([a], 300, [0], 12);
+    assert.equal(used, 12);
+    // The server refused the 13th: the project's real limit is what everyone held, not 40.
+    const refused = await reserveSoon(a.pool);
+    const now = Date.now();
+    a.pool.throttled(refused, now, "requests", now);
+    await delay(100);
+    const after = await race([a, b], LEASE_LIFE_MS * 2);
+    const total = 12 + after[0] + after[1];
+    assert.ok(total <= 14, `${after}: ${total} in the window, past the learned limit of ~13`);
+  } finally {
+    await close(a, b);
+  }
+});
+
 redisTest(
   "with Redis away each process keeps to 1/N of what was left; back, its sends count",
   async (s) => {

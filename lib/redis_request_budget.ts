@@ -21,7 +21,7 @@ import type { SharedBudget } from "./request_pacer.ts";
 export const SLOT_MS = 250;
 
 /** The most slots a sliding second overlaps: a slot's limit is this fraction of the rate. */
-export const SLOTS_PER_SLIDING_SECOND = 1000 / SLOT_MS + 1;
+export const SLOTS_PER_SLIDING_SECOND: number = 1000 / SLOT_MS + 1;
 
 // KEYS: the slot's counter. ARGV: wanted, the slot's limit, ms to keep the counter.
 const TAKE = `

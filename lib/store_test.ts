@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { checkWritable, SCHEMA_VERSION, SqliteStore } from "./store.ts";
+import { SCHEMA_VERSION, SqliteStore } from "./store.ts";
 
 /** Runs `fn` with the path of a fresh database file, removing its directory afterwards. */
 async function withDatabaseFile(fn: (path: string) => Promise<void>): Promise<void> {
