@@ -15,7 +15,7 @@ import { GeminiBroker } from "./actors/gemini_broker.ts";
 import { Sessions } from "./actors/sessions.ts";
 import { logSessionsEvent } from "./actors/sessions_log.ts";
 import type { Config } from "./lib/config.ts";
-import { ConfigError } from "./lib/config.ts";
+import { botIdFromToken, ConfigError } from "./lib/config.ts";
 import { configFromProcess } from "./lib/config_env.ts";
 import { type ChatMessage, connectDiscord, type DiscordConnection } from "./lib/discord.ts";
 import { chatTurn } from "./lib/flow/chat_turn.ts";
@@ -51,15 +51,33 @@ import { loadPersona } from "./lib/prompts.ts";
 import { SlidingWindowLimiter } from "./lib/sliding_window_limiter.ts";
 import { SettingsStore } from "./lib/settings_store.ts";
 import { renderStatusPage } from "./lib/status_page.ts";
-import { DATABASE_FILE, SqliteStore } from "./lib/store.ts";
+import {
+  connectRedis,
+  redactRedisUrl,
+  type RedisConnection,
+  whenReady,
+} from "./lib/redis_client.ts";
+import { RedisStore, type RedisStoreConfig } from "./lib/redis_store.ts";
+import { processCount, shardLabel } from "./lib/shard_range.ts";
+import { LocalQuotaShare } from "./lib/quota_share.ts";
+import { RedisQuotaShare } from "./lib/redis_quota.ts";
+import { RedisRequestBudget } from "./lib/redis_request_budget.ts";
+import { MemorySummaryCache, RedisSummaryCache } from "./lib/summary_cache.ts";
+import { DATABASE_FILE, type SessionStore, SqliteStore } from "./lib/store.ts";
 import { text } from "./lib/strings_ko.ts";
 import { MemoryTokenPool } from "./lib/token_pool.ts";
 import { GeminiTracing, inSpan, setTraceRedactor } from "./lib/tracing.ts";
 
-/** Exit codes: 2 for configuration, 1 for a failed start or shutdown, 70 when the bot cannot go on. */
+/**
+ * Exit codes: 2 for configuration, 1 for a failed start (Discord refused the token, Redis could
+ * not be reached) or shutdown, 70 when the bot cannot go on.
+ */
 const EXIT_CONFIG = 2;
 const EXIT_FAILED = 1;
 const EXIT_GAVE_UP = 70;
+
+/** How long the start waits for Redis to answer before it gives up. */
+const REDIS_START_WAIT_MS = 5_000;
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -75,12 +93,21 @@ export async function startBot(
   config: Config,
   persona: string,
   onFatal: (reason: string) => void,
+  redis?: RedisConnection,
 ): Promise<RunningBot> {
   const logger = log.getChild("bot");
   await Deno.mkdir(config.dataDir, { recursive: true });
   const databasePath = join(config.dataDir, DATABASE_FILE);
+  // With Redis, every process's sessions live there; this process's turns are its shards'.
+  const redisStore: RedisStoreConfig | undefined = config.redisUrl === undefined ? undefined : {
+    url: config.redisUrl,
+    ttlMs: config.sessionTtlMs,
+    turnsOf: shardLabel(config.shards),
+  };
   // Turns a killed process left in flight, read before any new turn can begin.
-  const unanswered = await takeUnanswered(databasePath);
+  const unanswered = await takeUnanswered(
+    redisStore ? await RedisStore.connect(redisStore) : SqliteStore.open(databasePath),
+  );
   // Every server's settings, in memory for the gate and written through on each change.
   const settings = SettingsStore.open(databasePath);
 
@@ -92,11 +119,26 @@ export async function startBot(
   const metrics = new BotMetrics({ prices });
   const tracing = new GeminiTracing();
   const brokerLog = log.getChild("broker");
-  const pool = new MemoryTokenPool(config.geminiApiKeys, {
-    rpm: config.geminiRpm,
-    tpm: config.geminiTpm,
-    rpd: config.geminiRpd,
-  }, { projects: config.geminiKeyProjects });
+  const budget = { rpm: config.geminiRpm, tpm: config.geminiTpm, rpd: config.geminiRpd };
+  // The quota is the project's, whatever the processes: they lease it from Redis, or each keeps
+  // to 1/N of it when there is no Redis (and, with Redis away, of what was left).
+  const processes = processCount(config.shards);
+  const share = redis
+    ? new RedisQuotaShare({
+      redis,
+      keys: config.geminiApiKeys,
+      projects: config.geminiKeyProjects,
+      budget,
+      processes,
+      onError: (error) => brokerLog.debug("Quota lease failed: {error}", { error: error.message }),
+    })
+    : processes > 1
+    ? new LocalQuotaShare(budget, { processes })
+    : undefined;
+  const pool = new MemoryTokenPool(config.geminiApiKeys, budget, {
+    projects: config.geminiKeyProjects,
+    share,
+  });
   const broker = new GeminiBroker({
     // Tracing outside the uploads: it follows a request by its contents, which uploads replace.
     client: tracing.wrap(
@@ -152,6 +194,7 @@ export async function startBot(
   const sessionsLog = log.getChild("supervisor");
   const sessions = new Sessions({
     databasePath,
+    redis: redisStore,
     hosts: config.sessionHosts,
     maxExchanges: MAX_EXCHANGES,
     dropBlock: config.windowDropBlock,
@@ -168,6 +211,9 @@ export async function startBot(
   const limiterSweep = setInterval(() => limiter.sweep(Date.now()), config.userRateWindowMs);
   Deno.unrefTimer(limiterSweep);
   let stopping = false;
+
+  // A summary asked again within minutes is answered without Gemini, by whichever process.
+  const summaryCache = redis ? new RedisSummaryCache(redis) : new MemorySummaryCache();
 
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
@@ -196,6 +242,7 @@ export async function startBot(
     settings,
     personaFor: (guildId: string | undefined) => settings.forGuild(guildId).persona,
     maxMessages: config.summaryMaxMessages,
+    summaryCache,
     statusText: (guildId?: string) =>
       statusText({
         queueLength: broker.queueLength,
@@ -236,7 +283,17 @@ export async function startBot(
   const discord: DiscordConnection = await connectDiscord({
     token: config.discordToken,
     apiUrl: config.discordApiUrl,
-    requestsPerSecond: config.discordRestRate,
+    // With Redis the processes share the rate there; without it, each keeps to 1/N of it.
+    requestsPerSecond: redis ? config.discordRestRate : config.discordRestRate / processes,
+    shards: config.shards,
+    sharedBudget: redis
+      ? new RedisRequestBudget({
+        redis,
+        botId: botIdFromToken(config.discordToken),
+        perSecond: config.discordRestRate,
+        processes,
+      })
+      : undefined,
   }, {
     onMessage: async (message) => {
       await connected.promise;
@@ -290,7 +347,7 @@ export async function startBot(
     storeHealth: () => sessions.storeHealth,
   });
   // No HTTP_PORT, no server: the endpoints are opt-in.
-  const storeOpen = sqliteCheck(databasePath);
+  const storeOpen = redis ? () => redis.status === "ready" : sqliteCheck(databasePath);
   const ops = config.httpPort === undefined ? undefined : serveOps(
     { hostname: config.httpHost, port: config.httpPort },
     {
@@ -318,6 +375,8 @@ export async function startBot(
       const drained = sessions.stop(8_000);
       await broker.stop(5_000);
       await drained;
+      // What is left of this process's leases goes back to the others now.
+      if (share instanceof RedisQuotaShare) await share.close();
       await discord.close();
       await ops?.shutdown();
       settings.close();
@@ -352,9 +411,8 @@ async function verifyGemini(
   throw new ModelNotFoundError(modelGoneMessage(config.geminiModel, available));
 }
 
-/** Reads and forgets the turns a killed process left in flight. */
-async function takeUnanswered(databasePath: string) {
-  const store = SqliteStore.open(databasePath);
+/** Reads and forgets the turns a killed process left in flight, and closes the store. */
+async function takeUnanswered(store: SessionStore) {
   try {
     return await store.takeUnanswered();
   } finally {
@@ -376,6 +434,8 @@ async function main(): Promise<number> {
     throw error;
   }
   const secrets = [config.discordToken, ...config.geminiApiKeys];
+  const redisPassword = config.redisUrl && decodeURIComponent(new URL(config.redisUrl).password);
+  if (redisPassword) secrets.push(redisPassword);
   await setupLogging({ level: config.logLevel, format: config.logFormat, secrets });
   const redact = redactor(secrets);
   setTraceRedactor(redact);
@@ -386,12 +446,38 @@ async function main(): Promise<number> {
     log.error("Unhandled rejection: {error}", { error: redact(String(event.reason)) });
   });
 
+  let redis: RedisConnection | undefined;
+  if (config.redisUrl) {
+    const redisLog = log.getChild("redis");
+    let down = false;
+    redis = connectRedis(config.redisUrl, {
+      onError: (error) => {
+        if (!down) redisLog.warn("Redis unavailable: {error}", { error: redact(error.message) });
+        down = true;
+      },
+    });
+    redis.on("ready", () => {
+      if (down) redisLog.info("Redis is back");
+      down = false;
+    });
+    try {
+      await whenReady(redis, REDIS_START_WAIT_MS);
+    } catch (error) {
+      redis.disconnect();
+      const where = redactRedisUrl(config.redisUrl);
+      console.error(
+        `soyebot: cannot reach Redis at ${where} (REDIS_URL): ${redact(String(error))}`,
+      );
+      return EXIT_FAILED;
+    }
+  }
+
   let bot: RunningBot;
   try {
     bot = await startBot(config, persona, (reason) => {
       log.fatal("Giving up: {reason}", { reason });
       Deno.exit(EXIT_GAVE_UP);
-    });
+    }, redis);
   } catch (error) {
     if (error instanceof ModelNotFoundError) {
       // The line names models, never a key; redacted all the same, as every logged error is.
@@ -408,6 +494,8 @@ async function main(): Promise<number> {
     model: config.geminiModel,
     keys: config.geminiApiKeys.length,
     hosts: config.sessionHosts,
+    shards: shardLabel(config.shards),
+    store: config.redisUrl ? "redis" : "sqlite",
   });
 
   const { promise: signalled, resolve } = Promise.withResolvers<string>();
@@ -421,6 +509,7 @@ async function main(): Promise<number> {
     Deno.exit(EXIT_FAILED);
   }, SHUTDOWN_LIMIT_MS);
   await bot.stop();
+  redis?.disconnect();
   clearTimeout(overdue);
   log.info("Stopped cleanly");
   return 0;

@@ -3,12 +3,15 @@
  * message to {@link SessionHost}. Store reads and writes happen here, off the main thread, so the
  * gateway's event loop never waits on disk.
  *
- * The first message is `{ type: "init", databasePath, maxExchanges, dropBlock }`.
+ * The first message is `{ type: "init", databasePath, maxExchanges, dropBlock, redis? }`: with
+ * `redis`, the store is Redis (see `RedisStore`), else the SQLite file at `databasePath`. Messages
+ * that arrive while Redis is being connected wait, in their order.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
-import { SqliteStore } from "../lib/store.ts";
+import { RedisStore, type RedisStoreConfig } from "../lib/redis_store.ts";
+import { type SessionStore, SqliteStore } from "../lib/store.ts";
 import { type FromHost, SessionHost, type ToHost } from "./session_host.ts";
 
 /** The first message a host worker receives. */
@@ -21,21 +24,29 @@ export interface HostInit {
   maxExchanges: number;
   /** Exchanges that leave a full window at once (`WINDOW_DROP_BLOCK`); left out, 1. */
   dropBlock?: number;
+  /** Keep sessions in Redis instead of SQLite, shared with the other processes. */
+  redis?: RedisStoreConfig;
 }
 
-let host: SessionHost | undefined;
+let host: Promise<SessionHost> | undefined;
+
+async function openStore(init: HostInit): Promise<SessionStore> {
+  return init.redis ? await RedisStore.connect(init.redis) : SqliteStore.open(init.databasePath);
+}
 
 self.onmessage = (event: MessageEvent<HostInit | ToHost>) => {
   const message = event.data;
   if (message.type === "init") {
-    const store = SqliteStore.open(message.databasePath);
-    host = new SessionHost({
-      store,
-      maxExchanges: message.maxExchanges,
-      dropBlock: message.dropBlock,
-      post: (out: FromHost) => self.postMessage(out),
-    });
+    host = openStore(message).then((store) =>
+      new SessionHost({
+        store,
+        maxExchanges: message.maxExchanges,
+        dropBlock: message.dropBlock,
+        post: (out: FromHost) => self.postMessage(out),
+      })
+    );
     return;
   }
-  host!.receive(message);
+  // In order: each message waits on the same promise, and its callbacks run as they were queued.
+  void host!.then((h) => h.receive(message));
 };

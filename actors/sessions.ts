@@ -22,6 +22,7 @@ import type {
   SessionError,
   SessionsPort,
 } from "../lib/sessions_port.ts";
+import type { RedisStoreConfig } from "../lib/redis_store.ts";
 import type { StoreEvent, StoreHealth } from "../lib/retrying_store.ts";
 import { hostIndex } from "../lib/host_index.ts";
 import { HostPool } from "./host_pool.ts";
@@ -44,6 +45,8 @@ export type SessionsEvent =
 export interface SessionsOptions {
   /** The SQLite file each host opens for session history. */
   databasePath: string;
+  /** Keep session history in Redis instead, shared with the other processes. */
+  redis?: RedisStoreConfig;
   /** Worker hosts the sessions are spread over. */
   hosts: number;
   /** Exchanges each session keeps in its history window. */
@@ -106,6 +109,7 @@ export class Sessions implements SessionsPort {
         databasePath: options.databasePath,
         maxExchanges: options.maxExchanges,
         dropBlock: options.dropBlock,
+        redis: options.redis,
       },
       onMessage: (message, _answer, index) => this.#receive(message, index),
       onError: (index, error) => this.#hostDied(index, error),

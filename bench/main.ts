@@ -13,6 +13,7 @@ export const BENCHES = [
   "tokens.ts",
   "first_text.ts",
   "e2e.ts",
+  "scale.ts",
 ] as const;
 
 const HERE = new URL("./", import.meta.url);

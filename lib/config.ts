@@ -28,6 +28,10 @@ import {
 import { BROKER_DEFAULTS } from "./broker_options.ts";
 import { DEFAULT_PRICES } from "./cost.ts";
 import { MAX_EXCHANGES } from "./history_window.ts";
+import { parseShardIds, type ShardRange } from "./shard_range.ts";
+
+/** Days a channel's window stays in Redis after its last write (`SESSION_TTL_DAYS`), unless set. */
+export const DEFAULT_SESSION_TTL_DAYS = 30;
 
 /**
  * The exchanges that leave a full history window at once (`WINDOW_DROP_BLOCK`), unless set: half
@@ -125,6 +129,19 @@ export interface Config {
   discordRestRate: number;
   /** What files a message may bring, and how they reach Gemini. */
   attachments: AttachmentConfig;
+  /**
+   * The gateway shards this process runs (`SHARDS` of `SHARD_COUNT`); undefined runs every shard
+   * `GET /gateway/bot` recommends, in this one process.
+   */
+  shards: ShardRange | undefined;
+  /**
+   * Redis (`REDIS_URL`, `redis://[:password@]host:port/db`) holding the sessions, the Gemini
+   * quota and the Discord budget that several processes share; undefined keeps them in this
+   * process (SQLite and memory). Holds a secret when it has a password.
+   */
+  redisUrl: string | undefined;
+  /** Milliseconds a channel's window stays in Redis after its last write. @default 30 days */
+  sessionTtlMs: number;
 }
 
 /** Re-exported: the error, the input, the token's id and the policy type are part of this API. */
@@ -188,6 +205,10 @@ export const CONFIG_VARIABLES = [
   "ATTACHMENT_MAX_TOTAL_BYTES",
   "ATTACHMENT_INLINE_MAX_BYTES",
   "ATTACHMENT_FETCH_TIMEOUT_SECONDS",
+  "SHARDS",
+  "SHARD_COUNT",
+  "REDIS_URL",
+  "SESSION_TTL_DAYS",
 ] as const;
 
 /**
@@ -273,7 +294,51 @@ export function loadConfig(env: Env): Config {
       inlineMaxBytes: int(env, "ATTACHMENT_INLINE_MAX_BYTES", 4 * MIB, 0, 14 * MIB),
       fetchTimeoutMs: int(env, "ATTACHMENT_FETCH_TIMEOUT_SECONDS", 20, 1, 300) * 1000,
     },
+    shards: shardRange(env),
+    redisUrl: redisUrl(env),
+    sessionTtlMs: int(env, "SESSION_TTL_DAYS", DEFAULT_SESSION_TTL_DAYS, 1, 3650) * 86_400_000,
   };
+}
+
+/** `SHARDS` of `SHARD_COUNT`; `SHARD_COUNT` alone runs all of them here. */
+function shardRange(env: Env): ShardRange | undefined {
+  const ids = env.SHARDS?.trim();
+  const count = env.SHARD_COUNT?.trim();
+  if (!ids && !count) return undefined;
+  const range = ids ? parseShardIds(ids) : undefined;
+  if (ids && !range) {
+    throw new ConfigError("SHARDS", "must be a shard id such as 2 or a range such as 0-3");
+  }
+  if (!count) {
+    throw new ConfigError(
+      "SHARD_COUNT",
+      "is missing: set it to the bot's total number of shards when SHARDS is set",
+    );
+  }
+  const total = int(env, "SHARD_COUNT", 1, 1, 100_000);
+  if (!range) return { first: 0, last: total - 1, total };
+  if (range.last >= total) {
+    throw new ConfigError("SHARDS", "must name shards below SHARD_COUNT (ids start at 0)");
+  }
+  return { ...range, total };
+}
+
+/** `REDIS_URL`, checked without ever showing it: it may carry a password. */
+function redisUrl(env: Env): string | undefined {
+  const value = env.REDIS_URL?.trim();
+  if (!value) return undefined;
+  const parsed = URL.canParse(value) ? new URL(value) : undefined;
+  const wellFormed = parsed !== undefined &&
+    (parsed.protocol === "redis:" || parsed.protocol === "rediss:") &&
+    parsed.hostname !== "" && /^(\/\d{0,5})?$/.test(parsed.pathname) && parsed.search === "";
+  if (!wellFormed) {
+    throw new ConfigError(
+      "REDIS_URL",
+      "must be a URL such as redis://host:6379/0, with an optional password " +
+        "(redis://:password@host:6379/0)",
+    );
+  }
+  return value;
 }
 
 /** The supervisor's policy: the defaults, with the variables an operator set. */

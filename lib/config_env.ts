@@ -74,6 +74,11 @@ async function checkPermissions(config: Config): Promise<void> {
     ["DISCORD_API_URL", { name: "net", host: new URL(config.discordApiUrl).host }, "a host"],
     ["GEMINI_API_URL", { name: "net", host: new URL(config.geminiApiUrl).host }, "a host"],
   ];
+  if (config.redisUrl) {
+    const { hostname, port } = new URL(config.redisUrl);
+    const host = `${hostname}:${port || "6379"}`;
+    needs.push(["REDIS_URL", { name: "net", host }, "a host"]);
+  }
   if (config.personaFile) {
     needs.push(["PERSONA_FILE", { name: "read", path: config.personaFile }, "a file"]);
   }

@@ -117,6 +117,9 @@ Deno.test("loadConfig never echoes a refused value: any variable may hold a past
     GEMINI_API_URL: `ftp://user:${secret}@proxy`,
     LOG_LEVEL: secret,
     DEV_GUILD_ID: secret,
+    REDIS_URL: `http://:${secret}@redis:6379/0`,
+    SHARDS: secret,
+    SESSION_TTL_DAYS: secret,
   };
   for (const [variable, value] of Object.entries(cases)) {
     assert.throws(() => loadConfig({ ...minimal, [variable]: value }), (e: Error) => {
@@ -168,4 +171,52 @@ Deno.test("loadConfig reads the attachment limits, with defaults, and names a ba
     "ATTACHMENT_FETCH_TIMEOUT_SECONDS",
     /from 1 to 300/,
   );
+});
+
+Deno.test("loadConfig reads SHARDS of SHARD_COUNT, or runs every shard when neither is set", () => {
+  assert.equal(loadConfig(minimal).shards, undefined);
+  assert.deepEqual(loadConfig({ ...minimal, SHARDS: "1-2", SHARD_COUNT: "4" }).shards, {
+    first: 1,
+    last: 2,
+    total: 4,
+  });
+  assert.deepEqual(loadConfig({ ...minimal, SHARDS: "3", SHARD_COUNT: "4" }).shards, {
+    first: 3,
+    last: 3,
+    total: 4,
+  });
+  assert.deepEqual(loadConfig({ ...minimal, SHARD_COUNT: "2" }).shards, {
+    first: 0,
+    last: 1,
+    total: 2,
+  });
+  rejects({ ...minimal, SHARDS: "0-1" }, "SHARD_COUNT", /is missing/);
+  rejects({ ...minimal, SHARDS: "2-1", SHARD_COUNT: "4" }, "SHARDS", /range such as 0-3/);
+  rejects({ ...minimal, SHARDS: "0-4", SHARD_COUNT: "4" }, "SHARDS", /below SHARD_COUNT/);
+  rejects({ ...minimal, SHARDS: "0", SHARD_COUNT: "0" }, "SHARD_COUNT", /whole number/);
+});
+
+Deno.test("loadConfig takes REDIS_URL only as a redis:// URL and never shows its password", () => {
+  const url = "redis://:s3cret-pass@10.0.0.5:6380/2";
+  assert.equal(loadConfig({ ...minimal, REDIS_URL: url }).redisUrl, url);
+  assert.equal(
+    loadConfig({ ...minimal, REDIS_URL: "rediss://cache:6379" }).redisUrl,
+    "rediss://cache:6379",
+  );
+  assert.equal(loadConfig(minimal).redisUrl, undefined);
+  for (
+    const bad of ["redis://", "localhost:6379", "redis://h:6379/db", "redis://:s3cret-pass@h/0?x=1"]
+  ) {
+    assert.throws(() => loadConfig({ ...minimal, REDIS_URL: bad }), (e: Error) => {
+      assert.ok(e instanceof ConfigError && e.variable === "REDIS_URL", bad);
+      assert.doesNotMatch(e.message, /s3cret/);
+      return true;
+    });
+  }
+});
+
+Deno.test("loadConfig keeps Redis windows SESSION_TTL_DAYS, 30 unless set", () => {
+  assert.equal(loadConfig(minimal).sessionTtlMs, 30 * 86_400_000);
+  assert.equal(loadConfig({ ...minimal, SESSION_TTL_DAYS: "2" }).sessionTtlMs, 2 * 86_400_000);
+  rejects({ ...minimal, SESSION_TTL_DAYS: "0" }, "SESSION_TTL_DAYS", /whole number/);
 });

@@ -27,7 +27,8 @@ import {
 } from "./discord_events.ts";
 import { DISCORD_REQUEST_BURST, DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
 import { log } from "./log.ts";
-import { RequestPacer } from "./request_pacer.ts";
+import { RequestPacer, type SharedBudget } from "./request_pacer.ts";
+import type { ShardRange } from "./shard_range.ts";
 import { ManagedRoles } from "./managed_roles.ts";
 import { superviseReconnects } from "./shard_reconnect.ts";
 import { requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
@@ -206,13 +207,22 @@ const EPHEMERAL = 1 << 6;
  * ```
  */
 export async function connectDiscord(
-  options: { token: string; apiUrl: string; requestsPerSecond?: number },
+  options: {
+    token: string;
+    apiUrl: string;
+    requestsPerSecond?: number;
+    /** The shards this process runs; unset, all that `GET /gateway/bot` recommends. */
+    shards?: ShardRange;
+    /** The global budget shared with the bot's other processes (see `RedisRequestBudget`). */
+    sharedBudget?: SharedBudget;
+  },
   handlers: DiscordHandlers,
 ): Promise<DiscordConnection> {
   // Every request but interaction responses spends the bot's global budget, across processes.
   const pacer = new RequestPacer({
     perSecond: options.requestsPerSecond ?? DISCORD_REQUESTS_PER_SECOND,
     burst: DISCORD_REQUEST_BURST,
+    shared: options.sharedBudget,
   });
   /** Bodies of edits to an answer still growing: they yield to first posts and final edits. */
   const background = new WeakSet<object>();
@@ -268,8 +278,15 @@ export async function connectDiscord(
     logger: discordenoLogger("gateway"),
     url: connection.url,
     connection,
+    // A shard range from SHARDS of SHARD_COUNT; unset, every recommended shard runs here.
+    totalShards: options.shards?.total,
+    firstShardId: options.shards?.first,
+    lastShardId: options.shards?.last,
     // The delay spaces out IDENTIFYs of many shards; one shard has nothing to wait for.
-    spawnShardDelay: connection.shards > 1 ? 5300 : 0,
+    spawnShardDelay:
+      (options.shards ? options.shards.last - options.shards.first + 1 : connection.shards) > 1
+        ? 5300
+        : 0,
     // Shard counts are the operator's to set (scale-out runs shard ranges in several processes);
     // automatic resharding inside one process would fight that plan.
     resharding: { enabled: false, shardsFullPercentage: 80, checkInterval: 28_800_000 },

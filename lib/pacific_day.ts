@@ -91,3 +91,32 @@ export function pacificDayKey(now: number): string {
   const pad = (n: number, width: number) => String(n).padStart(width, "0");
   return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
 }
+
+/**
+ * A {@link pacificDayKey} that works the day out once a day: Intl is slow for a path that runs
+ * per request. Times may come in any order.
+ *
+ * @example Usage
+ * ```ts
+ * import { pacificDayCache } from "./pacific_day.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dayOf = pacificDayCache();
+ * assert.equal(dayOf(Date.UTC(2026, 10, 25, 7, 59)), "2026-11-24");
+ * assert.equal(dayOf(Date.UTC(2026, 10, 25, 8, 0)), "2026-11-25");
+ * ```
+ */
+export function pacificDayCache(): (now: number) => string {
+  let day = "";
+  let starts = Infinity;
+  let ends = -Infinity;
+  return (now) => {
+    if (now < starts || now >= ends) {
+      day = pacificDayKey(now);
+      ends = nextPacificMidnight(now);
+      // The day before the next midnight starts at the previous one: find it from a day earlier.
+      starts = nextPacificMidnight(ends - 26 * 3_600_000);
+    }
+    return day;
+  };
+}

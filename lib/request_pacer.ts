@@ -5,6 +5,10 @@
  * posts, final edits) go before the rest (streaming edits, typing), and a stream that waits
  * simply edits less often.
  *
+ * Several processes share Discord's budget of one bot token: given a {@link SharedBudget}, each
+ * request also takes one of its tokens (leased from Redis by `RedisRequestBudget`), and waits a
+ * moment for more when there is none.
+ *
  * No I/O: time comes from a {@link Clock}, so it is tested without sleeping.
  *
  * @module
@@ -14,6 +18,15 @@ import { type Clock, systemClock, type TimerId } from "./clock.ts";
 /** Which requests go first when they queue. */
 export type RequestPriority = "urgent" | "background";
 
+/** Tokens of a budget shared with other processes, as the pacer spends them. */
+export interface SharedBudget {
+  /** Takes one token if there is one now; false asks for more, to try again shortly. */
+  tryTake(now: number): boolean;
+}
+
+/** How soon a request held back by the shared budget tries again. */
+export const SHARED_RETRY_MS = 10;
+
 /** Options for {@linkcode RequestPacer}. */
 export interface RequestPacerOptions {
   /** Requests a second, sustained. */
@@ -22,6 +35,8 @@ export interface RequestPacerOptions {
   burst?: number;
   /** Time; tests pass a ManualClock. @default systemClock */
   clock?: Clock;
+  /** The budget this process shares with others: every request takes from it too. */
+  shared?: SharedBudget;
 }
 
 /**
@@ -50,6 +65,7 @@ export class RequestPacer {
   #refilledAt: number;
   #queues: Record<RequestPriority, (() => void)[]> = { urgent: [], background: [] };
   #timer: TimerId | undefined;
+  #shared: SharedBudget | undefined;
 
   /** Starts full: a quiet bot's first `burst` requests go at once. */
   constructor(options: RequestPacerOptions) {
@@ -63,6 +79,7 @@ export class RequestPacer {
     this.#clock = options.clock ?? systemClock;
     this.#tokens = this.#burst;
     this.#refilledAt = this.#clock.now();
+    this.#shared = options.shared;
   }
 
   /** Requests waiting for their slot. */
@@ -73,7 +90,7 @@ export class RequestPacer {
   /** Resolves when a request of `priority` may be sent. */
   take(priority: RequestPriority): Promise<void> {
     this.#refill();
-    if (this.waiting === 0 && this.#tokens >= 1) {
+    if (this.waiting === 0 && this.#tokens >= 1 && this.#sharedToken()) {
       this.#tokens--;
       return Promise.resolve();
     }
@@ -99,15 +116,22 @@ export class RequestPacer {
   /** Releases queued requests as tokens come, always through a timer: it never spins. */
   #arm(): void {
     if (this.#timer !== undefined) return;
-    const wait = Math.max(0, (1 - this.#tokens) * this.#spacing);
+    const local = Math.max(0, (1 - this.#tokens) * this.#spacing);
+    // Held back by the shared budget alone: its tokens come in a moment, not at our rate.
+    const wait = this.#tokens >= 1 ? SHARED_RETRY_MS : local;
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#refill();
-      while (this.#tokens >= 1 && this.waiting > 0) {
+      while (this.#tokens >= 1 && this.waiting > 0 && this.#sharedToken()) {
         this.#tokens--;
         (this.#queues.urgent.shift() ?? this.#queues.background.shift())!();
       }
       if (this.waiting > 0) this.#arm();
     }, Math.ceil(wait));
+  }
+
+  /** A token of the shared budget, or true when there is none to share. */
+  #sharedToken(): boolean {
+    return this.#shared?.tryTake(this.#clock.now()) ?? true;
   }
 }

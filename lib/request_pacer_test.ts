@@ -55,3 +55,32 @@ Deno.test("RequestPacer refills after a quiet spell, up to the burst", async () 
 Deno.test("RequestPacer refuses a rate that is not positive", () => {
   assert.throws(() => new RequestPacer({ perSecond: 0 }), /'perSecond' must be positive/);
 });
+
+Deno.test("RequestPacer takes a token of the shared budget for every request, waiting for more", async () => {
+  const clock = new ManualClock(0);
+  let shared = 2;
+  let asked = 0;
+  const pacer = new RequestPacer({
+    perSecond: 100,
+    burst: 5,
+    clock,
+    shared: {
+      tryTake: () => {
+        asked++;
+        if (shared === 0) return false;
+        shared--;
+        return true;
+      },
+    },
+  });
+  const granted = takeMany(pacer, clock, 4);
+  await clock.tick(0);
+  assert.deepEqual(granted, [0, 0], "the local burst is 5, the shared budget 2");
+  await clock.tick(50);
+  assert.equal(granted.length, 2, "nothing more without shared tokens");
+  assert.ok(asked > 3, "it kept asking, a few times, not spinning");
+  assert.ok(asked < 20, `it asked ${asked} times in 50 ms`);
+  shared = 5;
+  await clock.tick(20);
+  assert.equal(granted.length, 4, "shared tokens came: the queue goes on");
+});

@@ -3,8 +3,8 @@
  * when the disk takes them again, so a full disk or a read-only remount costs no conversation
  * that outlives the outage.
  *
- * A write SQLite refuses (see {@link isSqliteError}) is held in memory ({@link PendingWrites}) and
- * retried with exponential backoff; a later write for the same channel queues behind it, so each
+ * A write the backend refuses for now (SQLite's error, or Redis away: see {@link isStoreOutage})
+ * is held in memory ({@link PendingWrites}) and retried with exponential backoff; a later write for the same channel queues behind it, so each
  * channel's writes reach the disk in the order they were made, and `load` returns the window as
  * it will be once they have. Any other error is a bug and is thrown, as the inner store threw it.
  * Every refusal, recovery and drop is reported through `onEvent`, never silently.
@@ -16,7 +16,7 @@ import { type Clock, systemClock, type TimerId } from "./clock.ts";
 import type { Exchange } from "./history_window.ts";
 import { type PendingWrite, PendingWrites } from "./pending_writes.ts";
 import {
-  isSqliteError,
+  isStoreOutage,
   type SessionStore,
   type UnansweredTurn,
   type WriteOutcome,
@@ -179,7 +179,7 @@ export class RetryingStore implements SessionStore {
     try {
       await write();
     } catch (error) {
-      if (!isSqliteError(error)) throw error;
+      if (!isStoreOutage(error)) throw error;
     }
   }
 
@@ -194,7 +194,7 @@ export class RetryingStore implements SessionStore {
       try {
         await this.#apply(write);
       } catch (thrown) {
-        if (!isSqliteError(thrown)) throw thrown;
+        if (!isStoreOutage(thrown)) throw thrown;
         error = this.#lastError = thrown.message;
         if (!this.#hold(write, error)) return "unsaved";
       }

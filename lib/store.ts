@@ -368,6 +368,35 @@ export function isSqliteError(error: unknown): error is Error {
 }
 
 /**
+ * A store's backend is away (Redis unreachable, not answering, or not serving for a while): the
+ * write may succeed later. Backends other than SQLite throw this for an outage.
+ */
+export class StoreUnavailableError extends Error {
+  /** Marks it for {@link isStoreOutage}, as node:sqlite marks its errors. */
+  readonly code = "ERR_STORE_UNAVAILABLE";
+  /** Makes the error; `message` says what the backend answered (never a secret). */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
+/**
+ * True for a refusal that may heal: SQLite's own error (see {@link isSqliteError}) or a
+ * {@link StoreUnavailableError} from another backend. A store that retries holds these writes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isStoreOutage(new StoreUnavailableError("Redis: Connection is closed.")), true);
+ * ```
+ */
+export function isStoreOutage(error: unknown): error is Error {
+  return isSqliteError(error) ||
+    (error instanceof Error && (error as { code?: unknown }).code === "ERR_STORE_UNAVAILABLE");
+}
+
+/**
  * Opens the database at `path` (creating and migrating it) and writes to it once, then closes
  * it; throws SQLite's error when the file can't be created or written.
  *

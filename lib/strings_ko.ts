@@ -113,6 +113,9 @@ export const text = {
   summaryHeaderRange: (range: string, count: number) => `**${range} ${count}개 메시지 요약:**`,
   summaryNothing: "요약할 메시지가 없어.",
   summaryFailed: "요약을 못 만들었어. 잠깐 뒤에 다시 해줘.",
+  /** Under a summary answered from the cache, made `minutes` ago (0: under a minute). */
+  summaryCached: (minutes: number) =>
+    minutes < 1 ? "_(방금 만든 요약이야)_" : `_(${minutes}분 전에 만든 요약이야)_`,
   /** A message range, as the summary header names it. */
   summaryRange: (
     range:

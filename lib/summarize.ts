@@ -8,6 +8,7 @@ import type { BrokerRequest, BrokerResult } from "./broker_port.ts";
 import type { DiscordPort } from "./discord.ts";
 import { SUMMARY_INSTRUCTION } from "./prompts.ts";
 import { failureText, text } from "./strings_ko.ts";
+import { type SummaryCache, summaryCacheKey } from "./summary_cache.ts";
 import type { SummaryRequest } from "./summary_request.ts";
 import { buildTranscript, collectMessages } from "./summary_source.ts";
 
@@ -31,6 +32,8 @@ export interface SummarizeOptions {
   onWait?(startsAt: number | undefined): void;
   /** The present, in epoch ms: where a summary with no end message stops. @default Date.now() */
   now?: number;
+  /** Summaries made recently: the same range again is answered from here. @default none */
+  cache?: SummaryCache;
 }
 
 /**
@@ -56,12 +59,19 @@ export async function summarize(
   request: SummaryRequest,
   options: SummarizeOptions,
 ): Promise<string> {
+  const now = options.now ?? Date.now();
   const messages = await collectMessages(options.discord, channelId, request, {
-    now: options.now ?? Date.now(),
+    now,
     max: options.maxMessages,
     excludeId: options.excludeId,
   });
   if (messages.length === 0) return text.summaryNothing;
+  // The same messages asked for again within a few minutes: the summary made then, said so.
+  const key = summaryCacheKey(request, messages.at(-1)!.id, messages.length);
+  const cached = await options.cache?.get(channelId, key, now);
+  if (cached) {
+    return `${cached.text}\n${text.summaryCached(Math.floor((now - cached.at) / 60_000))}`;
+  }
   const { transcript, included } = buildTranscript(messages, SUMMARY_MAX_CHARS);
   const result = await options.generate({
     priority: "summary",
@@ -74,5 +84,7 @@ export async function summarize(
   const header = request.kind === "recent"
     ? text.summaryHeaderRecent(request.minutes, included)
     : text.summaryHeaderRange(text.summaryRange(request), included);
-  return `${header}\n${result.text.trim()}`;
+  const summary = `${header}\n${result.text.trim()}`;
+  await options.cache?.set(channelId, key, { text: summary, at: now });
+  return summary;
 }

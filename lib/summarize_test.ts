@@ -4,7 +4,11 @@ import type { HistoryMessage } from "./discord.ts";
 import { SUMMARY_INSTRUCTION } from "./prompts.ts";
 import { text } from "./strings_ko.ts";
 import { summarize } from "./summarize.ts";
+import { MemorySummaryCache, SUMMARY_CACHE_MS } from "./summary_cache.ts";
+import type { SummaryRequest } from "./summary_request.ts";
 import { snowflakeAt } from "./summary_source.ts";
+
+const RECENT: SummaryRequest = { kind: "recent", minutes: 30 };
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const USAGE = { promptTokens: 10, cachedTokens: 0, outputTokens: 5, thinkingTokens: 0 };
@@ -76,4 +80,49 @@ Deno.test("summarize() turns no answer into a notice", async () => {
   strictEqual(unavailable.reply, text.summaryFailed);
   const blocked = await run(history, { ok: false, reason: "blocked" });
   strictEqual(blocked.reply, text.blocked);
+});
+
+Deno.test("summarize() answers the same range again from the cache, without asking, and says so", async () => {
+  const cache = new MemorySummaryCache();
+  const history = [said(20, "민수", "내일 몇 시?"), said(10, "지수", "세 시")];
+  const asked: BrokerRequest[] = [];
+  const ask = (messages: HistoryMessage[], now: number, request: SummaryRequest = RECENT) =>
+    summarize("42", request, {
+      discord: { getMessages: () => Promise.resolve([...messages].reverse()) },
+      generate: (
+        r,
+      ) => (asked.push(r),
+        Promise.resolve({ ok: true, text: "- 세 시", usage: USAGE, attempts: 1 })),
+      maxMessages: 300,
+      now,
+      cache,
+    });
+  const first = await ask(history, NOW);
+  strictEqual(await ask(history, NOW + 30_000), `${first}\n${text.summaryCached(0)}`);
+  strictEqual(await ask(history, NOW + 150_000), `${first}\n${text.summaryCached(2)}`);
+  strictEqual(asked.length, 1, "answered twice from the cache");
+  // A different range, new messages, or a summary grown old: made afresh.
+  await ask(history, NOW + 160_000, { kind: "recent", minutes: 60 });
+  await ask([...history, said(0, "민수", "좋아")], NOW + 170_000);
+  await ask(history, NOW + SUMMARY_CACHE_MS + 1);
+  strictEqual(asked.length, 4);
+});
+
+Deno.test("summarize() caches only a summary, never a failure", async () => {
+  const cache = new MemorySummaryCache();
+  const history = [said(5, "민수", "안녕")];
+  const results: BrokerResult[] = [
+    { ok: false, reason: "unavailable" },
+    { ok: true, text: "- 인사", usage: USAGE, attempts: 1 },
+  ];
+  const ask = () =>
+    summarize("42", RECENT, {
+      discord: { getMessages: () => Promise.resolve([...history]) },
+      generate: () => Promise.resolve(results.shift()!),
+      maxMessages: 300,
+      now: NOW,
+      cache,
+    });
+  strictEqual(await ask(), text.summaryFailed);
+  strictEqual(await ask(), `${text.summaryHeaderRecent(30, 1)}\n- 인사`);
 });

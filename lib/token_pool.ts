@@ -17,13 +17,15 @@
  * group (`projects`), share one budget (minute windows, day count, learned limits and rests),
  * while each key keeps its own refusals and circuit breaker.
  *
- * In memory for one process; the interface is small so that a Redis backend can share quota
- * across processes.
+ * In memory for one process. Several processes share one quota through a {@link QuotaShare}
+ * (leases from Redis, or 1/N each without it): the pool asks it before each reservation and tells
+ * it what was spent, refunded, throttled or spent for the day, so the interface stays synchronous.
  *
  * @module
  */
 import { CircuitBreaker } from "./circuit_breaker.ts";
 import { nextPacificMidnight, pacificDayKey } from "./pacific_day.ts";
+import type { QuotaShare } from "./quota_share.ts";
 
 /** Budgets of one key, or of one key group (a project's keys share them). */
 export interface KeyBudget {
@@ -162,6 +164,11 @@ export interface MemoryTokenPoolOptions {
    * @default every key its own project
    */
   projects?: readonly (string | undefined)[];
+  /**
+   * This process's part of a quota shared with other processes: consulted before each
+   * reservation, told of every spend and correction. @default none (the whole budget is ours)
+   */
+  share?: QuotaShare;
 }
 
 /** Sliding window of amounts. */
@@ -271,6 +278,8 @@ interface KeyState {
   quota: ProjectQuota;
   /** The group's name as configured; undefined for a key of its own. */
   project: string | undefined;
+  /** What the shared quota is counted under: the project's, which its keys share. */
+  shareId: string;
   /** Refused by the server: out of use until enabled again. */
   disabled: boolean;
   /** When a disabled key is next checked. */
@@ -299,6 +308,7 @@ export class MemoryTokenPool implements TokenPool {
   #dayStarts = Infinity;
   #dayEnds = -Infinity;
   #holdMs: number;
+  #share: QuotaShare | undefined;
 
   /** Creates a pool over `keys`, all sharing `budget`; throws a RangeError on bad input. */
   constructor(
@@ -317,6 +327,7 @@ export class MemoryTokenPool implements TokenPool {
     this.#budget = budget;
     this.#windowMs = options.windowMs ?? 61_000;
     this.#holdMs = options.holdMs ?? 10 * this.#windowMs;
+    this.#share = options.share;
     const quotas = new Map<string, ProjectQuota>();
     const newQuota = (): ProjectQuota => ({
       requests: new SlidingWindow(this.#windowMs),
@@ -337,6 +348,7 @@ export class MemoryTokenPool implements TokenPool {
         keyId: `key${i + 1}`,
         quota,
         project,
+        shareId: project === undefined ? `key${i + 1}` : `project:${project}`,
         disabled: false,
         checkAt: 0,
         breaker: new CircuitBreaker(options),
@@ -352,7 +364,8 @@ export class MemoryTokenPool implements TokenPool {
     let best: KeyState | undefined;
     let bestRoom = -Infinity;
     let waitMs = Infinity;
-    let dayExhausted = true;
+    /** Usable keys whose day is not spent. */
+    let openDays = 0;
     let allDisabled = true;
     for (const state of this.#keys) {
       this.#rollDay(state, now);
@@ -366,7 +379,7 @@ export class MemoryTokenPool implements TokenPool {
         waitMs = Math.min(waitMs, nextPacificMidnight(now) - now);
         continue;
       }
-      dayExhausted = false;
+      openDays++;
       // A prompt larger than the whole minute budget could never fit; let it through alone.
       const need = Math.min(tokens, state.quota.learned.tpm);
       const wait = Math.max(
@@ -377,6 +390,19 @@ export class MemoryTokenPool implements TokenPool {
       );
       if (wait > 0) {
         waitMs = Math.min(waitMs, wait);
+        continue;
+      }
+      // Asked only when the key has room here, so a full key takes no share from the others.
+      const shared = this.#share?.room(state.shareId, need, now) ?? 0;
+      if (shared === "day") {
+        // Spent for every process: the same as the server saying so here.
+        state.quota.requestsToday = Math.max(state.quota.requestsToday, state.quota.learnedRpd);
+        openDays--;
+        waitMs = Math.min(waitMs, nextPacificMidnight(now) - now);
+        continue;
+      }
+      if (shared > 0) {
+        waitMs = Math.min(waitMs, shared);
         continue;
       }
       if (state.breaker.state !== "closed") {
@@ -400,7 +426,7 @@ export class MemoryTokenPool implements TokenPool {
       return {
         ok: false,
         waitMs,
-        dayExhausted: dayExhausted && !allDisabled,
+        dayExhausted: openDays === 0 && !allDisabled,
         allDisabled,
       };
     }
@@ -408,6 +434,7 @@ export class MemoryTokenPool implements TokenPool {
     best.quota.requests.add(1, now);
     best.quota.tokens.add(need, now);
     best.quota.requestsToday++;
+    this.#share?.spent(best.shareId, need, now);
     return { ok: true, reservation: { key: best.key, keyId: best.keyId, tokens: need, at: now } };
   }
 
@@ -435,9 +462,17 @@ export class MemoryTokenPool implements TokenPool {
     return slots.slice(0, count);
   }
 
-  settle(reservation: Reservation, actualTokens: number, _now: number): void {
+  settle(reservation: Reservation, actualTokens: number, now: number): void {
     const state = this.#state(reservation.keyId);
-    state?.quota.tokens.correct(reservation.at, actualTokens - reservation.tokens);
+    if (!state) return;
+    state.quota.tokens.correct(reservation.at, actualTokens - reservation.tokens);
+    this.#share?.corrected(
+      state.shareId,
+      reservation.at,
+      0,
+      actualTokens - reservation.tokens,
+      now,
+    );
   }
 
   throttled(
@@ -455,6 +490,8 @@ export class MemoryTokenPool implements TokenPool {
       state.quota.requestsToday = Math.max(0, state.quota.requestsToday - 1);
     }
     state.quota.parkedUntil = Math.max(state.quota.parkedUntil, until);
+    this.#share?.corrected(state.shareId, reservation.at, -1, -reservation.tokens, now);
+    this.#share?.throttled(state.shareId, until, dimension, now);
     if (dimension === undefined) return;
     // The server let through at most what was sent before the refused request (calls before
     // it that are refused too lower this further when their own 429 arrives).
@@ -490,6 +527,7 @@ export class MemoryTokenPool implements TokenPool {
       state.quota.learnedRpd = Math.min(this.#budget.rpd, dailyLimit);
     }
     state.quota.requestsToday = Math.max(state.quota.requestsToday, state.quota.learnedRpd);
+    this.#share?.dayExhausted(state.shareId, now);
   }
 
   report(keyId: string, ok: boolean, now: number): void {

@@ -386,14 +386,15 @@ Deno.test("what users see, through the real bot", async (t) => {
       "/summarize answers with a deferred response, then the summary in @original",
       async () => {
         world.gemini.reply("- 7시 반 약속");
+        // 25 minutes: `!요약 20분` above made that range's summary, which the cache would give.
         const { id } = await world.discord.sendInteraction({
           channelId: summaryChannel,
           guildId: GUILD,
           name: "summarize",
-          options: [{ name: "minutes", type: 4, value: 20 }],
+          options: [{ name: "minutes", type: 4, value: 25 }],
         });
         const answer = await interactionAnswer(world, id);
-        assert.equal(answer, `${text.summaryHeaderRecent(20, 4)}\n- 7시 반 약속`);
+        assert.equal(answer, `${text.summaryHeaderRecent(25, 4)}\n- 7시 반 약속`);
         assert.deepEqual(world.discord.interaction(id)!.callbackTypes, [5]);
         const patch = world.discord.requests.find((r) =>
           r.method === "PATCH" && r.path.endsWith("/messages/@original") &&
@@ -406,12 +407,13 @@ Deno.test("what users see, through the real bot", async (t) => {
           channelId: summaryChannel,
           guildId: GUILD,
           name: "summarize",
-          options: [{ name: "after", type: 3, value: said[1].id }],
+          // said[0]: `!요약 said[1] 이후` above made that range's summary already.
+          options: [{ name: "after", type: 3, value: said[0].id }],
         });
         assert.equal(
           await interactionAnswer(world, after.id),
           `${
-            text.summaryHeaderRange(text.summaryRange({ kind: "after", messageId: said[1].id }), 2)
+            text.summaryHeaderRange(text.summaryRange({ kind: "after", messageId: said[0].id }), 3)
           }\n- 시간 정함`,
         );
 

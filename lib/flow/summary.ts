@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
 import { text } from "../strings_ko.ts";
 import { summarize } from "../summarize.ts";
+import type { SummaryCache } from "../summary_cache.ts";
 import type { SummaryRequest } from "../summary_request.ts";
 import { countdownIn, waitOn } from "./replies.ts";
 import { startTyping } from "./typing.ts";
@@ -24,6 +25,8 @@ export interface SummaryDeps {
   maxMessages: number;
   /** Where failures are logged. */
   logger: Logger;
+  /** Summaries made in the last few minutes, answered again without Gemini. */
+  summaryCache?: SummaryCache;
 }
 
 /**
@@ -44,6 +47,7 @@ export async function summaryText(
       maxMessages: deps.maxMessages,
       excludeId: commandMessageId,
       onWait: waitOn(countdown),
+      cache: deps.summaryCache,
     });
   } catch (error) {
     deps.logger.error("Summary failed: {error}", { error: String(error) });

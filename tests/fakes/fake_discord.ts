@@ -103,6 +103,8 @@ export interface FakeDiscordOptions {
   resumeWindowMs?: number;
   /** The session start limit `GET /gateway/bot` starts from; each IDENTIFY takes one. */
   sessionStartLimit?: SessionStartLimitOptions;
+  /** The shard count `GET /gateway/bot` recommends. @default {1} */
+  shards?: number;
 }
 
 /** Options for {@linkcode FakeDiscord.sendUserMessage}. */
@@ -268,6 +270,7 @@ export class FakeDiscord {
   readonly #spec: DiscordSpec | undefined;
   readonly #gateway: FakeGateway;
   readonly #echoBotMessages: boolean;
+  readonly #shards: number;
   readonly #ids = new SnowflakeClock();
   readonly #routes: { method: string; pattern: URLPattern; handler: Handler }[];
   readonly #channels = new Map<string, StoredMessage[]>();
@@ -295,6 +298,7 @@ export class FakeDiscord {
     this.token = `${btoa(this.botId)}.fake.token`;
     this.#spec = spec;
     this.#echoBotMessages = opts.echoBotMessages ?? true;
+    this.#shards = opts.shards ?? 1;
     this.#routes = this.#buildRoutes();
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -304,7 +308,7 @@ export class FakeDiscord {
     this.#gateway = new FakeGateway({
       token: this.token,
       heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
-      ready: (sessionId) => ({
+      ready: (sessionId, shard) => ({
         v: 10,
         user: { ...this.botUser, verified: true, mfa_enabled: false, flags: 0 },
         guilds: [],
@@ -312,7 +316,7 @@ export class FakeDiscord {
         session_type: "normal",
         resume_gateway_url: this.gatewayUrl,
         application: { id: this.applicationId, flags: 0 },
-        shard: [0, 1],
+        shard,
         private_channels: [],
         relationships: [],
         presences: [],
@@ -387,6 +391,29 @@ export class FakeDiscord {
   }
 
   // ---- Inspection ----------------------------------------------------------------------------
+
+  /** The shard ids a client holds a gateway session of now, ascending. */
+  get connectedShards(): number[] {
+    return this.#gateway.connectedShards;
+  }
+
+  /**
+   * The most REST requests in any sliding second since `since`, over every client (every
+   * process of the bot), as Discord counts the global limit: interaction callbacks left out.
+   */
+  busiestSecond(since = 0): number {
+    const times = this.requests
+      .filter((r) => r.at >= since && r.path !== "/gateway/bot")
+      .filter((r) => !r.path.startsWith("/interactions/"))
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
+    let busiest = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i] - times[j] >= 1000) j++;
+      busiest = Math.max(busiest, i - j + 1);
+    }
+    return busiest;
+  }
 
   /** The requests for `method` whose path matches `path`. */
   requestsTo(method: string, path: RegExp): RecordedRequest[] {
@@ -876,7 +903,7 @@ export class FakeDiscord {
   #gatewayBot(): Json {
     return {
       url: this.gatewayUrl,
-      shards: 1,
+      shards: this.#shards,
       session_start_limit: this.#gateway.sessionStartLimit(),
     };
   }

@@ -724,3 +724,54 @@ Deno.test("joinGuild sends GUILD_CREATE with the bot's managed role, only with t
     await fake.close();
   }
 });
+
+Deno.test("a sharded gateway sends each guild's events to the shard that owns it, DMs to shard 0", async () => {
+  const fake = await FakeDiscord.start({ shards: 2 });
+  const intents = GatewayIntents.GuildMessages | GatewayIntents.DirectMessages |
+    GatewayIntents.MessageContent;
+  const shards = [await rawGateway(fake), await rawGateway(fake)];
+  try {
+    const bot = await fetch(`${fake.url}/api/v10/gateway/bot`, {
+      headers: { authorization: `Bot ${fake.token}` },
+    }).then((r) => r.json());
+    assert.equal(bot.shards, 2);
+    shards.forEach((gw, id) =>
+      gw.send({ op: 2, d: { token: fake.token, intents, shard: [id, 2] } })
+    );
+    for (const [id, gw] of shards.entries()) {
+      const ready = await gw.next((f) => f.t === "READY");
+      assert.deepEqual(ready.d.shard, [id, 2]);
+    }
+    assert.deepEqual(fake.connectedShards, [0, 1]);
+    // (guild_id >> 22) % 2: an even timestamp part is shard 0's, an odd one shard 1's.
+    const guildOf = (shard: bigint) => String(((1000n + shard) << 22n) | 7n);
+    await fake.sendUserMessage({ channelId: CHANNEL, guildId: guildOf(0n), content: "zero" });
+    await fake.sendUserMessage({ channelId: CHANNEL, guildId: guildOf(1n), content: "one" });
+    await fake.sendUserMessage({ channelId: "9", content: "dm" });
+    const contents = (id: number) =>
+      shards[id].frames.filter((f) => f.t === "MESSAGE_CREATE").map((f) => f.d.content);
+    await until(() => contents(0).length === 2 && contents(1).length === 1, "three messages");
+    assert.deepEqual(contents(0), ["zero", "dm"]);
+    assert.deepEqual(contents(1), ["one"]);
+    const refused = await rawGateway(fake);
+    refused.send({ op: 2, d: { token: fake.token, intents, shard: [2, 2] } });
+    await refused.closed;
+    assert.equal(refused.closeCode(), 4010, "a shard id past the count is refused");
+  } finally {
+    for (const gw of shards) await gw.close();
+    await fake.close();
+  }
+});
+
+Deno.test("the fake counts requests per sliding second over every client", async () => {
+  const fake = await FakeDiscord.start({ validate: false });
+  try {
+    const get = () =>
+      fetch(`${fake.url}/api/v10/users/@me`, { headers: { authorization: `Bot ${fake.token}` } })
+        .then((r) => r.body?.cancel());
+    await Promise.all([get(), get(), get()]);
+    assert.equal(fake.busiestSecond(), 3);
+  } finally {
+    await fake.close();
+  }
+});

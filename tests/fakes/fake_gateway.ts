@@ -7,6 +7,10 @@
  * IDENTIFY against a session start limit, and can go down for a few seconds (`outage`), refusing
  * connections and counting the attempts.
  *
+ * Sharded like Discord: each IDENTIFY's `shard: [id, count]` makes its session that shard's, and
+ * a dispatch goes to the shard that owns its guild (`(guild_id >> 22) % count`), or to shard 0
+ * when it has no guild (a DM), whichever client holds that shard.
+ *
  * Frames are always uncompressed JSON text: discordeno asks for no compression by default, and
  * its shard parses text frames as plain JSON even when it asked for zlib or zstd.
  *
@@ -34,8 +38,8 @@ export interface FakeGatewayOptions {
   /** The bot token IDENTIFY and RESUME must carry. */
   token: string;
   heartbeatIntervalMs: number;
-  /** The READY payload for a new session. */
-  ready(sessionId: string): Json;
+  /** The READY payload for a new session of `shard` (`[id, count]`). */
+  ready(sessionId: string, shard: [number, number]): Json;
   /** Called after every frame received and every socket closed, so waits can look again. */
   onChange(): void;
   /**
@@ -80,6 +84,8 @@ interface GatewaySession {
   connection: GatewayConnection | undefined;
   /** `Date.now()` when its socket last closed; undefined while a socket carries it. */
   droppedAt: number | undefined;
+  /** `[shard id, shard count]` from its IDENTIFY; `[0, 1]` when it named none. */
+  shard: [number, number];
 }
 
 /**
@@ -111,6 +117,9 @@ export class FakeGateway {
   readonly #resumeWindowMs: number;
   readonly #sockets = new Set<GatewayConnection>();
   readonly #sessions = new Map<string, GatewaySession>();
+  /** The current session of each shard id, the latest to identify or resume it. */
+  readonly #current = new Map<number, GatewaySession>();
+  /** The latest session to identify or resume, of any shard. */
   #session: GatewaySession | undefined;
   #startsTotal: number;
   #startsRemaining: number;
@@ -160,7 +169,7 @@ export class FakeGateway {
   outage(ms: number, closeCode = 1001): Promise<void> {
     if (this.#outageTimer !== undefined) throw new Error("outage: the gateway is already down");
     this.#outageUntil = Date.now() + ms;
-    if (this.#session?.connection) this.dropConnection(closeCode);
+    if (this.connectedShards.length > 0) this.dropConnection(closeCode);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#outageOver = () => {
       clearTimeout(this.#outageTimer);
@@ -206,27 +215,50 @@ export class FakeGateway {
     return response;
   }
 
+  /** The shard ids whose current session has a socket now, ascending. */
+  get connectedShards(): number[] {
+    return [...this.#current].filter(([, s]) => s.connection).map(([id]) => id).sort((a, b) =>
+      a - b
+    );
+  }
+
   /**
-   * Sends a dispatch (op 0) with the next sequence number to the current session. Returns the
-   * sequence, or undefined when no client has identified. Events sent while the socket is down
-   * are replayed on RESUME.
+   * Sends a dispatch (op 0) with the next sequence number to the session of the shard that owns
+   * it: its `guild_id`'s shard, or shard 0 without one. Returns the sequence, or undefined when
+   * no client has identified that shard. Events sent while the socket is down are replayed on
+   * RESUME.
    */
   dispatch(t: string, d: unknown): number | undefined {
-    const session = this.#session;
-    if (!session) return undefined;
+    const guildId = (d as { guild_id?: unknown } | null)?.guild_id;
+    for (const session of this.#current.values()) {
+      const [id, count] = session.shard;
+      const owner = typeof guildId === "string" && /^\d+$/.test(guildId)
+        ? Number((BigInt(guildId) >> 22n) % BigInt(count))
+        : 0;
+      if (owner === id) return this.#send(session, t, d);
+    }
+    return undefined;
+  }
+
+  /** Closes every current session's socket with `code`, keeping them for a RESUME. */
+  dropConnection(code: number): void {
+    const sessions = [...this.#current.values()].filter((s) => s.connection);
+    if (sessions.length === 0) {
+      throw new Error("dropConnection: no client is connected to the gateway");
+    }
+    for (const session of sessions) {
+      const conn = session.connection!;
+      this.#detach(session);
+      conn.socket.close(code, "FakeDiscord dropped the connection");
+    }
+  }
+
+  #send(session: GatewaySession, t: string, d: unknown): number {
     const s = ++session.seq;
     const payload = { op: Op.Dispatch, t, s, d };
     session.log.push(payload);
     session.connection?.send(payload);
     return s;
-  }
-
-  /** Closes the current session's socket with `code`, keeping the session for a RESUME. */
-  dropConnection(code: number): void {
-    const conn = this.#session?.connection;
-    if (!conn) throw new Error("dropConnection: no client is connected to the gateway");
-    this.#detach(this.#session!);
-    conn.socket.close(code, "FakeDiscord dropped the connection");
   }
 
   /** Ends an outage early, closes every socket and resolves once their handshakes are over. */
@@ -273,6 +305,8 @@ export class FakeGateway {
       this.identifiesOverLimit++;
       return conn.socket.close(4004, "Authentication failed.");
     }
+    const shard = shardOf(d.shard);
+    if (!shard) return conn.socket.close(4010, "Invalid shard.");
     this.#startsRemaining--;
     const session: GatewaySession = {
       id: crypto.randomUUID().replaceAll("-", ""),
@@ -281,11 +315,13 @@ export class FakeGateway {
       intents: Number(d.intents ?? 0),
       connection: conn,
       droppedAt: undefined,
+      shard,
     };
     conn.session = session;
     this.#sessions.set(session.id, session);
     this.#session = session;
-    this.dispatch("READY", this.#options.ready(session.id));
+    this.#current.set(shard[0], session);
+    this.#send(session, "READY", this.#options.ready(session.id, shard));
     this.identified++;
   }
 
@@ -309,8 +345,9 @@ export class FakeGateway {
     session.droppedAt = undefined;
     conn.session = session;
     this.#session = session;
+    this.#current.set(session.shard[0], session);
     for (const missed of session.log.filter((p) => p.s > seq)) conn.send(missed);
-    this.dispatch("RESUMED", null);
+    this.#send(session, "RESUMED", null);
     this.resumed++;
   }
 
@@ -332,6 +369,15 @@ export class FakeGateway {
     // discordeno sends "Bot <token>" on the gateway; Discord accepts it with or without "Bot ".
     return token === this.#options.token || token === `Bot ${this.#options.token}`;
   }
+}
+
+/** IDENTIFY's `shard`: `[id, count]` with `0 <= id < count`; `[0, 1]` when absent. */
+function shardOf(value: unknown): [number, number] | undefined {
+  if (value === undefined) return [0, 1];
+  if (!Array.isArray(value) || value.length !== 2) return undefined;
+  const [id, count] = value;
+  const valid = Number.isInteger(id) && Number.isInteger(count) && id >= 0 && id < count;
+  return valid ? [id, count] : undefined;
 }
 
 /** One gateway WebSocket and the session it carries, if it identified or resumed. */

@@ -1,0 +1,478 @@
+/**
+ * RedisQuotaShare: one Gemini quota for N processes, by leasing. The token pool's interface is
+ * synchronous, so a process never asks Redis per request: it leases small chunks of each key's
+ * per-minute and per-day budget (one Lua script, `LEASE`), spends them locally, and settles each
+ * lease with what it really used once it is used up or its short life ends (`SETTLE`), so unused
+ * room goes back to the others within seconds. A lease holds its room until a window after its
+ * end of life; a settled one until a window after its last send, as the server counts.
+ *
+ * Parked keys (a per-minute 429's rest), limits learned from 429s and spent days are written to
+ * Redis and read by every process's next lease. While Redis is away, the share falls back to a
+ * {@link LocalQuotaShare}: 1/N of what was left at the last lease. When Redis is back, the sends
+ * made meanwhile are written to it; when it came back empty (a restart without persistence),
+ * each process writes back its own usage of the window and the day.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { nextPacificMidnight, pacificDayCache } from "./pacific_day.ts";
+import { LocalQuotaShare, type QuotaShare } from "./quota_share.ts";
+import type { RedisConnection } from "./redis_client.ts";
+import {
+  EPOCH_KEY,
+  LEASE,
+  LeaseRefusal,
+  quotaKeys,
+  SETTLE,
+  THROTTLE,
+} from "./redis_quota_scripts.ts";
+import type { KeyBudget } from "./token_pool.ts";
+
+/** How long a lease may be spent from before what is left of it goes back. */
+export const LEASE_LIFE_MS = 2_000;
+
+/** How soon to look again while a lease is on its way. */
+const LEASE_POLL_MS = 25;
+
+/** The longest a refused lease waits before asking again: others may give room back. */
+const LEASE_RETRY_MAX_MS = 500;
+
+/**
+ * How often an idle process looks at what everyone holds: the fallback share of a process that
+ * loses Redis is of what was left at its last look, so a look must be recent.
+ */
+const LOOK_EVERY_MS = LEASE_LIFE_MS / 2;
+
+/** How long the shared rest and learned limits of a key are kept after the last 429. */
+const STATE_LIFETIME_MS = 86_400_000;
+
+/** Options for {@linkcode RedisQuotaShare}. */
+export interface RedisQuotaShareOptions {
+  /** The connection (shared with the rest of the process). */
+  redis: RedisConnection;
+  /** The API keys, in the pool's order (`key1`, `key2`, …); only fingerprints reach Redis. */
+  keys: readonly string[];
+  /**
+   * The project (key group) of each key, by position, as the pool has them: a group's keys share
+   * one quota, counted under `project:<name>`. @default every key its own
+   */
+  projects?: readonly (string | undefined)[];
+  /** The configured budget of each key, over all processes. */
+  budget: KeyBudget;
+  /** Processes sharing it: the divisor of the fallback share. */
+  processes: number;
+  /** The pool's minute window. @default 61000 */
+  windowMs?: number;
+  /** Requests per lease. @default about 1/8 of a process's part of the RPM, at least 1 */
+  chunk?: number;
+  /** How long a limit learned from a 429 holds. @default 10 windows */
+  holdMs?: number;
+  /** Told when a Redis call fails (the share has fallen back meanwhile). */
+  onError?(error: Error): void;
+}
+
+interface Lease {
+  id: string;
+  /** Its member in the minute set now ('' once settled with nothing used). */
+  member: string;
+  requests: number;
+  tokens: number;
+  used: number;
+  usedTokens: number;
+  /** Send times, for corrections. */
+  sends: number[];
+  grantedAt: number;
+  lastAt: number;
+  day: string;
+  /** Requests the day hash counts for it. */
+  dayCounted: number;
+  settled: boolean;
+}
+
+interface KeyState {
+  keyId: string;
+  fingerprint: string;
+  leases: Lease[];
+  asking: boolean;
+  retryAt: number;
+  parkedUntil: number;
+  /** The day whose quota is spent for every process. */
+  dayOver: string | undefined;
+  /** Sends made while Redis was away, written to it when it is back. */
+  offline: { at: number; tokens: number; day: string }[];
+  /** When Redis last said what everyone holds on the key. */
+  lookedAt: number;
+}
+
+/**
+ * A {@link QuotaShare} on Redis, with a {@link LocalQuotaShare} for when Redis is away.
+ *
+ * @example
+ * ```ts ignore
+ * const share = new RedisQuotaShare({ redis, keys, budget, processes: 2 });
+ * const pool = new MemoryTokenPool(keys, budget, { share });
+ * ```
+ */
+export class RedisQuotaShare implements QuotaShare {
+  #options: RedisQuotaShareOptions;
+  #redis: RedisConnection & Scripted;
+  #local: LocalQuotaShare;
+  #keys = new Map<string, KeyState>();
+  #windowMs: number;
+  #chunk: number;
+  #process = crypto.randomUUID().slice(0, 12);
+  #seq = 0;
+  #online = false;
+  #epoch: string | undefined;
+  #sweep: ReturnType<typeof setInterval>;
+  #listeners: [string, () => void][];
+  #dayOf = pacificDayCache();
+
+  /** Starts leasing once Redis is ready; until then (and while it is away) shares locally. */
+  constructor(options: RedisQuotaShareOptions) {
+    this.#options = options;
+    this.#windowMs = options.windowMs ?? 61_000;
+    const part = Math.floor(options.budget.rpm / options.processes);
+    this.#chunk = options.chunk ?? Math.max(1, Math.floor(part / 8));
+    this.#local = new LocalQuotaShare(options.budget, {
+      processes: options.processes,
+      windowMs: this.#windowMs,
+    });
+    options.keys.forEach((key, i) => {
+      const project = options.projects?.[i];
+      // Named as the pool names the quota it counts: a group's keys share one.
+      const keyId = project === undefined ? `key${i + 1}` : `project:${project}`;
+      if (this.#keys.has(keyId)) return;
+      const identity = project === undefined ? key : keyId;
+      this.#keys.set(keyId, {
+        keyId,
+        fingerprint: createHash("sha256").update(identity).digest("hex").slice(0, 16),
+        leases: [],
+        asking: false,
+        retryAt: 0,
+        parkedUntil: 0,
+        dayOver: undefined,
+        offline: [],
+        lookedAt: 0,
+      });
+    });
+    const redis = options.redis as RedisConnection & Scripted;
+    if (!redis.soyeLease) {
+      redis.defineCommand("soyeLease", { numberOfKeys: 3, lua: LEASE });
+      redis.defineCommand("soyeSettle", { numberOfKeys: 2, lua: SETTLE });
+      redis.defineCommand("soyeThrottle", { numberOfKeys: 2, lua: THROTTLE });
+    }
+    this.#redis = redis;
+    this.#listeners = [
+      ["ready", () => void this.#reconnected()],
+      ["close", () => this.#offline()],
+    ];
+    for (const [event, listener] of this.#listeners) redis.on(event, listener);
+    if (redis.status === "ready") void this.#reconnected();
+    // Leases whose life ended give their room back even when no request comes to notice.
+    this.#sweep = setInterval(() => this.#expireAll(Date.now()), LOOK_EVERY_MS);
+    Deno.unrefTimer(this.#sweep);
+  }
+
+  /** True while leases come from Redis; false while the local 1/N share is in force. */
+  get online(): boolean {
+    return this.#online;
+  }
+
+  room(keyId: string, tokens: number, now: number): number | "day" {
+    const key = this.#keys.get(keyId);
+    if (!key || !this.#online) return this.#local.room(keyId, tokens, now);
+    this.#expire(key, now);
+    if (key.dayOver === this.#dayOf(now)) return "day";
+    if (key.parkedUntil > now) return key.parkedUntil - now;
+    const lease = this.#leaseWithRoom(key, tokens);
+    const left = key.leases.reduce((sum, l) => sum + l.requests - l.used, 0);
+    // One request left: the next lease is asked for now, so a busy process never stalls.
+    if ((!lease || left <= 1) && !key.asking && now >= key.retryAt) this.#ask(key, tokens, now);
+    if (lease) return 0;
+    return Math.max(LEASE_POLL_MS, key.retryAt - now);
+  }
+
+  spent(keyId: string, tokens: number, now: number): void {
+    this.#local.spent(keyId, tokens, now);
+    const key = this.#keys.get(keyId);
+    if (!key) return;
+    const lease = this.#online ? this.#leaseWithRoom(key, tokens) : undefined;
+    if (!lease) {
+      key.offline.push({ at: now, tokens, day: this.#dayOf(now) });
+      return;
+    }
+    lease.used++;
+    lease.usedTokens += tokens;
+    lease.sends.push(now);
+    lease.lastAt = now;
+    if (lease.used === lease.requests) this.#settle(key, lease);
+  }
+
+  corrected(keyId: string, at: number, requests: number, tokens: number, now: number): void {
+    this.#local.corrected(keyId, at, requests, tokens, now);
+    const key = this.#keys.get(keyId);
+    if (!key) return;
+    const lease = key.leases.find((l) => l.sends.includes(at));
+    if (lease) {
+      lease.used = Math.max(0, lease.used + requests);
+      lease.usedTokens = Math.max(0, lease.usedTokens + tokens);
+      if (requests < 0) lease.sends.splice(lease.sends.indexOf(at), 1);
+      if (lease.settled) this.#settle(key, lease);
+      return;
+    }
+    const offline = key.offline.find((s) => s.at === at);
+    if (!offline) return;
+    offline.tokens = Math.max(0, offline.tokens + tokens);
+    if (requests < 0) key.offline.splice(key.offline.indexOf(offline), 1);
+  }
+
+  throttled(
+    keyId: string,
+    until: number,
+    dimension: "requests" | "tokens" | undefined,
+    now: number,
+  ): void {
+    const key = this.#keys.get(keyId);
+    if (!key || !this.#online) return;
+    key.parkedUntil = Math.max(key.parkedUntil, until);
+    const { state, minute } = quotaKeys(key.fingerprint, this.#dayOf(now));
+    const limit = dimension === "tokens" ? this.#options.budget.tpm : this.#options.budget.rpm;
+    const holdMs = this.#options.holdMs ?? 10 * this.#windowMs;
+    this.#send(
+      this.#redis.soyeThrottle(
+        state,
+        minute,
+        Math.round(until),
+        dimension ?? "",
+        Math.ceil(limit / 4),
+        now + holdMs,
+        now,
+        STATE_LIFETIME_MS,
+      ),
+    );
+  }
+
+  dayExhausted(keyId: string, now: number): void {
+    const key = this.#keys.get(keyId);
+    if (!key) return;
+    const day = this.#dayOf(now);
+    key.dayOver = day;
+    if (!this.#online) return;
+    const keys = quotaKeys(key.fingerprint, day);
+    this.#send(
+      this.#redis.multi().hset(keys.day, "spent", 1).pexpireat(keys.day, dayEnds(now)).exec(),
+    );
+  }
+
+  /** Stops the sweep and gives back what is left of every lease. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    for (const [event, listener] of this.#listeners) this.#redis.off(event, listener);
+    if (!this.#online) return;
+    const settling: Promise<unknown>[] = [];
+    for (const key of this.#keys.values()) {
+      for (const lease of key.leases) {
+        if (!lease.settled) settling.push(this.#settle(key, lease));
+      }
+    }
+    await Promise.all(settling);
+  }
+
+  #leaseWithRoom(key: KeyState, tokens: number): Lease | undefined {
+    return key.leases.find((l) =>
+      !l.settled && l.used < l.requests && l.usedTokens + tokens <= l.tokens
+    );
+  }
+
+  /**
+   * Asks Redis for a lease of a chunk (or, with `look`, for none: only what everyone holds, so
+   * an idle process's fallback share is of what is left too).
+   */
+  #ask(key: KeyState, tokens: number, now: number, look = false): void {
+    key.asking = true;
+    const { rpm, tpm, rpd } = this.#options.budget;
+    const want = look ? 0 : this.#chunk;
+    const wantTokens = Math.max(tokens, Math.ceil((tpm * want) / rpm));
+    const id = `${this.#process}:${++this.#seq}`;
+    const day = this.#dayOf(now);
+    const keys = quotaKeys(key.fingerprint, day);
+    const expiresAt = now + LEASE_LIFE_MS + this.#windowMs;
+    this.#redis.soyeLease(
+      keys.minute,
+      keys.day,
+      keys.state,
+      now,
+      expiresAt,
+      want,
+      wantTokens,
+      tokens,
+      rpm,
+      tpm,
+      rpd,
+      this.#process,
+      id,
+      dayEnds(now),
+    ).then((answer) => {
+      const [requests, granted, refusal, waitMs, today, ...flat] = answer.map(Number);
+      const entries = [];
+      for (let i = 0; i + 2 < flat.length; i += 3) {
+        entries.push({ expiresAt: flat[i], requests: flat[i + 1], tokens: flat[i + 2] });
+      }
+      this.#local.observe(key.keyId, { at: now, entries, today });
+      if (refusal === LeaseRefusal.DaySpent || refusal === LeaseRefusal.DayFull) {
+        key.dayOver = day;
+      } else if (refusal === LeaseRefusal.Parked) key.parkedUntil = now + waitMs;
+      key.lookedAt = now;
+      if (look) return;
+      if (requests > 0) {
+        key.leases.push({
+          id,
+          member: `${id}|${requests}|${granted}`,
+          requests,
+          tokens: granted,
+          used: 0,
+          usedTokens: 0,
+          sends: [],
+          grantedAt: now,
+          lastAt: now,
+          day,
+          dayCounted: requests,
+          settled: false,
+        });
+      } else {
+        key.retryAt = now + Math.min(Math.max(waitMs, LEASE_POLL_MS), LEASE_RETRY_MAX_MS);
+      }
+    }, (error) => this.#failed(error)).finally(() => key.asking = false);
+  }
+
+  /** Writes what a lease used, giving back the rest; again after a later correction. */
+  #settle(key: KeyState, lease: Lease): Promise<unknown> {
+    lease.settled = true;
+    if (!this.#online) return Promise.resolve();
+    return this.#send(this.#settleNow(key, lease));
+  }
+
+  /** Settles leases whose life is over, and forgets settled ones out of the window. */
+  #expire(key: KeyState, now: number): void {
+    for (const lease of key.leases) {
+      if (!lease.settled && now >= lease.grantedAt + LEASE_LIFE_MS) void this.#settle(key, lease);
+    }
+    key.leases = key.leases.filter((l) =>
+      !l.settled || Math.max(l.lastAt, l.grantedAt) + this.#windowMs > now
+    );
+  }
+
+  /** The sweep: ends leases past their life, and looks at keys not looked at for a while. */
+  #expireAll(now: number): void {
+    if (!this.#online) return;
+    for (const key of this.#keys.values()) {
+      this.#expire(key, now);
+      if (!key.asking && now - key.lookedAt >= LOOK_EVERY_MS) this.#ask(key, 0, now, true);
+    }
+  }
+
+  #offline(): void {
+    this.#online = false;
+  }
+
+  #failed(error: unknown): void {
+    this.#offline();
+    this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    // The connection may still say ready (a timeout): look again once it answers.
+    if (this.#redis.status === "ready") {
+      setTimeout(() => void this.#reconnected(), LEASE_RETRY_MAX_MS);
+    }
+  }
+
+  #send(command: Promise<unknown>): Promise<unknown> {
+    return command.catch((error) => this.#failed(error));
+  }
+
+  /**
+   * Redis answers (again): the sends made without it are written, and if it came back empty,
+   * so is everything this process used in the window and today. Then leasing resumes.
+   */
+  async #reconnected(): Promise<void> {
+    try {
+      const fresh = crypto.randomUUID();
+      await this.#redis.set(EPOCH_KEY, fresh, "NX");
+      const epoch = await this.#redis.get(EPOCH_KEY);
+      const emptied = this.#epoch !== undefined && epoch !== this.#epoch;
+      this.#epoch = epoch ?? fresh;
+      const now = Date.now();
+      const writes: Promise<unknown>[] = [];
+      for (const key of this.#keys.values()) writes.push(...this.#writeBack(key, emptied, now));
+      await Promise.all(writes);
+      this.#online = true;
+    } catch (error) {
+      this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #writeBack(key: KeyState, emptied: boolean, now: number): Promise<unknown>[] {
+    const writes: Promise<unknown>[] = [];
+    const day = this.#dayOf(now);
+    const keys = quotaKeys(key.fingerprint, day);
+    // Leases that were out when Redis went away end now, with what they used.
+    for (const lease of key.leases) lease.settled = true;
+    for (const lease of key.leases) {
+      if (!emptied) writes.push(this.#settleNow(key, lease));
+      else if (lease.used > 0) {
+        lease.member = `${lease.id}|${lease.used}|${lease.usedTokens}`;
+        writes.push(this.#redis.zadd(keys.minute, lease.lastAt + this.#windowMs, lease.member));
+      }
+    }
+    const sends = key.offline.filter((s) => s.at + this.#windowMs > now);
+    if (sends.length > 0) {
+      const tokens = sends.reduce((sum, s) => sum + s.tokens, 0);
+      const member = `${this.#process}:offline:${++this.#seq}|${sends.length}|${tokens}`;
+      writes.push(this.#redis.zadd(keys.minute, sends.at(-1)!.at + this.#windowMs, member));
+    }
+    // The day: all of this process's own when Redis lost it, else what it sent without Redis.
+    const today = emptied
+      ? this.#local.usage(key.keyId, now).today
+      : key.offline.filter((s) => s.day === day).length;
+    if (today > 0) {
+      const write = emptied ? this.#redis.hset(keys.day, this.#process, today) : this.#redis
+        .hincrby(keys.day, this.#process, today);
+      writes.push(write, this.#redis.pexpireat(keys.day, dayEnds(now)));
+    }
+    key.offline = [];
+    return writes;
+  }
+
+  /** Replaces the lease's member with what it used; the caller handles a failure. */
+  #settleNow(key: KeyState, lease: Lease): Promise<unknown> {
+    const member = lease.used + lease.usedTokens > 0
+      ? `${lease.id}|${lease.used}|${lease.usedTokens}`
+      : "";
+    const old = lease.member;
+    const dayDelta = lease.used - lease.dayCounted;
+    lease.member = member;
+    lease.dayCounted = lease.used;
+    const keys = quotaKeys(key.fingerprint, lease.day);
+    return this.#redis.soyeSettle(
+      keys.minute,
+      keys.day,
+      old,
+      member,
+      lease.lastAt + this.#windowMs,
+      this.#process,
+      dayDelta,
+      dayEnds(lease.grantedAt),
+    );
+  }
+}
+
+/** When a day's counter may go: an hour after midnight Pacific, for clocks a little apart. */
+function dayEnds(now: number): number {
+  return nextPacificMidnight(now) + 3_600_000;
+}
+
+/** The scripts defined on the connection. */
+interface Scripted {
+  soyeLease(...args: (string | number)[]): Promise<(string | number)[]>;
+  soyeSettle(...args: (string | number)[]): Promise<number>;
+  soyeThrottle(...args: (string | number)[]): Promise<number>;
+}
