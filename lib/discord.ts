@@ -26,7 +26,7 @@ import {
   slashCommandFrom,
 } from "./discord_events.ts";
 import { DISCORD_REQUEST_BURST, DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
-import { log } from "./log.ts";
+import { isLogged, log, type LogLevel } from "./log.ts";
 import { RequestPacer, type SharedBudget } from "./request_pacer.ts";
 import type { ShardRange } from "./shard_range.ts";
 import { ManagedRoles } from "./managed_roles.ts";
@@ -36,27 +36,37 @@ import { requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
 /** Re-exported: the adapter hands these to its handlers. */
 export type { ChatMessage, ReferencedMessage, SlashCommand };
 
-/** Routes discordeno's own logger into LogTape, so its lines share the bot's format. */
+/**
+ * Routes discordeno's own logger into LogTape, so its lines share the bot's format. discordeno
+ * logs several debug lines per request (one with the whole payload): each is formatted only when
+ * its level is written.
+ */
 function discordenoLogger(name: string) {
   const logger = log.getChild(["discordeno", name]);
   // Lines reach the console through the redactor in log.ts, which also cuts interaction tokens.
   const line = (args: unknown[]) =>
     args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ");
+  const at = (level: LogLevel, write: (text: string) => void) => (...args: unknown[]) => {
+    if (isLogged(level)) write(line(args));
+  };
+  const debug = at("debug", (text) => logger.debug(text));
+  const info = at("info", (text) => logger.info(text));
+  const warn = at("warning", (text) => logger.warn(text));
+  const error = at("error", (text) => logger.error(text));
   return {
     log: (level: number, ...args: unknown[]) => {
-      const text = line(args);
-      if (level <= 0) logger.debug(text);
-      else if (level === 1) logger.info(text);
-      else if (level === 2) logger.warn(text);
-      else logger.error(text);
+      if (level <= 0) debug(...args);
+      else if (level === 1) info(...args);
+      else if (level === 2) warn(...args);
+      else error(...args);
     },
     setDepth: () => {},
     setLevel: () => {},
-    debug: (...args: unknown[]) => logger.debug(line(args)),
-    info: (...args: unknown[]) => logger.info(line(args)),
-    warn: (...args: unknown[]) => logger.warn(line(args)),
-    error: (...args: unknown[]) => logger.error(line(args)),
-    fatal: (...args: unknown[]) => logger.fatal(line(args)),
+    debug,
+    info,
+    warn,
+    error,
+    fatal: at("fatal", (text) => logger.fatal(text)),
   };
 }
 
@@ -195,6 +205,9 @@ const NO_MENTIONS = { parse: [] as never[], repliedUser: false };
 const INTENTS = GatewayIntents.Guilds | GatewayIntents.GuildMessages |
   GatewayIntents.DirectMessages | GatewayIntents.MessageContent;
 
+/** How long an idle REST queue is kept for its route's next request (discordeno's default). */
+const QUEUE_IDLE_MS = 60_000;
+
 /** Ephemeral message flag. */
 const EPHEMERAL = 1 << 6;
 
@@ -258,8 +271,10 @@ export async function connectDiscord(
     }
     return await send(request);
   };
-  // The queue's idle cleanup would otherwise hold a 60 s timer after shutdown.
-  rest.deleteQueueDelay = 5_000; // 0 would silently mean 60 s
+  // An idle route's queue (one per channel and route) is deleted this long after its last
+  // request. Shorter, a busy channel's queue was torn down and rebuilt between two answers, and
+  // each deletion logs a list of every queue (quadratic in channels). close() clears the timers.
+  rest.deleteQueueDelay = QUEUE_IDLE_MS;
 
   const connection = await rest.getGatewayBot();
   const eventLog = log.getChild("discord");
@@ -463,6 +478,11 @@ export async function connectDiscord(
       // Left armed after shutdown, bucket timers would hold the process open for 60 s.
       for (const shard of gateway.shards.values()) buckets.add(shard.bucket);
       for (const bucket of buckets) clearTimeout(bucket.timeoutId);
+      // Likewise each REST queue's idle deletion and rate-limit reset.
+      for (const queue of rest.queues.values()) {
+        clearTimeout(queue.deleteQueueTimeout);
+        clearTimeout(queue.timeoutId);
+      }
     },
   } satisfies DiscordConnection & { rest?: RestManager };
 }

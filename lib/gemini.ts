@@ -80,12 +80,17 @@ export class SdkGeminiClient implements GeminiClient {
         if (!settled) request.onText?.(text);
       },
     };
+    let readToTheEnd = false;
     try {
-      return await withDeadline(this.#stream(guarded, abort.signal), undefined, abort);
+      const result = await withDeadline(this.#stream(guarded, abort.signal), undefined, abort);
+      readToTheEnd = true;
+      return result;
     } finally {
       settled = true;
       request.signal?.removeEventListener("abort", onAbort);
-      abort.abort();
+      // Only an abandoned stream has a request left to cancel. Aborting a finished one cost two
+      // DOMExceptions a call (this controller's and the SDK's own, which listens to it).
+      if (!readToTheEnd) abort.abort();
     }
   }
 

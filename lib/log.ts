@@ -8,23 +8,45 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
+  compareLogLevel,
   configure,
   getAnsiColorFormatter,
   getConsoleSink,
   getJsonLinesFormatter,
   getLogger,
   type Logger as LogTapeLogger,
+  type LogLevel,
   type LogRecord,
   reset,
   withContext,
   withFilter,
 } from "@logtape/logtape";
 
+/** LogTape's level names, lowest first: "trace", "debug", "info", "warning", "error", "fatal". */
+export type { LogLevel };
+
 /** LogTape's logger: the type of {@link log} and of its children. */
 export type Logger = LogTapeLogger;
 
 /** The bot's root logger; modules take children of it (`log.getChild("broker")`). */
 export const log: Logger = getLogger(["soyebot"]);
+
+/** The level {@link setupLogging} set; until it runs, LogTape has no sinks and writes nothing. */
+let lowestLevel: LogLevel | undefined;
+
+/**
+ * True when a line at `level` would be written. LogTape builds a whole record (context, template,
+ * properties) before its level check drops it, so a caller that formats its own text, or logs on
+ * every request, asks first.
+ *
+ * @example
+ * ```ts ignore
+ * if (isLogged("debug")) logger.debug(Deno.inspect(payload));
+ * ```
+ */
+export function isLogged(level: LogLevel): boolean {
+  return lowestLevel !== undefined && compareLogLevel(level, lowestLevel) >= 0;
+}
 
 /** Runs `fn` with properties (channel, request id) attached to every log line it writes. */
 export function withLogContext<T>(context: Record<string, unknown>, fn: () => T): T {
@@ -152,6 +174,7 @@ export async function setupLogging(options: {
     ? getJsonLinesFormatter()
     : getAnsiColorFormatter({ timestamp: "time", category: "." });
   await reset();
+  lowestLevel = options.level;
   await configure({
     sinks: {
       console: getConsoleSink({ formatter: (record: LogRecord) => redact(base(record)) }),

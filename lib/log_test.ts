@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { log, ProblemRing, recentProblems, redactor, setupLogging, withLogContext } from "./log.ts";
+import {
+  isLogged,
+  log,
+  ProblemRing,
+  recentProblems,
+  redactor,
+  setupLogging,
+  withLogContext,
+} from "./log.ts";
 
 const SECRET = "MTEwMDAwMDAwMDAwMDAwMDAx.secret.token";
 
@@ -43,4 +51,14 @@ Deno.test("warnings reach the recent-problems ring redacted, with their properti
   assert.match(first.message, /^Gemini cache_fallback \{.*"why":"bad \[REDACTED\]"/);
   assert.match(first.message, /"requestId":"abc"/);
   assert.equal(second.message, "Could not reply: Error: [REDACTED]");
+});
+
+Deno.test("isLogged() answers for the level setupLogging set, so costly lines are never built", async () => {
+  await setupLogging({ level: "info", format: "json", secrets: [] });
+  assert.equal(isLogged("debug"), false);
+  assert.equal(isLogged("info"), true);
+  assert.equal(isLogged("warning"), true);
+  await setupLogging({ level: "error", format: "json", secrets: [] });
+  assert.equal(isLogged("warning"), false);
+  assert.equal(isLogged("fatal"), true);
 });

@@ -64,13 +64,7 @@ function offsetMs(t: number): number {
  */
 export function nextPacificMidnight(now: number): number {
   checkNow("next Pacific midnight", now);
-  const { year, month, day } = wallClock(now);
-  // Midnight of the next day as if it were UTC; Date.UTC rolls over months and years.
-  const localMidnight = Date.UTC(year, month - 1, day + 1);
-  // Pacific DST changes happen at 02:00, so midnight always exists and is unique; the second
-  // pass corrects the offset when a change falls between `now` and that midnight.
-  const guess = localMidnight - offsetMs(localMidnight);
-  return localMidnight - offsetMs(guess);
+  return dayAround(now).ends;
 }
 
 /**
@@ -87,9 +81,43 @@ export function nextPacificMidnight(now: number): number {
  */
 export function pacificDayKey(now: number): string {
   checkNow("Pacific day key", now);
+  return dayAround(now).key;
+}
+
+/** One Pacific day: `[starts, ends)` in epoch ms, and its "YYYY-MM-DD". */
+interface PacificDay {
+  starts: number;
+  ends: number;
+  key: string;
+}
+
+/**
+ * The day last asked about. Nearly every call (each Gemini call, each metrics update) asks about
+ * the same day as the one before, and Intl's formatting is the slow part: work a day out once.
+ */
+let lastDay: PacificDay | undefined;
+
+/** The Pacific day that contains the instant `now`. */
+function dayAround(now: number): PacificDay {
+  if (lastDay && now >= lastDay.starts && now < lastDay.ends) return lastDay;
   const { year, month, day } = wallClock(now);
   const pad = (n: number, width: number) => String(n).padStart(width, "0");
-  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+  const ends = midnightAfter(now);
+  // Days last 23 to 25 hours, so 26 hours before this day ends lies in the day before it.
+  const starts = midnightAfter(ends - 26 * 3_600_000);
+  lastDay = { starts, ends, key: `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}` };
+  return lastDay;
+}
+
+/** The epoch ms of the first Pacific 00:00 strictly after `now`, worked out with Intl. */
+function midnightAfter(now: number): number {
+  const { year, month, day } = wallClock(now);
+  // Midnight of the next day as if it were UTC; Date.UTC rolls over months and years.
+  const localMidnight = Date.UTC(year, month - 1, day + 1);
+  // Pacific DST changes happen at 02:00, so midnight always exists and is unique; the second
+  // pass corrects the offset when a change falls between `now` and that midnight.
+  const guess = localMidnight - offsetMs(localMidnight);
+  return localMidnight - offsetMs(guess);
 }
 
 /**

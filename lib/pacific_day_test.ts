@@ -94,3 +94,27 @@ Deno.test("pacific_day rejects a bad now with the value", () => {
   );
   assert.throws(() => pacificDayKey(Infinity), /current value is Infinity/);
 });
+
+Deno.test("answers do not depend on the instant asked about before", () => {
+  const instants = [
+    utc("2026-11-25T07:59:59Z"), // 23:59:59 PST, 2026-11-24
+    utc("2026-03-08T09:59:59Z"), // 01:59:59 PST, the 23-hour day
+    utc("2026-11-25T08:00:00Z"), // 00:00 PST, 2026-11-25
+    utc("2026-11-01T09:30:00Z"), // the second 01:30 of the 25-hour day
+    utc("2026-11-25T07:59:59Z"),
+  ];
+  const expected = [
+    ["2026-11-24", utc("2026-11-25T08:00:00Z")],
+    ["2026-03-08", utc("2026-03-09T07:00:00Z")],
+    ["2026-11-25", utc("2026-11-26T08:00:00Z")],
+    ["2026-11-01", utc("2026-11-02T08:00:00Z")],
+    ["2026-11-24", utc("2026-11-25T08:00:00Z")],
+  ];
+  for (const order of [instants, [...instants].reverse()]) {
+    for (const now of order) {
+      const [key, midnight] = expected[instants.indexOf(now)];
+      assert.equal(pacificDayKey(now), key, new Date(now).toISOString());
+      assert.equal(nextPacificMidnight(now), midnight, new Date(now).toISOString());
+    }
+  }
+});

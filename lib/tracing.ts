@@ -1,6 +1,7 @@
 /**
  * Tracing through OpenTelemetry's API, exported by Deno's built-in OpenTelemetry when the process
- * runs with `OTEL_DENO=true` (and a no-op otherwise, at almost no cost).
+ * runs with `OTEL_DENO=true`. Otherwise every helper here calls straight through: no span, no
+ * context, no bookkeeping.
  *
  * One trace per message: `discord.message` at the root, with `gemini.generate` (its children
  * `gemini.queue_wait` and one `gemini.call` per attempt) and `discord.send`. Deno adds its own
@@ -30,6 +31,29 @@ const { context, SpanStatusCode, trace } = otel;
 /** The bot's tracer. */
 const tracer = trace.getTracer("soyebot");
 
+/** The API's own stand-in provider, registered when nothing else is: its spans record nothing. */
+const NOOP_PROVIDER = new otel.ProxyTracerProvider().getDelegate();
+
+/** Handed to a span's body when nothing is recorded; every method on it does nothing. */
+const UNRECORDED: Span = trace.wrapSpanContext(otel.INVALID_SPAN_CONTEXT);
+
+/**
+ * True when spans are recorded: Deno's OpenTelemetry is on (`OTEL_DENO=true`, which registers
+ * its own provider), or a provider was registered through the API.
+ *
+ * @example
+ * ```ts
+ * import { isTracing } from "./tracing.ts";
+ *
+ * isTracing(); // false, unless the process runs with OTEL_DENO=true
+ * ```
+ */
+export function isTracing(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof otel.ProxyTracerProvider) ||
+    provider.getDelegate() !== NOOP_PROVIDER;
+}
+
 /** Applied to error text before it is exported: spans leave the process like logs do. */
 let redactErrorText: (text: string) => string = (text) => text;
 
@@ -51,9 +75,10 @@ export function inSpan<T>(
   name: string,
   attributes: Attributes,
   fn: (span: Span) => Promise<T>,
-  parent: Context = context.active(),
+  parent?: Context,
 ): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, parent, async (span) => {
+  if (!isTracing()) return fn(UNRECORDED);
+  return tracer.startActiveSpan(name, { attributes }, parent ?? context.active(), async (span) => {
     try {
       return await fn(span);
     } catch (error) {
@@ -90,6 +115,7 @@ export class GeminiTracing {
   wrap(client: GeminiClient): GeminiClient {
     return {
       generate: (request) => {
+        if (!isTracing()) return client.generate(request);
         const pending = this.#pending.get(request.contents);
         pending?.wait?.end();
         if (pending) pending.wait = undefined;
@@ -123,6 +149,7 @@ export class GeminiTracing {
     broker: { generate(request: BrokerRequest): Promise<BrokerResult> },
     request: BrokerRequest,
   ): Promise<BrokerResult> {
+    if (!isTracing()) return broker.generate(request);
     return inSpan("gemini.generate", { "gemini.priority": request.priority }, async (span) => {
       const wait = tracer.startSpan("gemini.queue_wait");
       const pending: PendingCall = { context: context.active(), wait };

@@ -47,3 +47,39 @@ Deno.test("the adapter's REST methods refuse ids and tokens that would steer the
     await fake.close();
   }
 });
+
+Deno.test("close() leaves no REST queue timer that would hold the process open", async () => {
+  // Each REST route keeps its queue for a minute after its last request, so a channel's next
+  // answer reuses it; close() must clear those timers, or a process that ends by draining its
+  // event loop waits out the minute. Measured in a child process, which exits only when drained.
+  const root = new URL("../", import.meta.url);
+  const script = `
+    import { connectDiscord } from "${new URL("lib/discord.ts", root)}";
+    import { FakeDiscord } from "${new URL("tests/fakes/fake_discord.ts", root)}";
+    const fake = await FakeDiscord.start();
+    const discord = await connectDiscord(
+      { token: fake.token, apiUrl: fake.url },
+      { onMessage: () => {}, onCommand: () => {} },
+    );
+    await fake.waitForReady();
+    await discord.sendMessage("${CHANNEL}", "hi");
+    await discord.editMessage("${CHANNEL}", "${MESSAGE}", "hi").catch(() => {});
+    await discord.close();
+    await fake.close();
+    console.log("closed");
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    cwd: root.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const limitMs = 20_000;
+  const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+  const output = await child.output();
+  clearTimeout(timer);
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.match(stdout, /closed/, new TextDecoder().decode(output.stderr));
+  assert.equal(output.signal, null, `the process was still running ${limitMs} ms after close()`);
+  assert.equal(output.code, 0);
+});
