@@ -10,7 +10,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { RedisStore, type RedisStoreConfig } from "../lib/redis_store.ts";
+import type { RedisStoreConfig } from "../lib/redis_store.ts";
 import { type SessionStore, SqliteStore } from "../lib/store.ts";
 import { type FromHost, SessionHost, type ToHost } from "./session_host.ts";
 
@@ -31,7 +31,10 @@ export interface HostInit {
 let host: Promise<SessionHost> | undefined;
 
 async function openStore(init: HostInit): Promise<SessionStore> {
-  return init.redis ? await RedisStore.connect(init.redis) : SqliteStore.open(init.databasePath);
+  if (!init.redis) return SqliteStore.open(init.databasePath);
+  // Loaded only when asked for: a single-process bot carries no Redis client in its hosts.
+  const { RedisStore } = await import("../lib/redis_store.ts");
+  return await RedisStore.connect(init.redis);
 }
 
 self.onmessage = (event: MessageEvent<HostInit | ToHost>) => {
