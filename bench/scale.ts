@@ -68,6 +68,8 @@ export async function runScale(
           SHARDS: String(shard),
           SHARD_COUNT: String(processes),
           GEMINI_RPM: String(rpm),
+          // The free-tier default of 20 a day would end the run long before the minute quota.
+          GEMINI_RPD: "1000000",
           GEMINI_MAX_WAIT_SECONDS: String(MAX_WAIT_SECONDS),
           USER_RATE_LIMIT: "10000",
           LOG_LEVEL: "warning",
