@@ -367,3 +367,13 @@ export function mergeEnvFile(
   const fromFile = fileText === undefined ? {} : parseEnv(fileText);
   return { ...fromFile, ...processEnv };
 }
+
+/** The secrets in `config` (the Discord token, every Gemini key, Redis's password): never logged. */
+export function secretsOf(
+  config: Pick<Config, "discordToken" | "geminiApiKeys" | "redisUrl">,
+): string[] {
+  const secrets = [config.discordToken, ...config.geminiApiKeys];
+  const redisPassword = config.redisUrl && decodeURIComponent(new URL(config.redisUrl).password);
+  if (redisPassword) secrets.push(redisPassword);
+  return secrets;
+}
