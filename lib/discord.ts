@@ -25,14 +25,7 @@ import {
   slashCommandFrom,
 } from "./discord_events.ts";
 import { DISCORD_REQUEST_BURST, DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
-import type {
-  CommandDefinition,
-  CommandOption,
-  DiscordConnection,
-  DiscordHandlers,
-  DiscordPort,
-  HistoryMessage,
-} from "./discord_port.ts";
+import type { DiscordConnection, DiscordHandlers } from "./discord_port.ts";
 import { discordenoLogger } from "./discordeno_logger.ts";
 import { type CamelMessage, pacedRest, toHistoryMessage } from "./discord_rest.ts";
 import { log } from "./log.ts";
@@ -42,18 +35,10 @@ import { ManagedRoles } from "./managed_roles.ts";
 import { superviseReconnects } from "./shard_reconnect.ts";
 import { requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
 
-/** Re-exported: the port and the payloads the adapter hands to its handlers. */
-export type {
-  ChatMessage,
-  CommandDefinition,
-  CommandOption,
-  DiscordConnection,
-  DiscordHandlers,
-  DiscordPort,
-  HistoryMessage,
-  ReferencedMessage,
-  SlashCommand,
-};
+/** Re-exported: the payloads the adapter hands to its handlers. */
+export type { ChatMessage, ReferencedMessage, SlashCommand };
+/** Re-exported: the port this adapter implements, so importers need no other module. */
+export type * from "./discord_port.ts";
 
 /** No @everyone, no roles, no users: the model's text can never ping anyone. */
 const NO_MENTIONS = { parse: [] as never[], repliedUser: false };
