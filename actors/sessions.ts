@@ -26,8 +26,16 @@ import type { RedisStoreConfig } from "../lib/redis_store.ts";
 import type { StoreEvent, StoreHealth } from "../lib/retrying_store.ts";
 import { hostIndex } from "../lib/host_index.ts";
 import { HostPool } from "./host_pool.ts";
+import {
+  afterHostDied,
+  commitResultOf,
+  newPending,
+  type Pending,
+  sessionError,
+  settlePending,
+  STOPPING_OUTCOME,
+} from "./pending_turns.ts";
 import { StoreBoard } from "./store_board.ts";
-import type { SessionResult } from "./session_actor.ts";
 import type { FromHost, ToHost } from "./session_host.ts";
 import { Supervisor, type SupervisorCounts, type SupervisorPolicy } from "./supervisor.ts";
 
@@ -61,18 +69,6 @@ export interface SessionsOptions {
   onGiveUp(reason: string): void;
   /** Told of evictions, host restarts and session crashes. */
   onEvent?(event: SessionsEvent): void;
-}
-
-/** A turn, reset or fold's result sent to a host and not yet done. */
-interface Pending {
-  channelId: string;
-  message: Extract<ToHost, { type: "begin" | "reset" | "remember" }>;
-  /** `begun`: waiting for the window; `lent`: the turn holds it; `committed`: sent back. */
-  stage: "begun" | "lent" | "committed";
-  shown?: string;
-  attempts: number;
-  lent: PromiseWithResolvers<BeginResult>;
-  done: PromiseWithResolvers<SessionResult | { ok: false; error: SessionError }>;
 }
 
 /**
@@ -208,20 +204,13 @@ export class Sessions implements SessionsPort {
     this.#stopping = true;
     this.#clock.clearTimeout(this.#timer);
     await this.#hosts.stop(timeoutMs);
-    for (const pending of this.#pending.values()) this.#finish(pending, stoppingResult);
+    for (const pending of this.#pending.values()) settlePending(pending, STOPPING_OUTCOME);
     this.#pending.clear();
   }
 
   #start(message: Pending["message"]): Pending | undefined {
     if (this.#stopping) return undefined;
-    const pending: Pending = {
-      channelId: message.channelId,
-      message,
-      stage: "begun",
-      attempts: 1,
-      lent: Promise.withResolvers(),
-      done: Promise.withResolvers(),
-    };
+    const pending = newPending(message);
     this.#pending.set(message.id, pending);
     const now = this.#clock.now();
     for (const evicted of this.#supervisor.busy(message.channelId, now)) {
@@ -237,16 +226,7 @@ export class Sessions implements SessionsPort {
       pending.shown = shown;
       this.#post({ type: "commit", channelId: pending.channelId, id: pending.message.id, shown });
     }
-    return pending.done.promise.then((result) =>
-      result.ok
-        ? {
-          ok: true,
-          recorded: result.recorded === true,
-          unsaved: result.unsaved === true,
-          ...(result.fold ? { fold: result.fold } : {}),
-        }
-        : { ok: false, error: sessionError(result), message: crashMessage(result) }
-    );
+    return pending.done.promise.then(commitResultOf);
   }
 
   #post(message: ToHost & { channelId: string }): void {
@@ -281,21 +261,12 @@ export class Sessions implements SessionsPort {
           message: result.message,
         });
       }
-      this.#finish(pending, result);
+      settlePending(pending, result);
     }
   }
 
   #lease(pending: Pending, contents: Content[]) {
     return { contents, commit: (shown: string | undefined) => this.#commit(pending, shown) };
-  }
-
-  /** Settles whichever promise the turn's owner is waiting on. */
-  #finish(pending: Pending, result: SessionResult | { ok: false; error: SessionError }): void {
-    if (pending.stage === "begun" && pending.message.type === "begin") {
-      // The turn never got its window; a successful end without a loan cannot happen.
-      pending.lent.resolve({ ok: false, error: result.ok ? "crashed" : sessionError(result) });
-    }
-    pending.done.resolve(result);
   }
 
   #drop(channelId: string, reason: "lru" | "idle"): void {
@@ -315,17 +286,15 @@ export class Sessions implements SessionsPort {
     if (lost > 0) this.#options.onEvent?.({ type: "store_writes_lost", host: index, count: lost });
     let resent = 0;
     let failed = 0;
-    for (const [id, pending] of this.#pending) {
-      if (!onHost(pending.channelId)) continue;
-      if (pending.stage === "begun" && pending.attempts >= 2) {
+    for (const { id, pending, resend } of afterHostDied(this.#pending, onHost)) {
+      if (!resend) {
         failed++;
         this.#pending.delete(id);
-        this.#finish(pending, { ok: false, error: "host_crashed" });
+        settlePending(pending, { ok: false, error: "host_crashed" });
         continue;
       }
       // Begun again in arrival order: the channel's later turns queue behind it on the new host.
       resent++;
-      pending.attempts++;
       // Busy again may put the live sessions over the cap: the supervisor has already forgotten
       // what it returns, so it must be evicted on its host too, or that actor is never dropped.
       for (const evicted of this.#supervisor.busy(pending.channelId, this.#clock.now())) {
@@ -349,14 +318,4 @@ export class Sessions implements SessionsPort {
     // The sweep must never keep a finished process alive.
     if (this.#clock === systemClock) Deno.unrefTimer(this.#timer as number);
   }
-}
-
-const stoppingResult = { ok: false, error: "stopping" } as const;
-
-function sessionError(result: Exclude<SessionResult, { ok: true }> | { error: SessionError }) {
-  return result.error === "bounced" ? "crashed" : result.error;
-}
-
-function crashMessage(result: SessionResult | { ok: false; error: SessionError }) {
-  return !result.ok && "message" in result ? result.message : undefined;
 }

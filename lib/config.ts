@@ -10,7 +10,7 @@
  */
 import { parseEnv } from "node:util";
 import { DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
-import { DEFAULT_SUPERVISOR_POLICY, type SupervisorPolicy } from "./supervisor_policy.ts";
+import type { SupervisorPolicy } from "./supervisor_policy.ts";
 import {
   apiKeys,
   botIdFromToken,
@@ -28,7 +28,14 @@ import {
 import { BROKER_DEFAULTS } from "./broker_options.ts";
 import { DEFAULT_PRICES } from "./cost.ts";
 import { MAX_EXCHANGES } from "./history_window.ts";
-import { parseShardIds, type ShardRange } from "./shard_range.ts";
+import {
+  type AttachmentConfig,
+  attachmentConfig,
+  redisUrl,
+  shardRange,
+  supervisorPolicy,
+} from "./config_groups.ts";
+import type { ShardRange } from "./shard_range.ts";
 
 /** Days a channel's window stays in Redis after its last write (`SESSION_TTL_DAYS`), unless set. */
 export const DEFAULT_SESSION_TTL_DAYS = 30;
@@ -145,26 +152,7 @@ export interface Config {
 }
 
 /** Re-exported: the error, the input, the token's id and the policy type are part of this API. */
-export { botIdFromToken, ConfigError, type Env, type SupervisorPolicy };
-
-/** Attachment limits (`ATTACHMENT_*`). */
-export interface AttachmentConfig {
-  /** Files per message, the replied-to message's included (`ATTACHMENT_MAX_COUNT`). @default 4 */
-  maxCount: number;
-  /** Bytes per file (`ATTACHMENT_MAX_BYTES`). @default 20 MiB */
-  maxBytes: number;
-  /** Bytes of a message's files together (`ATTACHMENT_MAX_TOTAL_BYTES`). @default 32 MiB */
-  maxTotalBytes: number;
-  /**
-   * A file larger than this goes through the Gemini Files API instead of inline
-   * (`ATTACHMENT_INLINE_MAX_BYTES`). @default 4 MiB
-   */
-  inlineMaxBytes: number;
-  /** Milliseconds a file's download may take (`ATTACHMENT_FETCH_TIMEOUT_SECONDS`). @default 20000 */
-  fetchTimeoutMs: number;
-}
-
-const MIB = 1024 * 1024;
+export { type AttachmentConfig, botIdFromToken, ConfigError, type Env, type SupervisorPolicy };
 
 /** Every variable the bot reads, so the start task can ask for exactly these. */
 export const CONFIG_VARIABLES = [
@@ -286,69 +274,10 @@ export function loadConfig(env: Env): Config {
     httpHost: env.HTTP_HOST?.trim() || "127.0.0.1",
     httpPort: env.HTTP_PORT?.trim() ? int(env, "HTTP_PORT", 0, 0, 65_535) : undefined,
     discordRestRate: int(env, "DISCORD_REST_RATE", DISCORD_REQUESTS_PER_SECOND, 1, 100_000),
-    attachments: {
-      // Discord allows 10 files a message; every byte is held in memory for the turn.
-      maxCount: int(env, "ATTACHMENT_MAX_COUNT", 4, 1, 10),
-      maxBytes: int(env, "ATTACHMENT_MAX_BYTES", 20 * MIB, 1, 100 * MIB),
-      maxTotalBytes: int(env, "ATTACHMENT_MAX_TOTAL_BYTES", 32 * MIB, 1, 200 * MIB),
-      inlineMaxBytes: int(env, "ATTACHMENT_INLINE_MAX_BYTES", 4 * MIB, 0, 14 * MIB),
-      fetchTimeoutMs: int(env, "ATTACHMENT_FETCH_TIMEOUT_SECONDS", 20, 1, 300) * 1000,
-    },
+    attachments: attachmentConfig(env),
     shards: shardRange(env),
     redisUrl: redisUrl(env),
     sessionTtlMs: int(env, "SESSION_TTL_DAYS", DEFAULT_SESSION_TTL_DAYS, 1, 3650) * 86_400_000,
-  };
-}
-
-/** `SHARDS` of `SHARD_COUNT`; `SHARD_COUNT` alone runs all of them here. */
-function shardRange(env: Env): ShardRange | undefined {
-  const ids = env.SHARDS?.trim();
-  const count = env.SHARD_COUNT?.trim();
-  if (!ids && !count) return undefined;
-  const range = ids ? parseShardIds(ids) : undefined;
-  if (ids && !range) {
-    throw new ConfigError("SHARDS", "must be a shard id such as 2 or a range such as 0-3");
-  }
-  if (!count) {
-    throw new ConfigError(
-      "SHARD_COUNT",
-      "is missing: set it to the bot's total number of shards when SHARDS is set",
-    );
-  }
-  const total = int(env, "SHARD_COUNT", 1, 1, 100_000);
-  if (!range) return { first: 0, last: total - 1, total };
-  if (range.last >= total) {
-    throw new ConfigError("SHARDS", "must name shards below SHARD_COUNT (ids start at 0)");
-  }
-  return { ...range, total };
-}
-
-/** `REDIS_URL`, checked without ever showing it: it may carry a password. */
-function redisUrl(env: Env): string | undefined {
-  const value = env.REDIS_URL?.trim();
-  if (!value) return undefined;
-  const parsed = URL.canParse(value) ? new URL(value) : undefined;
-  const wellFormed = parsed !== undefined &&
-    (parsed.protocol === "redis:" || parsed.protocol === "rediss:") &&
-    parsed.hostname !== "" && /^(\/\d{0,5})?$/.test(parsed.pathname) && parsed.search === "";
-  if (!wellFormed) {
-    throw new ConfigError(
-      "REDIS_URL",
-      "must be a URL such as redis://host:6379/0, with an optional password " +
-        "(redis://:password@host:6379/0)",
-    );
-  }
-  return value;
-}
-
-/** The supervisor's policy: the defaults, with the variables an operator set. */
-function supervisorPolicy(env: Env): SupervisorPolicy {
-  const base = DEFAULT_SUPERVISOR_POLICY;
-  return {
-    ...base,
-    maxSessions: int(env, "SESSION_MAX", base.maxSessions, 1, 1_000_000),
-    idleMs: int(env, "SESSION_IDLE_MINUTES", base.idleMs / 60_000, 1, 10_080) * 60_000,
-    sweepMs: int(env, "SESSION_SWEEP_SECONDS", base.sweepMs / 1000, 1, 86_400) * 1000,
   };
 }
 
@@ -366,4 +295,14 @@ export function mergeEnvFile(
 ): Record<string, string | undefined> {
   const fromFile = fileText === undefined ? {} : parseEnv(fileText);
   return { ...fromFile, ...processEnv };
+}
+
+/** The secrets in `config` (the Discord token, every Gemini key, Redis's password): never logged. */
+export function secretsOf(
+  config: Pick<Config, "discordToken" | "geminiApiKeys" | "redisUrl">,
+): string[] {
+  const secrets = [config.discordToken, ...config.geminiApiKeys];
+  const redisPassword = config.redisUrl && decodeURIComponent(new URL(config.redisUrl).password);
+  if (redisPassword) secrets.push(redisPassword);
+  return secrets;
 }

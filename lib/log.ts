@@ -187,3 +187,15 @@ export async function setupLogging(options: {
     contextLocalStorage: new AsyncLocalStorage(),
   });
 }
+
+/**
+ * Logs a promise rejection no one listened to, redacted, instead of letting it end the process:
+ * a library promise that rejects unheard (discordeno's unqueued REST path did) would take every
+ * conversation in flight with it.
+ */
+export function logUnhandledRejections(redact: (text: string) => string): void {
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    log.error("Unhandled rejection: {error}", { error: redact(String(event.reason)) });
+  });
+}

@@ -10,6 +10,7 @@
  * @module
  */
 import { Redis } from "ioredis";
+import type { Logger } from "./log.ts";
 
 /** How long a command may go unanswered before it fails as an outage. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
@@ -107,4 +108,45 @@ export function redactRedisUrl(url: string): string {
   const port = parsed.port || "6379";
   const db = parsed.pathname.replace(/^\//, "") || "0";
   return `${parsed.protocol}//${parsed.hostname}:${port}/${db}`;
+}
+
+/** What {@linkcode openRedis} logs through, and how it keeps secrets out of the lines. */
+export interface OpenRedisOptions {
+  /** How long to wait for the first `ready`. */
+  timeoutMs: number;
+  /** Told once when Redis goes away (WARN) and once when it is back (INFO). */
+  logger: Logger;
+  /** Takes secrets out of an error's text. @default the text as it is */
+  redact?: (text: string) => string;
+}
+
+/**
+ * Connects to `url` and waits until it is ready; logs an outage once, and its end. Rejects, with
+ * the connection closed, when Redis does not answer within `timeoutMs`.
+ *
+ * @example
+ * ```ts ignore
+ * const redis = await openRedis("redis://127.0.0.1:6379/0", { timeoutMs: 5_000, logger: log });
+ * ```
+ */
+export async function openRedis(url: string, options: OpenRedisOptions): Promise<RedisConnection> {
+  const { logger, redact = (text: string) => text } = options;
+  let down = false;
+  const redis = connectRedis(url, {
+    onError: (error) => {
+      if (!down) logger.warn("Redis unavailable: {error}", { error: redact(error.message) });
+      down = true;
+    },
+  });
+  redis.on("ready", () => {
+    if (down) logger.info("Redis is back");
+    down = false;
+  });
+  try {
+    await whenReady(redis, options.timeoutMs);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  return redis;
 }

@@ -14,17 +14,31 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { nextPacificMidnight, pacificDayCache } from "./pacific_day.ts";
+import { pacificDayCache } from "./pacific_day.ts";
+import {
+  correctSend,
+  dayEnds,
+  endedLeases,
+  forgetSettled,
+  type Lease,
+  type LeaseKey,
+  leaseKeys,
+  leaseWithRoom,
+  newLease,
+  offlineInWindow,
+  parseLeaseAnswer,
+  requestsLeft,
+  spendFrom,
+  usedMember,
+} from "./quota_leases.ts";
 import { LocalQuotaShare, type QuotaShare } from "./quota_share.ts";
 import type { RedisConnection } from "./redis_client.ts";
 import {
   EPOCH_KEY,
-  LEASE,
   LeaseRefusal,
   quotaKeys,
-  SETTLE,
-  THROTTLE,
+  type ScriptedRedis,
+  withQuotaScripts,
 } from "./redis_quota_scripts.ts";
 import type { KeyBudget } from "./token_pool.ts";
 
@@ -71,39 +85,6 @@ export interface RedisQuotaShareOptions {
   onError?(error: Error): void;
 }
 
-interface Lease {
-  id: string;
-  /** Its member in the minute set now ('' once settled with nothing used). */
-  member: string;
-  requests: number;
-  tokens: number;
-  used: number;
-  usedTokens: number;
-  /** Send times, for corrections. */
-  sends: number[];
-  grantedAt: number;
-  lastAt: number;
-  day: string;
-  /** Requests the day hash counts for it. */
-  dayCounted: number;
-  settled: boolean;
-}
-
-interface KeyState {
-  keyId: string;
-  fingerprint: string;
-  leases: Lease[];
-  asking: boolean;
-  retryAt: number;
-  parkedUntil: number;
-  /** The day whose quota is spent for every process. */
-  dayOver: string | undefined;
-  /** Sends made while Redis was away, written to it when it is back. */
-  offline: { at: number; tokens: number; day: string }[];
-  /** When Redis last said what everyone holds on the key. */
-  lookedAt: number;
-}
-
 /**
  * A {@link QuotaShare} on Redis, with a {@link LocalQuotaShare} for when Redis is away.
  *
@@ -115,9 +96,9 @@ interface KeyState {
  */
 export class RedisQuotaShare implements QuotaShare {
   #options: RedisQuotaShareOptions;
-  #redis: RedisConnection & Scripted;
+  #redis: ScriptedRedis;
   #local: LocalQuotaShare;
-  #keys = new Map<string, KeyState>();
+  #keys: Map<string, LeaseKey>;
   #windowMs: number;
   #chunk: number;
   #process = crypto.randomUUID().slice(0, 12);
@@ -138,30 +119,8 @@ export class RedisQuotaShare implements QuotaShare {
       processes: options.processes,
       windowMs: this.#windowMs,
     });
-    options.keys.forEach((key, i) => {
-      const project = options.projects?.[i];
-      // Named as the pool names the quota it counts: a group's keys share one.
-      const keyId = project === undefined ? `key${i + 1}` : `project:${project}`;
-      if (this.#keys.has(keyId)) return;
-      const identity = project === undefined ? key : keyId;
-      this.#keys.set(keyId, {
-        keyId,
-        fingerprint: createHash("sha256").update(identity).digest("hex").slice(0, 16),
-        leases: [],
-        asking: false,
-        retryAt: 0,
-        parkedUntil: 0,
-        dayOver: undefined,
-        offline: [],
-        lookedAt: 0,
-      });
-    });
-    const redis = options.redis as RedisConnection & Scripted;
-    if (!redis.soyeLease) {
-      redis.defineCommand("soyeLease", { numberOfKeys: 3, lua: LEASE });
-      redis.defineCommand("soyeSettle", { numberOfKeys: 2, lua: SETTLE });
-      redis.defineCommand("soyeThrottle", { numberOfKeys: 2, lua: THROTTLE });
-    }
+    this.#keys = leaseKeys(options.keys, options.projects);
+    const redis = withQuotaScripts(options.redis);
     this.#redis = redis;
     this.#listeners = [
       ["ready", () => void this.#reconnected()],
@@ -185,8 +144,8 @@ export class RedisQuotaShare implements QuotaShare {
     this.#expire(key, now);
     if (key.dayOver === this.#dayOf(now)) return "day";
     if (key.parkedUntil > now) return key.parkedUntil - now;
-    const lease = this.#leaseWithRoom(key, tokens);
-    const left = key.leases.reduce((sum, l) => sum + l.requests - l.used, 0);
+    const lease = leaseWithRoom(key, tokens);
+    const left = requestsLeft(key);
     // One request left: the next lease is asked for now, so a busy process never stalls.
     if ((!lease || left <= 1) && !key.asking && now >= key.retryAt) this.#ask(key, tokens, now);
     if (lease) return 0;
@@ -197,34 +156,17 @@ export class RedisQuotaShare implements QuotaShare {
     this.#local.spent(keyId, tokens, now);
     const key = this.#keys.get(keyId);
     if (!key) return;
-    const lease = this.#online ? this.#leaseWithRoom(key, tokens) : undefined;
-    if (!lease) {
-      key.offline.push({ at: now, tokens, day: this.#dayOf(now) });
-      return;
-    }
-    lease.used++;
-    lease.usedTokens += tokens;
-    lease.sends.push(now);
-    lease.lastAt = now;
-    if (lease.used === lease.requests) this.#settle(key, lease);
+    const lease = this.#online ? leaseWithRoom(key, tokens) : undefined;
+    if (!lease) key.offline.push({ at: now, tokens, day: this.#dayOf(now) });
+    else if (spendFrom(lease, tokens, now)) this.#settle(key, lease);
   }
 
   corrected(keyId: string, at: number, requests: number, tokens: number, now: number): void {
     this.#local.corrected(keyId, at, requests, tokens, now);
     const key = this.#keys.get(keyId);
     if (!key) return;
-    const lease = key.leases.find((l) => l.sends.includes(at));
-    if (lease) {
-      lease.used = Math.max(0, lease.used + requests);
-      lease.usedTokens = Math.max(0, lease.usedTokens + tokens);
-      if (requests < 0) lease.sends.splice(lease.sends.indexOf(at), 1);
-      if (lease.settled) this.#settle(key, lease);
-      return;
-    }
-    const offline = key.offline.find((s) => s.at === at);
-    if (!offline) return;
-    offline.tokens = Math.max(0, offline.tokens + tokens);
-    if (requests < 0) key.offline.splice(key.offline.indexOf(offline), 1);
+    const resettle = correctSend(key, at, requests, tokens);
+    if (resettle) this.#settle(key, resettle);
   }
 
   throttled(
@@ -279,17 +221,11 @@ export class RedisQuotaShare implements QuotaShare {
     await Promise.all(settling);
   }
 
-  #leaseWithRoom(key: KeyState, tokens: number): Lease | undefined {
-    return key.leases.find((l) =>
-      !l.settled && l.used < l.requests && l.usedTokens + tokens <= l.tokens
-    );
-  }
-
   /**
    * Asks Redis for a lease of a chunk (or, with `look`, for none: only what everyone holds, so
    * an idle process's fallback share is of what is left too).
    */
-  #ask(key: KeyState, tokens: number, now: number, look = false): void {
+  #ask(key: LeaseKey, tokens: number, now: number, look = false): void {
     key.asking = true;
     const { rpm, tpm, rpd } = this.#options.budget;
     const want = look ? 0 : this.#chunk;
@@ -314,53 +250,29 @@ export class RedisQuotaShare implements QuotaShare {
       id,
       dayEnds(now),
     ).then((answer) => {
-      const [requests, granted, refusal, waitMs, today, ...flat] = answer.map(Number);
-      const entries = [];
-      for (let i = 0; i + 2 < flat.length; i += 3) {
-        entries.push({ expiresAt: flat[i], requests: flat[i + 1], tokens: flat[i + 2] });
-      }
+      const { requests, granted, refusal, waitMs, today, entries } = parseLeaseAnswer(answer);
       this.#local.observe(key.keyId, { at: now, entries, today });
       if (refusal === LeaseRefusal.DaySpent || refusal === LeaseRefusal.DayFull) {
         key.dayOver = day;
       } else if (refusal === LeaseRefusal.Parked) key.parkedUntil = now + waitMs;
       key.lookedAt = now;
       if (look) return;
-      if (requests > 0) {
-        key.leases.push({
-          id,
-          member: `${id}|${requests}|${granted}`,
-          requests,
-          tokens: granted,
-          used: 0,
-          usedTokens: 0,
-          sends: [],
-          grantedAt: now,
-          lastAt: now,
-          day,
-          dayCounted: requests,
-          settled: false,
-        });
-      } else {
-        key.retryAt = now + Math.min(Math.max(waitMs, LEASE_POLL_MS), LEASE_RETRY_MAX_MS);
-      }
+      if (requests > 0) key.leases.push(newLease(id, requests, granted, now, day));
+      else key.retryAt = now + Math.min(Math.max(waitMs, LEASE_POLL_MS), LEASE_RETRY_MAX_MS);
     }, (error) => this.#failed(error)).finally(() => key.asking = false);
   }
 
   /** Writes what a lease used, giving back the rest; again after a later correction. */
-  #settle(key: KeyState, lease: Lease): Promise<unknown> {
+  #settle(key: LeaseKey, lease: Lease): Promise<unknown> {
     lease.settled = true;
     if (!this.#online) return Promise.resolve();
     return this.#send(this.#settleNow(key, lease));
   }
 
   /** Settles leases whose life is over, and forgets settled ones out of the window. */
-  #expire(key: KeyState, now: number): void {
-    for (const lease of key.leases) {
-      if (!lease.settled && now >= lease.grantedAt + LEASE_LIFE_MS) void this.#settle(key, lease);
-    }
-    key.leases = key.leases.filter((l) =>
-      !l.settled || Math.max(l.lastAt, l.grantedAt) + this.#windowMs > now
-    );
+  #expire(key: LeaseKey, now: number): void {
+    for (const lease of endedLeases(key, now, LEASE_LIFE_MS)) void this.#settle(key, lease);
+    forgetSettled(key, now, this.#windowMs);
   }
 
   /** The sweep: ends leases past their life, and looks at keys not looked at for a while. */
@@ -410,7 +322,7 @@ export class RedisQuotaShare implements QuotaShare {
     }
   }
 
-  #writeBack(key: KeyState, emptied: boolean, now: number): Promise<unknown>[] {
+  #writeBack(key: LeaseKey, emptied: boolean, now: number): Promise<unknown>[] {
     const writes: Promise<unknown>[] = [];
     const day = this.#dayOf(now);
     const keys = quotaKeys(key.fingerprint, day);
@@ -423,11 +335,10 @@ export class RedisQuotaShare implements QuotaShare {
         writes.push(this.#redis.zadd(keys.minute, lease.lastAt + this.#windowMs, lease.member));
       }
     }
-    const sends = key.offline.filter((s) => s.at + this.#windowMs > now);
-    if (sends.length > 0) {
-      const tokens = sends.reduce((sum, s) => sum + s.tokens, 0);
-      const member = `${this.#process}:offline:${++this.#seq}|${sends.length}|${tokens}`;
-      writes.push(this.#redis.zadd(keys.minute, sends.at(-1)!.at + this.#windowMs, member));
+    const sends = offlineInWindow(key, now, this.#windowMs);
+    if (sends) {
+      const member = `${this.#process}:offline:${++this.#seq}|${sends.requests}|${sends.tokens}`;
+      writes.push(this.#redis.zadd(keys.minute, sends.lastAt + this.#windowMs, member));
     }
     // The day: all of this process's own when Redis lost it, else what it sent without Redis.
     const today = emptied
@@ -443,10 +354,8 @@ export class RedisQuotaShare implements QuotaShare {
   }
 
   /** Replaces the lease's member with what it used; the caller handles a failure. */
-  #settleNow(key: KeyState, lease: Lease): Promise<unknown> {
-    const member = lease.used + lease.usedTokens > 0
-      ? `${lease.id}|${lease.used}|${lease.usedTokens}`
-      : "";
+  #settleNow(key: LeaseKey, lease: Lease): Promise<unknown> {
+    const member = usedMember(lease);
     const old = lease.member;
     const dayDelta = lease.used - lease.dayCounted;
     lease.member = member;
@@ -463,16 +372,4 @@ export class RedisQuotaShare implements QuotaShare {
       dayEnds(lease.grantedAt),
     );
   }
-}
-
-/** When a day's counter may go: an hour after midnight Pacific, for clocks a little apart. */
-function dayEnds(now: number): number {
-  return nextPacificMidnight(now) + 3_600_000;
-}
-
-/** The scripts defined on the connection. */
-interface Scripted {
-  soyeLease(...args: (string | number)[]): Promise<(string | number)[]>;
-  soyeSettle(...args: (string | number)[]): Promise<number>;
-  soyeThrottle(...args: (string | number)[]): Promise<number>;
 }

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import type { RedisConnection } from "./redis_client.ts";
 import { KEY_PREFIX } from "./redis_store.ts";
 
 /** The keys of one API key's shared quota. */
@@ -140,3 +141,24 @@ if ARGV[2] ~= '' then
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1`;
+
+/** A connection with the quota scripts defined on it, as ioredis commands. */
+export type ScriptedRedis = RedisConnection & {
+  /** Runs {@link LEASE}. */
+  soyeLease(...args: (string | number)[]): Promise<(string | number)[]>;
+  /** Runs {@link SETTLE}. */
+  soyeSettle(...args: (string | number)[]): Promise<number>;
+  /** Runs {@link THROTTLE}. */
+  soyeThrottle(...args: (string | number)[]): Promise<number>;
+};
+
+/** Defines the quota scripts on `redis` (once per connection) and returns it typed with them. */
+export function withQuotaScripts(redis: RedisConnection): ScriptedRedis {
+  const scripted = redis as ScriptedRedis;
+  if (!scripted.soyeLease) {
+    scripted.defineCommand("soyeLease", { numberOfKeys: 3, lua: LEASE });
+    scripted.defineCommand("soyeSettle", { numberOfKeys: 2, lua: SETTLE });
+    scripted.defineCommand("soyeThrottle", { numberOfKeys: 2, lua: THROTTLE });
+  }
+  return scripted;
+}

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { GuildSettings } from "../settings_store.ts";
+import type { GuildSettings, SettingsPort } from "../settings_store.ts";
 import { text } from "../strings_ko.ts";
 import type { KeyStatus } from "../token_pool.ts";
 
@@ -51,5 +51,35 @@ export function statusText(sources: StatusSources): string {
         summaries: sources.server.summaries,
       },
     }),
+  });
+}
+
+/** What `/status` reads from the running bot, each read when the command is used. */
+export interface LiveStatus {
+  /** Requests waiting for the broker. */
+  queueLength(): number;
+  /** Live sessions. */
+  liveSessions(): number;
+  /** Time to first text: how many samples, and their median. */
+  firstTextLatency(): { count: number; p50: number };
+  /** Every key's state at `now`. */
+  keys(now: number): KeyStatus[];
+  /** Each server's settings. */
+  settings: Pick<SettingsPort, "forGuild">;
+  /** Epoch ms now. @default Date.now */
+  now?: () => number;
+}
+
+/** The `/status` text of the running bot, with the settings of `guildId` when given. */
+export function liveStatusText(live: LiveStatus, guildId?: string): string {
+  const now = (live.now ?? Date.now)();
+  const latency = live.firstTextLatency();
+  return statusText({
+    queueLength: live.queueLength(),
+    liveSessions: live.liveSessions(),
+    medianMs: latency.count === 0 ? undefined : latency.p50,
+    keys: live.keys(now),
+    now,
+    ...(guildId === undefined ? {} : { server: live.settings.forGuild(guildId) }),
   });
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { FetchedAttachment } from "../attachment_fetch.ts";
+import { attachmentOrigins, fetchAttachment, type FetchedAttachment } from "../attachment_fetch.ts";
 import {
   type AttachmentLimits,
   attachmentNote,
@@ -165,4 +165,29 @@ async function fetchReplied(
 function cut(text: string, max: number): string {
   const chars = Array.from(text);
   return chars.length > max ? `${chars.slice(0, max).join("")}…` : text;
+}
+
+/**
+ * The gather a running bot uses: files fetched only from Discord's hosts (and `discordApiUrl`'s),
+ * each within `attachments`' byte cap and deadline; failures logged to `logger`.
+ */
+export function gatherFor(
+  attachments: AttachmentLimits & { fetchTimeoutMs: number },
+  discordApiUrl: string,
+  discord: Pick<DiscordPort, "getMessage">,
+  logger: Logger,
+): (message: ChatMessage, line: string) => Promise<Gathered> {
+  const fetchOptions = {
+    allowedOrigins: attachmentOrigins(discordApiUrl),
+    timeoutMs: attachments.fetchTimeoutMs,
+    maxBytes: attachments.maxBytes,
+  };
+  return (message, line) =>
+    gatherTurnInput(message, line, {
+      discord,
+      limits: attachments,
+      fetch: (url) => fetchAttachment(url, fetchOptions),
+      timeoutMs: attachments.fetchTimeoutMs,
+      logger,
+    });
 }
