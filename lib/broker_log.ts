@@ -6,7 +6,7 @@
  * @module
  */
 import type { BrokerEvent } from "./broker_port.ts";
-import type { Logger } from "./log.ts";
+import { isLogged, type Logger } from "./log.ts";
 
 /**
  * Writes one broker event to `logger`.
@@ -17,8 +17,10 @@ import type { Logger } from "./log.ts";
  * ```
  */
 export function logBrokerEvent(logger: Logger, event: BrokerEvent): void {
-  if (event.type === "call") logger.debug("Gemini call done", event);
-  else if (event.type === "cache_created") logger.info("Persona cached", event);
+  // LogTape builds a record before its level check drops it: one a call, skipped when debug is off.
+  if (event.type === "call") {
+    if (isLogged("debug")) logger.debug("Gemini call done", event);
+  } else if (event.type === "cache_created") logger.info("Persona cached", event);
   else if (event.type === "key_check" && event.ok) logger.info("Gemini key back", event);
   else logger.warn(`Gemini ${event.type}`, event);
 }
