@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REDIS_MISSING, RedisServer } from "../tests/redis_server.ts";
+import { type RedisServer, redisTest } from "../tests/redis_server.ts";
 import { connectRedis, type RedisConnection, whenReady } from "./redis_client.ts";
 import { LEASE_LIFE_MS, RedisQuotaShare } from "./redis_quota.ts";
 import { MemoryTokenPool, type ReserveResult } from "./token_pool.ts";
@@ -27,23 +27,6 @@ async function close(...procs: Proc[]): Promise<void> {
     await p.share.close();
     p.redis.disconnect();
   }
-}
-
-function redisTest(name: string, fn: (server: RedisServer) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: REDIS_MISSING,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: async () => {
-      const server = await RedisServer.start();
-      try {
-        await fn(server);
-      } finally {
-        await server.stop();
-      }
-    },
-  });
 }
 
 /** Reserves on each pool in turn for `ms`, as two busy brokers would; returns the counts. */

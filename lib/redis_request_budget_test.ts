@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REDIS_MISSING, RedisServer } from "../tests/redis_server.ts";
+import { type RedisServer, redisTest } from "../tests/redis_server.ts";
 import { connectRedis, type RedisConnection, whenReady } from "./redis_client.ts";
 import { RedisRequestBudget, SLOTS_PER_SLIDING_SECOND } from "./redis_request_budget.ts";
 import { RequestPacer } from "./request_pacer.ts";
@@ -47,23 +47,6 @@ function busiestSecond(times: number[]): number {
     most = Math.max(most, i - j + 1);
   }
   return most;
-}
-
-function redisTest(name: string, fn: (server: RedisServer) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: REDIS_MISSING,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: async () => {
-      const server = await RedisServer.start();
-      try {
-        await fn(server);
-      } finally {
-        await server.stop();
-      }
-    },
-  });
 }
 
 redisTest("two processes pacing through one Redis budget stay within it together", async (s) => {

@@ -1,30 +1,11 @@
 import assert from "node:assert/strict";
-import { REDIS_MISSING, RedisServer } from "../tests/redis_server.ts";
+import { type RedisServer, redisTest } from "../tests/redis_server.ts";
 import { connectRedis, whenReady } from "./redis_client.ts";
 import { RedisStore, type RedisStoreConfig } from "./redis_store.ts";
 import { RetryingStore, type StoreEvent } from "./retrying_store.ts";
 import { isStoreOutage } from "./store.ts";
 
 const DAY_MS = 86_400_000;
-
-/** Runs `fn` against a fresh redis-server, stopped afterwards. */
-function redisTest(name: string, fn: (server: RedisServer) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: REDIS_MISSING,
-    // ioredis closes its socket a tick after disconnect() returns.
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: async () => {
-      const server = await RedisServer.start();
-      try {
-        await fn(server);
-      } finally {
-        await server.stop();
-      }
-    },
-  });
-}
 
 function config(server: RedisServer, extra: Partial<RedisStoreConfig> = {}): RedisStoreConfig {
   return { url: server.url(), ttlMs: 30 * DAY_MS, turnsOf: "0-0/1", ...extra };

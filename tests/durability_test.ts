@@ -195,13 +195,7 @@ Deno.test("with SESSION_MAX=2 the least recently used session is evicted and com
 });
 
 async function say(world: World, channelId: string, content: string) {
-  return await world.discord.sendUserMessage({
-    channelId,
-    guildId: GUILD,
-    content,
-    mentionsBot: true,
-    username: "민수",
-  });
+  return await world.mention(channelId, GUILD, content);
 }
 
 async function waitForEviction(bot: BotProcess, channelId: string): Promise<void> {

@@ -156,6 +156,17 @@ export class World {
     return bot;
   }
 
+  /** Posts `content` in `channelId` of `guildId` as a person (민수 unless named) mentioning the bot. */
+  mention(channelId: string, guildId: string, content: string, username = "민수") {
+    return this.discord.sendUserMessage({
+      channelId,
+      guildId,
+      content,
+      mentionsBot: true,
+      username,
+    });
+  }
+
   /** The text of the bot's messages in a channel, oldest first, deleted ones left out. */
   botMessages(channelId: string): string[] {
     return this.discord.messagesIn(channelId).filter((m) => m.author.bot && !m.deleted).map((m) =>

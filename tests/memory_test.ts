@@ -51,13 +51,7 @@ function worldWithMemory(): Promise<World> {
 }
 
 async function say(world: World, content: string) {
-  return await world.discord.sendUserMessage({
-    channelId: CHANNEL,
-    guildId: GUILD,
-    content,
-    mentionsBot: true,
-    username: "민수",
-  });
+  return await world.mention(CHANNEL, GUILD, content);
 }
 
 /** Says `content` and waits for the bot's answer to it. */

@@ -47,13 +47,7 @@ function sample(metrics: string, name: string, labels = ""): number | undefined 
 }
 
 async function mention(world: World, content: string): Promise<void> {
-  await world.discord.sendUserMessage({
-    channelId: CHANNEL,
-    guildId: GUILD,
-    content,
-    mentionsBot: true,
-    username: "민수",
-  });
+  await world.mention(CHANNEL, GUILD, content);
 }
 
 function botMessages(world: World): string[] {

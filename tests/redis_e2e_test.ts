@@ -103,11 +103,5 @@ Deno.test("a malformed REDIS_URL or SHARDS stops the start with exit code 2 nami
 });
 
 async function say(world: World, content: string) {
-  return await world.discord.sendUserMessage({
-    channelId: CHANNEL,
-    guildId: GUILD,
-    content,
-    mentionsBot: true,
-    username: "민수",
-  });
+  return await world.mention(CHANNEL, GUILD, content);
 }

@@ -135,3 +135,25 @@ function freePort(): number {
   listener.close();
   return port;
 }
+
+/**
+ * A test against a fresh redis-server, stopped afterwards; ignored, saying so, when redis-server is
+ * not installed.
+ */
+export function redisTest(name: string, fn: (server: RedisServer) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: REDIS_MISSING,
+    // ioredis closes its socket a tick after disconnect() returns.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const server = await RedisServer.start();
+      try {
+        await fn(server);
+      } finally {
+        await server.stop();
+      }
+    },
+  });
+}

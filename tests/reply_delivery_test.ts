@@ -14,13 +14,7 @@ const POSTS = new RegExp(`^/channels/${CHANNEL}/messages$`);
 const EDITS = new RegExp(`^/channels/${CHANNEL}/messages/\\d+$`);
 
 async function mention(world: World, content: string, channelId = CHANNEL): Promise<void> {
-  await world.discord.sendUserMessage({
-    channelId,
-    guildId: GUILD,
-    content,
-    mentionsBot: true,
-    username: "민수",
-  });
+  await world.mention(channelId, GUILD, content);
 }
 
 /** Starts the bot with the ops endpoints on an ephemeral port; returns it and their base URL. */

@@ -102,13 +102,7 @@ function sample(metrics: string, name: string): number | undefined {
 }
 
 async function say(world: World, content: string) {
-  return await world.discord.sendUserMessage({
-    channelId: CHANNEL,
-    guildId: GUILD,
-    content,
-    mentionsBot: true,
-    username: "민수",
-  });
+  return await world.mention(CHANNEL, GUILD, content);
 }
 
 /** The ids of the messages the bot answered with the "not being saved" notice. */
