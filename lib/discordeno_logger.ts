@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isLogged, log, type LogLevel } from "./log.ts";
+import { isLogged, type Level, log } from "./log.ts";
 
 /** The logger shape discordeno's managers take. */
 export interface DiscordenoLogger {
@@ -40,7 +40,7 @@ export function discordenoLogger(name: string): DiscordenoLogger {
   const logger = log.getChild(["discordeno", name]);
   const line = (args: unknown[]) =>
     args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ");
-  const at = (level: LogLevel, write: (text: string) => void) => (...args: unknown[]) => {
+  const at = (level: Level, write: (text: string) => void) => (...args: unknown[]) => {
     if (isLogged(level)) write(line(args));
   };
   const debug = at("debug", (text) => logger.debug(text));

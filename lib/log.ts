@@ -23,7 +23,7 @@ import {
 } from "@logtape/logtape";
 
 /** LogTape's level names, lowest first: "trace", "debug", "info", "warning", "error", "fatal". */
-export type { LogLevel };
+export type Level = "trace" | "debug" | "info" | "warning" | "error" | "fatal";
 
 /** LogTape's logger: the type of {@link log} and of its children. */
 export type Logger = LogTapeLogger;
@@ -44,7 +44,7 @@ let lowestLevel: LogLevel | undefined;
  * if (isLogged("debug")) logger.debug(Deno.inspect(payload));
  * ```
  */
-export function isLogged(level: LogLevel): boolean {
+export function isLogged(level: Level): boolean {
   return lowestLevel !== undefined && compareLogLevel(level, lowestLevel) >= 0;
 }
 
