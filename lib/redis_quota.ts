@@ -17,7 +17,6 @@
 import { pacificDayCache } from "./pacific_day.ts";
 import {
   correctSend,
-  dayEnds,
   endedLeases,
   forgetSettled,
   type Lease,
@@ -25,21 +24,21 @@ import {
   leaseKeys,
   leaseWithRoom,
   newLease,
-  offlineInWindow,
-  parseLeaseAnswer,
   requestsLeft,
   spendFrom,
-  usedMember,
 } from "./quota_leases.ts";
 import { LocalQuotaShare, type QuotaShare } from "./quota_share.ts";
 import type { RedisConnection } from "./redis_client.ts";
+import { LeaseRefusal, withQuotaScripts } from "./redis_quota_scripts.ts";
 import {
-  EPOCH_KEY,
-  LeaseRefusal,
-  quotaKeys,
-  type ScriptedRedis,
-  withQuotaScripts,
-} from "./redis_quota_scripts.ts";
+  type QuotaClient,
+  readEpoch,
+  requestLease,
+  settleLease,
+  writeBack,
+  writeDaySpent,
+  writeThrottle,
+} from "./redis_quota_io.ts";
 import type { KeyBudget } from "./token_pool.ts";
 
 /** How long a lease may be spent from before what is left of it goes back. */
@@ -56,9 +55,6 @@ const LEASE_RETRY_MAX_MS = 500;
  * loses Redis is of what was left at its last look, so a look must be recent.
  */
 const LOOK_EVERY_MS = LEASE_LIFE_MS / 2;
-
-/** How long the shared rest and learned limits of a key are kept after the last 429. */
-const STATE_LIFETIME_MS = 86_400_000;
 
 /** Options for {@linkcode RedisQuotaShare}. */
 export interface RedisQuotaShareOptions {
@@ -96,7 +92,6 @@ export interface RedisQuotaShareOptions {
  */
 export class RedisQuotaShare implements QuotaShare {
   #options: RedisQuotaShareOptions;
-  #redis: ScriptedRedis;
   #local: LocalQuotaShare;
   #keys: Map<string, LeaseKey>;
   #windowMs: number;
@@ -108,6 +103,7 @@ export class RedisQuotaShare implements QuotaShare {
   #sweep: ReturnType<typeof setInterval>;
   #listeners: [string, () => void][];
   #dayOf = pacificDayCache();
+  #client: QuotaClient;
 
   /** Starts leasing once Redis is ready; until then (and while it is away) shares locally. */
   constructor(options: RedisQuotaShareOptions) {
@@ -121,10 +117,15 @@ export class RedisQuotaShare implements QuotaShare {
     });
     this.#keys = leaseKeys(options.keys, options.projects);
     const redis = withQuotaScripts(options.redis);
-    this.#redis = redis;
+    this.#client = {
+      redis,
+      process: this.#process,
+      windowMs: this.#windowMs,
+      nextSeq: () => ++this.#seq,
+    };
     this.#listeners = [
       ["ready", () => void this.#reconnected()],
-      ["close", () => this.#offline()],
+      ["close", () => this.#online = false],
     ];
     for (const [event, listener] of this.#listeners) redis.on(event, listener);
     if (redis.status === "ready") void this.#reconnected();
@@ -178,21 +179,10 @@ export class RedisQuotaShare implements QuotaShare {
     const key = this.#keys.get(keyId);
     if (!key || !this.#online) return;
     key.parkedUntil = Math.max(key.parkedUntil, until);
-    const { state, minute } = quotaKeys(key.fingerprint, this.#dayOf(now));
     const limit = dimension === "tokens" ? this.#options.budget.tpm : this.#options.budget.rpm;
-    const holdMs = this.#options.holdMs ?? 10 * this.#windowMs;
-    this.#send(
-      this.#redis.soyeThrottle(
-        state,
-        minute,
-        Math.round(until),
-        dimension ?? "",
-        Math.ceil(limit / 4),
-        now + holdMs,
-        now,
-        STATE_LIFETIME_MS,
-      ),
-    );
+    const learnedUntil = now + (this.#options.holdMs ?? 10 * this.#windowMs);
+    const throttle = { until, dimension, limit, learnedUntil, day: this.#dayOf(now), now };
+    this.#send(writeThrottle(this.#client.redis, key, throttle));
   }
 
   dayExhausted(keyId: string, now: number): void {
@@ -201,16 +191,13 @@ export class RedisQuotaShare implements QuotaShare {
     const day = this.#dayOf(now);
     key.dayOver = day;
     if (!this.#online) return;
-    const keys = quotaKeys(key.fingerprint, day);
-    this.#send(
-      this.#redis.multi().hset(keys.day, "spent", 1).pexpireat(keys.day, dayEnds(now)).exec(),
-    );
+    this.#send(writeDaySpent(this.#client.redis, key, { day, now }));
   }
 
   /** Stops the sweep and gives back what is left of every lease. */
   async close(): Promise<void> {
     clearInterval(this.#sweep);
-    for (const [event, listener] of this.#listeners) this.#redis.off(event, listener);
+    for (const [event, listener] of this.#listeners) this.#client.redis.off(event, listener);
     if (!this.#online) return;
     const settling: Promise<unknown>[] = [];
     for (const key of this.#keys.values()) {
@@ -227,30 +214,15 @@ export class RedisQuotaShare implements QuotaShare {
    */
   #ask(key: LeaseKey, tokens: number, now: number, look = false): void {
     key.asking = true;
-    const { rpm, tpm, rpd } = this.#options.budget;
+    const budget = this.#options.budget;
     const want = look ? 0 : this.#chunk;
-    const wantTokens = Math.max(tokens, Math.ceil((tpm * want) / rpm));
+    const wantTokens = Math.max(tokens, Math.ceil((budget.tpm * want) / budget.rpm));
     const id = `${this.#process}:${++this.#seq}`;
     const day = this.#dayOf(now);
-    const keys = quotaKeys(key.fingerprint, day);
     const expiresAt = now + LEASE_LIFE_MS + this.#windowMs;
-    this.#redis.soyeLease(
-      keys.minute,
-      keys.day,
-      keys.state,
-      now,
-      expiresAt,
-      want,
-      wantTokens,
-      tokens,
-      rpm,
-      tpm,
-      rpd,
-      this.#process,
-      id,
-      dayEnds(now),
-    ).then((answer) => {
-      const { requests, granted, refusal, waitMs, today, entries } = parseLeaseAnswer(answer);
+    const request = { id, want, wantTokens, minTokens: tokens, budget, expiresAt, day, now };
+    requestLease(this.#client, key, request).then((answer) => {
+      const { requests, granted, refusal, waitMs, today, entries } = answer;
       this.#local.observe(key.keyId, { at: now, entries, today });
       if (refusal === LeaseRefusal.DaySpent || refusal === LeaseRefusal.DayFull) {
         key.dayOver = day;
@@ -266,7 +238,7 @@ export class RedisQuotaShare implements QuotaShare {
   #settle(key: LeaseKey, lease: Lease): Promise<unknown> {
     lease.settled = true;
     if (!this.#online) return Promise.resolve();
-    return this.#send(this.#settleNow(key, lease));
+    return this.#send(settleLease(this.#client, key, lease));
   }
 
   /** Settles leases whose life is over, and forgets settled ones out of the window. */
@@ -284,15 +256,11 @@ export class RedisQuotaShare implements QuotaShare {
     }
   }
 
-  #offline(): void {
-    this.#online = false;
-  }
-
   #failed(error: unknown): void {
-    this.#offline();
+    this.#online = false;
     this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
     // The connection may still say ready (a timeout): look again once it answers.
-    if (this.#redis.status === "ready") {
+    if (this.#client.redis.status === "ready") {
       setTimeout(() => void this.#reconnected(), LEASE_RETRY_MAX_MS);
     }
   }
@@ -307,69 +275,19 @@ export class RedisQuotaShare implements QuotaShare {
    */
   async #reconnected(): Promise<void> {
     try {
-      const fresh = crypto.randomUUID();
-      await this.#redis.set(EPOCH_KEY, fresh, "NX");
-      const epoch = await this.#redis.get(EPOCH_KEY);
-      const emptied = this.#epoch !== undefined && epoch !== this.#epoch;
-      this.#epoch = epoch ?? fresh;
+      const { epoch, emptied } = await readEpoch(this.#client.redis, this.#epoch);
+      this.#epoch = epoch;
       const now = Date.now();
+      const day = this.#dayOf(now);
       const writes: Promise<unknown>[] = [];
-      for (const key of this.#keys.values()) writes.push(...this.#writeBack(key, emptied, now));
+      for (const key of this.#keys.values()) {
+        const today = emptied ? this.#local.usage(key.keyId, now).today : 0;
+        writes.push(...writeBack(this.#client, key, { emptied, day, now, today }));
+      }
       await Promise.all(writes);
       this.#online = true;
     } catch (error) {
       this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
     }
-  }
-
-  #writeBack(key: LeaseKey, emptied: boolean, now: number): Promise<unknown>[] {
-    const writes: Promise<unknown>[] = [];
-    const day = this.#dayOf(now);
-    const keys = quotaKeys(key.fingerprint, day);
-    // Leases that were out when Redis went away end now, with what they used.
-    for (const lease of key.leases) lease.settled = true;
-    for (const lease of key.leases) {
-      if (!emptied) writes.push(this.#settleNow(key, lease));
-      else if (lease.used > 0) {
-        lease.member = `${lease.id}|${lease.used}|${lease.usedTokens}`;
-        writes.push(this.#redis.zadd(keys.minute, lease.lastAt + this.#windowMs, lease.member));
-      }
-    }
-    const sends = offlineInWindow(key, now, this.#windowMs);
-    if (sends) {
-      const member = `${this.#process}:offline:${++this.#seq}|${sends.requests}|${sends.tokens}`;
-      writes.push(this.#redis.zadd(keys.minute, sends.lastAt + this.#windowMs, member));
-    }
-    // The day: all of this process's own when Redis lost it, else what it sent without Redis.
-    const today = emptied
-      ? this.#local.usage(key.keyId, now).today
-      : key.offline.filter((s) => s.day === day).length;
-    if (today > 0) {
-      const write = emptied ? this.#redis.hset(keys.day, this.#process, today) : this.#redis
-        .hincrby(keys.day, this.#process, today);
-      writes.push(write, this.#redis.pexpireat(keys.day, dayEnds(now)));
-    }
-    key.offline = [];
-    return writes;
-  }
-
-  /** Replaces the lease's member with what it used; the caller handles a failure. */
-  #settleNow(key: LeaseKey, lease: Lease): Promise<unknown> {
-    const member = usedMember(lease);
-    const old = lease.member;
-    const dayDelta = lease.used - lease.dayCounted;
-    lease.member = member;
-    lease.dayCounted = lease.used;
-    const keys = quotaKeys(key.fingerprint, lease.day);
-    return this.#redis.soyeSettle(
-      keys.minute,
-      keys.day,
-      old,
-      member,
-      lease.lastAt + this.#windowMs,
-      this.#process,
-      dayDelta,
-      dayEnds(lease.grantedAt),
-    );
   }
 }
