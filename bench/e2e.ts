@@ -24,8 +24,11 @@
 import { parseArgs } from "node:util";
 import { FakeDiscord } from "../tests/fakes/fake_discord.ts";
 import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
+import { answerWatch } from "./answer_watch.ts";
 import { BotChild } from "./bot_child.ts";
+import { koreanLine } from "./chat_text.ts";
 import { type ProcessSample, sampleProcess } from "./proc_stats.ts";
+import { sideBySide } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const GEMINI_KEY = "bench-e2e-key";
@@ -41,31 +44,6 @@ const GOALS = { rssMb: 150, cpuRatio: 1.0, throughputRatio: 1.0 };
 const UNPACED = { DISCORD_REST_RATE: "100000" };
 /** Longest wait for one answer before the run is called failed. */
 const ANSWER_TIMEOUT_MS = 120_000;
-
-const SENTENCES = [
-  "오늘 점심 뭐 먹었어? 나는 회사 앞 김치찌개 집 갔는데 생각보다 괜찮더라.",
-  "어제 말한 그 배포 스크립트 말이야, 아직 테스트를 못 돌려봤어.",
-  "주말에 비 온다던데 한강 가는 건 다음 주로 미룰까?",
-  "그 영화 결말 진짜 예상 못 했어. 마지막 장면에서 소름 돋았잖아.",
-  "요즘 잠을 너무 늦게 자서 아침마다 커피 두 잔은 마셔야 정신이 들어.",
-  "회의록 정리해서 채널에 올려둘게. 빠진 거 있으면 말해줘.",
-  "고양이가 키보드 위에 올라가서 코드 반쯤 지워버렸어, 다행히 커밋은 해뒀지.",
-  "이번 분기 목표는 응답 시간을 절반으로 줄이는 거래. 가능할까?",
-  "동생이 새 게임을 샀는데 밤새 하더니 오늘 학교에 지각했대.",
-  "퇴근길 지하철이 너무 붐벼서 한 정거장 먼저 내려서 걸어왔어.",
-];
-
-/** A deterministic Korean chat line of about `chars` characters. */
-export function koreanLine(seed: number, chars = 300): string {
-  const parts: string[] = [];
-  let length = 0;
-  for (let i = 0; length < chars - 40; i++) {
-    const sentence = SENTENCES[(seed * 7 + i * 3) % SENTENCES.length];
-    parts.push(sentence);
-    length += sentence.length + 1;
-  }
-  return parts.join(" ");
-}
 
 /** The fake Gemini's one answer: an answer is complete when a message shows exactly this. */
 const REPLY = koreanLine(99);
@@ -130,37 +108,6 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/**
- * Resolves each channel's wait when a message in it shows {@link REPLY} in full, and counts the
- * posts and edits that could ping someone (no `allowed_mentions.parse: []`).
- */
-function answerWatch(discord: FakeDiscord) {
-  const waiting = new Map<string, () => void>();
-  let unguarded = 0;
-  discord.onRequest((r) => {
-    if (r.status !== 200 || (r.method !== "POST" && r.method !== "PATCH")) return;
-    const channel = r.path.match(/^\/channels\/(\d+)\/messages(\/\d+)?$/)?.[1];
-    if (!channel) return;
-    const body = r.body as { content?: unknown; allowed_mentions?: { parse?: unknown[] } };
-    if (body?.allowed_mentions?.parse?.length !== 0) unguarded++;
-    if (body?.content === REPLY) waiting.get(channel)?.();
-  });
-  const waitForAnswer = (channel: string, what: string): Promise<void> => {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const timer = setTimeout(() => {
-      waiting.delete(channel);
-      reject(new Error(`no full answer to ${what} within ${ANSWER_TIMEOUT_MS} ms`));
-    }, ANSWER_TIMEOUT_MS);
-    waiting.set(channel, () => {
-      clearTimeout(timer);
-      waiting.delete(channel);
-      resolve();
-    });
-    return promise;
-  };
-  return { waitForAnswer, unguarded: () => unguarded };
-}
-
 /** Starts one bot on fresh fakes, waits until it is connected and quiet, runs the load. */
 export async function measureBot(
   command: BotCommand,
@@ -186,7 +133,10 @@ export async function measureBot(
     await bot.until(() => discord.identified > 0, "identify on the gateway", 60_000);
     // Let start-up work (command registration, the key check, the persona cache) finish.
     await delay(2_000);
-    const { waitForAnswer, unguarded } = answerWatch(discord);
+    const { waitForAnswer, unguarded } = answerWatch(discord, {
+      reply: REPLY,
+      timeoutMs: ANSWER_TIMEOUT_MS,
+    });
     const idle = await sampleProcess(bot.pid);
     const fakesBefore = await sampleProcess(Deno.pid);
     const requestsBefore = discord.requests.length;
@@ -266,11 +216,7 @@ export function table(rows: BotFigures[]): string {
     ...rows.map((r) => value(r).toFixed(digits)),
     ...(ratioOf ? [ratioOf(value)] : []),
   ]);
-  const widths = header.map((h, i) => i === 0 ? 36 : Math.max(14, h.length + 2));
-  const row = (cells: string[]) =>
-    cells.map((c, i) => i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i])).join("");
-  const rule = "-".repeat(widths.reduce((a, b) => a + b, 0));
-  return [row(header), rule, ...body.map(row)].join("\n");
+  return sideBySide(header, body);
 }
 
 /** The goals, each with its figure and whether it was met. */

@@ -23,6 +23,8 @@ import { MAX_EXCHANGES } from "../lib/history_window.ts";
 import { percentile } from "../lib/percentiles.ts";
 import { DATABASE_FILE } from "../lib/store.ts";
 import { DEFAULT_SUPERVISOR_POLICY } from "../lib/supervisor_policy.ts";
+import { instantTurns, LINES, turn } from "./instant_turns.ts";
+import { sideBySide } from "./report.ts";
 
 /** Multiplexed sessions in a full run; the one-Worker design runs a tenth as many. */
 const FULL_SESSIONS = 1000;
@@ -55,77 +57,8 @@ export interface SessionFigures {
   seconds: number;
 }
 
-const KOREAN = [
-  "오늘 점심 뭐 먹었어? 나는 회사 앞 김치찌개 집 갔는데 생각보다 괜찮더라.",
-  "어제 말한 그 배포 스크립트 말이야, 아직 테스트 안 돌려봤어.",
-  "주말에 비 온다던데 한강 가는 건 다음 주로 미룰까?",
-  "그 영화 결말 진짜 예상 못 했어. 마지막 장면에서 소름 돋았잖아.",
-  "요즘 잠을 너무 늦게 자서 아침마다 커피 두 잔은 마셔야 정신이 들어.",
-  "회의록 정리해서 채널에 올려둘게. 빠진 거 있으면 말해줘.",
-  "고양이가 키보드 위에 올라가서 코드 반쯤 지워버렸어, 다행히 커밋은 해뒀지.",
-  "이번 분기 목표는 응답 시간 절반으로 줄이는 거래. 가능할까?",
-];
-const ENGLISH = [
-  "Did the deploy go through, or is the pipeline still stuck on the lint step?",
-  "I think the cache key should include the model name, otherwise we mix prompts.",
-  "Can you summarise what we decided about the rate limits yesterday?",
-  "The new keyboard arrived and the switches are louder than I expected.",
-  "Let's keep the window at twenty exchanges; it fits comfortably in the budget.",
-  "Reminder: standup moves to ten thirty tomorrow because of the offsite.",
-];
-
-/** A deterministic chat line of about 300 characters mixing Korean and English. */
-export function chatLine(seed: number, targetChars = 300): string {
-  let state = (seed * 2654435761) >>> 0 || 1;
-  const next = () => (state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) >>> 0);
-  const parts: string[] = [];
-  let length = 0;
-  while (length < targetChars - 20) {
-    const pool = next() % 3 === 0 ? ENGLISH : KOREAN;
-    const sentence = pool[next() % pool.length];
-    parts.push(sentence);
-    length += sentence.length + 1;
-  }
-  return parts.join(" ").slice(0, targetChars + 20);
-}
-
-const LINES = Array.from({ length: 97 }, (_, i) => chatLine(i));
-
 function rssMb(): number {
   return Deno.memoryUsage().rss / 1024 / 1024;
-}
-
-/** Instant turns: each commits a canned line at once, noting the longest `contents` lent. */
-function instantTurns(): {
-  shown: () => string;
-  lent: (contents: unknown[]) => void;
-  maxContents(): number;
-} {
-  let n = 0;
-  let max = 0;
-  return {
-    shown: () => LINES[n++ % LINES.length],
-    lent: (contents) => max = Math.max(max, contents.length),
-    maxContents: () => max,
-  };
-}
-
-/** One whole chat turn in `channelId`'s session: begin, take the loan, commit at once. */
-async function turn(
-  sessions: Sessions,
-  channelId: string,
-  id: string,
-  line: string,
-  turns: ReturnType<typeof instantTurns>,
-  what: string,
-): Promise<void> {
-  const begun = await sessions.begin(channelId, id, line);
-  if (!begun.ok) throw new Error(`${what} not begun: ${JSON.stringify(begun)}`);
-  turns.lent(begun.lease.contents);
-  const committed = await begun.lease.commit(turns.shown());
-  if (!committed.ok || !committed.recorded) {
-    throw new Error(`${what} not recorded: ${JSON.stringify(committed)}`);
-  }
 }
 
 async function benchDataDir(): Promise<string> {
@@ -301,14 +234,8 @@ export function table(rows: SessionFigures[]): string {
     ["messages per second", (f) => Math.round(f.messagesPerSecond).toString()],
     ["wall time (s)", (f) => f.seconds.toFixed(1)],
   ];
-  const widths = [36, ...rows.map((r) => Math.max(14, r.design.length + 2))];
-  const row = (cells: string[]) =>
-    cells.map((c, i) => i === 0 ? c.padEnd(widths[0]) : c.padStart(widths[i])).join("");
-  return [
-    row(["", ...rows.map((r) => r.design)]),
-    "-".repeat(widths.reduce((a, b) => a + b, 0)),
-    ...lines.map(([label, value]) => row([label, ...rows.map(value)])),
-  ].join("\n");
+  const header = ["", ...rows.map((r) => r.design)];
+  return sideBySide(header, lines.map(([label, value]) => [label, ...rows.map(value)]));
 }
 
 /** The value of command-line flag `--name=value`, if given. */
