@@ -24,6 +24,7 @@
 import { parseArgs } from "node:util";
 import { FakeDiscord } from "../tests/fakes/fake_discord.ts";
 import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
+import { fakesEnv, GEMINI_KEY } from "../tests/harness.ts";
 import { answerWatch } from "./answer_watch.ts";
 import { BotChild } from "./bot_child.ts";
 import { koreanLine } from "./chat_text.ts";
@@ -31,7 +32,6 @@ import { type ProcessSample, sampleProcess } from "./proc_stats.ts";
 import { sideBySide } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const GEMINI_KEY = "bench-e2e-key";
 const GUILD = "1300000000000000001";
 /** Paid-tier quota, so that the broker never holds a message back for quota. */
 const PAID_TIER = { GEMINI_RPM: "1000000", GEMINI_TPM: "1000000000", GEMINI_RPD: "1000000000" };
@@ -120,11 +120,7 @@ export async function measureBot(
   const bot = new BotChild(command.args, {
     cwd: ROOT,
     env: {
-      DISCORD_TOKEN: discord.token,
-      DISCORD_API_URL: discord.url,
-      GEMINI_API_KEY: GEMINI_KEY,
-      GEMINI_API_URL: gemini.url,
-      DATA_DIR: dataDir,
+      ...fakesEnv(discord, gemini, dataDir),
       ...PAID_TIER,
       ...command.env,
     },

@@ -16,11 +16,11 @@
  */
 import { FakeDiscord } from "../tests/fakes/fake_discord.ts";
 import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
+import { fakesEnv, GEMINI_KEY } from "../tests/harness.ts";
 import { REDIS_MISSING, RedisServer } from "../tests/redis_server.ts";
 import { BotChild } from "./bot_child.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const GEMINI_KEY = "bench-scale-key";
 /** How long a message past the quota waits before its notice. */
 const MAX_WAIT_SECONDS = 10;
 const REPLY_TIMEOUT_MS = 120_000;
@@ -59,11 +59,7 @@ export async function runScale(
       const bot = new BotChild(startArgs(), {
         cwd: ROOT,
         env: {
-          DISCORD_TOKEN: discord.token,
-          DISCORD_API_URL: discord.url,
-          GEMINI_API_KEY: GEMINI_KEY,
-          GEMINI_API_URL: gemini.url,
-          DATA_DIR: dataDir,
+          ...fakesEnv(discord, gemini, dataDir),
           REDIS_URL: redis.url(),
           SHARDS: String(shard),
           SHARD_COUNT: String(processes),

@@ -122,11 +122,7 @@ export class World {
   /** The environment a bot needs to run against these fakes. */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      DISCORD_TOKEN: this.discord.token,
-      DISCORD_API_URL: this.discord.url,
-      GEMINI_API_KEY: GEMINI_KEY,
-      GEMINI_API_URL: this.gemini.url,
-      DATA_DIR: this.dataDir,
+      ...fakesEnv(this.discord, this.gemini, this.dataDir),
       LOG_LEVEL: "info",
       // The free-tier defaults (20 requests a day) would end a test's conversation partway;
       // a test about quota sets its own.
@@ -190,6 +186,21 @@ export class World {
       await Deno.remove(`${ROOT}${this.dataDir}`, { recursive: true }).catch(() => {});
     }
   }
+}
+
+/** The variables that point a bot at these fakes and keep its data in `dataDir`. */
+export function fakesEnv(
+  discord: Pick<FakeDiscord, "token" | "url">,
+  gemini: Pick<FakeGemini, "url">,
+  dataDir: string,
+): Record<string, string> {
+  return {
+    DISCORD_TOKEN: discord.token,
+    DISCORD_API_URL: discord.url,
+    GEMINI_API_KEY: GEMINI_KEY,
+    GEMINI_API_URL: gemini.url,
+    DATA_DIR: dataDir,
+  };
 }
 
 /** Waits `ms` without leaving a timer behind. */
