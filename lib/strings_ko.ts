@@ -292,6 +292,9 @@ export const attachmentText = {
   },
   /** Discord's CDN did not give the file. */
   fetchFailed: (name: string) => `\`${name}\` 파일을 못 받아왔어. 잠깐 뒤에 다시 보내줘.`,
+  /** The file's URL is not on Discord's CDN: the bot fetches nothing from anywhere else. */
+  notFromDiscord: (name: string) =>
+    `\`${name}\` 파일은 디스코드에 올라온 파일이 아니라서 못 받아와. 디스코드에 직접 올려줄래?`,
   /** The CDN took too long. */
   fetchTimedOut: (name: string) =>
     `\`${name}\` 파일을 받아오는 데 너무 오래 걸려서 그만뒀어. 다시 보내줄래?`,

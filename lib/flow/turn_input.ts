@@ -168,6 +168,8 @@ async function readFile(
       ? attachmentText.fetchTimedOut(name)
       : result.reason === "too_large"
       ? attachmentText.largerThanSaid(name)
+      : result.reason === "host"
+      ? attachmentText.notFromDiscord(name)
       : attachmentText.fetchFailed(name);
     return { ok: false, text };
   }
