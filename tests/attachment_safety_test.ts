@@ -280,9 +280,9 @@ Deno.test("attachments that break the rules are told as the file's fault, throug
     await t.step(
       "an attachment-only reply to the bot with a file from another host is told, as a mention is",
       async () => {
-        // An https URL elsewhere, and one that is not a web URL at all (which the parse dropped,
-        // so the reply was answered as if it brought nothing, and the mention got "you called?").
-        for (const url of ["https://files.example.com/x.png", "ftp://files.example.com/x.png"]) {
+        // A URL that is not a web URL at all (the parse dropped it, so the reply was answered as
+        // if it brought nothing, and the mention got "you called?"), and an https one elsewhere.
+        for (const url of ["ftp://files.example.com/x.png", "https://files.example.com/x.png"]) {
           const channel = freshId();
           const evil = { filename: "x.png", contentType: "image/png", bytes: PNG, url };
           await send(world, channel, "", { attachments: [evil] });
