@@ -20,6 +20,7 @@ interface Waiter {
 
 /** Bytes of attachments held at once, across every turn of this process. */
 export class AttachmentBudget {
+  /** Bytes all turns may hold at once. */
   readonly capacity: number;
   #held = 0;
   #waiters: Waiter[] = [];

@@ -222,8 +222,7 @@ export function withTurnParts(contents: readonly Content[], parts: readonly Part
  * @example
  * ```ts
  * import { strictEqual } from "node:assert/strict";
- * import type { BrokerResult } from "../broker_port.ts";
-import { attachmentText, failureText } from "../strings_ko.ts";
+ * import { attachmentText } from "../strings_ko.ts";
  * const refused = { ok: false, reason: "rejected", status: 400 } as const;
  * strictEqual(turnFailureText(refused, ["photo.png"]), attachmentText.notSent("photo.png"));
  * ```
