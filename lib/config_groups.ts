@@ -27,7 +27,7 @@ export interface AttachmentConfig {
   fetchTimeoutMs: number;
   /**
    * Bytes of attachments all turns of the process may hold at once; a turn waits for room
-   * (`ATTACHMENT_BUDGET_BYTES`, at least `maxTotalBytes`). @default 128 MiB
+   * (`ATTACHMENT_BUDGET_BYTES`, at least `maxTotalBytes`). @default 64 MiB
    */
   budgetBytes: number;
 }
@@ -42,13 +42,13 @@ export function attachmentConfig(env: Env): AttachmentConfig {
     maxTotalBytes,
     inlineMaxBytes: int(env, "ATTACHMENT_INLINE_MAX_BYTES", 4 * MIB, 0, 14 * MIB),
     fetchTimeoutMs: int(env, "ATTACHMENT_FETCH_TIMEOUT_SECONDS", 20, 1, 300) * 1000,
-    // Each byte held costs about 2.5 in memory (the bytes, their base64, an upload's copy): the
-    // default keeps a busy process's files under about 320 MB. Below one message's total, that
-    // message could never be taken.
+    // A byte held costs several in memory while its turn runs (the bytes, their base64, the
+    // request's JSON, an upload's copies): 16 turns of 4 × 4 MiB peaked at 1 GB unbounded, and
+    // at 0.3 / 0.7 GB with 32 / 128 MiB here. Below one message's total, it could never be taken.
     budgetBytes: int(
       env,
       "ATTACHMENT_BUDGET_BYTES",
-      Math.max(128 * MIB, maxTotalBytes),
+      Math.max(64 * MIB, maxTotalBytes),
       maxTotalBytes,
       4096 * MIB,
     ),

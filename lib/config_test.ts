@@ -148,7 +148,7 @@ Deno.test("loadConfig reads the attachment limits, with defaults, and names a ba
     maxTotalBytes: 32 * 1024 * 1024,
     inlineMaxBytes: 4 * 1024 * 1024,
     fetchTimeoutMs: 20_000,
-    budgetBytes: 128 * 1024 * 1024,
+    budgetBytes: 64 * 1024 * 1024,
   });
   const set = loadConfig({
     ...minimal,
