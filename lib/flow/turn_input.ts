@@ -100,7 +100,13 @@ export async function gatherTurnInput(
   // holds each file to, so the bytes held never pass what was taken.
   const declared = planned.reduce((sum, file) => sum + file.size, 0);
   const release = planned.length > 0 ? await deps.budget.take(declared, deps.timeoutMs) : noop;
-  if (!release) return { ok: false, text: attachmentText.busy };
+  if (!release) {
+    deps.logger.warn("No room for {bytes} attachment bytes within {waitMs} ms; the user is told", {
+      bytes: declared,
+      waitMs: deps.timeoutMs,
+    });
+    return { ok: false, text: attachmentText.busy };
+  }
 
   const readings = await Promise.all(planned.map((file) => readFile(file, deps)));
   const fileParts: Part[] = [];
