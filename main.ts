@@ -19,6 +19,8 @@ import { configFromProcess } from "./lib/config_env.ts";
 import { connectDiscord, type DiscordConnection } from "./lib/discord.ts";
 import { COMMANDS } from "./lib/flow/commands.ts";
 import { gatherFor } from "./lib/flow/turn_input.ts";
+import { AttachmentBudget } from "./lib/attachment_budget.ts";
+import { GifDecoder } from "./lib/gif_decoder.ts";
 import { reply } from "./lib/flow/replies.ts";
 import { handleCommandEvent, handleMessage, type RouteDeps } from "./lib/flow/route.ts";
 import { liveStatusText } from "./lib/flow/status.ts";
@@ -152,11 +154,19 @@ export async function startBot(
   // A summary asked again within minutes is answered without Gemini, by whichever process.
   const summaryCache = redis ? new RedisSummaryCache(redis) : new MemorySummaryCache();
 
+  // One budget for every turn's files, and one worker that converts GIFs off this event loop.
+  const attachmentBudget = new AttachmentBudget(config.attachments.budgetBytes);
+  const gifDecoder = new GifDecoder();
+  const gifToPng = (gif: Uint8Array) => gifDecoder.toPng(gif);
+
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
   /** What the flows cross; `flowLog` carries a turn's ids into every line, callbacks' included. */
   const flowDeps = (flowLog: Logger) => ({
-    gather: gatherFor(config.attachments, config.discordApiUrl, discord, flowLog),
+    gather: gatherFor(config.attachments, config.discordApiUrl, discord, flowLog, {
+      budget: attachmentBudget,
+      gifToPng,
+    }),
     discord,
     generate,
     logger: flowLog,
@@ -247,6 +257,7 @@ export async function startBot(
       await discord.close();
       await ops?.shutdown();
       settings.close();
+      gifDecoder.close();
     },
   };
 }

@@ -215,7 +215,12 @@ export class GeminiBroker {
       case "blocked":
         return this.#finish(job, { ok: false, reason: step.step });
       case "rejected":
-        return this.#finish(job, { ok: false, reason: "rejected", status: step.status });
+        return this.#finish(job, {
+          ok: false,
+          reason: "rejected",
+          status: step.status,
+          ...(step.file ? { file: true } : {}),
+        });
       case "cache_gone":
         this.#cache?.drop(keyId, step.refused);
         return this.#retryAtOnce(job);

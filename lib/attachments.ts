@@ -10,7 +10,6 @@
  */
 import { Buffer } from "node:buffer";
 import type { Part } from "./gemini.ts";
-import { gifFirstFrameAsPng } from "./gif_frame.ts";
 
 /** A file on a Discord message, as the gateway or REST described it (nothing in it is trusted). */
 export interface Attachment {
@@ -236,6 +235,56 @@ export function planAttachments(
   return { ok: true, planned };
 }
 
+/** A turn's files as planned: the replied-to message's and the replier's own. */
+export interface TurnPlan {
+  /** The replied-to message's files that will be sent. */
+  replied: PlannedAttachment[];
+  /** The replier's own files, all of them. */
+  own: PlannedAttachment[];
+  /** The replied-to message's files left out: unreadable kinds, too large, or past the limits. */
+  dropped: Attachment[];
+}
+
+/**
+ * Plans a turn's files: the replier's own are checked as {@link planAttachments} does (the first
+ * at fault refuses the turn, since the user chose to send it), then the replied-to message's
+ * files are taken, in order, while they are a kind the bot reads and fit what room the limits
+ * leave; the rest are dropped, not refused: the replier did not choose them and still gets an
+ * answer.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * const video = { id: "1", filename: "a.mp4", contentType: "video/mp4", size: 9, url: "" };
+ * const plan = planTurnAttachments([video], [], { maxCount: 4, maxBytes: 100, maxTotalBytes: 200 });
+ * deepStrictEqual(plan, { ok: true, replied: [], own: [], dropped: [video] });
+ * ```
+ */
+export function planTurnAttachments(
+  replied: readonly Attachment[],
+  own: readonly Attachment[],
+  limits: AttachmentLimits,
+): ({ ok: true } & TurnPlan) | { ok: false; problem: AttachmentProblem } {
+  const ownPlan = planAttachments(own, limits);
+  if (!ownPlan.ok) return ownPlan;
+  const plan: TurnPlan = { replied: [], own: ownPlan.planned, dropped: [] };
+  let count = own.length;
+  let total = own.reduce((sum, file) => sum + file.size, 0);
+  for (const attachment of replied) {
+    const kind = classifyAttachment(attachment);
+    const fits = count < limits.maxCount && attachment.size <= limits.maxBytes &&
+      total + attachment.size <= limits.maxTotalBytes;
+    if (!kind || !fits) {
+      plan.dropped.push(attachment);
+      continue;
+    }
+    count++;
+    total += attachment.size;
+    plan.replied.push({ ...attachment, ...kind });
+  }
+  return { ok: true, ...plan };
+}
+
 /**
  * The note the conversation window keeps of a file: its name and type, never its bytes.
  *
@@ -252,9 +301,10 @@ export function attachmentNote(attachment: PlannedAttachment): string {
 
 /**
  * The Gemini parts for a fetched file: a label naming it, then its bytes inline (media) or its
- * text (text files, cut at {@link TEXT_ATTACHMENT_MAX_CHARS}); a GIF as its first frame in PNG.
- * Undefined when the bytes are not what the type said: a "text" file that is not UTF-8, or a GIF
- * that does not decode.
+ * text (text files, cut at {@link TEXT_ATTACHMENT_MAX_CHARS}). Undefined when the bytes are not
+ * what the type said (a "text" file that is not UTF-8), and for a GIF: Gemini refuses those, and
+ * this never decodes one on the caller's thread; the caller converts it first (`gif_decoder.ts`)
+ * and passes the PNG as `image/png`.
  *
  * @example
  * ```ts
@@ -268,10 +318,7 @@ export function attachmentParts(
   bytes: Uint8Array,
 ): Part[] | undefined {
   const label = `[파일 ${displayName(attachment.filename)}]`;
-  if (attachment.mimeType === GIF) {
-    const png = gifFirstFrameAsPng(bytes);
-    return png && [{ text: label }, { inlineData: { mimeType: "image/png", data: base64(png) } }];
-  }
+  if (attachment.mimeType === GIF) return undefined;
   if (attachment.kind !== "text") {
     return [{ text: label }, {
       inlineData: { mimeType: attachment.mimeType, data: base64(bytes) },

@@ -5,6 +5,7 @@ import {
   attachmentParts,
   classifyAttachment,
   planAttachments,
+  planTurnAttachments,
   TEXT_ATTACHMENT_MAX_CHARS,
 } from "./attachments.ts";
 
@@ -114,8 +115,35 @@ Deno.test("attachmentParts sends media inline as base64 and text files as text",
   assert.ok("text" in cut && cut.text!.endsWith("…(이하 생략)"));
 });
 
-Deno.test("attachmentParts turns a GIF into its first frame as PNG, and refuses a broken one", () => {
+Deno.test("attachmentParts never decodes a GIF itself: it must come converted, as PNG", () => {
   const plan = planAttachments([file("anim.gif", "image/gif")], LIMITS);
   assert.ok(plan.ok);
   assert.equal(attachmentParts(plan.planned[0], new TextEncoder().encode("GIF89a....")), undefined);
+});
+
+Deno.test("planTurnAttachments drops the replied-to message's unsendable files and keeps the own", () => {
+  const limits = { maxCount: 4, maxBytes: 100, maxTotalBytes: 250 };
+  const video = file("clip.mp4", "video/mp4");
+  const photos = [1, 2, 3, 4, 5].map((n) => file(`p${n}.png`, "image/png", 40));
+  const big = file("big.pdf", "application/pdf", 101);
+  const mine = file("mine.png", "image/png", 60);
+  const plan = planTurnAttachments([video, big, ...photos], [mine], limits);
+  assert.ok(plan.ok);
+  assert.deepEqual(plan.own.map((f) => f.filename), ["mine.png"]);
+  // Count: 3 left beside the own file; total: 60 + 3 × 40 = 180 fits 250.
+  assert.deepEqual(plan.replied.map((f) => f.filename), ["p1.png", "p2.png", "p3.png"]);
+  assert.deepEqual(plan.dropped.map((f) => f.filename), [
+    "clip.mp4",
+    "big.pdf",
+    "p4.png",
+    "p5.png",
+  ]);
+  const tight = planTurnAttachments(photos, [mine], { ...limits, maxTotalBytes: 150 });
+  assert.ok(tight.ok);
+  assert.deepEqual(tight.replied.map((f) => f.filename), ["p1.png", "p2.png"], "the total too");
+});
+
+Deno.test("planTurnAttachments still refuses the replier's own unreadable file", () => {
+  const plan = planTurnAttachments([], [file("mine.mp4", "video/mp4")], LIMITS);
+  assert.deepEqual(plan, { ok: false, problem: { kind: "unsupported", filename: "mine.mp4" } });
 });

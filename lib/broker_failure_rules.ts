@@ -9,7 +9,8 @@
  *   (a 400 about it: it does not fit, so it is refused for good);
  * - blocked (safety, recitation) → "blocked";
  * - 401/403/invalid key → the key is out of use until a check passes; the call tries another key,
- *   uncharged; other 400/404 → "rejected" at once;
+ *   uncharged; other 400/404 → "rejected" at once; a file the Files API refused (even with 403)
+ *   → "rejected" as the file's fault, the key left in use;
  * - 429 on a per-day quota → that key is spent until midnight Pacific; the call moves to another
  *   key, uncharged, or ends "day_quota";
  * - 429 per minute → the key rests for the server's delay, the pool learns the real limit, the
@@ -39,8 +40,8 @@ export type FailureStep =
   | { step: "blocked" }
   /** Take the key out of use until a check passes; retry on another key, uncharged. */
   | { step: "key_refused"; status: number }
-  /** End "rejected" with the status. */
-  | { step: "rejected"; status: number }
+  /** End "rejected" with the status; `file` when it was a file Gemini refused, not the call. */
+  | { step: "rejected"; status: number; file?: true }
   /** The key's day is spent; retry on another key, uncharged. */
   /** `dailyLimit`: the day's quota the 429 named (its `quotaValue`), when it did. */
   | { step: "day_quota"; dailyLimit?: number }
@@ -86,6 +87,9 @@ export function nextStep(failure: GeminiFailure, call: FailedCall): FailureStep 
     case "blocked":
       return { step: "blocked" };
     case "fatal":
+      if (failure.reason === "file") {
+        return { step: "rejected", status: failure.status, file: true };
+      }
       return isKeyRefusal(failure)
         ? { step: "key_refused", status: failure.status }
         : { step: "rejected", status: failure.status };

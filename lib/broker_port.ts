@@ -54,7 +54,15 @@ export type BrokerFailure =
 /** How a call ended. */
 export type BrokerResult =
   | { ok: true; text: string; usage: Usage; attempts: number; finishReason?: string }
-  | { ok: false; reason: BrokerFailure; partialText?: string; retryAt?: number; status?: number };
+  | {
+    ok: false;
+    reason: BrokerFailure;
+    partialText?: string;
+    retryAt?: number;
+    status?: number;
+    /** Set when a "rejected" was a file Gemini would not take, not the request or the key. */
+    file?: boolean;
+  };
 
 /** A thing worth a log line. Keys appear only as their ids. */
 export type BrokerEvent =

@@ -25,17 +25,33 @@ export interface AttachmentConfig {
   inlineMaxBytes: number;
   /** Milliseconds a file's download may take (`ATTACHMENT_FETCH_TIMEOUT_SECONDS`). @default 20000 */
   fetchTimeoutMs: number;
+  /**
+   * Bytes of attachments all turns of the process may hold at once; a turn waits for room
+   * (`ATTACHMENT_BUDGET_BYTES`, at least `maxTotalBytes`). @default 64 MiB
+   */
+  budgetBytes: number;
 }
 
 /** The attachment limits (`ATTACHMENT_*`), the defaults where unset. */
 export function attachmentConfig(env: Env): AttachmentConfig {
+  const maxTotalBytes = int(env, "ATTACHMENT_MAX_TOTAL_BYTES", 32 * MIB, 1, 200 * MIB);
   return {
     // Discord allows 10 files a message; every byte is held in memory for the turn.
     maxCount: int(env, "ATTACHMENT_MAX_COUNT", 4, 1, 10),
     maxBytes: int(env, "ATTACHMENT_MAX_BYTES", 20 * MIB, 1, 100 * MIB),
-    maxTotalBytes: int(env, "ATTACHMENT_MAX_TOTAL_BYTES", 32 * MIB, 1, 200 * MIB),
+    maxTotalBytes,
     inlineMaxBytes: int(env, "ATTACHMENT_INLINE_MAX_BYTES", 4 * MIB, 0, 14 * MIB),
     fetchTimeoutMs: int(env, "ATTACHMENT_FETCH_TIMEOUT_SECONDS", 20, 1, 300) * 1000,
+    // A byte held costs several in memory while its turn runs (the bytes, their base64, the
+    // request's JSON, an upload's copies): 16 turns of 4 × 4 MiB peaked at 1 GB unbounded, and
+    // at 0.3 / 0.7 GB with 32 / 128 MiB here. Below one message's total, it could never be taken.
+    budgetBytes: int(
+      env,
+      "ATTACHMENT_BUDGET_BYTES",
+      Math.max(64 * MIB, maxTotalBytes),
+      maxTotalBytes,
+      4096 * MIB,
+    ),
   };
 }
 

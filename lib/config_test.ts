@@ -148,6 +148,7 @@ Deno.test("loadConfig reads the attachment limits, with defaults, and names a ba
     maxTotalBytes: 32 * 1024 * 1024,
     inlineMaxBytes: 4 * 1024 * 1024,
     fetchTimeoutMs: 20_000,
+    budgetBytes: 64 * 1024 * 1024,
   });
   const set = loadConfig({
     ...minimal,
@@ -156,6 +157,7 @@ Deno.test("loadConfig reads the attachment limits, with defaults, and names a ba
     ATTACHMENT_MAX_TOTAL_BYTES: "1500",
     ATTACHMENT_INLINE_MAX_BYTES: "0",
     ATTACHMENT_FETCH_TIMEOUT_SECONDS: "1",
+    ATTACHMENT_BUDGET_BYTES: "3000",
   });
   assert.deepEqual(set.attachments, {
     maxCount: 2,
@@ -163,6 +165,7 @@ Deno.test("loadConfig reads the attachment limits, with defaults, and names a ba
     maxTotalBytes: 1500,
     inlineMaxBytes: 0,
     fetchTimeoutMs: 1000,
+    budgetBytes: 3000,
   });
   rejects({ ...minimal, ATTACHMENT_MAX_COUNT: "11" }, "ATTACHMENT_MAX_COUNT", /from 1 to 10/);
   rejects({ ...minimal, ATTACHMENT_MAX_BYTES: "20MB" }, "ATTACHMENT_MAX_BYTES", /whole number/);
@@ -171,6 +174,12 @@ Deno.test("loadConfig reads the attachment limits, with defaults, and names a ba
     "ATTACHMENT_FETCH_TIMEOUT_SECONDS",
     /from 1 to 300/,
   );
+  rejects(
+    { ...minimal, ATTACHMENT_MAX_TOTAL_BYTES: "1500", ATTACHMENT_BUDGET_BYTES: "1000" },
+    "ATTACHMENT_BUDGET_BYTES",
+    /from 1500 to/,
+  );
+  rejects({ ...minimal, ATTACHMENT_BUDGET_BYTES: "lots" }, "ATTACHMENT_BUDGET_BYTES", /whole/);
 });
 
 Deno.test("loadConfig reads SHARDS of SHARD_COUNT, or runs every shard when neither is set", () => {

@@ -215,18 +215,19 @@ export function referencedMessageFrom(payload: unknown): ReferencedMessage | und
 }
 
 /**
- * The well-formed entries of an `attachments` array: a snowflake id, a file name, a size and an
- * http(s) URL. Others are left out; whether a URL's host may be fetched is decided at the fetch.
+ * The well-formed entries of an `attachments` array: a snowflake id, a file name, a size and a
+ * URL. Others are left out. Whatever the URL (another host, `ftp:`, not a URL at all), the file is
+ * kept: the fetch refuses it by name, so a reply to the bot that brings only such a file is told
+ * so, as a mention is, rather than answered as if it brought nothing.
  */
 function attachmentsFrom(value: unknown): Attachment[] {
   const attachments: Attachment[] = [];
   for (const item of listOf(value)) {
     const a = (item ?? {}) as Record<string, unknown>;
     const { id, filename, size, url, content_type: contentType } = a;
-    const isWebUrl = typeof url === "string" && URL.canParse(url) &&
-      ["http:", "https:"].includes(new URL(url).protocol);
     const isSize = typeof size === "number" && Number.isSafeInteger(size) && size >= 0;
-    if (!isSnowflake(id) || typeof filename !== "string" || !filename || !isSize || !isWebUrl) {
+    const isUrl = typeof url === "string" && url.length > 0;
+    if (!isSnowflake(id) || typeof filename !== "string" || !filename || !isSize || !isUrl) {
       continue;
     }
     attachments.push({

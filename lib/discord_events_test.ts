@@ -87,7 +87,15 @@ const PNG = {
   proxy_url: "https://media.discordapp.net/attachments/1/2/cat.png",
 };
 
-Deno.test("chatMessageFrom() keeps well-formed attachments and drops the rest", () => {
+const PNG_PARSED = {
+  id: PNG.id,
+  filename: "cat.png",
+  contentType: "image/png",
+  size: 1234,
+  url: PNG.url,
+};
+
+Deno.test("chatMessageFrom() keeps well-formed attachments, whatever their URL, and drops the rest", () => {
   const parsed = chatMessageFrom(
     messageCreate({
       attachments: [
@@ -104,7 +112,8 @@ Deno.test("chatMessageFrom() keeps well-formed attachments and drops the rest", 
   assert.ok(parsed.ok);
   assert.deepEqual(parsed.value.attachments, [
     { id: PNG.id, filename: "cat.png", contentType: "image/png", size: 1234, url: PNG.url },
-    // The host is checked where it is fetched, against the allowed origins.
+    // The URL is checked where it is fetched, against the allowed origins, and refused by name.
+    { ...PNG_PARSED, url: "javascript:alert(1)" },
     { id: "1800000000000000002", filename: "a.bin", size: 1, url: "https://x.test/a" },
   ]);
   const none = chatMessageFrom(messageCreate({ attachments: [] }), () => undefined);

@@ -33,7 +33,7 @@ export type GeminiFailure =
   | {
     kind: "fatal";
     status: number;
-    reason: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "other";
+    reason: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "file" | "other";
   }
   /** The prompt or the answer was blocked (safety, recitation, ...); `reason` is Gemini's. */
   | { kind: "blocked"; reason: string };
@@ -245,6 +245,10 @@ function isInvalidApiKey(details: unknown): boolean {
  */
 export function classifyGeminiError(error: unknown): GeminiFailure {
   const { status, message, details } = normalise(error);
+  // The Files API refused one file (`gemini_files.ts`): that file's fault, never the key's.
+  if (isRecord(error) && error.fileRefused === true && status !== undefined) {
+    return { kind: "fatal", status, reason: "file" };
+  }
   if (status === undefined) {
     const reason = blockReason(error, message);
     return reason === undefined ? { kind: "transient" } : { kind: "blocked", reason };

@@ -111,6 +111,17 @@ export function withFileUploads(
   options: FileUploadOptions,
 ): GeminiClient {
   const requestMax = options.requestInlineMaxBytes ?? INLINE_REQUEST_MAX_BYTES;
+  // A part's bytes, decoded from its base64 once for all of the call's attempts (the broker
+  // retries with the same parts); gone with the part when the turn ends.
+  const decoded = new WeakMap<Part, Uint8Array>();
+  const bytesOf = (part: InlinePart): Uint8Array => {
+    let bytes = decoded.get(part);
+    if (!bytes) {
+      bytes = Buffer.from(part.inlineData.data, "base64");
+      decoded.set(part, bytes);
+    }
+    return bytes;
+  };
   return {
     generate: async (request: GenerateRequest): Promise<GenerateResult> => {
       const chosen = partsToUpload(request.contents, options.inlineMaxBytes, requestMax);
@@ -122,9 +133,10 @@ export function withFileUploads(
       try {
         const replaced = new Map<Part, Part>();
         await Promise.all([...chosen].map(async (part) => {
-          const { mimeType, data } = (part as InlinePart).inlineData;
-          const bytes = Buffer.from(data, "base64");
-          const upload = files.upload({ apiKey: request.apiKey, bytes, mimeType }, request.signal);
+          const { mimeType } = (part as InlinePart).inlineData;
+          const bytes = bytesOf(part as InlinePart);
+          const upload = files.upload({ apiKey: request.apiKey, bytes, mimeType }, request.signal)
+            .catch((error) => Promise.reject(asFileError(error)));
           // An upload that lands after the call gave up is deleted as soon as it lands.
           upload.then((file) => void (settled ? remove(file) : uploaded.push(file)), () => {});
           const file = await abortable(upload, request.signal);
@@ -146,6 +158,23 @@ export function withFileUploads(
 }
 
 type InlinePart = Extract<Part, { inlineData: unknown }>;
+
+/**
+ * An upload's refusal (a 4xx other than 408 and 429) as the file's fault: marked `fileRefused`,
+ * so the broker ends the call for that file and keeps the key in use. A refused key is found by
+ * the generate call itself, or by a key check. Timeouts, 5xx and 429 stay as they are: retried.
+ */
+function asFileError(error: unknown): unknown {
+  const status = (error as { status?: unknown } | null)?.status;
+  const isRefusal = typeof status === "number" && status >= 400 && status < 500 &&
+    status !== 408 && status !== 429;
+  if (!isRefusal) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return Object.assign(new Error(`file upload refused: ${message}`), {
+    status,
+    fileRefused: true,
+  });
+}
 
 /** The inline parts to upload: each over `partMax`, then the largest until the rest fit `requestMax`. */
 function partsToUpload(

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import type { GeminiClient, GenerateRequest, Part } from "./gemini.ts";
 import { type FileStore, withFileUploads } from "./gemini_files.ts";
+import { classifyGeminiError } from "./gemini_errors.ts";
+import { nextStep } from "./broker_failure_rules.ts";
 
 const USAGE = { promptTokens: 1, cachedTokens: 0, outputTokens: 1, thinkingTokens: 0 };
 const inline = (bytes: number): Part => ({
@@ -72,4 +74,53 @@ Deno.test("withFileUploads uploads the largest parts until the rest fit one requ
   await withFileUploads(client, store, { inlineMaxBytes: 100, requestInlineMaxBytes: 130 })
     .generate(request([inline(60), inline(90), inline(80)]));
   assert.deepEqual(uploads.map((u) => u.size), [90, 80]);
+});
+
+Deno.test("withFileUploads makes an upload refused with 403 the file's failure, never the key's", async () => {
+  const { client, asked } = fakes();
+  const store: FileStore = {
+    upload: () =>
+      Promise.reject(Object.assign(new Error("[403 Forbidden] denied"), { status: 403 })),
+    remove: () => Promise.resolve(),
+  };
+  const error = await withFileUploads(client, store, { inlineMaxBytes: 100 })
+    .generate(request([inline(300)]))
+    .then(() => undefined, (e) => e);
+  assert.equal(asked.length, 0, "no generate call without the file");
+  const failure = classifyGeminiError(error);
+  assert.deepEqual(failure, { kind: "fatal", status: 403, reason: "file" });
+  const call = { error, streamed: false, stopped: false, usedCache: false, timedOut: false };
+  assert.deepEqual(nextStep(failure, call), { step: "rejected", status: 403, file: true });
+});
+
+Deno.test("withFileUploads leaves a 503 or 429 upload to be retried, as a call's would be", async () => {
+  const { client } = fakes();
+  for (const status of [503, 429]) {
+    const store: FileStore = {
+      upload: () => Promise.reject(Object.assign(new Error(String(status)), { status })),
+      remove: () => Promise.resolve(),
+    };
+    const error = await withFileUploads(client, store, { inlineMaxBytes: 100 })
+      .generate(request([inline(300)]))
+      .then(() => undefined, (e) => e);
+    assert.notEqual(classifyGeminiError(error).kind, "fatal", String(status));
+  }
+});
+
+Deno.test("withFileUploads decodes a part's base64 once for all of the call's attempts", async () => {
+  const { client } = fakes();
+  const seen: Uint8Array[] = [];
+  const store: FileStore = {
+    upload: (file) => {
+      seen.push(file.bytes);
+      return Promise.resolve({ name: "files/x", uri: "https://g.test/x", mimeType: file.mimeType });
+    },
+    remove: () => Promise.resolve(),
+  };
+  const uploading = withFileUploads(client, store, { inlineMaxBytes: 100 });
+  const retried = request([inline(300)]);
+  await uploading.generate(retried);
+  await uploading.generate({ ...retried, apiKey: "key-c" });
+  assert.equal(seen.length, 2);
+  assert.equal(seen[0], seen[1], "the same bytes, not a second copy");
 });

@@ -9,12 +9,42 @@
  */
 import { deflateSync } from "node:zlib";
 
-/** Pixels a frame may have; a larger canvas (a decompression bomb, or a poster) is refused. */
-export const GIF_MAX_PIXELS = 16_777_216;
+/**
+ * Pixels the canvas, and each frame, may have (2048 × 2048): a larger one (a decompression bomb,
+ * or a poster) is refused before anything is allocated. Gemini scales images down to well under
+ * this anyway, and it bounds one conversion to about 40 MB and a fraction of a second of work.
+ */
+export const GIF_MAX_PIXELS = 4_194_304;
+
+/** A GIF's first frame as PNG, or why not: too many pixels, or not a GIF this can read. */
+export type GifConversion =
+  | { ok: true; png: Uint8Array }
+  | { ok: false; reason: "too_large" | "unreadable" };
 
 /**
  * The first frame of `gif` as PNG bytes, composed on the GIF's canvas (transparent where the
- * frame does not cover it); undefined when `gif` is not a GIF this can read.
+ * frame does not cover it). The canvas and the frame are checked against {@link GIF_MAX_PIXELS}
+ * before any pixel is decoded, so the work and memory are bounded by the cap, not by the header.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(gifToPng(new TextEncoder().encode("not a gif")), { ok: false, reason: "unreadable" });
+ * ```
+ */
+export function gifToPng(gif: Uint8Array): GifConversion {
+  try {
+    const frame = firstFrame(gif);
+    if (frame === "too_large") return { ok: false, reason: "too_large" };
+    if (!frame) return { ok: false, reason: "unreadable" };
+    return { ok: true, png: encodePng(frame.width, frame.height, frame.rgba) };
+  } catch {
+    return { ok: false, reason: "unreadable" }; // truncated or malformed data
+  }
+}
+
+/**
+ * The first frame of `gif` as PNG bytes; undefined when it is refused ({@link gifToPng} says why).
  *
  * @example
  * ```ts
@@ -23,12 +53,13 @@ export const GIF_MAX_PIXELS = 16_777_216;
  * ```
  */
 export function gifFirstFrameAsPng(gif: Uint8Array): Uint8Array | undefined {
-  try {
-    const frame = firstFrame(gif);
-    return frame && encodePng(frame.width, frame.height, frame.rgba);
-  } catch {
-    return undefined; // truncated or malformed data
-  }
+  const converted = gifToPng(gif);
+  return converted.ok ? converted.png : undefined;
+}
+
+/** Whether a `width` × `height` image fits {@link GIF_MAX_PIXELS} (and has any pixel). */
+function fitsCap(width: number, height: number): boolean {
+  return width > 0 && height > 0 && width * height <= GIF_MAX_PIXELS;
 }
 
 interface Frame {
@@ -37,13 +68,14 @@ interface Frame {
   rgba: Uint8Array;
 }
 
-function firstFrame(gif: Uint8Array): Frame | undefined {
+function firstFrame(gif: Uint8Array): Frame | "too_large" | undefined {
   const header = new TextDecoder().decode(gif.subarray(0, 6));
   if (header !== "GIF87a" && header !== "GIF89a") return undefined;
   const u16 = (at: number) => gif[at] | (gif[at + 1] << 8);
   const width = u16(6);
   const height = u16(8);
-  if (width === 0 || height === 0 || width * height > GIF_MAX_PIXELS) return undefined;
+  if (width === 0 || height === 0) return undefined;
+  if (!fitsCap(width, height)) return "too_large";
   let pos = 13;
   let palette: Uint8Array = new Uint8Array(0);
   if (gif[10] & 0x80) {
@@ -68,6 +100,9 @@ function firstFrame(gif: Uint8Array): Frame | undefined {
         gif[pos + 8],
       ];
       pos += 9;
+      // The frame's own size, not only the canvas's: a 1×1 canvas may declare a 65535×33000
+      // frame, and decoding that is gigabytes of work for one pixel shown.
+      if (!fitsCap(w, h)) return w === 0 || h === 0 ? undefined : "too_large";
       if (flags & 0x80) {
         const size = 3 * (1 << ((flags & 7) + 1));
         palette = gif.subarray(pos, pos + size);
@@ -158,7 +193,11 @@ function lzwDecode(data: Uint8Array, minCodeSize: number, pixels: number): Uint8
       continue;
     }
     if (code === end) break;
+    // A code past the table's next entry is corrupt data; stopping here also keeps every
+    // prefix chain strictly decreasing, so the walk below always ends.
+    if (code > next) break;
     if (previous === -1) {
+      if (code > end) break; // only a literal may follow a clear code
       out[written++] = suffix[code];
       previous = code;
       continue;
@@ -218,7 +257,7 @@ function encodePng(width: number, height: number, rgba: Uint8Array): Uint8Array 
   header.set([8, 6, 0, 0, 0], 8); // 8 bits per channel, RGBA, deflate, no filter set, no interlace
   const chunks = [
     chunk("IHDR", header),
-    chunk("IDAT", new Uint8Array(deflateSync(raw))),
+    chunk("IDAT", new Uint8Array(deflateSync(raw, { level: 1 }))),
     chunk("IEND", new Uint8Array(0)),
   ];
   const signature = [137, 80, 78, 71, 13, 10, 26, 10];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { inflateSync } from "node:zlib";
-import { gifFirstFrameAsPng } from "./gif_frame.ts";
+import { GIF_MAX_PIXELS, gifFirstFrameAsPng, gifToPng } from "./gif_frame.ts";
 
 // CPython's tkinter test images (Lib/test/tkinterdata): one 16x16 icon as a 64-colour GIF with
 // transparency, made by a real encoder, and as a full-colour PPM.
@@ -100,4 +100,46 @@ Deno.test("gifFirstFrameAsPng refuses what is not a GIF, is cut short, or is too
   const huge = literalGif(1, 1, [1], false);
   huge.set([0xff, 0xff, 0xff, 0xff], 6); // a 65535 x 65535 canvas
   assert.equal(gifFirstFrameAsPng(huge), undefined);
+});
+
+/**
+ * A GIF with a `canvas` and a first frame of `frame` pixels, whose LZW data is `codes` at 3 bits
+ * each (minimum code size 2): by default only clear (4) and end (5), so nothing is drawn.
+ */
+function declaredGif(
+  canvas: [number, number],
+  frame: [number, number],
+  codes = [4, 5],
+): Uint8Array {
+  const u16 = (n: number) => [n & 0xff, n >> 8];
+  const data: number[] = [];
+  let buffer = 0, bits = 0;
+  for (const code of codes) {
+    buffer |= code << bits;
+    bits += 3;
+    while (bits >= 8) (data.push(buffer & 0xff), buffer >>= 8, bits -= 8);
+  }
+  if (bits > 0) data.push(buffer);
+  const gif = [...new TextEncoder().encode("GIF89a"), ...u16(canvas[0]), ...u16(canvas[1])];
+  gif.push(0, 0, 0); // no global palette
+  gif.push(0x2c, 0, 0, 0, 0, ...u16(frame[0]), ...u16(frame[1]), 0);
+  gif.push(2, data.length, ...data, 0, 0x3b);
+  return new Uint8Array(gif);
+}
+
+Deno.test("gifToPng refuses a frame larger than the cap on a tiny canvas, before decoding it", () => {
+  // The red team's bomb: a 1×1 canvas and a 65535×33000 first frame, in a few dozen bytes.
+  const bomb = declaredGif([1, 1], [65535, 33000]);
+  assert.ok(bomb.length < 40);
+  assert.deepEqual(gifToPng(bomb), { ok: false, reason: "too_large" });
+  assert.deepEqual(gifToPng(declaredGif([4096, 4096], [1, 1])), { ok: false, reason: "too_large" });
+  const atCap = declaredGif([2048, GIF_MAX_PIXELS / 2048], [2048, GIF_MAX_PIXELS / 2048]);
+  assert.equal(gifToPng(atCap).ok, true, "exactly the cap is converted");
+});
+
+Deno.test("gifToPng ends on corrupt LZW codes instead of walking a loop", () => {
+  // After a clear, 6 is not yet in the table: taken as a string, it would make entry 6 its own
+  // prefix, and the next 6 would walk that chain forever.
+  const gif = declaredGif([4, 1], [4, 1], [4, 6, 1, 6, 5]);
+  assert.equal(gifToPng(gif).ok, true, "decoded up to the corrupt code, the rest left empty");
 });

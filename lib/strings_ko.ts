@@ -292,12 +292,33 @@ export const attachmentText = {
   },
   /** Discord's CDN did not give the file. */
   fetchFailed: (name: string) => `\`${name}\` 파일을 못 받아왔어. 잠깐 뒤에 다시 보내줘.`,
+  /** The file's URL is not on Discord's CDN: the bot fetches nothing from anywhere else. */
+  notFromDiscord: (name: string) =>
+    `\`${name}\` 파일은 디스코드에 올라온 파일이 아니라서 못 받아와. 디스코드에 직접 올려줄래?`,
   /** The CDN took too long. */
   fetchTimedOut: (name: string) =>
     `\`${name}\` 파일을 받아오는 데 너무 오래 걸려서 그만뒀어. 다시 보내줄래?`,
   /** The bytes are not what the type said (a "text" file that is binary, a broken GIF). */
   unreadable: (name: string) =>
     `\`${name}\` 파일을 열어봤는데 읽을 수가 없었어. 파일이 괜찮은지 확인해줄래?`,
+  /** A GIF whose canvas or frame has more pixels than the bot converts. */
+  imageTooLarge: (name: string) =>
+    `\`${name}\` 그림은 너무 커서 못 열어. 더 작은 크기로 다시 보내줄래?`,
+  /** The bytes are not the type the file claims (an HTML page named `photo.png`). */
+  notWhatItSays: (name: string) =>
+    `\`${name}\` 파일은 이름이랑 내용이 달라서 못 읽겠어. 원래 파일을 다시 보내줄래?`,
+  /** The download ran past the size Discord gave for the file. */
+  largerThanSaid: (name: string) =>
+    `\`${name}\` 파일이 알려진 크기보다 커서 받다가 그만뒀어. 다시 올려줄래?`,
+  /** Every turn's files together fill the bot's room for files, and none freed up in time. */
+  busy: "지금 다른 파일들을 보느라 자리가 없어. 조금 뒤에 다시 보내줘.",
+  /** Gemini would not take the file (the upload was refused, or the call said 400 with files). */
+  notSent: (name: string | undefined) =>
+    name === undefined
+      ? "첨부한 파일을 AI가 받아주지 않았어. 파일을 확인하고 다시 보내주거나, 파일 없이 물어봐줘."
+      : `\`${name}\` 파일을 AI가 받아주지 않았어. 파일을 확인하고 다시 보내주거나, 파일 없이 물어봐줘.`,
+  /** Model-facing: a file of the message replied to that was not sent (video, too big, …). */
+  droppedNote: (name: string) => `[첨부: ${name} (보이지 않음)]`,
   /** Model-facing: the message replied to, kept short in the window. */
   replyQuote: (author: string, quote: string, notes: string) =>
     `[${author}의 메시지에 답장: "${quote}"${notes ? ` ${notes}` : ""}]`,

@@ -74,3 +74,14 @@ Deno.test("start with a Gemini URL on a host the bot may not reach exits 2 namin
   assert.equal(code, 2);
   assert.match(stderr, /GEMINI_API_URL must name a host/);
 });
+
+Deno.test("start with an attachment budget below one message's files exits 2 naming it", async () => {
+  const { code, stderr } = await start({
+    DISCORD_TOKEN: `${btoa("1100000000000000001")}.abc.secretpart`,
+    GEMINI_API_KEY: "k-123456789",
+    ATTACHMENT_MAX_TOTAL_BYTES: "2000",
+    ATTACHMENT_BUDGET_BYTES: "1000",
+  });
+  assert.equal(code, 2);
+  assert.match(stderr, /ATTACHMENT_BUDGET_BYTES must be a whole number from 2000 to \d+\n/);
+});

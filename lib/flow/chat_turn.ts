@@ -15,11 +15,11 @@ import type { ChatMessage, DiscordPort } from "../discord.ts";
 import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
 import type { CommitResult, SessionsPort } from "../sessions_port.ts";
-import { cutShortText, deliveryFailureText, failureText, text } from "../strings_ko.ts";
+import { cutShortText, deliveryFailureText, text } from "../strings_ko.ts";
 import { inSpan } from "../tracing.ts";
 import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
-import { type Gathered, withTurnParts } from "./turn_input.ts";
+import { type Gathered, turnFailureText, withTurnParts } from "./turn_input.ts";
 import { startTyping } from "./typing.ts";
 
 /** What a chat turn crosses. */
@@ -86,6 +86,7 @@ export async function chatTurn(
   // Begin: the session lends its window; the channel's next turn waits for our commit.
   const begun = await deps.sessions.begin(channelId, id, input.line);
   if (!begun.ok) {
+    input.release?.();
     typing.stop();
     logger.warn("Turn not begun: {error}", { channelId, error: begun.error });
     await reply(discord, logger, message, deliveryFailureText(begun.error));
@@ -118,6 +119,8 @@ export async function chatTurn(
       onText: (soFar) => stream.update(soFar),
       onWait: waitOn(countdown),
     });
+    // The files' bytes are no longer needed: other turns may take their room.
+    input.release?.();
     typing.stop();
     await countdown.clear();
 
@@ -129,7 +132,7 @@ export async function chatTurn(
       () =>
         answered
           ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
-          : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
+          : stream.fail(result.ok ? text.emptyAnswer : turnFailureText(result, input.files)),
     );
     deps.metrics.replyDone(now() - receivedAt, answered ? "ok" : "failed");
     // Commit keeps what the user saw: less than the answer when Discord refused part of it.
@@ -140,6 +143,7 @@ export async function chatTurn(
     logger.error("Reply failed: {error}", { channelId, error: String(error) });
     if (!stream.started) await reply(discord, logger, message, text.crashed);
   } finally {
+    input.release?.();
     typing.stop();
     await countdown.clear();
     // Commit: the session records what the user saw, and takes the channel's next turn.

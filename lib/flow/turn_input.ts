@@ -10,18 +10,23 @@
  * @module
  */
 import { attachmentOrigins, fetchAttachment, type FetchedAttachment } from "../attachment_fetch.ts";
+import type { AttachmentBudget } from "../attachment_budget.ts";
 import {
+  type Attachment,
   type AttachmentLimits,
   attachmentNote,
   attachmentParts,
   displayName,
-  planAttachments,
   type PlannedAttachment,
+  planTurnAttachments,
 } from "../attachments.ts";
+import { bytesMatchType } from "../file_sniff.ts";
+import type { GifConversion } from "../gif_frame.ts";
 import type { ChatMessage, DiscordPort, ReferencedMessage } from "../discord.ts";
 import type { Content, Part } from "../gemini.ts";
 import type { Logger } from "../log.ts";
-import { attachmentText } from "../strings_ko.ts";
+import type { BrokerResult } from "../broker_port.ts";
+import { attachmentText, failureText } from "../strings_ko.ts";
 
 /** Characters of a replied-to message the window keeps. */
 export const REPLY_QUOTE_MAX_CHARS = 200;
@@ -34,6 +39,10 @@ export interface TurnInput {
   line: string;
   /** Added to the request's last user turn, never stored. */
   parts: Part[];
+  /** The files sent, by display name, for a notice that names the one Gemini would not take. */
+  files?: string[];
+  /** Gives the files' bytes back to the process's budget, once the call has settled. */
+  release?(): void;
 }
 
 /** The input, or the short Korean reply that ends the turn before any Gemini call. */
@@ -45,8 +54,15 @@ export interface GatherDeps {
   discord: Pick<DiscordPort, "getMessage">;
   /** How many files, and bytes, a turn may bring. */
   limits: AttachmentLimits;
-  /** Fetches one file's bytes (allowed hosts, deadline and byte cap already bound); never rejects. */
-  fetch(url: string): Promise<FetchedAttachment>;
+  /**
+   * Fetches one file's bytes, at most `maxBytes` of them as they arrive (allowed hosts and the
+   * deadline already bound); never rejects.
+   */
+  fetch(url: string, maxBytes: number): Promise<FetchedAttachment>;
+  /** The process's room for files in flight: a turn holds its files' bytes until it ends. */
+  budget: Pick<AttachmentBudget, "take">;
+  /** Converts a GIF's first frame to PNG off the event loop (`GifDecoder`); never rejects. */
+  gifToPng(gif: Uint8Array): Promise<GifConversion>;
   /** How long fetching a replied-to message may take before the turn goes on without it. */
   timeoutMs: number;
   /** Where fetch failures are logged. */
@@ -71,49 +87,117 @@ export async function gatherTurnInput(
   const own = message.attachments ?? [];
   if (!replied && own.length === 0) return { ok: true, input: { line, parts: [] } };
 
-  const repliedFiles = replied?.attachments ?? [];
-  const plan = planAttachments([...repliedFiles, ...own], deps.limits);
+  const plan = planTurnAttachments(replied?.attachments ?? [], own, deps.limits);
   if (!plan.ok) {
     return {
       ok: false,
       text: attachmentText.refused(plan.problem, displayName(plan.problem.filename)),
     };
   }
-  const fetched = await Promise.all(plan.planned.map((file) => deps.fetch(file.url)));
-  const fileParts: Part[] = [];
-  for (const [index, file] of plan.planned.entries()) {
-    const result = fetched[index];
-    const name = displayName(file.filename);
-    if (!result.ok) {
-      deps.logger.warn("Attachment not fetched: {reason}", {
-        attachmentId: file.id,
-        reason: result.reason,
-        status: result.status,
-      });
-      const text = result.reason === "timeout"
-        ? attachmentText.fetchTimedOut(name)
-        : attachmentText.fetchFailed(name);
-      return { ok: false, text };
-    }
-    const parts = attachmentParts(file, result.bytes);
-    if (!parts) return { ok: false, text: attachmentText.unreadable(name) };
-    fileParts.push(...parts);
+  const dropped = [...plan.dropped];
+  const planned = [...plan.replied, ...plan.own];
+  // Room in the process's budget before any byte arrives: the declared sizes, which the fetch
+  // holds each file to, so the bytes held never pass what was taken.
+  const declared = planned.reduce((sum, file) => sum + file.size, 0);
+  const release = planned.length > 0 ? await deps.budget.take(declared, deps.timeoutMs) : noop;
+  if (!release) {
+    deps.logger.warn("No room for {bytes} attachment bytes within {waitMs} ms; the user is told", {
+      bytes: declared,
+      waitMs: deps.timeoutMs,
+    });
+    return { ok: false, text: attachmentText.busy };
   }
 
-  const notes = (files: PlannedAttachment[]) => files.map(attachmentNote).join(" ");
-  const ownNotes = notes(plan.planned.slice(repliedFiles.length));
+  const readings = await Promise.all(planned.map((file) => readFile(file, deps)));
+  const fileParts: Part[] = [];
+  const sent = new Set<PlannedAttachment>();
+  for (const [index, file] of planned.entries()) {
+    const reading = readings[index];
+    if (reading.ok) {
+      fileParts.push(...reading.parts);
+      sent.add(file);
+    } else if (plan.replied.includes(file)) {
+      // Not the replier's file: the answer goes on without it.
+      deps.logger.info("Replied-to file left out: {why}", {
+        attachmentId: file.id,
+        why: reading.text,
+      });
+      dropped.push(file);
+    } else {
+      release();
+      return { ok: false, text: reading.text };
+    }
+  }
+
+  const notes = (files: PlannedAttachment[]) =>
+    files.filter((f) => sent.has(f)).map(attachmentNote);
+  const ownNotes = notes(plan.own).join(" ");
   let stored = ownNotes ? `${line.trimEnd()} ${ownNotes}` : line;
   const parts: Part[] = [];
   if (replied) {
     const quote = cut(replied.content, REPLY_QUOTE_MAX_CHARS);
-    const repliedNotes = notes(plan.planned.slice(0, repliedFiles.length));
+    const droppedNotes = dropped.map((file: Attachment) =>
+      attachmentText.droppedNote(displayName(file.filename))
+    );
+    const repliedNotes = [...notes(plan.replied), ...droppedNotes].join(" ");
     stored = `${attachmentText.replyQuote(replied.authorName, quote, repliedNotes)}\n${stored}`;
     if (quote !== replied.content) {
       const whole = cut(replied.content, REPLY_TEXT_MAX_CHARS);
       parts.push({ text: `${attachmentText.replyFull(replied.authorName)}\n${whole}` });
     }
   }
-  return { ok: true, input: { line: stored, parts: [...parts, ...fileParts] } };
+  const files = planned.filter((f) => sent.has(f)).map((f) => displayName(f.filename));
+  return {
+    ok: true,
+    input: { line: stored, parts: [...parts, ...fileParts], files, release },
+  };
+}
+
+const noop = () => {};
+
+/** One file fetched and made into parts, or the short reply that says why not. */
+async function readFile(
+  file: PlannedAttachment,
+  deps: GatherDeps,
+): Promise<{ ok: true; parts: Part[] } | { ok: false; text: string }> {
+  const name = displayName(file.filename);
+  // At most the size Discord gave: a file that is really larger is cut off as it streams in, so
+  // the message's total (checked on the declared sizes) holds for the bytes fetched too.
+  const result = await deps.fetch(file.url, Math.min(file.size, deps.limits.maxBytes));
+  if (!result.ok) {
+    deps.logger.warn("Attachment not fetched: {reason}", {
+      attachmentId: file.id,
+      reason: result.reason,
+      status: result.status,
+    });
+    const text = result.reason === "timeout"
+      ? attachmentText.fetchTimedOut(name)
+      : result.reason === "too_large"
+      ? attachmentText.largerThanSaid(name)
+      : result.reason === "host"
+      ? attachmentText.notFromDiscord(name)
+      : attachmentText.fetchFailed(name);
+    return { ok: false, text };
+  }
+  if (!bytesMatchType(file.mimeType, result.bytes)) {
+    return { ok: false, text: attachmentText.notWhatItSays(name) };
+  }
+  let sendable: PlannedAttachment = file;
+  let bytes = result.bytes;
+  if (file.mimeType === "image/gif") {
+    // Decoded in the worker, never on this thread: a GIF's header can promise gigabytes.
+    const converted = await deps.gifToPng(bytes);
+    if (!converted.ok) {
+      const text = converted.reason === "too_large"
+        ? attachmentText.imageTooLarge(name)
+        : attachmentText.unreadable(name);
+      return { ok: false, text };
+    }
+    sendable = { ...file, mimeType: "image/png" };
+    bytes = converted.png;
+  }
+  const parts = attachmentParts(sendable, bytes);
+  return parts ? { ok: true, parts } : { ok: false, text: attachmentText.unreadable(name) };
 }
 
 /**
@@ -135,6 +219,25 @@ export function withTurnParts(contents: readonly Content[], parts: readonly Part
   return contents.map((content, index) =>
     index === last ? { ...content, parts: [...content.parts, ...parts] } : content
   );
+}
+
+/**
+ * The words for a call that got no answer: a refusal that was the file's (an upload Gemini
+ * refused, or a 400 while files were sent) names the file, not the bot's configuration.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { attachmentText } from "../strings_ko.ts";
+ * const refused = { ok: false, reason: "rejected", status: 400 } as const;
+ * strictEqual(turnFailureText(refused, ["photo.png"]), attachmentText.notSent("photo.png"));
+ * ```
+ */
+export function turnFailureText(result: BrokerResult, files: readonly string[] = []): string {
+  if (result.ok || result.reason !== "rejected") return failureText(result);
+  const fileRefused = result.file === true || (result.status === 400 && files.length > 0);
+  if (!fileRefused) return failureText(result);
+  return attachmentText.notSent(files.length === 1 ? files[0] : undefined);
 }
 
 /** The replied-to message Discord left out, or undefined when it cannot be read in time. */
@@ -176,18 +279,17 @@ export function gatherFor(
   discordApiUrl: string,
   discord: Pick<DiscordPort, "getMessage">,
   logger: Logger,
+  shared: Pick<GatherDeps, "budget" | "gifToPng">,
 ): (message: ChatMessage, line: string) => Promise<Gathered> {
-  const fetchOptions = {
-    allowedOrigins: attachmentOrigins(discordApiUrl),
-    timeoutMs: attachments.fetchTimeoutMs,
-    maxBytes: attachments.maxBytes,
-  };
+  const allowedOrigins = attachmentOrigins(discordApiUrl);
+  const timeoutMs = attachments.fetchTimeoutMs;
   return (message, line) =>
     gatherTurnInput(message, line, {
       discord,
       limits: attachments,
-      fetch: (url) => fetchAttachment(url, fetchOptions),
-      timeoutMs: attachments.fetchTimeoutMs,
+      fetch: (url, maxBytes) => fetchAttachment(url, { allowedOrigins, timeoutMs, maxBytes }),
+      timeoutMs,
       logger,
+      ...shared,
     });
 }

@@ -145,6 +145,8 @@ export interface FakeAttachmentOptions {
   size?: number;
   /** The CDN never answers for this file (until the fake closes). @default {false} */
   stall?: boolean;
+  /** The attachment's URL, when it must point elsewhere than this fake's CDN (another host). */
+  url?: string;
 }
 
 /** Options for {@linkcode FakeDiscord.sendInteraction}. */
@@ -1081,7 +1083,8 @@ export class FakeDiscord {
     const path = `/attachments/${channelId}/${id}/${encodeURIComponent(file.filename)}`;
     this.#cdn.set(path, { bytes: file.bytes, contentType: file.contentType, stall: !!file.stall });
     // Discord signs CDN URLs with an expiry (ex), an issue time (is) and a MAC (hm).
-    const url = `${this.url}${path}?ex=${(Date.now() / 1000 + 86_400).toString(16)}&is=0&hm=fake`;
+    const url = file.url ??
+      `${this.url}${path}?ex=${(Date.now() / 1000 + 86_400).toString(16)}&is=0&hm=fake`;
     return {
       id,
       filename: file.filename,

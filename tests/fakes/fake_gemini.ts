@@ -263,6 +263,7 @@ export class FakeGemini {
   #caches = new Map<string, CacheEntry>();
   #cacheSeq = 0;
   #files = new Map<string, UploadedFile>();
+  #uploadRefusals: number[] = [];
   #fileSeq = 0;
   #quota = new Map<string, KeyQuotaState>();
   #waiters = new Set<Waiter>();
@@ -347,6 +348,15 @@ export class FakeGemini {
    */
   serveModels(models: string[] | undefined): this {
     this.#opts.models = models;
+    return this;
+  }
+
+  /**
+   * Refuses the next `count` Files API uploads with `status` (403 as when the project may not
+   * use the Files API, or the file breaks a policy), whatever key they come with.
+   */
+  refuseUploads(count: number, status: 400 | 403 = 403): this {
+    for (let i = 0; i < count; i++) this.#uploadRefusals.push(status);
     return this;
   }
 
@@ -886,6 +896,10 @@ export class FakeGemini {
     rec.body = { file: metadata, size: parts[1].body.length };
     if (!apiKey || !this.#opts.apiKeys.includes(apiKey)) {
       return this.#json(403, apiError(403, "Method doesn't allow unregistered callers."));
+    }
+    const refusal = this.#uploadRefusals.shift();
+    if (refusal !== undefined) {
+      return this.#json(refusal, apiError(refusal, "The caller does not have permission"));
     }
     const id = `fakefile${++this.#fileSeq}`;
     const now = this.#opts.now();
