@@ -6,8 +6,8 @@
  */
 
 /**
- * How an answer ended, in plain fields: a broker's result reads as one. The strings import no
- * other part of the bot, so that every part may use them.
+ * How an answer ended, in plain fields: a broker's result reads as one. The strings take plain
+ * values, never another part's types, so that every part may use them.
  */
 export interface AnswerOutcome {
   /** True when the model answered. */
