@@ -13,7 +13,6 @@ import { DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
 import type { SupervisorPolicy } from "./supervisor_policy.ts";
 import {
   apiKeys,
-  botIdFromToken,
   ConfigError,
   type Env,
   int,
@@ -28,6 +27,7 @@ import {
 import { BROKER_DEFAULTS } from "./broker_options.ts";
 import { DEFAULT_PRICES } from "./cost.ts";
 import { MAX_EXCHANGES } from "./history_window.ts";
+import { botIdFromToken } from "./snowflake.ts";
 import {
   type AttachmentConfig,
   attachmentConfig,

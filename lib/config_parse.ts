@@ -15,7 +15,7 @@
  * @module
  */
 import { type KeyGroups, parseKeyGroups } from "./key_groups.ts";
-import { isSnowflake } from "./snowflake.ts";
+import { botIdFromToken, isSnowflake } from "./snowflake.ts";
 
 /** Environment variables by name, as `Deno.env.toObject()` returns them. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -30,19 +30,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
     this.variable = variable;
   }
-}
-
-/**
- * Reads the bot's id from its token, as Discord encodes it in the first segment (base64url).
- *
- * @example
- * ```ts
- * import { strictEqual } from "node:assert/strict";
- * strictEqual(botIdFromToken(`${btoa("1100000000000000001")}.abc.def`), "1100000000000000001");
- * ```
- */
-export function botIdFromToken(token: string): string {
-  return atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"));
 }
 
 /** Whether `token` has a bot token's shape: three parts, the first the base64 of a bot id. */

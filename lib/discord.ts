@@ -14,7 +14,6 @@ import {
   type RestManager,
   ShardState,
 } from "discordeno";
-import { botIdFromToken } from "./config.ts";
 import {
   type ChatMessage,
   chatMessageFrom,
@@ -33,7 +32,7 @@ import { RequestPacer, type SharedBudget } from "./request_pacer.ts";
 import type { ShardRange } from "./shard_range.ts";
 import { ManagedRoles } from "./managed_roles.ts";
 import { superviseReconnects } from "./shard_reconnect.ts";
-import { requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
+import { botIdFromToken, requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
 
 /** Re-exported: the payloads the adapter hands to its handlers. */
 export type { ChatMessage, ReferencedMessage, SlashCommand };

@@ -8,10 +8,11 @@
  *
  * @module
  */
-import type { QuotaDimension } from "./token_pool.ts";
-
-/** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { QuotaDimension } from "./token_pool.ts";
+/**
+ * Which per-minute quota a 429 names: requests or input tokens. The token pool counts the same
+ * two; it is written here so that the Gemini client needs nothing of the pool.
+ */
+export type QuotaDimension = "requests" | "tokens";
 
 /** What a failed Gemini call means for the caller. */
 export type GeminiFailure =

@@ -12,6 +12,9 @@
 import { Redis } from "ioredis";
 import type { Logger } from "./log.ts";
 
+/** The prefix of every key the bot writes, so that it can share a Redis with others. */
+export const KEY_PREFIX = "soyebot";
+
 /** How long a command may go unanswered before it fails as an outage. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 

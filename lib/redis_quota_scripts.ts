@@ -14,8 +14,7 @@
  *
  * @module
  */
-import type { RedisConnection } from "./redis_client.ts";
-import { KEY_PREFIX } from "./redis_store.ts";
+import { KEY_PREFIX, type RedisConnection } from "./redis_client.ts";
 
 /** The keys of one API key's shared quota. */
 export function quotaKeys(fingerprint: string, day: string): {

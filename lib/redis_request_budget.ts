@@ -13,8 +13,7 @@
  *
  * @module
  */
-import type { RedisConnection } from "./redis_client.ts";
-import { KEY_PREFIX } from "./redis_store.ts";
+import { KEY_PREFIX, type RedisConnection } from "./redis_client.ts";
 import type { SharedBudget } from "./request_pacer.ts";
 
 /** The length of a counting slot. */

@@ -19,6 +19,7 @@ import type { Exchange } from "./history_window.ts";
 import {
   connectRedis,
   isRedisOutage,
+  KEY_PREFIX,
   redactRedisUrl,
   type RedisConnection,
   whenReady,
@@ -40,8 +41,8 @@ export interface RedisStoreConfig {
   turnsOf: string;
 }
 
-/** The prefix of every key the bot writes, so that it can share a Redis with others. */
-export const KEY_PREFIX = "soyebot";
+/** Re-exported for the callers that read it here; it belongs to the connection (`redis_client.ts`). */
+export { KEY_PREFIX };
 
 /** The keys of one channel. */
 function channelKeys(channelId: string): { window: string; memory: string } {

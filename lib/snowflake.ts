@@ -77,3 +77,16 @@ export function requireUrlSafeToken(token: string): string {
   }
   return token;
 }
+
+/**
+ * Reads the bot's id from its token, as Discord encodes it in the first segment (base64url).
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(botIdFromToken(`${btoa("1100000000000000001")}.abc.def`), "1100000000000000001");
+ * ```
+ */
+export function botIdFromToken(token: string): string {
+  return atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"));
+}

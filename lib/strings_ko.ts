@@ -4,12 +4,28 @@
  *
  * @module
  */
-import type { AttachmentProblem } from "./attachments.ts";
-import type { BrokerResult } from "./broker_port.ts";
-import type { SessionError } from "./sessions_port.ts";
 
-/** Re-exported because {@link failureText} and {@link deliveryFailureText} read them. */
-export type { BrokerResult, SessionError };
+/**
+ * How an answer ended, in plain fields: a broker's result reads as one. The strings take plain
+ * values, never another part's types, so that every part may use them.
+ */
+export interface AnswerOutcome {
+  /** True when the model answered. */
+  ok: boolean;
+  /** Why it did not: `day_quota`, `blocked`, `interrupted`, `rejected`, `stopped`, … */
+  reason?: string;
+  /** When the daily quota comes back (epoch ms), for `day_quota`. */
+  retryAt?: number;
+  /** The HTTP status of a refusal, for `rejected`. */
+  status?: number;
+}
+
+/** A file refused before it was fetched, in plain fields: an attachment plan's problem reads as one. */
+export type RefusedFile =
+  | { kind: "count"; filename: string; max: number }
+  | { kind: "unsupported"; filename: string }
+  | { kind: "too_large"; filename: string; maxBytes: number }
+  | { kind: "total"; filename: string; maxTotalBytes: number };
 
 const SUMMARY_USAGE = "사용법: `!요약`, `!요약 20분`, `!요약 1시간 30분`, " +
   "`!요약 <메시지ID> 이후 30분`, `!요약 <메시지ID> 이전 1시간`";
@@ -203,7 +219,7 @@ function keyCheckText(inMs: number): string {
  * strictEqual(failureText({ ok: false, reason: "blocked" }), text.blocked);
  * ```
  */
-export function failureText(result: BrokerResult, fallback: string = text.unavailable): string {
+export function failureText(result: AnswerOutcome, fallback: string = text.unavailable): string {
   if (result.ok) return fallback;
   switch (result.reason) {
     case "day_quota":
@@ -217,7 +233,8 @@ export function failureText(result: BrokerResult, fallback: string = text.unavai
       return result.status === 404 ? text.modelGone : text.rejected;
     case "stopped":
       return text.stopping;
-    case "unavailable":
+    default:
+      // "unavailable": retries ran out, or the answer could not start in time.
       return fallback;
   }
 }
@@ -248,7 +265,8 @@ export function cutShortText(finishReason: string | undefined): string | undefin
 }
 
 /**
- * What a user is told when a message or `/reset` did not get through to their channel's session.
+ * What a user is told when a message or `/reset` did not get through to their channel's session
+ * (`error`: the session's, `stopping`, `crashed`, …).
  *
  * @example
  * ```ts
@@ -256,7 +274,7 @@ export function cutShortText(finishReason: string | undefined): string | undefin
  * strictEqual(deliveryFailureText("stopping"), text.stopping);
  * ```
  */
-export function deliveryFailureText(error: SessionError): string {
+export function deliveryFailureText(error: string): string {
   return error === "stopping" ? text.stopping : text.crashed;
 }
 
@@ -274,7 +292,7 @@ function sizeText(bytes: number): string {
  */
 export const attachmentText = {
   /** A file refused before it was fetched: too many, unsupported, or too big. */
-  refused: (problem: AttachmentProblem, name: string) => {
+  refused: (problem: RefusedFile, name: string) => {
     switch (problem.kind) {
       case "count":
         return `파일은 한 번에 ${problem.max}개까지만 볼 수 있어. \`${name}\`부터는 빼고 다시 보내줘.`;

@@ -11,8 +11,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { RedisConnection } from "./redis_client.ts";
-import { KEY_PREFIX } from "./redis_store.ts";
+import { KEY_PREFIX, type RedisConnection } from "./redis_client.ts";
 import type { SummaryRequest } from "./summary_request.ts";
 
 /** How long a summary is answered from the cache. */
