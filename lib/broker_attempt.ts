@@ -67,8 +67,10 @@ export async function runAttempt(
     contents: job.request.contents,
     // Never both: the API refuses a system instruction next to a cache that holds one.
     ...(cacheName ? { cachedContent: cacheName } : { systemInstruction: instruction }),
-    // A request may ask for its own (a fold never thinks); else the configured budget.
-    thinkingBudget: job.request.thinkingBudget ?? settings.thinkingBudget,
+    // Folds and summaries think the least the model allows; chat at the configured level.
+    thinkingLevel: job.request.priority === "chat"
+      ? settings.thinkingLevel
+      : settings.lightThinkingLevel,
     maxOutputTokens: job.request.maxOutputTokens,
   }, {
     clock,

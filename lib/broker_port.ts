@@ -23,8 +23,6 @@ export interface BrokerRequest {
   systemInstruction?: string;
   /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
-  /** Overrides the broker's thinking budget for this call (folds turn thinking off with 0). */
-  thinkingBudget?: number;
   /** The whole answer so far, each time a chunk arrives. */
   onText?(textSoFar: string): void;
   /**
