@@ -83,7 +83,7 @@ export async function runAttempt(
   inflight.delete(abort);
   const now = clock.now();
   if (outcome.ok) {
-    const { text, usage, finishReason } = outcome.result;
+    const { text, usage, finishReason, parts } = outcome.result;
     context.pool.settle(reservation, usage.promptTokens, now);
     context.pool.report(reservation.keyId, true, now);
     addUsage(stats, usage, settings.prices);
@@ -95,7 +95,17 @@ export async function runAttempt(
       usage,
       queueMs: startedAt - job.enqueuedAt,
     });
-    return { ok: true, result: { ok: true, text, usage, attempts: job.attempts, finishReason } };
+    return {
+      ok: true,
+      result: {
+        ok: true,
+        text,
+        usage,
+        attempts: job.attempts,
+        finishReason,
+        ...(parts ? { parts } : {}),
+      },
+    };
   }
   const { error, streamed } = outcome;
   const timedOut = error instanceof GeminiTimeoutError;

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Content, Usage } from "./gemini_port.ts";
+import type { Content, ModelPart, Usage } from "./gemini_port.ts";
 
 /** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { Content, Usage } from "./gemini_port.ts";
+export type { Content, ModelPart, Usage } from "./gemini_port.ts";
 
 /** Chat is answered before summaries. */
 export type Priority = "chat" | "summary";
@@ -51,7 +51,15 @@ export type BrokerFailure =
 
 /** How a call ended. */
 export type BrokerResult =
-  | { ok: true; text: string; usage: Usage; attempts: number; finishReason?: string }
+  | {
+    ok: true;
+    text: string;
+    usage: Usage;
+    attempts: number;
+    finishReason?: string;
+    /** The model's turn as Gemini sent it, signatures included, to send back as received. */
+    parts?: ModelPart[];
+  }
   | { ok: false; reason: BrokerFailure; partialText?: string; retryAt?: number; status?: number };
 
 /** A thing worth a log line. Keys appear only as their ids. */
