@@ -11,7 +11,7 @@ import type { BrokerResult } from "./broker_port.ts";
 import { endWait, type Job } from "./broker_queue.ts";
 import { addUsage } from "./broker_stats.ts";
 import { callWithSilenceLimit } from "./gemini_call.ts";
-import { classifyGeminiError } from "./gemini_errors.ts";
+import { classifyGeminiError, isUnusualFinish } from "./gemini_errors.ts";
 import { GeminiTimeoutError } from "./gemini_port.ts";
 import type { PersonaCache } from "./persona_cache.ts";
 import type { Reservation } from "./token_pool.ts";
@@ -88,6 +88,16 @@ export async function runAttempt(
     context.pool.report(reservation.keyId, true, now);
     addUsage(stats, usage, settings.prices);
     stats.succeeded++;
+    if (isUnusualFinish(finishReason)) {
+      // Answered, so not retried: the same request would most likely end the same way.
+      stats.unusualFinishes[finishReason] = (stats.unusualFinishes[finishReason] ?? 0) + 1;
+      context.onEvent?.({
+        type: "unusual_finish",
+        keyId: reservation.keyId,
+        reason: finishReason,
+        textLength: text.length,
+      });
+    }
     context.onEvent?.({
       type: "call",
       keyId: reservation.keyId,

@@ -71,7 +71,9 @@ export type BrokerEvent =
   | { type: "key_check"; keyId: string; ok: boolean; status?: number; retryInMs?: number }
   | { type: "cache_created"; keyId: string; tokens: number }
   | { type: "cache_fallback"; keyId: string; why: string }
-  | { type: "call"; keyId: string; ms: number; usage: Usage; queueMs: number };
+  | { type: "call"; keyId: string; ms: number; usage: Usage; queueMs: number }
+  /** An answer ended with a finish reason that is neither a plain end nor a block. */
+  | { type: "unusual_finish"; keyId: string; reason: string; textLength: number };
 
 /**
  * Running totals, read by metrics and `/status`. Field names are stable: metrics are built on
@@ -114,6 +116,11 @@ export interface BrokerStats {
   personaTokens: number | undefined;
   /** Keys whose persona cache is live now. */
   cachesLive: number;
+  /**
+   * Answers that ended with a finish reason neither plain nor a block (`MALFORMED_RESPONSE`,
+   * `MISSING_THOUGHT_SIGNATURE`, …), by reason.
+   */
+  unusualFinishes: Record<string, number>;
 }
 
 /** Prices in USD per million tokens, for the cost estimate. */

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { fakeSignature, type RecordedRequest } from "./fakes/fake_gemini.ts";
 import { BotProcess, delay, fakesEnv, until, World } from "./harness.ts";
+import { text } from "../lib/strings_ko.ts";
 
 const GUILD = "1300000000000000001";
 const CHANNEL = "1200000000000000061";
@@ -83,6 +84,41 @@ Deno.test("signatures survive a restart: stored with the window, sent back by th
     const [parts] = modelTurns(world.generateRequests()[1]);
     const firstCall = world.gemini.requests.indexOf(world.generateRequests()[0]);
     assert.equal(parts.at(-1)?.thoughtSignature, fakeSignature(`fake-${firstCall}`));
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("an unusual finish reason gets a short notice, logged and counted by reason, never retried", async () => {
+  const world = await World.create();
+  try {
+    const bot = await world.startBot();
+    world.gemini.script({ text: "", finishReason: "MALFORMED_RESPONSE" });
+    await world.mention(CHANNEL, GUILD, "하나");
+    await until(() => world.botMessages(CHANNEL).includes(text.modelFault), "the notice");
+    world.gemini.script({ text: "반쯤 한 대답", finishReason: "MISSING_THOUGHT_SIGNATURE" });
+    await world.mention(CHANNEL, GUILD, "둘");
+    await until(
+      () => world.botMessages(CHANNEL).some((m) => m.includes(text.cutByFault)),
+      "the answer with its note",
+    );
+    assert.ok(world.botMessages(CHANNEL).some((m) => m.startsWith("반쯤 한 대답")));
+    assert.equal(world.generateRequests().length, 2, "neither was retried");
+    await bot.waitForOutput(/unusual_finish.*MALFORMED_RESPONSE/);
+    await bot.waitForOutput(/unusual_finish.*MISSING_THOUGHT_SIGNATURE/);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("a blocked prompt (promptFeedback.blockReason, no candidates) gets the blocked notice", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot();
+    world.gemini.replay("gemini-3/vercel-ai/stream-3.7-flash-prompt-blocked.txt");
+    await world.mention(CHANNEL, GUILD, "막힐 말");
+    await until(() => world.botMessages(CHANNEL).includes(text.blocked), "the blocked notice");
+    assert.equal(world.generateRequests().length, 1, "not retried");
   } finally {
     await world.close();
   }

@@ -15,7 +15,13 @@ import type { ChatMessage, DiscordPort } from "../discord.ts";
 import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
 import type { CommitResult, SessionsPort } from "../sessions_port.ts";
-import { cutShortText, deliveryFailureText, failureText, text } from "../strings_ko.ts";
+import {
+  cutShortText,
+  deliveryFailureText,
+  emptyAnswerText,
+  failureText,
+  text,
+} from "../strings_ko.ts";
 import { inSpan } from "../tracing.ts";
 import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
@@ -130,7 +136,7 @@ export async function chatTurn(
       () =>
         answered
           ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
-          : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
+          : stream.fail(result.ok ? emptyAnswerText(result.finishReason) : failureText(result)),
     );
     deps.metrics.replyDone(now() - receivedAt, answered ? "ok" : "failed");
     // Commit keeps what the user saw: less than the answer when Discord refused part of it.
