@@ -326,4 +326,11 @@ export const attachmentText = {
     `[${author}의 메시지에 답장: "${quote}"${notes ? ` ${notes}` : ""}]`,
   /** Model-facing: the whole text of a long message replied to, for this turn only. */
   replyFull: (author: string) => `[답장한 ${author}의 메시지 전문]`,
+  /** Stored in the window: a forwarded message (no author: Discord's snapshot has none). */
+  forwardQuote: (quote: string, notes: string) =>
+    `[전달한 메시지: "${quote}"${notes ? ` ${notes}` : ""}]`,
+  /** Model-facing: the whole text of a long forwarded message, for this turn only. */
+  forwardFull: "[전달한 메시지 전문]",
+  /** A file whose link Discord no longer serves, even after the message was read again. */
+  expired: (name: string) => `\`${name}\` 파일 링크가 만료돼서 못 받아왔어. 파일을 다시 올려줄래?`,
 } as const;
