@@ -231,10 +231,10 @@ export class SdkGeminiClient implements GeminiClient {
  *
  * @example
  * ```ts
- * import { appendPart } from "./gemini.ts";
+ * import { appendPart, type ModelPart } from "./gemini.ts";
  * import assert from "node:assert/strict";
  *
- * const parts = [];
+ * const parts: ModelPart[] = [];
  * for (const part of [{ text: "안" }, { text: "녕" }, { text: "", thoughtSignature: "c2ln" }]) {
  *   appendPart(parts, part);
  * }
