@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Content, Usage } from "./gemini_port.ts";
+import type { Content, ModelPart, Usage } from "./gemini_port.ts";
 
 /** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { Content, Usage } from "./gemini_port.ts";
+export type { Content, ModelPart, Usage } from "./gemini_port.ts";
 
 /** Chat is answered before summaries. */
 export type Priority = "chat" | "summary";
@@ -23,8 +23,6 @@ export interface BrokerRequest {
   systemInstruction?: string;
   /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
-  /** Overrides the broker's thinking budget for this call (folds turn thinking off with 0). */
-  thinkingBudget?: number;
   /** The whole answer so far, each time a chunk arrives. */
   onText?(textSoFar: string): void;
   /**
@@ -53,7 +51,15 @@ export type BrokerFailure =
 
 /** How a call ended. */
 export type BrokerResult =
-  | { ok: true; text: string; usage: Usage; attempts: number; finishReason?: string }
+  | {
+    ok: true;
+    text: string;
+    usage: Usage;
+    attempts: number;
+    finishReason?: string;
+    /** The model's turn as Gemini sent it, signatures included, to send back as received. */
+    parts?: ModelPart[];
+  }
   | {
     ok: false;
     reason: BrokerFailure;
@@ -73,7 +79,9 @@ export type BrokerEvent =
   | { type: "key_check"; keyId: string; ok: boolean; status?: number; retryInMs?: number }
   | { type: "cache_created"; keyId: string; tokens: number }
   | { type: "cache_fallback"; keyId: string; why: string }
-  | { type: "call"; keyId: string; ms: number; usage: Usage; queueMs: number };
+  | { type: "call"; keyId: string; ms: number; usage: Usage; queueMs: number }
+  /** An answer ended with a finish reason that is neither a plain end nor a block. */
+  | { type: "unusual_finish"; keyId: string; reason: string; textLength: number };
 
 /**
  * Running totals, read by metrics and `/status`. Field names are stable: metrics are built on
@@ -116,6 +124,11 @@ export interface BrokerStats {
   personaTokens: number | undefined;
   /** Keys whose persona cache is live now. */
   cachesLive: number;
+  /**
+   * Answers that ended with a finish reason neither plain nor a block (`MALFORMED_RESPONSE`,
+   * `MISSING_THOUGHT_SIGNATURE`, …), by reason.
+   */
+  unusualFinishes: Record<string, number>;
 }
 
 /** Prices in USD per million tokens, for the cost estimate. */

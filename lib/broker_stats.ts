@@ -54,6 +54,7 @@ export function emptyBrokerStats(): BrokerStats {
     costUsd: 0,
     personaTokens: undefined,
     cachesLive: 0,
+    unusualFinishes: {},
   };
 }
 

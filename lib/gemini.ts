@@ -5,11 +5,13 @@
  * It streams, ends a call the moment its `signal` aborts (the caller owns the deadlines: the SDK's
  * `timeout` leaves a timer running, and aborting a stream mid-body is unreliable on Deno, so the
  * call is raced rather than trusted to stop), and always handles `result.response`, because a
- * failed stream that rejects it unobserved would end the process.
+ * failed stream that rejects it unobserved would end the process. It reads each chunk as it came:
+ * the SDK's aggregated response drops `thoughtSignature`, which Gemini 3 puts on a last part of its
+ * own, and the model's turn must go back with it.
  *
  * @module
  */
-import { GoogleGenerativeAI } from "@google/generative-ai";
+import { type Content as SdkContent, GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
 import { BLOCK_REASONS } from "./gemini_errors.ts";
 import {
@@ -19,6 +21,7 @@ import {
   GeminiTimeoutError,
   type GenerateRequest,
   type GenerateResult,
+  type ModelPart,
 } from "./gemini_port.ts";
 
 /** Re-exported: the port is declared in `gemini_port.ts`, and callers may import it from here. */
@@ -28,6 +31,7 @@ export type {
   GeminiClient,
   GenerateRequest,
   GenerateResult,
+  ModelPart,
   Part,
   Usage,
 } from "./gemini_port.ts";
@@ -37,7 +41,7 @@ export { GeminiBlockedError, GeminiTimeoutError };
 /** Fields of a streamed chunk that the SDK's types leave out or make awkward. */
 interface RawChunk {
   candidates?: {
-    content?: { parts?: { text?: string; thought?: boolean }[] };
+    content?: { parts?: ModelPart[] };
     finishReason?: string;
   }[];
   promptFeedback?: { blockReason?: string };
@@ -119,8 +123,9 @@ export class SdkGeminiClient implements GeminiClient {
 
   async #stream(request: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
     const generationConfig: Record<string, unknown> = {};
-    if (request.thinkingBudget !== undefined) {
-      generationConfig.thinkingConfig = { thinkingBudget: request.thinkingBudget };
+    if (request.thinkingLevel !== undefined) {
+      // Not in 0.24.1's types; the SDK passes generationConfig through as it is.
+      generationConfig.thinkingConfig = { thinkingLevel: request.thinkingLevel };
     }
     if (request.maxOutputTokens !== undefined) {
       generationConfig.maxOutputTokens = request.maxOutputTokens;
@@ -135,7 +140,9 @@ export class SdkGeminiClient implements GeminiClient {
     );
     const result = await model.generateContentStream(
       {
-        contents: request.contents,
+        // Model turns carry fields the SDK's types lack (thoughtSignature, tool parts); the SDK
+        // sends contents as they are.
+        contents: request.contents as SdkContent[],
         ...(request.cachedContent ? { cachedContent: request.cachedContent } : {}),
       },
       { signal },
@@ -147,14 +154,19 @@ export class SdkGeminiClient implements GeminiClient {
     let finishReason: string | undefined;
     let blockReason: string | undefined;
     let usage: RawChunk["usageMetadata"];
+    const parts: ModelPart[] = [];
+    // Each chunk as it came: the SDK's aggregated `result.response` drops `thoughtSignature`.
     for await (const chunk of result.stream) {
       const raw = chunk as RawChunk;
       blockReason ??= raw.promptFeedback?.blockReason;
       const candidate = raw.candidates?.[0];
       finishReason = candidate?.finishReason ?? finishReason;
       usage = raw.usageMetadata ?? usage;
-      // Thought-summary parts are not part of the answer.
-      const delta = (candidate?.content?.parts ?? [])
+      const chunkParts = candidate?.content?.parts ?? [];
+      for (const part of chunkParts) appendPart(parts, part);
+      // Thought-summary parts are not part of the answer; an empty part carrying the signature
+      // adds nothing to it.
+      const delta = chunkParts
         .filter((p) => !p.thought && typeof p.text === "string")
         .map((p) => p.text)
         .join("");
@@ -169,6 +181,7 @@ export class SdkGeminiClient implements GeminiClient {
     }
     return {
       text,
+      parts,
       finishReason,
       usage: {
         promptTokens: usage?.promptTokenCount ?? 0,
@@ -210,6 +223,36 @@ export class SdkGeminiClient implements GeminiClient {
     }
     return client;
   }
+}
+
+/**
+ * Adds a streamed part to a model turn: a plain text chunk joins the plain text part before it (as
+ * the SDK joins them); any part with more to it (a signature, a thought, a tool call) stays whole.
+ *
+ * @example
+ * ```ts
+ * import { appendPart, type ModelPart } from "./gemini.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const parts: ModelPart[] = [];
+ * for (const part of [{ text: "안" }, { text: "녕" }, { text: "", thoughtSignature: "c2ln" }]) {
+ *   appendPart(parts, part);
+ * }
+ * assert.deepEqual(parts, [{ text: "안녕" }, { text: "", thoughtSignature: "c2ln" }]);
+ * ```
+ */
+export function appendPart(parts: ModelPart[], part: ModelPart): void {
+  const previous = parts.at(-1);
+  if (previous !== undefined && isPlainText(previous) && isPlainText(part)) {
+    previous.text += part.text!;
+    return;
+  }
+  parts.push({ ...part });
+}
+
+/** A part with text and nothing else. */
+function isPlainText(part: ModelPart): boolean {
+  return typeof part.text === "string" && Object.keys(part).length === 1;
 }
 
 /**

@@ -10,11 +10,11 @@
  *
  * @module
  */
-import type { Content } from "./gemini_port.ts";
+import type { Content, ModelPart } from "./gemini_port.ts";
 import { MEMORY_ACK, MEMORY_PREAMBLE } from "./prompts.ts";
 
 /** Re-exported: the window hands Gemini's own `contents` type to the session actors. */
-export type { Content };
+export type { Content, ModelPart };
 
 /** One side of a conversation. */
 export interface Turn {
@@ -30,6 +30,12 @@ export interface Exchange {
   user: string;
   /** The answer the user was shown. */
   model: string;
+  /**
+   * The model's turn as Gemini sent it (thought signatures included, and whatever parts a later
+   * feature adds, such as search tool calls), sent back in place of `model` in later prompts;
+   * absent when the user saw less than the whole answer, and on exchanges stored before it.
+   */
+  modelParts?: ModelPart[];
   /** Epoch ms when the exchange completed. */
   at: number;
   /**
@@ -204,19 +210,22 @@ export class HistoryWindow {
    * since Gemini rejects empty text parts and expects the roles to alternate.
    */
   toContents(next?: string): Content[] {
-    const turns: Turn[] = [];
+    const contents: Content[] = [];
+    const say = (role: Turn["role"], text: string) => contents.push({ role, parts: [{ text }] });
     if (this.#memory.trim() !== "") {
-      turns.push(
-        { role: "user", text: `${MEMORY_PREAMBLE}\n${this.#memory}` },
-        { role: "model", text: MEMORY_ACK },
-      );
+      say("user", `${MEMORY_PREAMBLE}\n${this.#memory}`);
+      say("model", MEMORY_ACK);
     }
-    for (const { user, model } of this.#exchanges) {
+    for (const { user, model, modelParts } of this.#exchanges) {
       if (user.trim() === "" || model.trim() === "") continue;
-      turns.push({ role: "user", text: user }, { role: "model", text: model });
+      say("user", user);
+      // The model's turn goes back as Gemini sent it, signatures included (Google's contract).
+      if (modelParts?.length) {
+        contents.push({ role: "model", parts: modelParts.map((p) => ({ ...p })) });
+      } else say("model", model);
     }
-    if (next !== undefined) turns.push({ role: "user", text: next });
-    return turns.map(({ role, text }) => ({ role, parts: [{ text }] }));
+    if (next !== undefined) say("user", next);
+    return contents;
   }
 
   /**
@@ -226,6 +235,37 @@ export class HistoryWindow {
   #capPending(): void {
     while (this.#pending.length > this.maxPending) this.#pending.splice(0, this.dropBlock);
   }
+}
+
+/**
+ * A stored model turn's parts, or undefined when there are none or they cannot be read (the turn
+ * then goes back as its text, as an older row's does).
+ *
+ * @example
+ * ```ts
+ * import { modelPartsFrom } from "./history_window.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(modelPartsFrom('[{"text":"hi","thoughtSignature":"c2ln"}]'), [
+ *   { text: "hi", thoughtSignature: "c2ln" },
+ * ]);
+ * assert.equal(modelPartsFrom(null), undefined);
+ * assert.equal(modelPartsFrom("not json"), undefined);
+ * ```
+ */
+export function modelPartsFrom(json: unknown): ModelPart[] | undefined {
+  if (typeof json === "string") {
+    try {
+      return modelPartsFrom(JSON.parse(json));
+    } catch {
+      return undefined;
+    }
+  }
+  if (!Array.isArray(json) || json.length === 0) return undefined;
+  const parts = json.filter((part) =>
+    typeof part === "object" && part !== null && !Array.isArray(part)
+  );
+  return parts.length === json.length ? parts as ModelPart[] : undefined;
 }
 
 /**

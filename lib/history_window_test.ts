@@ -191,3 +191,15 @@ Deno.test("HistoryWindow.toContents() puts the running memory first, as a user/m
   deepStrictEqual(contents[2].parts, [{ text: "질문 1" }]);
   strictEqual(new HistoryWindow([], { memory: "  " }).toContents("안녕").length, 1);
 });
+
+Deno.test("a model turn goes back as its parts when it has them, signatures included; else as its text", () => {
+  const parts = [{ text: "응 안녕" }, { text: "", thoughtSignature: "c2lnbmF0dXJl" }];
+  const history = new HistoryWindow([
+    { user: "민수: 옛날", model: "옛날 대답", at: 1 },
+    { user: "민수: 안녕", model: "응 안녕", at: 2, modelParts: parts },
+  ]);
+  const contents = history.toContents("민수: 또");
+  deepStrictEqual(contents[1], { role: "model", parts: [{ text: "옛날 대답" }] });
+  deepStrictEqual(contents[3], { role: "model", parts });
+  deepStrictEqual(contents.at(-1), { role: "user", parts: [{ text: "민수: 또" }] });
+});

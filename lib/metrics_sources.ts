@@ -34,6 +34,7 @@ export type BrokerFigures = Pick<
   | "tokensThinking"
   | "costUsd"
   | "cachesLive"
+  | "unusualFinishes"
 >;
 
 /** A key's state as the metrics and the page read it (never the key itself). */

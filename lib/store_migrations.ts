@@ -63,6 +63,10 @@ const MIGRATIONS: readonly string[] = [
      mode       TEXT    NOT NULL CHECK (mode IN ('always')),
      updated_at INTEGER NOT NULL
    ) STRICT;`,
+  // The model's turn as Gemini sent it (JSON of its parts: thought signatures, and any other part
+  // such as a search tool call), sent back as received. NULL on older rows and when the user saw
+  // less than the whole answer: those go back as their text.
+  `ALTER TABLE exchanges ADD COLUMN model_parts TEXT`,
 ];
 
 /** The schema version a database is at once migrated: how many migrations there are. */

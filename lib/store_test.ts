@@ -231,3 +231,27 @@ Deno.test("SqliteStore keeps a turn in flight across a process that never ended 
     await next.close();
   });
 });
+
+Deno.test("SqliteStore keeps a model turn's parts, signatures included, and reads rows stored before them", async () => {
+  await withDatabaseFile(async (path) => {
+    // A database of the previous schema (the column dropped again), holding an older exchange.
+    const old = SqliteStore.open(path);
+    await old.append("1", { user: "민수: 옛날", model: "옛날 대답", at: 1, id: "m1" }, 20);
+    await old.close();
+    const before = new DatabaseSync(path);
+    before.exec(`ALTER TABLE exchanges DROP COLUMN model_parts;
+      PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
+    before.close();
+    const store = SqliteStore.open(path);
+    assert.equal(store.schemaVersion, SCHEMA_VERSION);
+    const parts = [{ text: "새 대답" }, { text: "", thoughtSignature: "c2lnbmF0dXJl" }];
+    await store.append("1", { user: "민수: 지금", model: "새 대답", at: 2, modelParts: parts }, 20);
+    await store.close();
+    const again = SqliteStore.open(path);
+    assert.deepEqual(await again.load("1"), [
+      { user: "민수: 옛날", model: "옛날 대답", at: 1, id: "m1" },
+      { user: "민수: 지금", model: "새 대답", at: 2, modelParts: parts },
+    ]);
+    await again.close();
+  });
+});

@@ -10,12 +10,12 @@
  *
  * @module
  */
-import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
+import type { BrokerRequest, BrokerResult, ModelPart } from "../broker_port.ts";
 import type { ChatMessage, DiscordPort } from "../discord.ts";
 import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
 import type { CommitResult, SessionsPort } from "../sessions_port.ts";
-import { cutShortText, deliveryFailureText, text } from "../strings_ko.ts";
+import { cutShortText, deliveryFailureText, emptyAnswerText, text } from "../strings_ko.ts";
 import { inSpan } from "../tracing.ts";
 import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
@@ -107,6 +107,7 @@ export async function chatTurn(
     },
   });
   let shown: string | undefined;
+  let parts: ModelPart[] | undefined;
   let committed: CommitResult;
   const persona = deps.personaFor?.(message.guildId);
   try {
@@ -132,11 +133,15 @@ export async function chatTurn(
       () =>
         answered
           ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
-          : stream.fail(result.ok ? text.emptyAnswer : turnFailureText(result, input.files)),
+          : stream.fail(
+            result.ok ? emptyAnswerText(result.finishReason) : turnFailureText(result, input.files),
+          ),
     );
     deps.metrics.replyDone(now() - receivedAt, answered ? "ok" : "failed");
     // Commit keeps what the user saw: less than the answer when Discord refused part of it.
     if (answered && stream.shownText.trim()) shown = stream.shownText;
+    // The whole answer seen: the model's turn goes back to Gemini as it came, signatures included.
+    if (answered && shown === result.text) parts = result.parts;
     if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.
@@ -147,7 +152,7 @@ export async function chatTurn(
     typing.stop();
     await countdown.clear();
     // Commit: the session records what the user saw, and takes the channel's next turn.
-    committed = await begun.lease.commit(shown);
+    committed = await begun.lease.commit(shown, parts);
     if (!committed.ok) {
       logger.error("Exchange not recorded: {error}", { channelId, error: committed.error });
     } else if (committed.unsaved) {

@@ -84,8 +84,11 @@ export async function gatherTurnInput(
   deps: GatherDeps,
 ): Promise<Gathered> {
   const replied = message.replyTo ?? await fetchReplied(message, deps);
-  const own = message.attachments ?? [];
-  if (!replied && own.length === 0) return { ok: true, input: { line, parts: [] } };
+  const forwarded = message.forwarded;
+  // A forward's files are in its snapshot, under the same rules and limits as its own.
+  const forwardedFiles = forwarded?.attachments ?? [];
+  const own = [...forwardedFiles, ...(message.attachments ?? [])];
+  if (!replied && !forwarded && own.length === 0) return { ok: true, input: { line, parts: [] } };
 
   const plan = planTurnAttachments(replied?.attachments ?? [], own, deps.limits);
   if (!plan.ok) {
@@ -108,7 +111,10 @@ export async function gatherTurnInput(
     return { ok: false, text: attachmentText.busy };
   }
 
-  const readings = await Promise.all(planned.map((file) => readFile(file, deps)));
+  const fresh = freshLinks(message, replied, deps);
+  const readings = await Promise.all(
+    planned.map((file) => readFile(file, plan.replied.includes(file), fresh, deps)),
+  );
   const fileParts: Part[] = [];
   const sent = new Set<PlannedAttachment>();
   for (const [index, file] of planned.entries()) {
@@ -131,9 +137,19 @@ export async function gatherTurnInput(
 
   const notes = (files: PlannedAttachment[]) =>
     files.filter((f) => sent.has(f)).map(attachmentNote);
-  const ownNotes = notes(plan.own).join(" ");
+  const forwardedCount = forwardedFiles.length;
+  const ownNotes = notes(plan.own.slice(forwardedCount)).join(" ");
   let stored = ownNotes ? `${line.trimEnd()} ${ownNotes}` : line;
   const parts: Part[] = [];
+  if (forwarded) {
+    const quote = cut(forwarded.content, REPLY_QUOTE_MAX_CHARS);
+    const forwardNotes = notes(plan.own.slice(0, forwardedCount)).join(" ");
+    stored = `${stored.trimEnd()} ${attachmentText.forwardQuote(quote, forwardNotes)}`;
+    if (quote !== forwarded.content) {
+      const whole = cut(forwarded.content, REPLY_TEXT_MAX_CHARS);
+      parts.push({ text: `${attachmentText.forwardFull}\n${whole}` });
+    }
+  }
   if (replied) {
     const quote = cut(replied.content, REPLY_QUOTE_MAX_CHARS);
     const droppedNotes = dropped.map((file: Attachment) =>
@@ -158,12 +174,20 @@ const noop = () => {};
 /** One file fetched and made into parts, or the short reply that says why not. */
 async function readFile(
   file: PlannedAttachment,
+  fromReplied: boolean,
+  fresh: FreshLinks,
   deps: GatherDeps,
 ): Promise<{ ok: true; parts: Part[] } | { ok: false; text: string }> {
   const name = displayName(file.filename);
   // At most the size Discord gave: a file that is really larger is cut off as it streams in, so
   // the message's total (checked on the declared sizes) holds for the bytes fetched too.
-  const result = await deps.fetch(file.url, Math.min(file.size, deps.limits.maxBytes));
+  const maxBytes = Math.min(file.size, deps.limits.maxBytes);
+  let result = await deps.fetch(file.url, maxBytes);
+  if (isExpired(result)) {
+    // Signed links expire: one fresh read of the message, one more try, never a loop.
+    const url = await fresh(file.id, fromReplied);
+    if (url !== undefined && url !== file.url) result = await deps.fetch(url, maxBytes);
+  }
   if (!result.ok) {
     deps.logger.warn("Attachment not fetched: {reason}", {
       attachmentId: file.id,
@@ -172,6 +196,8 @@ async function readFile(
     });
     const text = result.reason === "timeout"
       ? attachmentText.fetchTimedOut(name)
+      : isExpired(result)
+      ? attachmentText.expired(name)
       : result.reason === "too_large"
       ? attachmentText.largerThanSaid(name)
       : result.reason === "host"
@@ -238,6 +264,54 @@ export function turnFailureText(result: BrokerResult, files: readonly string[] =
   const fileRefused = result.file === true || (result.status === 400 && files.length > 0);
   if (!fileRefused) return failureText(result);
   return attachmentText.notSent(files.length === 1 ? files[0] : undefined);
+}
+
+/** A CDN answer meaning the signed URL expired (or was never valid): read the message again. */
+function isExpired(result: FetchedAttachment): boolean {
+  return !result.ok && result.reason === "failed" &&
+    (result.status === 403 || result.status === 404);
+}
+
+/** A file's fresh URL by its id, from one new read of the message that carries it. */
+type FreshLinks = (attachmentId: string, fromReplied: boolean) => Promise<string | undefined>;
+
+/**
+ * Discord signs attachment URLs with an expiry, so a message read a while ago (a reply's, a
+ * forward's) can carry dead links. Each message is read again at most once per turn, however many
+ * of its files expired, and only when one did.
+ */
+function freshLinks(
+  message: ChatMessage,
+  replied: ReferencedMessage | undefined,
+  deps: GatherDeps,
+): FreshLinks {
+  const reads = new Map<string, Promise<Map<string, string>>>();
+  const read = (channelId: string, id: string) => {
+    let links = reads.get(id);
+    if (!links) {
+      links = deps.discord.getMessage(channelId, id).then(
+        (again) => new Map((again?.attachments ?? []).map((file) => [file.id, file.url])),
+        (error) => {
+          deps.logger.info("Message not read again for fresh file links: {error}", {
+            error: String(error),
+          });
+          return new Map<string, string>();
+        },
+      );
+      reads.set(id, links);
+    }
+    return links;
+  };
+  return async (attachmentId, fromReplied) => {
+    if (fromReplied && !replied) return undefined;
+    const links = fromReplied && replied
+      ? await read(
+        replied.channelId ?? message.replyReference?.channelId ?? message.channelId,
+        replied.id,
+      )
+      : await read(message.channelId, message.id);
+    return links.get(attachmentId);
+  };
 }
 
 /** The replied-to message Discord left out, or undefined when it cannot be read in time. */
