@@ -20,7 +20,13 @@ import { connectDiscord, type DiscordConnection } from "./lib/discord.ts";
 import { COMMANDS } from "./lib/flow/commands.ts";
 import { gatherFor } from "./lib/flow/turn_input.ts";
 import { reply } from "./lib/flow/replies.ts";
-import { handleCommandEvent, handleMessage, type RouteDeps } from "./lib/flow/route.ts";
+import {
+  handleCommandEvent,
+  handleComponentEvent,
+  handleMessage,
+  type RouteDeps,
+} from "./lib/flow/route.ts";
+import { RunningTurns } from "./lib/flow/stop_button.ts";
 import { liveStatusText } from "./lib/flow/status.ts";
 import type { BrokerRequest } from "./lib/broker_port.ts";
 import { ModelNotFoundError } from "./lib/gemini_models.ts";
@@ -152,6 +158,9 @@ export async function startBot(
   // A summary asked again within minutes is answered without Gemini, by whichever process.
   const summaryCache = redis ? new RedisSummaryCache(redis) : new MemorySummaryCache();
 
+  // The chat turns running here, so that an answer's stop button can cancel its Gemini call.
+  const turns = new RunningTurns();
+
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
   /** What the flows cross; `flowLog` carries a turn's ids into every line, callbacks' included. */
@@ -162,6 +171,7 @@ export async function startBot(
     logger: flowLog,
     sessions,
     metrics,
+    turns,
     limiter,
     settings,
     personaFor: (guildId: string | undefined) => settings.forGuild(guildId).persona,
@@ -191,6 +201,10 @@ export async function startBot(
       await connected.promise;
       await handleCommandEvent(command, logger, routeDeps);
     },
+    onComponent: async (press) => {
+      await connected.promise;
+      await handleComponentEvent(press, logger, routeDeps);
+    },
     onReady: () => logger.info("Connected to the Discord gateway"),
     onGatewayRefused: onFatal,
   });
@@ -201,6 +215,7 @@ export async function startBot(
     settings,
     discord,
     metrics,
+    turns,
     flows: flowDeps,
   };
   connected.resolve();

@@ -61,6 +61,11 @@ export async function runAttempt(
     : undefined;
   const abort = new AbortController();
   inflight.add(abort);
+  // The caller's stop ends the call now; its reason is no fault of the key's or the server's.
+  const cancel = job.request.signal;
+  const onCancel = () => abort.abort(cancel?.reason ?? new Error("cancelled"));
+  if (cancel?.aborted) onCancel();
+  else cancel?.addEventListener("abort", onCancel, { once: true });
   const outcome = await callWithSilenceLimit(context.client, {
     apiKey: reservation.key,
     model: context.model,
@@ -79,6 +84,7 @@ export async function runAttempt(
     onText: (text) => job.request.onText?.(text),
   });
   inflight.delete(abort);
+  cancel?.removeEventListener("abort", onCancel);
   const now = clock.now();
   if (outcome.ok) {
     const { text, usage, finishReason } = outcome.result;
@@ -96,6 +102,7 @@ export async function runAttempt(
     return { ok: true, result: { ok: true, text, usage, attempts: job.attempts, finishReason } };
   }
   const { error, streamed } = outcome;
+  if (cancel?.aborted) return { ok: false, step: { step: "cancelled" }, streamed };
   const timedOut = error instanceof GeminiTimeoutError;
   if (timedOut) stats.timeouts++;
   const failure = classifyGeminiError(error);

@@ -28,6 +28,11 @@ export interface BrokerRequest {
   /** The whole answer so far, each time a chunk arrives. */
   onText?(textSoFar: string): void;
   /**
+   * Cancels the request: a queued one leaves the queue, a running call is aborted at once, and
+   * the request ends "cancelled" with the text that had streamed. Never retried.
+   */
+  signal?: AbortSignal;
+  /**
    * When the call must wait at least `countdownThresholdMs` before it can start (for quota, a
    * key's rest or open circuit, a retry's backoff or the server's `RetryInfo`, a key's check): the
    * epoch ms at which it expects to start. Called again when that estimate moves by a second or
@@ -49,7 +54,9 @@ export type BrokerFailure =
   /** The request or the key was refused (400, 401, 403, 404): retrying would not help. */
   | "rejected"
   /** The broker is stopping. */
-  | "stopped";
+  | "stopped"
+  /** The caller's `signal` ended it (a stop button); `partialText` is what had streamed. */
+  | "cancelled";
 
 /** How a call ended. */
 export type BrokerResult =

@@ -40,6 +40,7 @@ export function emptyBrokerStats(): BrokerStats {
       unavailable: 0,
       rejected: 0,
       stopped: 0,
+      cancelled: 0,
     },
     retries: 0,
     rateLimitedMinute: 0,

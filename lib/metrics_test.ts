@@ -16,6 +16,7 @@ function sources(overrides: Partial<MetricsSources> = {}): MetricsSources {
         unavailable: 1,
         rejected: 0,
         stopped: 0,
+        cancelled: 0,
       },
       timeouts: 0,
       keyRejections: 0,

@@ -25,6 +25,12 @@ export const text = {
     `오늘 쓸 수 있는 대화량을 다 써버렸어. ${resetText} 이후에 다시 불러줘.`,
   blocked: "그건 대답 못 해. 다른 얘기 하자.",
   interrupted: "_(대답이 중간에 끊겼어)_",
+  /** Under an answer someone stopped with its button. */
+  stoppedMark: "_(중단됨)_",
+  /** The stop button on an answer that is still streaming. */
+  stopButton: "그만",
+  /** To someone who pressed another person's stop button without Manage Messages. */
+  stopRefused: "이 대답은 물어본 사람이나 메시지 관리 권한이 있는 사람만 멈출 수 있어.",
   /** The model answered with nothing but whitespace. */
   emptyAnswer: "음, 할 말이 안 떠올랐어. 조금 다르게 다시 물어봐줄래?",
   /** Discord kept refusing the answer's final text, so the user saw it only in part or not at all. */
@@ -217,6 +223,8 @@ export function failureText(result: BrokerResult, fallback: string = text.unavai
       return result.status === 404 ? text.modelGone : text.rejected;
     case "stopped":
       return text.stopping;
+    case "cancelled":
+      return text.stoppedMark;
     case "unavailable":
       return fallback;
   }

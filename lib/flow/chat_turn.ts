@@ -16,6 +16,7 @@ import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
 import type { CommitResult, SessionsPort } from "../sessions_port.ts";
 import { cutShortText, deliveryFailureText, failureText, text } from "../strings_ko.ts";
+import { stopButtonRow, type StoppableTurns } from "./stop_button.ts";
 import { inSpan } from "../tracing.ts";
 import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
@@ -49,6 +50,11 @@ export interface ChatTurnDeps {
    * @default the line as it is, with nothing added
    */
   gather?(message: ChatMessage, line: string): Promise<Gathered>;
+  /**
+   * Where the turn says it runs, so its stop button ("그만") can cancel it; without it, answers
+   * carry no button. @default none
+   */
+  turns?: StoppableTurns;
 }
 
 /**
@@ -93,6 +99,9 @@ export async function chatTurn(
   }
 
   const countdown = countdownIn(discord, logger, channelId, id);
+  // The stop button cancels the Gemini call through this; what streamed stays, marked.
+  const stop = new AbortController();
+  const stoppable = deps.turns?.add(id, stop);
   const stream = new ReplyStream({
     discord,
     channelId,
@@ -104,6 +113,7 @@ export async function chatTurn(
       typing.stop();
       deps.metrics.firstText(now() - receivedAt);
     },
+    ...(stoppable ? { components: stopButtonRow(id, message.authorId) } : {}),
   });
   let shown: string | undefined;
   let committed: CommitResult;
@@ -117,12 +127,15 @@ export async function chatTurn(
       ...(persona === undefined ? {} : { systemInstruction: persona }),
       onText: (soFar) => stream.update(soFar),
       onWait: waitOn(countdown),
+      signal: stop.signal,
     });
+    stoppable?.();
     typing.stop();
     await countdown.clear();
 
-    // Show: the whole answer, or a notice under whatever streamed.
+    // Show: the whole answer, or a notice under whatever streamed ("(중단됨)" when stopped).
     const answered = result.ok && result.text.trim().length > 0;
+    const stopped = !result.ok && result.reason === "cancelled";
     await inSpan(
       "discord.send",
       { "discord.channel_id": channelId },
@@ -131,15 +144,17 @@ export async function chatTurn(
           ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
           : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
     );
-    deps.metrics.replyDone(now() - receivedAt, answered ? "ok" : "failed");
-    // Commit keeps what the user saw: less than the answer when Discord refused part of it.
-    if (answered && stream.shownText.trim()) shown = stream.shownText;
+    deps.metrics.replyDone(now() - receivedAt, answered || stopped ? "ok" : "failed");
+    // Commit keeps what the user saw: less than the answer when Discord refused part of it, the
+    // part that streamed when it was stopped (its mark left out).
+    if ((answered || stopped) && stream.shownText.trim()) shown = stream.shownText;
     if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.
     logger.error("Reply failed: {error}", { channelId, error: String(error) });
     if (!stream.started) await reply(discord, logger, message, text.crashed);
   } finally {
+    stoppable?.();
     typing.stop();
     await countdown.clear();
     // Commit: the session records what the user saw, and takes the channel's next turn.

@@ -190,6 +190,11 @@ export interface RecordedRequest {
   body: any;
   at: number;
   status: number;
+  /**
+   * How a response body ended, and when (the fake's clock): read to its end, or cancelled by
+   * the client (a call it aborted); absent while it is still being read.
+   */
+  bodyEnd?: { how: "complete" | "cancelled"; at: number };
 }
 
 /** Counters kept since start. */
@@ -637,7 +642,7 @@ export class FakeGemini {
       return await this.#delayed(
         rec,
         step,
-        new Response(this.#body(pieces, step), {
+        new Response(this.#body(pieces, step, rec), {
           headers: { "content-type": "application/json; charset=UTF-8" },
         }),
       );
@@ -648,7 +653,7 @@ export class FakeGemini {
     return await this.#delayed(
       rec,
       step,
-      new Response(this.#body(pieces, step), {
+      new Response(this.#body(pieces, step, rec), {
         headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
       }),
     );
@@ -668,7 +673,7 @@ export class FakeGemini {
   }
 
   // A pull-based body, so chunk delays run only while someone reads and cancel() can stop them.
-  #body(pieces: Uint8Array[], step: ScriptStep): ReadableStream<Uint8Array> {
+  #body(pieces: Uint8Array[], step: ScriptStep, rec: RecordedRequest): ReadableStream<Uint8Array> {
     let i = 0;
     const stop = new AbortController();
     return new ReadableStream<Uint8Array>({
@@ -689,10 +694,14 @@ export class FakeGemini {
           // Erroring the body makes Deno drop the connection without the final chunk.
           controller.error(new Error("fake-gemini: stream broken on purpose"));
         } else {
+          rec.bodyEnd = { how: "complete", at: this.#opts.now() };
           controller.close();
         }
       },
-      cancel: () => stop.abort(),
+      cancel: () => {
+        rec.bodyEnd ??= { how: "cancelled", at: this.#opts.now() };
+        stop.abort();
+      },
     });
   }
 
