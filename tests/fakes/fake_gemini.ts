@@ -17,7 +17,7 @@
 
 import { ImplicitCache, type PromptPart } from "./implicit_cache.ts";
 
-const RECORDINGS = new URL("../../../shared/gemini-recordings/", import.meta.url);
+const RECORDINGS = new URL("../fixtures/gemini-recordings/", import.meta.url);
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 // The free tier's daily quota resets at midnight Pacific; a fixed UTC-8 ignores daylight saving,

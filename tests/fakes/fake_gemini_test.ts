@@ -7,7 +7,7 @@ import { estimateTokens, FakeGemini, type FakeGeminiOptions } from "./fake_gemin
 
 const KEY = "test-key";
 const MODEL = "gemini-2.5-flash";
-const RECORDINGS = new URL("../../../shared/gemini-recordings/", import.meta.url);
+const RECORDINGS = new URL("../fixtures/gemini-recordings/", import.meta.url);
 
 // Runs `fn` against a fresh fake and always closes it, so a failed assertion leaks nothing.
 async function withFake(

@@ -1,6 +1,6 @@
 /**
  * Checks HTTP requests against Discord's published OpenAPI 3.1 description of API v10
- * (`shared/discord-api-spec/openapi.json`), so a fake Discord can refuse what Discord would.
+ * (`tests/fixtures/discord-api-spec/openapi.json`, a copy kept in the repository), so a fake Discord can refuse what Discord would.
  *
  * @example
  * ```ts ignore
@@ -13,9 +13,9 @@
 
 import Ajv2020 from "ajv/dist/2020.js";
 
-/** Where the spec lives: the repo is cloned as a sibling of `shared/`. */
+/** Where the spec lives: the repository's own copy, so a clone needs nothing beside it. */
 export const DEFAULT_SPEC_URL = new URL(
-  "../../../shared/discord-api-spec/openapi.json",
+  "../fixtures/discord-api-spec/openapi.json",
   import.meta.url,
 );
 
