@@ -27,7 +27,7 @@ import {
   type RouteDeps,
 } from "./lib/flow/route.ts";
 import { RunningTurns } from "./lib/flow/stop_button.ts";
-import { liveStatusText } from "./lib/flow/status.ts";
+import { liveStatusText, searchAllowed } from "./lib/flow/status.ts";
 import type { BrokerRequest } from "./lib/broker_port.ts";
 import { ModelNotFoundError } from "./lib/gemini_models.ts";
 import { geminiClient, verifyGemini, watchModel } from "./lib/gemini_setup.ts";
@@ -175,6 +175,12 @@ export async function startBot(
     limiter,
     settings,
     personaFor: (guildId: string | undefined) => settings.forGuild(guildId).persona,
+    // Chat turns only: summaries and folds never search.
+    searchFor: (guildId: string | undefined) =>
+      searchAllowed(
+        config.geminiSearch,
+        guildId === undefined ? undefined : settings.forGuild(guildId),
+      ),
     maxMessages: config.summaryMaxMessages,
     summaryCache,
     statusText: (guildId?: string) =>
@@ -184,6 +190,8 @@ export async function startBot(
         firstTextLatency: () => metrics.firstTextLatency(),
         keys: (now) => pool.status(now),
         settings,
+        searchMode: config.geminiSearch,
+        searchToday: () => metrics.today(),
       }, guildId),
   });
 

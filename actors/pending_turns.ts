@@ -6,6 +6,7 @@
  * @module
  */
 import type { BeginResult, CommitResult, SessionError } from "../lib/sessions_port.ts";
+import type { Shown } from "../lib/history_window.ts";
 import type { SessionResult } from "./session_actor.ts";
 import type { ToHost } from "./session_host.ts";
 
@@ -21,7 +22,7 @@ export interface Pending {
   /** `begun`: waiting for the window; `lent`: the turn holds it; `committed`: sent back. */
   stage: "begun" | "lent" | "committed";
   /** The text the user saw, once committed. */
-  shown?: string;
+  shown?: Shown;
   /** Times it has been sent to a host. */
   attempts: number;
   /** The loan its owner waits on after `begin`. */

@@ -14,7 +14,13 @@
  *
  * @module
  */
-import { type Content, type Exchange, HistoryWindow } from "../lib/history_window.ts";
+import {
+  type Content,
+  type Exchange,
+  HistoryWindow,
+  type Shown,
+  shownText,
+} from "../lib/history_window.ts";
 import type { FoldTask } from "../lib/sessions_port.ts";
 import type { SessionStore } from "../lib/store.ts";
 import { Mailbox } from "./mailbox.ts";
@@ -55,7 +61,7 @@ export interface SessionActorDeps {
    * Lends turn `id` the window as Gemini `contents`; resolves with the text the user saw, to be
    * recorded, or `undefined` when nothing worth keeping was shown. The mailbox waits meanwhile.
    */
-  lend(id: string, contents: Content[]): Promise<string | undefined>;
+  lend(id: string, contents: Content[]): Promise<Shown | undefined>;
   /** Epoch ms now, stamped on each recorded exchange. */
   now(): number;
   /** Exchanges kept in the history window; older ones leave it, to be folded. */
@@ -168,7 +174,9 @@ export class SessionActor {
       // it would make a commit's result depend on whether the old host died before or after.
       return { ok: true, recorded: alreadyRecorded, ...this.#offerFold(id, window) };
     }
-    const exchange = { user: line, model: shown, at: now(), id };
+    const parts = typeof shown === "string" ? undefined : shown.parts;
+    const exchange: Exchange = { user: line, model: shownText(shown), at: now(), id };
+    if (parts) exchange.modelParts = parts;
     window.add(exchange);
     // Appending ends the turn in the same transaction. The store keeps the pending exchanges
     // too, so that a restart before their fold still has them to fold.

@@ -15,7 +15,7 @@
  * @module
  */
 import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
-import type { Content } from "../lib/history_window.ts";
+import type { Content, Shown } from "../lib/history_window.ts";
 import type {
   BeginResult,
   CommitResult,
@@ -220,7 +220,7 @@ export class Sessions implements SessionsPort {
     return pending;
   }
 
-  #commit(pending: Pending, shown: string | undefined): Promise<CommitResult> {
+  #commit(pending: Pending, shown: Shown | undefined): Promise<CommitResult> {
     if (this.#pending.get(pending.message.id) === pending && pending.stage === "lent") {
       pending.stage = "committed";
       pending.shown = shown;
@@ -266,7 +266,7 @@ export class Sessions implements SessionsPort {
   }
 
   #lease(pending: Pending, contents: Content[]) {
-    return { contents, commit: (shown: string | undefined) => this.#commit(pending, shown) };
+    return { contents, commit: (shown: Shown | undefined) => this.#commit(pending, shown) };
   }
 
   #drop(channelId: string, reason: "lru" | "idle"): void {

@@ -56,7 +56,9 @@ export async function runAttempt(
   job.attempts++;
   stats.calls++;
   const instruction = job.request.systemInstruction ?? context.systemInstruction;
-  const cacheName = instruction === context.systemInstruction
+  // The API refuses a tool next to a cache: a search goes with the persona as an instruction.
+  const search = job.request.googleSearch === true;
+  const cacheName = instruction === context.systemInstruction && !search
     ? context.cache?.nameFor(reservation.keyId, reservation.key, startedAt)
     : undefined;
   const abort = new AbortController();
@@ -75,6 +77,7 @@ export async function runAttempt(
     // A request may ask for its own (a fold never thinks); else the configured budget.
     thinkingBudget: job.request.thinkingBudget ?? settings.thinkingBudget,
     maxOutputTokens: job.request.maxOutputTokens,
+    ...(search ? { googleSearch: true } : {}),
   }, {
     clock,
     abort,
@@ -87,19 +90,28 @@ export async function runAttempt(
   cancel?.removeEventListener("abort", onCancel);
   const now = clock.now();
   if (outcome.ok) {
-    const { text, usage, finishReason } = outcome.result;
+    const { text, usage, finishReason, parts, grounding } = outcome.result;
     context.pool.settle(reservation, usage.promptTokens, now);
     context.pool.report(reservation.keyId, true, now);
     addUsage(stats, usage, settings.prices);
     stats.succeeded++;
+    if (grounding) {
+      stats.groundedCalls++;
+      stats.searchQueries += grounding.queries.length;
+    }
     context.onEvent?.({
       type: "call",
       keyId: reservation.keyId,
       ms: now - startedAt,
       usage,
       queueMs: startedAt - job.enqueuedAt,
+      ...(grounding ? { searchQueries: grounding.queries.length } : {}),
     });
-    return { ok: true, result: { ok: true, text, usage, attempts: job.attempts, finishReason } };
+    const result = { ok: true as const, text, usage, attempts: job.attempts, finishReason };
+    return {
+      ok: true,
+      result: { ...result, ...(parts ? { parts } : {}), ...(grounding ? { grounding } : {}) },
+    };
   }
   const { error, streamed } = outcome;
   if (cancel?.aborted) return { ok: false, step: { step: "cancelled" }, streamed };

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Content, Usage } from "./gemini_port.ts";
+import type { Content, Grounding, ModelPart, Usage } from "./gemini_port.ts";
 
 /** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { Content, Usage } from "./gemini_port.ts";
+export type { Content, Grounding, ModelPart, Usage } from "./gemini_port.ts";
 
 /** Chat is answered before summaries. */
 export type Priority = "chat" | "summary";
@@ -25,6 +25,11 @@ export interface BrokerRequest {
   maxOutputTokens?: number;
   /** Overrides the broker's thinking budget for this call (folds turn thinking off with 0). */
   thinkingBudget?: number;
+  /**
+   * Lets the model search Google for this answer; the persona then goes as a system instruction,
+   * never by its cache, which the API refuses beside a tool. @default false
+   */
+  googleSearch?: boolean;
   /** The whole answer so far, each time a chunk arrives. */
   onText?(textSoFar: string): void;
   /**
@@ -60,7 +65,17 @@ export type BrokerFailure =
 
 /** How a call ended. */
 export type BrokerResult =
-  | { ok: true; text: string; usage: Usage; attempts: number; finishReason?: string }
+  | {
+    ok: true;
+    text: string;
+    usage: Usage;
+    attempts: number;
+    finishReason?: string;
+    /** The model turn's parts as received, when they hold more than text (see GenerateResult). */
+    parts?: ModelPart[];
+    /** The answer's Google Search sources and queries, when it was grounded. */
+    grounding?: Grounding;
+  }
   | { ok: false; reason: BrokerFailure; partialText?: string; retryAt?: number; status?: number };
 
 /** A thing worth a log line. Keys appear only as their ids. */
@@ -72,7 +87,15 @@ export type BrokerEvent =
   | { type: "key_check"; keyId: string; ok: boolean; status?: number; retryInMs?: number }
   | { type: "cache_created"; keyId: string; tokens: number }
   | { type: "cache_fallback"; keyId: string; why: string }
-  | { type: "call"; keyId: string; ms: number; usage: Usage; queueMs: number };
+  | {
+    type: "call";
+    keyId: string;
+    ms: number;
+    usage: Usage;
+    queueMs: number;
+    /** Google searches the answer ran, when it was grounded (each billed past a free allowance). */
+    searchQueries?: number;
+  };
 
 /**
  * Running totals, read by metrics and `/status`. Field names are stable: metrics are built on
@@ -115,6 +138,10 @@ export interface BrokerStats {
   personaTokens: number | undefined;
   /** Keys whose persona cache is live now. */
   cachesLive: number;
+  /** Answers grounded in Google Search (they came back with sources or queries). */
+  groundedCalls: number;
+  /** Google searches those answers ran (`webSearchQueries`), billed past a free allowance. */
+  searchQueries: number;
 }
 
 /** Prices in USD per million tokens, for the cost estimate. */

@@ -55,6 +55,8 @@ export function emptyBrokerStats(): BrokerStats {
     costUsd: 0,
     personaTokens: undefined,
     cachesLive: 0,
+    groundedCalls: 0,
+    searchQueries: 0,
   };
 }
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { GoogleGenerativeAI } from "@google/generative-ai";
+import { type GenerateContentRequest, GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
 import { BLOCK_REASONS } from "./gemini_errors.ts";
 import {
@@ -19,7 +19,10 @@ import {
   GeminiTimeoutError,
   type GenerateRequest,
   type GenerateResult,
+  type Grounding,
+  type ModelPart,
 } from "./gemini_port.ts";
+import { groundingFrom, modelPartsFrom } from "./gemini_parts.ts";
 
 /** Re-exported: the port is declared in `gemini_port.ts`, and callers may import it from here. */
 export type {
@@ -28,6 +31,8 @@ export type {
   GeminiClient,
   GenerateRequest,
   GenerateResult,
+  Grounding,
+  ModelPart,
   Part,
   Usage,
 } from "./gemini_port.ts";
@@ -37,8 +42,9 @@ export { GeminiBlockedError, GeminiTimeoutError };
 /** Fields of a streamed chunk that the SDK's types leave out or make awkward. */
 interface RawChunk {
   candidates?: {
-    content?: { parts?: { text?: string; thought?: boolean }[] };
+    content?: { parts?: (ModelPart & { thought?: boolean })[] };
     finishReason?: string;
+    groundingMetadata?: unknown;
   }[];
   promptFeedback?: { blockReason?: string };
   usageMetadata?: {
@@ -48,6 +54,12 @@ interface RawChunk {
     thoughtsTokenCount?: number;
   };
 }
+
+/** Google Search as a tool, its calls and responses returned as parts of the model's turn. */
+const SEARCH_TOOL = {
+  tools: [{ googleSearch: {} }],
+  toolConfig: { includeServerSideToolInvocations: true },
+};
 
 /**
  * A {@link GeminiClient} over `@google/generative-ai`.
@@ -130,12 +142,15 @@ export class SdkGeminiClient implements GeminiClient {
         model: request.model,
         ...(request.cachedContent ? {} : { systemInstruction: request.systemInstruction }),
         generationConfig,
+        // The SDK predates `googleSearch` (it types only `googleSearchRetrieval`) but passes
+        // tools through; the server-side tool's calls come back as parts, to be sent back whole.
+        ...(request.googleSearch ? SEARCH_TOOL as unknown as Record<string, never> : {}),
       },
       { baseUrl: this.#baseUrl },
     );
     const result = await model.generateContentStream(
       {
-        contents: request.contents,
+        contents: request.contents as GenerateContentRequest["contents"],
         ...(request.cachedContent ? { cachedContent: request.cachedContent } : {}),
       },
       { signal },
@@ -147,12 +162,17 @@ export class SdkGeminiClient implements GeminiClient {
     let finishReason: string | undefined;
     let blockReason: string | undefined;
     let usage: RawChunk["usageMetadata"];
+    // Read from the chunks: the SDK's aggregate drops thought signatures.
+    const received: ModelPart[] = [];
+    let grounding: Grounding | undefined;
     for await (const chunk of result.stream) {
       const raw = chunk as RawChunk;
       blockReason ??= raw.promptFeedback?.blockReason;
       const candidate = raw.candidates?.[0];
       finishReason = candidate?.finishReason ?? finishReason;
       usage = raw.usageMetadata ?? usage;
+      received.push(...(candidate?.content?.parts ?? []));
+      grounding = groundingFrom(candidate?.groundingMetadata) ?? grounding;
       // Thought-summary parts are not part of the answer.
       const delta = (candidate?.content?.parts ?? [])
         .filter((p) => !p.thought && typeof p.text === "string")
@@ -167,9 +187,12 @@ export class SdkGeminiClient implements GeminiClient {
     if (text.length === 0 && finishReason && BLOCK_REASONS.has(finishReason)) {
       throw new GeminiBlockedError(finishReason);
     }
+    const parts = modelPartsFrom(received);
     return {
       text,
       finishReason,
+      ...(parts ? { parts } : {}),
+      ...(grounding ? { grounding } : {}),
       usage: {
         promptTokens: usage?.promptTokenCount ?? 0,
         cachedTokens: usage?.cachedContentTokenCount ?? 0,

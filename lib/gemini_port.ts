@@ -12,7 +12,29 @@ export type Part =
   | { text: string }
   // `text?: never` keeps `part.text` readable on any part, as with the SDK's own types.
   | { text?: never; inlineData: { mimeType: string; data: string } }
-  | { text?: never; fileData: { mimeType: string; fileUri: string } };
+  | { text?: never; fileData: { mimeType: string; fileUri: string } }
+  | ModelPart;
+
+/**
+ * A part of a model turn kept as Gemini sent it, to be sent back whole: text with its
+ * `thoughtSignature`, or a server-side tool's `toolCall` / `toolResponse` (Google Search).
+ */
+export interface ModelPart {
+  /** The text, when the part has any (a signature may ride on an empty one). */
+  text?: string;
+  /** Gemini 3's signature of the thinking behind this part. */
+  thoughtSignature?: string;
+  /** Any other field, such as `toolCall` or `toolResponse`, exactly as received. */
+  [field: string]: unknown;
+}
+
+/** The sources Google Search gave an answer (`groundingMetadata`). */
+export interface Grounding {
+  /** The web pages the answer rests on, in Gemini's order, without repeats. */
+  sources: { title: string; uri: string }[];
+  /** The searches Gemini ran (`webSearchQueries`), each billed beyond a free allowance. */
+  queries: string[];
+}
 
 /**
  * One turn of Gemini `contents`, text only. Ours rather than the SDK's type, so that swapping the
@@ -53,6 +75,11 @@ export interface GenerateRequest {
   thinkingBudget?: number;
   /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
+  /**
+   * Lets the model search Google (`tools: [{googleSearch: {}}]`, its tool calls returned as
+   * parts). Never next to `cachedContent`: the API refuses tools beside a cache.
+   */
+  googleSearch?: boolean;
   /** Called with the whole text so far each time a chunk arrives; never after the call settles. */
   onText?: (textSoFar: string) => void;
   /**
@@ -70,6 +97,13 @@ export interface GenerateResult {
   usage: Usage;
   /** Why the model stopped (`STOP`, `MAX_TOKENS`, …), when the stream said. */
   finishReason: string | undefined;
+  /**
+   * The model turn's parts as received, when they hold more than plain text (a signature, a
+   * tool's call or response): adjacent plain text chunks joined, everything else kept whole.
+   */
+  parts?: ModelPart[];
+  /** The answer's Google Search sources and queries, when it was grounded. */
+  grounding?: Grounding;
 }
 
 /** A cache of the system instruction. */

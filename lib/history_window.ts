@@ -10,11 +10,30 @@
  *
  * @module
  */
-import type { Content } from "./gemini_port.ts";
+import type { Content, ModelPart } from "./gemini_port.ts";
 import { MEMORY_ACK, MEMORY_PREAMBLE } from "./prompts.ts";
 
 /** Re-exported: the window hands Gemini's own `contents` type to the session actors. */
-export type { Content };
+export type { Content, ModelPart };
+
+/**
+ * What a turn hands back to be recorded: the text the user saw, alone, or with the model turn's
+ * parts as received when the user saw the whole answer (so the next turn sends them back whole).
+ */
+export type Shown = string | { text: string; parts: ModelPart[] };
+
+/**
+ * The text of a {@link Shown}.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(shownText({ text: "안녕", parts: [{ text: "안녕", thoughtSignature: "s" }] }), "안녕");
+ * ```
+ */
+export function shownText(shown: Shown): string {
+  return typeof shown === "string" ? shown : shown.text;
+}
 
 /** One side of a conversation. */
 export interface Turn {
@@ -30,6 +49,12 @@ export interface Exchange {
   user: string;
   /** The answer the user was shown. */
   model: string;
+  /**
+   * The model turn's parts as Gemini sent them (a grounded answer's search calls, thought
+   * signatures), sent instead of `model` so the model gets its own turn back whole; absent when
+   * the text alone is the turn.
+   */
+  modelParts?: ModelPart[];
   /** Epoch ms when the exchange completed. */
   at: number;
   /**
@@ -37,6 +62,33 @@ export interface Exchange {
    * again after a host crash is kept once, while two identical exchanges are both kept.
    */
   id?: string;
+}
+
+/**
+ * Stored model parts (an array, or its JSON as SQLite keeps it), or undefined for none or a
+ * damaged value: the exchange's text then stands alone.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
+ * deepStrictEqual(storedModelParts('[{"text":"a","thoughtSignature":"s"}]'), [
+ *   { text: "a", thoughtSignature: "s" },
+ * ]);
+ * strictEqual(storedModelParts("{oops"), undefined);
+ * ```
+ */
+export function storedModelParts(value: unknown): ModelPart[] | undefined {
+  let parts = value;
+  if (typeof value === "string") {
+    try {
+      parts = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  const isParts = Array.isArray(parts) && parts.length > 0 &&
+    parts.every((p) => typeof p === "object" && p !== null && !Array.isArray(p));
+  return isParts ? parts as ModelPart[] : undefined;
 }
 
 /** The most exchanges a window holds, unless configured otherwise: the one source of "20". */
@@ -211,12 +263,16 @@ export class HistoryWindow {
         { role: "model", text: MEMORY_ACK },
       );
     }
-    for (const { user, model } of this.#exchanges) {
+    const contents: Content[] = turns.map(({ role, text }) => ({ role, parts: [{ text }] }));
+    for (const { user, model, modelParts } of this.#exchanges) {
       if (user.trim() === "" || model.trim() === "") continue;
-      turns.push({ role: "user", text: user }, { role: "model", text: model });
+      contents.push(
+        { role: "user", parts: [{ text: user }] },
+        { role: "model", parts: modelParts ? structuredClone(modelParts) : [{ text: model }] },
+      );
     }
-    if (next !== undefined) turns.push({ role: "user", text: next });
-    return turns.map(({ role, text }) => ({ role, parts: [{ text }] }));
+    if (next !== undefined) contents.push({ role: "user", parts: [{ text: next }] });
+    return contents;
   }
 
   /**

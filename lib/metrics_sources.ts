@@ -34,6 +34,8 @@ export type BrokerFigures = Pick<
   | "tokensThinking"
   | "costUsd"
   | "cachesLive"
+  | "groundedCalls"
+  | "searchQueries"
 >;
 
 /** A key's state as the metrics and the page read it (never the key itself). */

@@ -18,6 +18,8 @@ function sources(overrides: Partial<MetricsSources> = {}): MetricsSources {
         stopped: 0,
         cancelled: 0,
       },
+      groundedCalls: 0,
+      searchQueries: 0,
       timeouts: 0,
       keyRejections: 0,
       cachesLive: 1,

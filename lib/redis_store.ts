@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { Exchange } from "./history_window.ts";
+import { type Exchange, storedModelParts } from "./history_window.ts";
 import {
   connectRedis,
   isRedisOutage,
@@ -138,6 +138,7 @@ export class RedisStore implements SessionStore {
     const { window, memory } = channelKeys(channelId);
     const stored: Exchange = { user: exchange.user, model: exchange.model, at: exchange.at };
     if (exchange.id !== undefined) stored.id = exchange.id;
+    if (exchange.modelParts) stored.modelParts = exchange.modelParts;
     const field = exchange.id === undefined ? "" : turnField(channelId, exchange.id);
     return this.#call(async () => {
       await this.#redis.soyeAppend(
@@ -238,6 +239,8 @@ function parseExchange(item: string): Exchange[] {
     if (typeof value?.user !== "string" || typeof value?.model !== "string") return [];
     const exchange: Exchange = { user: value.user, model: value.model, at: Number(value.at) || 0 };
     if (typeof value.id === "string") exchange.id = value.id;
+    const parts = storedModelParts(value.modelParts);
+    if (parts) exchange.modelParts = parts;
     return [exchange];
   } catch {
     return [];

@@ -5,7 +5,10 @@
  *
  * @module
  */
-import type { Content, Exchange } from "./history_window.ts";
+import type { Content, Exchange, Shown } from "./history_window.ts";
+
+/** Re-exported: what a lease commits. */
+export type { Shown };
 
 /** Why a channel's session could not do what was asked. */
 export type SessionError =
@@ -24,7 +27,7 @@ export interface Lease {
    * Ends the turn: records `shown` (the text the user saw) as the exchange, or nothing when
    * `undefined`. Resolves once it is recorded; never rejects.
    */
-  commit(shown: string | undefined): Promise<CommitResult>;
+  commit(shown: Shown | undefined): Promise<CommitResult>;
 }
 
 /** How a turn began. */

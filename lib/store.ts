@@ -8,7 +8,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import type { Exchange } from "./history_window.ts";
+import { type Exchange, storedModelParts } from "./history_window.ts";
 import { inTransaction, prepareDatabase, schemaVersion } from "./store_migrations.ts";
 import type { SessionStore, UnansweredTurn, WriteOutcome } from "./store_port.ts";
 
@@ -25,6 +25,7 @@ interface Row {
   model: string;
   at: number;
   command_id: string | null;
+  model_parts: string | null;
 }
 
 /** The file name of the SQLite database inside `DATA_DIR`. */
@@ -55,12 +56,13 @@ export class SqliteStore implements SessionStore {
   private constructor(db: DatabaseSync) {
     this.#db = db;
     this.#select = db.prepare(
-      "SELECT user, model, at, command_id FROM exchanges WHERE channel_id = ? ORDER BY seq",
+      `SELECT user, model, at, command_id, model_parts FROM exchanges WHERE channel_id = ?
+       ORDER BY seq`,
     );
     this.#insert = db.prepare(
-      `INSERT INTO exchanges (channel_id, seq, user, model, at, command_id)
+      `INSERT INTO exchanges (channel_id, seq, user, model, at, command_id, model_parts)
        VALUES (?1, COALESCE((SELECT MAX(seq) FROM exchanges WHERE channel_id = ?1), 0) + 1,
-               ?2, ?3, ?4, ?5)`,
+               ?2, ?3, ?4, ?5, ?6)`,
     );
     this.#trim = db.prepare(
       `DELETE FROM exchanges WHERE channel_id = ?1
@@ -104,9 +106,14 @@ export class SqliteStore implements SessionStore {
   load(channelId: string): Promise<Exchange[]> {
     return settled(() => {
       const rows = this.#select.all(channelId) as unknown as Row[];
-      return rows.map(({ user, model, at, command_id }) =>
-        command_id === null ? { user, model, at } : { user, model, at, id: command_id }
-      );
+      return rows.map(({ user, model, at, command_id, model_parts }) => {
+        const exchange: Exchange = command_id === null
+          ? { user, model, at }
+          : { user, model, at, id: command_id };
+        const parts = storedModelParts(model_parts);
+        if (parts) exchange.modelParts = parts;
+        return exchange;
+      });
     });
   }
 
@@ -120,6 +127,7 @@ export class SqliteStore implements SessionStore {
           exchange.model,
           Math.round(exchange.at),
           exchange.id ?? null,
+          exchange.modelParts ? JSON.stringify(exchange.modelParts) : null,
         );
         this.#trim.run(channelId, keep);
         if (exchange.id !== undefined) this.#endTurn.run(channelId, exchange.id);

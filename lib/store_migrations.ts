@@ -63,6 +63,11 @@ const MIGRATIONS: readonly string[] = [
      mode       TEXT    NOT NULL CHECK (mode IN ('always')),
      updated_at INTEGER NOT NULL
    ) STRICT;`,
+  // A model turn's parts as Gemini sent them (JSON), where they hold more than its text: a
+  // grounded answer's Google Search calls and responses and thought signatures, sent back whole.
+  // And a server's Google Search switch (/settings search), off unless an admin turns it on.
+  `ALTER TABLE exchanges ADD COLUMN model_parts TEXT;
+   ALTER TABLE guild_settings ADD COLUMN search INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The schema version a database is at once migrated: how many migrations there are. */

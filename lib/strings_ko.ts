@@ -27,6 +27,8 @@ export const text = {
   interrupted: "_(대답이 중간에 끊겼어)_",
   /** Under an answer someone stopped with its button. */
   stoppedMark: "_(중단됨)_",
+  /** Before the links under an answer grounded in Google Search. */
+  sourcesLabel: "출처",
   /** The stop button on an answer that is still streaming. */
   stopButton: "그만",
   /** To someone who pressed another person's stop button without Manage Messages. */
@@ -85,6 +87,8 @@ export const text = {
       modeAlways: "모든 메시지에",
       summaries: "!요약과 /summarize를 켜거나 꺼",
       summariesEnabled: "켜려면 True",
+      search: "대답할 때 구글 검색을 쓰고 출처를 보여줄지 정해 (검색마다 요금이 들 수 있어)",
+      searchEnabled: "켜려면 True",
     },
   },
   help: [
@@ -109,6 +113,8 @@ export const text = {
     channelMention: (channelId: string) => `이제 <#${channelId}>에서는 멘션할 때만 대답할게.`,
     summariesOn: "이 서버에서 요약 기능을 켰어.",
     summariesOff: "이 서버에서 요약 기능을 껐어.",
+    searchOn: "이 서버에서 대답할 때 구글 검색을 쓸게. 출처는 대답 아래에 붙일게.",
+    searchOff: "이 서버에서는 구글 검색을 안 쓸게.",
     /** The option values did not make sense (a stale registration, a malformed payload). */
     invalid: "설정 값을 못 알아들었어. `/settings`를 다시 써줘.",
     /** The store refused the write: nothing changed. */
@@ -162,7 +168,13 @@ export const text = {
     sessions: number;
     medianMs: number | undefined;
     keys: { keyId: string; minuteLeft: number; dayLeft: number; checkInMs?: number }[];
-    server?: { personaChars?: number; alwaysChannelIds: string[]; summaries: boolean };
+    server?: {
+      personaChars?: number;
+      alwaysChannelIds: string[];
+      summaries: boolean;
+      search: "on" | "off" | "operator_off" | "always";
+    };
+    search: { today: number; queriesToday: number; usdPer1000: number; freePerMonth: number };
   }) =>
     [
       "**상태**",
@@ -187,7 +199,18 @@ export const text = {
             : s.server.alwaysChannelIds.map((id) => `<#${id}>`).join(", ")
         }`,
         `- 요약: ${s.server.summaries ? "켜짐" : "꺼짐"}`,
+        `- 구글 검색: ${
+          {
+            on: "켜짐",
+            off: "꺼짐",
+            operator_off: "꺼짐 (운영자가 전체를 끔)",
+            always: "켜짐 (운영자가 모든 서버에 켬)",
+          }[s.server.search]
+        }`,
       ]),
+      `- 오늘 구글 검색: 답변 ${s.search.today}개, 검색 ${s.search.queriesToday}회 ` +
+      `(한 달 ${s.search.freePerMonth.toLocaleString("en-US")}회 무료, 그 뒤 1,000회당 ` +
+      `$${s.search.usdPer1000})`,
     ].join("\n"),
 } as const;
 

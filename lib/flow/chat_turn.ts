@@ -14,7 +14,8 @@ import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
 import type { ChatMessage, DiscordPort } from "../discord.ts";
 import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
-import type { CommitResult, SessionsPort } from "../sessions_port.ts";
+import { sourcesLine } from "../gemini_parts.ts";
+import type { CommitResult, SessionsPort, Shown } from "../sessions_port.ts";
 import { cutShortText, deliveryFailureText, failureText, text } from "../strings_ko.ts";
 import { stopButtonRow, type StoppableTurns } from "./stop_button.ts";
 import { inSpan } from "../tracing.ts";
@@ -55,6 +56,11 @@ export interface ChatTurnDeps {
    * carry no button. @default none
    */
   turns?: StoppableTurns;
+  /**
+   * Whether answers in this server (undefined: a DM) may search Google (`GEMINI_SEARCH` and
+   * `/settings search`). @default none: never
+   */
+  searchFor?(guildId: string | undefined): boolean;
 }
 
 /**
@@ -115,9 +121,10 @@ export async function chatTurn(
     },
     ...(stoppable ? { components: stopButtonRow(id, message.authorId) } : {}),
   });
-  let shown: string | undefined;
+  let shown: Shown | undefined;
   let committed: CommitResult;
   const persona = deps.personaFor?.(message.guildId);
+  const search = deps.searchFor?.(message.guildId) === true;
   try {
     // Generate, showing the answer as it streams.
     const result = await deps.generate({
@@ -125,6 +132,7 @@ export async function chatTurn(
       // The files' bytes go into this request only; the window keeps their notes.
       contents: withTurnParts(begun.lease.contents, input.parts),
       ...(persona === undefined ? {} : { systemInstruction: persona }),
+      ...(search ? { googleSearch: true } : {}),
       onText: (soFar) => stream.update(soFar),
       onWait: waitOn(countdown),
       signal: stop.signal,
@@ -136,18 +144,30 @@ export async function chatTurn(
     // Show: the whole answer, or a notice under whatever streamed ("(중단됨)" when stopped).
     const answered = result.ok && result.text.trim().length > 0;
     const stopped = !result.ok && result.reason === "cancelled";
-    await inSpan(
+    // Under the answer: why it was cut short, and the pages a grounded answer rests on.
+    const under = result.ok
+      ? [
+        cutShortText(result.finishReason),
+        sourcesLine(result.grounding?.sources ?? [], text.sourcesLabel),
+      ].filter((line) => line).join("\n")
+      : "";
+    const shownWhole = await inSpan(
       "discord.send",
       { "discord.channel_id": channelId },
       () =>
         answered
-          ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
+          ? stream.finish(result.text, { notice: under || undefined })
           : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
     );
     deps.metrics.replyDone(now() - receivedAt, answered || stopped ? "ok" : "failed");
     // Commit keeps what the user saw: less than the answer when Discord refused part of it, the
     // part that streamed when it was stopped (its mark left out).
-    if ((answered || stopped) && stream.shownText.trim()) shown = stream.shownText;
+    const seen = stream.shownText;
+    if ((answered || stopped) && seen.trim()) shown = seen;
+    // The model's own turn goes back whole (search calls, signatures) when it was seen whole.
+    if (answered && shownWhole && seen.trim() && result.parts) {
+      shown = { text: seen, parts: result.parts };
+    }
     if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.

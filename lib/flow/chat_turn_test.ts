@@ -3,7 +3,7 @@ import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
 import type { ChatMessage, DiscordPort } from "../discord.ts";
 import { log } from "../log.ts";
 import { foldRequest } from "../memory_fold.ts";
-import type { BeginResult, CommitResult, FoldTask, SessionsPort } from "../sessions_port.ts";
+import type { BeginResult, CommitResult, FoldTask, SessionsPort, Shown } from "../sessions_port.ts";
 import { text } from "../strings_ko.ts";
 import { chatTurn, type ChatTurnDeps } from "./chat_turn.ts";
 
@@ -44,7 +44,7 @@ function fakeDiscord() {
 
 /** A session layer that lends `contents` and records what is committed and remembered. */
 function fakeSessions(begin: BeginResult | "lend" = "lend", commit?: CommitResult) {
-  const committed: (string | undefined)[] = [];
+  const committed: (Shown | undefined)[] = [];
   const remembered: [string, string, string | undefined][] = [];
   const sessions: Pick<SessionsPort, "begin" | "remember"> = {
     remember: (channelId, foldId, memory) => {

@@ -77,6 +77,19 @@ export const SETTINGS_COMMAND: CommandDefinition = {
     },
     {
       type: 1,
+      name: "search",
+      description: "Let answers here search Google and show their sources (billed per search)",
+      description_localizations: { ko: labels.search },
+      options: [{
+        type: 5,
+        name: "enabled",
+        description: "True to turn it on",
+        description_localizations: { ko: labels.searchEnabled },
+        required: true,
+      }],
+    },
+    {
+      type: 1,
       name: "summaries",
       description: "Turn !요약 and /summarize on or off in this server",
       description_localizations: { ko: labels.summaries },
@@ -186,6 +199,14 @@ function settingsChange(command: ChannelCommand): Change | string | undefined {
       return {
         apply: (s, g) => s.setSummaries(g, enabled),
         done: enabled ? text.settings.summariesOn : text.settings.summariesOff,
+      };
+    }
+    case "search": {
+      const enabled = options.enabled;
+      if (typeof enabled !== "boolean") return undefined;
+      return {
+        apply: (s, g) => s.setSearch(g, enabled),
+        done: enabled ? text.settings.searchOn : text.settings.searchOff,
       };
     }
     default:

@@ -600,7 +600,9 @@ export class FakeGemini {
         )
         : 0);
 
-    const step = this.#queue.shift() ?? {};
+    // A request with Google Search and nothing scripted gets the recorded grounded answer: the
+    // first turn's stream, or (once a grounded turn comes back) the recorded next turn.
+    const step = this.#queue.shift() ?? searchStep(body) ?? {};
     const greq: GenerateRequest = {
       model,
       stream,
@@ -1322,4 +1324,24 @@ function cacheJson(c: CacheEntry): Json {
     expireTime: new Date(c.expireTime).toISOString(),
     usageMetadata: { totalTokenCount: c.tokens },
   };
+}
+
+/** The recordings of a Gemini 3 answer grounded in Google Search (pydantic-ai's test suite). */
+export const SEARCH_RECORDINGS = {
+  /** The first turn: `toolCall` and `toolResponse` parts with signatures, text, sources. */
+  first: "gemini-3/pydantic-ai/google-search-3-flash-preview-1.txt",
+  /** The next turn, answered after the whole grounded model turn was sent back. */
+  next: "gemini-3/pydantic-ai/google-search-3-flash-preview-2.json",
+} as const;
+
+/** The recorded grounded answer for a request carrying `googleSearch`, or undefined without it. */
+function searchStep(body: Json): ScriptStep | undefined {
+  const tools = Array.isArray(body.tools) ? body.tools as Json[] : [];
+  if (!tools.some((tool) => tool.googleSearch !== undefined)) return undefined;
+  const contents = (body.contents ?? []) as Content[];
+  const groundedBefore = contents.some((c) =>
+    c.role === "model" && (c.parts ?? []).some((p) => p.toolCall !== undefined)
+  );
+  // A unary call gets the stream's events merged, a stream the unary body as one event.
+  return { replay: groundedBefore ? SEARCH_RECORDINGS.next : SEARCH_RECORDINGS.first };
 }
