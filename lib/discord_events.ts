@@ -327,7 +327,8 @@ export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undef
  * ```ts
  * import { strictEqual } from "node:assert/strict";
  * const d = { id: "1700000000000000001", token: "t", type: 3, data: { custom_id: "stop:1:2" } };
- * strictEqual(componentPressFrom(d)?.ok && componentPressFrom(d)?.value.customId, "stop:1:2");
+ * const parsed = componentPressFrom(d);
+ * strictEqual(parsed?.ok && parsed.value.customId, "stop:1:2");
  * ```
  */
 export function componentPressFrom(payload: Payload): Parsed<ComponentPress> | undefined {

@@ -231,3 +231,19 @@ Deno.test("SqliteStore keeps a turn in flight across a process that never ended 
     await next.close();
   });
 });
+
+Deno.test("SqliteStore keeps a model turn's parts as received, and a damaged value falls back to the text", async () => {
+  const store = SqliteStore.open(":memory:");
+  const modelParts = [
+    { thoughtSignature: "c2ln", toolCall: { toolType: "GOOGLE_SEARCH_WEB", id: "a1" } },
+    { text: "서울이야." },
+    { text: "", thoughtSignature: "ZW5k" },
+  ];
+  await store.append("1", { user: "q", model: "서울이야.", at: 1, id: "m1", modelParts }, 20);
+  await store.append("1", { user: "q2", model: "응", at: 2 }, 20);
+  assert.deepEqual(await store.load("1"), [
+    { user: "q", model: "서울이야.", at: 1, id: "m1", modelParts },
+    { user: "q2", model: "응", at: 2 },
+  ]);
+  await store.close();
+});
