@@ -11,6 +11,7 @@
  */
 import { type GenerateContentRequest, GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
+import { cancelBodiesOnAbort } from "./fetch_abort.ts";
 import { BLOCK_REASONS } from "./gemini_errors.ts";
 import {
   type CachedPrompt,
@@ -76,6 +77,9 @@ export class SdkGeminiClient implements GeminiClient {
   /** Creates a client for the API at `baseUrl`; SDK clients are made per key on first use. */
   constructor(options: { baseUrl: string }) {
     this.#baseUrl = options.baseUrl;
+    // An abort must close the stream's connection (a stop button, a deadline), which Deno's
+    // fetch stops doing once a GC has run (see fetch_abort.ts).
+    cancelBodiesOnAbort(options.baseUrl);
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
