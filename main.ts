@@ -30,6 +30,7 @@ import { RunningTurns } from "./lib/flow/stop_button.ts";
 import { liveStatusText, searchAllowed } from "./lib/flow/status.ts";
 import type { BrokerRequest } from "./lib/broker_port.ts";
 import { ModelNotFoundError } from "./lib/gemini_models.ts";
+import { CURRENT_MODELS, modelFacts } from "./lib/gemini_model_facts.ts";
 import { geminiClient, verifyGemini, watchModel } from "./lib/gemini_setup.ts";
 import { MAX_EXCHANGES } from "./lib/history_window.ts";
 import { log, type Logger, logUnhandledRejections, redactor, setupLogging } from "./lib/log.ts";
@@ -115,7 +116,7 @@ export async function startBot(
     maxConcurrency: config.geminiMaxConcurrency,
     timeoutMs: config.geminiTimeoutMs,
     maxWaitMs: config.geminiMaxWaitMs,
-    thinkingBudget: config.geminiThinkingBudget,
+    thinkingLevel: config.geminiThinking,
     prices,
     onEvent: (event) => {
       metrics.brokerEvent(event);
@@ -292,6 +293,14 @@ async function main(): Promise<number> {
   const redact = redactor(secrets);
   setTraceRedactor(redact);
   logUnhandledRejections(redact);
+  if (!modelFacts(config.geminiModel).known) {
+    log.warn(
+      "GEMINI_MODEL={model} is not in the model table: assuming the most cautious limits and " +
+        "prices, no thinking levels and no caching (set GEMINI_RPM, GEMINI_TPM, GEMINI_RPD and " +
+        "GEMINI_PRICE_* to its own); current models: {current}",
+      { model: config.geminiModel, current: CURRENT_MODELS.join(", ") },
+    );
+  }
 
   let redis: RedisConnection | undefined;
   if (config.redisUrl) {

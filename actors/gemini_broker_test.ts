@@ -116,7 +116,7 @@ function setup(
   const broker = new GeminiBroker({
     client,
     pool,
-    model: "gemini-2.5-flash",
+    model: "gemini-3.8-flash",
     systemInstruction: "persona",
     clock,
     random: () => 0,
@@ -127,9 +127,9 @@ function setup(
   return { clock, client, broker, pool, events };
 }
 
-/** A persona cache of 1500 tokens that lives an hour. */
+/** A persona cache of 5000 tokens (over 3.8 Flash's minimum) that lives an hour. */
 const anHourCache = () =>
-  Promise.resolve({ name: "cachedContents/abc", expiresAt: Date.now() + 3_600_000, tokens: 1500 });
+  Promise.resolve({ name: "cachedContents/abc", expiresAt: Date.now() + 3_600_000, tokens: 5000 });
 
 const chat = (text: string) => ({
   priority: "chat" as const,
@@ -374,7 +374,7 @@ Deno.test("context cache: the persona goes by cache once made, never next to a s
   assert.equal(second.systemInstruction, undefined);
   assert.equal(summary.systemInstruction, "sum");
   assert.equal(summary.cachedContent, undefined);
-  assert.equal(broker.stats.personaTokens, 1500);
+  assert.equal(broker.stats.personaTokens, 5000);
   assert.equal(broker.stats.cachesLive, 1);
   assert.equal(client.cacheCalls, 1);
 });
@@ -385,7 +385,7 @@ Deno.test("context cache: refused as too small → plain calls, logged once, nev
     Promise.reject(
       sdkError(
         400,
-        "Cached content is too small. total_token_count=731, min_total_token_count=1024",
+        "Cached content is too small. total_token_count=4500, min_total_token_count=8192",
       ),
     );
   for (let i = 0; i < 4; i++) {
@@ -396,7 +396,7 @@ Deno.test("context cache: refused as too small → plain calls, logged once, nev
   assert.equal(client.cacheCalls, 2); // once per key
   assert.equal(events.filter((e) => e.type === "cache_fallback").length, 1);
   assert.ok(client.calls.every((c) => c.systemInstruction === "persona" && !c.cachedContent));
-  assert.equal(broker.stats.personaTokens, 731);
+  assert.equal(broker.stats.personaTokens, 4500);
 });
 
 Deno.test("context cache: a vanished cache is dropped and the call retried at once, uncharged", async () => {

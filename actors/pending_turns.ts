@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { BeginResult, CommitResult, SessionError } from "../lib/sessions_port.ts";
-import type { Shown } from "../lib/history_window.ts";
+import type { BeginResult, CommitResult, SessionError, Shown } from "../lib/sessions_port.ts";
 import type { SessionResult } from "./session_actor.ts";
 import type { ToHost } from "./session_host.ts";
 
@@ -21,7 +20,7 @@ export interface Pending {
   message: Extract<ToHost, { type: "begin" | "reset" | "remember" }>;
   /** `begun`: waiting for the window; `lent`: the turn holds it; `committed`: sent back. */
   stage: "begun" | "lent" | "committed";
-  /** The text the user saw, once committed. */
+  /** What the user saw, once committed (with the answer's parts when they saw all of it). */
   shown?: Shown;
   /** Times it has been sent to a host. */
   attempts: number;

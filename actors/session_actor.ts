@@ -14,14 +14,8 @@
  *
  * @module
  */
-import {
-  type Content,
-  type Exchange,
-  HistoryWindow,
-  type Shown,
-  shownText,
-} from "../lib/history_window.ts";
-import type { FoldTask } from "../lib/sessions_port.ts";
+import { type Content, type Exchange, HistoryWindow } from "../lib/history_window.ts";
+import { type FoldTask, type Shown, shownParts } from "../lib/sessions_port.ts";
 import type { SessionStore } from "../lib/store.ts";
 import { Mailbox } from "./mailbox.ts";
 
@@ -61,7 +55,7 @@ export interface SessionActorDeps {
    * Lends turn `id` the window as Gemini `contents`; resolves with the text the user saw, to be
    * recorded, or `undefined` when nothing worth keeping was shown. The mailbox waits meanwhile.
    */
-  lend(id: string, contents: Content[]): Promise<Shown | undefined>;
+  lend(id: string, contents: Content[]): Promise<Shown>;
   /** Epoch ms now, stamped on each recorded exchange. */
   now(): number;
   /** Exchanges kept in the history window; older ones leave it, to be folded. */
@@ -164,7 +158,7 @@ export class SessionActor {
     const window = await this.#loadWindow();
     // Noted before the answer is asked for, so that a killed process can tell the user later.
     await store.beginTurn(this.channelId, id, now());
-    const shown = await this.#deps.lend(id, window.toContents(line));
+    const { text: shown, parts } = shownParts(await this.#deps.lend(id, window.toContents(line)));
     // A turn lent again after a host crash may have been recorded just before the crash: the id
     // tells them apart, where identical text would drop a real repeated exchange.
     const alreadyRecorded = window.has(id);
@@ -174,8 +168,7 @@ export class SessionActor {
       // it would make a commit's result depend on whether the old host died before or after.
       return { ok: true, recorded: alreadyRecorded, ...this.#offerFold(id, window) };
     }
-    const parts = typeof shown === "string" ? undefined : shown.parts;
-    const exchange: Exchange = { user: line, model: shownText(shown), at: now(), id };
+    const exchange: Exchange = { user: line, model: shown, at: now(), id };
     if (parts) exchange.modelParts = parts;
     window.add(exchange);
     // Appending ends the turn in the same transaction. The store keeps the pending exchanges

@@ -12,15 +12,16 @@
  * @module
  */
 import { type Clock, systemClock } from "../lib/clock.ts";
-import type { Content, Shown } from "../lib/history_window.ts";
+import type { Content } from "../lib/history_window.ts";
 import { RetryingStore, type StoreEvent } from "../lib/retrying_store.ts";
 import type { SessionStore } from "../lib/store.ts";
+import type { Shown } from "../lib/sessions_port.ts";
 import { SessionActor, type SessionCommand, type SessionResult } from "./session_actor.ts";
 
 /** Messages from the main thread to a host. */
 export type ToHost =
   | { type: "begin"; channelId: string; id: string; line: string }
-  | { type: "commit"; channelId: string; id: string; shown: Shown | undefined }
+  | { type: "commit"; channelId: string; id: string; shown: Shown }
   | { type: "reset"; channelId: string; id: string }
   /** A fold's result: the new memory, or `undefined` when the fold failed. */
   | { type: "remember"; channelId: string; id: string; memory: string | undefined }
@@ -72,9 +73,9 @@ export class SessionHost {
   /** Evictions still draining; a new actor for the channel waits so it reads the final window. */
   #closing = new Map<string, Promise<void>>();
   /** Turns lent out, by id: the protocol's one correlation table. */
-  #loans = new Map<string, (shown: Shown | undefined) => void>();
+  #loans = new Map<string, (shown: Shown) => void>();
   /** Commits that arrived before their (re-sent) turn was lent again after a host restart. */
-  #early = new Map<string, Shown | undefined>();
+  #early = new Map<string, Shown>();
   #stopping = false;
   #options: SessionHostOptions;
   #clock: Clock;
@@ -177,13 +178,13 @@ export class SessionHost {
     return actor;
   }
 
-  #lend(id: string, contents: Content[]): Promise<Shown | undefined> {
+  #lend(id: string, contents: Content[]): Promise<Shown> {
     if (this.#early.has(id)) {
       const shown = this.#early.get(id);
       this.#early.delete(id);
       return Promise.resolve(shown);
     }
-    const { promise, resolve } = Promise.withResolvers<Shown | undefined>();
+    const { promise, resolve } = Promise.withResolvers<Shown>();
     this.#loans.set(id, resolve);
     this.#options.post({ type: "lent", id, contents });
     return promise;

@@ -15,12 +15,13 @@
  * @module
  */
 import { type Clock, systemClock, type TimerId } from "../lib/clock.ts";
-import type { Content, Shown } from "../lib/history_window.ts";
+import type { Content, ModelPart } from "../lib/history_window.ts";
 import type {
   BeginResult,
   CommitResult,
   SessionError,
   SessionsPort,
+  Shown,
 } from "../lib/sessions_port.ts";
 import type { RedisStoreConfig } from "../lib/redis_store.ts";
 import type { StoreEvent, StoreHealth } from "../lib/retrying_store.ts";
@@ -220,8 +221,9 @@ export class Sessions implements SessionsPort {
     return pending;
   }
 
-  #commit(pending: Pending, shown: Shown | undefined): Promise<CommitResult> {
+  #commit(pending: Pending, text: string | undefined, parts?: ModelPart[]): Promise<CommitResult> {
     if (this.#pending.get(pending.message.id) === pending && pending.stage === "lent") {
+      const shown: Shown = text !== undefined && parts?.length ? { text, parts } : text;
       pending.stage = "committed";
       pending.shown = shown;
       this.#post({ type: "commit", channelId: pending.channelId, id: pending.message.id, shown });
@@ -266,7 +268,11 @@ export class Sessions implements SessionsPort {
   }
 
   #lease(pending: Pending, contents: Content[]) {
-    return { contents, commit: (shown: Shown | undefined) => this.#commit(pending, shown) };
+    return {
+      contents,
+      commit: (shown: string | undefined, parts?: ModelPart[]) =>
+        this.#commit(pending, shown, parts),
+    };
   }
 
   #drop(channelId: string, reason: "lru" | "idle"): void {

@@ -112,7 +112,7 @@ async function run({ label, serverRpm, configuredRpm, requests }: Run) {
   const broker = new GeminiBroker({
     client,
     pool,
-    model: "gemini-2.5-flash",
+    model: "gemini-3.5-flash-lite",
     systemInstruction: PERSONA,
     clock,
     // The bench measures the pool under a backlog of minutes, not the bound on a user's wait.

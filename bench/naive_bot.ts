@@ -27,7 +27,7 @@ if (!token || !geminiKey) {
 
 const model = new GoogleGenerativeAI(geminiKey).getGenerativeModel(
   {
-    model: Deno.env.get("GEMINI_MODEL") ?? "gemini-2.5-flash",
+    model: Deno.env.get("GEMINI_MODEL") ?? "gemini-3.5-flash-lite",
     systemInstruction: SYSTEM_INSTRUCTION,
   },
   { baseUrl: Deno.env.get("GEMINI_API_URL") },

@@ -11,7 +11,7 @@ import type { BrokerResult } from "./broker_port.ts";
 import { endWait, type Job } from "./broker_queue.ts";
 import { addUsage } from "./broker_stats.ts";
 import { callWithSilenceLimit } from "./gemini_call.ts";
-import { classifyGeminiError } from "./gemini_errors.ts";
+import { classifyGeminiError, isUnusualFinish } from "./gemini_errors.ts";
 import { GeminiTimeoutError } from "./gemini_port.ts";
 import type { PersonaCache } from "./persona_cache.ts";
 import type { Reservation } from "./token_pool.ts";
@@ -74,8 +74,10 @@ export async function runAttempt(
     contents: job.request.contents,
     // Never both: the API refuses a system instruction next to a cache that holds one.
     ...(cacheName ? { cachedContent: cacheName } : { systemInstruction: instruction }),
-    // A request may ask for its own (a fold never thinks); else the configured budget.
-    thinkingBudget: job.request.thinkingBudget ?? settings.thinkingBudget,
+    // Folds and summaries think the least the model allows; chat at the configured level.
+    thinkingLevel: job.request.priority === "chat"
+      ? settings.thinkingLevel
+      : settings.lightThinkingLevel,
     maxOutputTokens: job.request.maxOutputTokens,
     ...(search ? { googleSearch: true } : {}),
   }, {
@@ -99,6 +101,16 @@ export async function runAttempt(
       stats.groundedCalls++;
       stats.searchQueries += grounding.queries.length;
     }
+    if (isUnusualFinish(finishReason)) {
+      // Answered, so not retried: the same request would most likely end the same way.
+      stats.unusualFinishes[finishReason] = (stats.unusualFinishes[finishReason] ?? 0) + 1;
+      context.onEvent?.({
+        type: "unusual_finish",
+        keyId: reservation.keyId,
+        reason: finishReason,
+        textLength: text.length,
+      });
+    }
     context.onEvent?.({
       type: "call",
       keyId: reservation.keyId,
@@ -107,10 +119,17 @@ export async function runAttempt(
       queueMs: startedAt - job.enqueuedAt,
       ...(grounding ? { searchQueries: grounding.queries.length } : {}),
     });
-    const result = { ok: true as const, text, usage, attempts: job.attempts, finishReason };
     return {
       ok: true,
-      result: { ...result, ...(parts ? { parts } : {}), ...(grounding ? { grounding } : {}) },
+      result: {
+        ok: true,
+        text,
+        usage,
+        attempts: job.attempts,
+        finishReason,
+        ...(parts ? { parts } : {}),
+        ...(grounding ? { grounding } : {}),
+      },
     };
   }
   const { error, streamed } = outcome;

@@ -7,6 +7,12 @@
 import type { BrokerEvent, Prices } from "./broker_port.ts";
 import type { Clock } from "./clock.ts";
 import { DEFAULT_PRICES } from "./cost.ts";
+import {
+  lightestLevel,
+  type ModelFacts,
+  modelFacts,
+  type ThinkingLevel,
+} from "./gemini_model_facts.ts";
 import type { GeminiClient } from "./gemini_port.ts";
 import type { TokenPool } from "./token_pool.ts";
 
@@ -22,7 +28,7 @@ export interface GeminiBrokerOptions {
   client: GeminiClient;
   /** The keys and their quotas; every call reserves room here first. */
   pool: TokenPool;
-  /** The Gemini model name, such as `gemini-2.5-flash`. */
+  /** The Gemini model name, such as `gemini-3.5-flash-lite`. */
   model: string;
   /** The persona, sent as the system instruction (or through the context cache). */
   systemInstruction: string;
@@ -41,15 +47,20 @@ export interface GeminiBrokerOptions {
    * `timeoutMs` applies. @default 60000
    */
   maxWaitMs?: number;
-  /** Thinking tokens per call: 0 turns thinking off, -1 lets the model decide. @default 0 */
-  thinkingBudget?: number;
+  /**
+   * The chat's thinking level; folds and summaries take the lowest the model does. Left out, the
+   * model's own default. @default undefined
+   */
+  thinkingLevel?: ThinkingLevel;
+  /** What the broker knows of the model (levels, cache minimum). @default modelFacts(model) */
+  modelFacts?: Readonly<ModelFacts>;
   /** Cache the persona through `cachedContents`. @default true */
   contextCache?: boolean;
   /** Seconds the persona cache lives; it is re-created 5 min before it ends. @default 3600 */
   cacheTtlSeconds?: number;
   /** Milliseconds a call must expect to wait before `onWait` tells its caller. @default 5000 */
   countdownThresholdMs?: number;
-  /** Prices for the `costUsd` estimate in the stats. @default DEFAULT_PRICES (gemini-2.5-flash) */
+  /** Prices for the `costUsd` estimate in the stats. @default DEFAULT_PRICES (the default model's) */
   prices?: Prices;
   /** Time for queueing, backoff and key rests; tests pass a fake. @default systemClock */
   clock?: Clock;
@@ -69,8 +80,12 @@ export interface BrokerSettings {
   timeoutMs: number;
   /** Milliseconds a request may wait before its answer starts. */
   maxWaitMs: number;
-  /** Thinking tokens per call. */
-  thinkingBudget: number;
+  /** The chat's thinking level; undefined for the model's default. */
+  thinkingLevel: ThinkingLevel | undefined;
+  /** The level of folds and summaries: the lowest the model takes, when the table knows. */
+  lightThinkingLevel: ThinkingLevel | undefined;
+  /** The fewest persona tokens the model caches; undefined: no persona cache is tried. */
+  cacheMinTokens: number | undefined;
   /** Seconds the persona cache lives. */
   cacheTtlSeconds: number;
   /** Milliseconds a call must expect to wait before `onWait` tells its caller. */
@@ -82,13 +97,17 @@ export interface BrokerSettings {
 }
 
 /** The defaults of the broker's numbers; the configuration reads them too. */
-export const BROKER_DEFAULTS: Readonly<Omit<BrokerSettings, "prices" | "contextCache">> = Object
+export const BROKER_DEFAULTS: Readonly<
+  Omit<
+    BrokerSettings,
+    "prices" | "contextCache" | "thinkingLevel" | "lightThinkingLevel" | "cacheMinTokens"
+  >
+> = Object
   .freeze({
     maxConcurrency: 10,
     maxAttempts: 5,
     timeoutMs: 30_000,
     maxWaitMs: 60_000,
-    thinkingBudget: 0,
     cacheTtlSeconds: 3600,
     countdownThresholdMs: 5000,
   });
@@ -109,12 +128,15 @@ export const BROKER_DEFAULTS: Readonly<Omit<BrokerSettings, "prices" | "contextC
 export function brokerSettings(
   options: Omit<Partial<GeminiBrokerOptions>, "client" | "pool">,
 ): BrokerSettings {
+  const facts = options.modelFacts ?? modelFacts(options.model ?? "");
   const settings: BrokerSettings = {
     maxConcurrency: options.maxConcurrency ?? BROKER_DEFAULTS.maxConcurrency,
     maxAttempts: options.maxAttempts ?? BROKER_DEFAULTS.maxAttempts,
     timeoutMs: options.timeoutMs ?? BROKER_DEFAULTS.timeoutMs,
     maxWaitMs: options.maxWaitMs ?? BROKER_DEFAULTS.maxWaitMs,
-    thinkingBudget: options.thinkingBudget ?? BROKER_DEFAULTS.thinkingBudget,
+    thinkingLevel: options.thinkingLevel,
+    lightThinkingLevel: lightestLevel(facts) ?? options.thinkingLevel,
+    cacheMinTokens: facts.cacheMinTokens,
     cacheTtlSeconds: options.cacheTtlSeconds ?? BROKER_DEFAULTS.cacheTtlSeconds,
     countdownThresholdMs: options.countdownThresholdMs ?? BROKER_DEFAULTS.countdownThresholdMs,
     prices: options.prices ?? DEFAULT_PRICES,

@@ -7,11 +7,25 @@ Deno.test("settings fill in every default and keep what was given", () => {
     ...BROKER_DEFAULTS,
     prices: DEFAULT_PRICES,
     contextCache: true,
+    thinkingLevel: undefined,
+    lightThinkingLevel: undefined,
+    cacheMinTokens: undefined,
   });
-  const given = brokerSettings({ maxConcurrency: 2, contextCache: false, thinkingBudget: -1 });
+  const given = brokerSettings({ maxConcurrency: 2, contextCache: false, thinkingLevel: "high" });
   assert.equal(given.maxConcurrency, 2);
   assert.equal(given.contextCache, false);
-  assert.equal(given.thinkingBudget, -1);
+  assert.equal(given.thinkingLevel, "high");
+});
+
+Deno.test("settings take the model's lightest level for folds and its cache minimum from the table", () => {
+  const flash = brokerSettings({ model: "gemini-3.8-flash", thinkingLevel: "high" });
+  assert.equal(flash.lightThinkingLevel, "low", "3.8 Flash refuses minimal");
+  assert.equal(flash.cacheMinTokens, 4096);
+  const lite = brokerSettings({ model: "gemini-3.5-flash-lite" });
+  assert.equal(lite.lightThinkingLevel, "minimal");
+  assert.equal(lite.cacheMinTokens, undefined);
+  const unknown = brokerSettings({ model: "gemini-9-flash", thinkingLevel: "medium" });
+  assert.equal(unknown.lightThinkingLevel, "medium", "unknown levels: only the configured one");
 });
 
 Deno.test("settings refuse a concurrency that is not a positive integer, and a wait bound of 0", () => {

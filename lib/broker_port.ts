@@ -23,8 +23,6 @@ export interface BrokerRequest {
   systemInstruction?: string;
   /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
-  /** Overrides the broker's thinking budget for this call (folds turn thinking off with 0). */
-  thinkingBudget?: number;
   /**
    * Lets the model search Google for this answer; the persona then goes as a system instruction,
    * never by its cache, which the API refuses beside a tool. @default false
@@ -95,7 +93,9 @@ export type BrokerEvent =
     queueMs: number;
     /** Google searches the answer ran, when it was grounded (each billed past a free allowance). */
     searchQueries?: number;
-  };
+  }
+  /** An answer ended with a finish reason that is neither a plain end nor a block. */
+  | { type: "unusual_finish"; keyId: string; reason: string; textLength: number };
 
 /**
  * Running totals, read by metrics and `/status`. Field names are stable: metrics are built on
@@ -142,6 +142,11 @@ export interface BrokerStats {
   groundedCalls: number;
   /** Google searches those answers ran (`webSearchQueries`), billed past a free allowance. */
   searchQueries: number;
+  /**
+   * Answers that ended with a finish reason neither plain nor a block (`MALFORMED_RESPONSE`,
+   * `MISSING_THOUGHT_SIGNATURE`, …), by reason.
+   */
+  unusualFinishes: Record<string, number>;
 }
 
 /** Prices in USD per million tokens, for the cost estimate. */

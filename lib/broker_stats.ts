@@ -57,6 +57,7 @@ export function emptyBrokerStats(): BrokerStats {
     cachesLive: 0,
     groundedCalls: 0,
     searchQueries: 0,
+    unusualFinishes: {},
   };
 }
 

@@ -26,7 +26,12 @@ import {
   url,
 } from "./config_parse.ts";
 import { BROKER_DEFAULTS } from "./broker_options.ts";
-import { DEFAULT_PRICES } from "./cost.ts";
+import {
+  DEFAULT_MODEL,
+  modelFacts,
+  THINKING_LEVELS,
+  type ThinkingLevel,
+} from "./gemini_model_facts.ts";
 import { MAX_EXCHANGES } from "./history_window.ts";
 import {
   type AttachmentConfig,
@@ -46,13 +51,6 @@ export const DEFAULT_SESSION_TTL_DAYS = 30;
  */
 export const DEFAULT_WINDOW_DROP_BLOCK = 10;
 
-/**
- * The default budgets: the free tier of `gemini-2.5-flash` per project as of December 2025
- * (users' reports of AI Studio's rate-limit page; Google no longer publishes the table). A paid
- * tier sets GEMINI_RPM, GEMINI_TPM and GEMINI_RPD; the pool also learns lower ones from 429s.
- */
-export const FREE_TIER = { rpm: 5, tpm: 250_000, rpd: 20 } as const;
-
 /** Everything the bot reads from its environment, already validated. */
 export interface Config {
   /** Bot token from the Discord developer portal (`DISCORD_TOKEN`); a secret. */
@@ -64,7 +62,7 @@ export interface Config {
    * makes both keys share one budget; undefined for a key written on its own.
    */
   geminiKeyProjects: (string | undefined)[];
-  /** Gemini model name (`GEMINI_MODEL`). @default "gemini-2.5-flash" */
+  /** Gemini model name (`GEMINI_MODEL`). @default DEFAULT_MODEL ("gemini-3.5-flash-lite") */
   geminiModel: string;
   /** Directory of the SQLite file (`DATA_DIR`). @default "./data" */
   dataDir: string;
@@ -85,11 +83,14 @@ export interface Config {
    * (slide every turn) to the window's {@link MAX_EXCHANGES}. @default 10
    */
   windowDropBlock: number;
-  /** Requests per minute allowed on each key or key group (project). @default 5 */
+  /**
+   * Requests per minute allowed on each key or key group (project). A paid tier sets it; the
+   * pool also learns lower limits from 429s. @default the model's free tier (modelFacts)
+   */
   geminiRpm: number;
-  /** Input tokens per minute allowed on each key or key group. @default 250000 */
+  /** Input tokens per minute allowed on each key or key group. @default the model's free tier */
   geminiTpm: number;
-  /** Requests per day on each key or key group, reset at midnight Pacific. @default 20 */
+  /** Requests per day on each key or key group, reset at midnight Pacific. @default the model's free tier */
   geminiRpd: number;
   /** Gemini calls in flight at once, over all keys. @default BROKER_DEFAULTS.maxConcurrency (10) */
   geminiMaxConcurrency: number;
@@ -103,13 +104,16 @@ export interface Config {
    * it they get a notice instead. @default 60000
    */
   geminiMaxWaitMs: number;
-  /** Thinking tokens per call: 0 turns thinking off, -1 lets the model decide. @default 0 */
-  geminiThinkingBudget: number;
-  /** Estimated cost in USD per million input tokens, for metrics only. @default DEFAULT_PRICES.input */
+  /**
+   * The chat's `thinkingConfig.thinkingLevel` (`GEMINI_THINKING`); undefined leaves the model's
+   * own default. Checked against the levels the model takes. @default undefined
+   */
+  geminiThinking: ThinkingLevel | undefined;
+  /** Estimated cost in USD per million input tokens, for metrics only. @default the model's price */
   priceInputPerMillion: number;
-  /** USD per million output (and thinking) tokens, for metrics only. @default DEFAULT_PRICES.output */
+  /** USD per million output (and thinking) tokens, for metrics only. @default the model's price */
   priceOutputPerMillion: number;
-  /** USD per million cached input tokens, for metrics only. @default DEFAULT_PRICES.cached */
+  /** USD per million cached input tokens, for metrics only. @default the model's price */
   priceCachedPerMillion: number;
   /** Messages one user may send per window before being told to slow down. @default 5 */
   userRateLimit: number;
@@ -180,6 +184,8 @@ export const CONFIG_VARIABLES = [
   "GEMINI_MAX_CONCURRENCY",
   "GEMINI_TIMEOUT_SECONDS",
   "GEMINI_MAX_WAIT_SECONDS",
+  "GEMINI_THINKING",
+  // No longer read, only refused: a start with it set stops and names GEMINI_THINKING.
   "GEMINI_THINKING_BUDGET",
   "GEMINI_PRICE_INPUT",
   "GEMINI_PRICE_OUTPUT",
@@ -213,7 +219,7 @@ export const CONFIG_VARIABLES = [
  * ```ts
  * const token = `${btoa("1100000000000000001")}.abc.def`;
  * const config = loadConfig({ DISCORD_TOKEN: token, GEMINI_API_KEY: "AIza-example-key" });
- * config.geminiModel; // "gemini-2.5-flash"
+ * config.geminiModel; // "gemini-3.5-flash-lite"
  * ```
  */
 export function loadConfig(env: Env): Config {
@@ -242,35 +248,37 @@ export function loadConfig(env: Env): Config {
   }
   const broker = BROKER_DEFAULTS;
   const { keys: geminiApiKeys, projects: geminiKeyProjects } = apiKeys(env);
+  const geminiModel = text(
+    env,
+    "GEMINI_MODEL",
+    DEFAULT_MODEL,
+    /^[a-z0-9][a-z0-9.\-]*$/,
+    `a model name such as ${DEFAULT_MODEL}`,
+  );
+  const facts = modelFacts(geminiModel);
   return {
     discordToken,
     geminiApiKeys,
     geminiKeyProjects,
-    geminiModel: text(
-      env,
-      "GEMINI_MODEL",
-      "gemini-2.5-flash",
-      /^[a-z0-9][a-z0-9.\-]*$/,
-      "a model name such as gemini-2.5-flash",
-    ),
+    geminiModel,
     dataDir: env.DATA_DIR?.trim() || "./data",
     discordApiUrl: url(env, "DISCORD_API_URL", "https://discord.com/api"),
     geminiApiUrl: url(env, "GEMINI_API_URL", "https://generativelanguage.googleapis.com"),
     supervisor: supervisorPolicy(env),
     sessionHosts: int(env, "SESSION_HOSTS", 2, 1, 64),
     windowDropBlock: int(env, "WINDOW_DROP_BLOCK", DEFAULT_WINDOW_DROP_BLOCK, 1, MAX_EXCHANGES),
-    // The free tier of gemini-2.5-flash since December 2025, as users report it (Google's page
-    // now says to read a project's limits in AI Studio): about 5 a minute and 20 a day.
-    geminiRpm: int(env, "GEMINI_RPM", FREE_TIER.rpm, 1, 1_000_000),
-    geminiTpm: int(env, "GEMINI_TPM", FREE_TIER.tpm, 100, 1_000_000_000),
-    geminiRpd: int(env, "GEMINI_RPD", FREE_TIER.rpd, 1, 1_000_000_000),
+    // The model's free tier, as users report it (Google's page now says to read a project's
+    // limits in AI Studio); an unknown model gets the table's lowest.
+    geminiRpm: int(env, "GEMINI_RPM", facts.rpm, 1, 1_000_000),
+    geminiTpm: int(env, "GEMINI_TPM", facts.tpm, 100, 1_000_000_000),
+    geminiRpd: int(env, "GEMINI_RPD", facts.rpd, 1, 1_000_000_000),
     geminiMaxConcurrency: int(env, "GEMINI_MAX_CONCURRENCY", broker.maxConcurrency, 1, 1000),
     geminiTimeoutMs: int(env, "GEMINI_TIMEOUT_SECONDS", broker.timeoutMs / 1000, 1, 600) * 1000,
     geminiMaxWaitMs: int(env, "GEMINI_MAX_WAIT_SECONDS", broker.maxWaitMs / 1000, 1, 3600) * 1000,
-    geminiThinkingBudget: int(env, "GEMINI_THINKING_BUDGET", broker.thinkingBudget, -1, 32_768),
-    priceInputPerMillion: num(env, "GEMINI_PRICE_INPUT", DEFAULT_PRICES.input),
-    priceOutputPerMillion: num(env, "GEMINI_PRICE_OUTPUT", DEFAULT_PRICES.output),
-    priceCachedPerMillion: num(env, "GEMINI_PRICE_CACHED", DEFAULT_PRICES.cached),
+    geminiThinking: thinkingLevel(env, geminiModel, facts.thinkingLevels),
+    priceInputPerMillion: num(env, "GEMINI_PRICE_INPUT", facts.prices.input),
+    priceOutputPerMillion: num(env, "GEMINI_PRICE_OUTPUT", facts.prices.output),
+    priceCachedPerMillion: num(env, "GEMINI_PRICE_CACHED", facts.prices.cached),
     userRateLimit: int(env, "USER_RATE_LIMIT", 5, 1, 10_000),
     userRateWindowMs: int(env, "USER_RATE_WINDOW_SECONDS", 30, 1, 86_400) * 1000,
     summaryMaxMessages: int(env, "SUMMARY_MAX_MESSAGES", 300, 1, 5000),
@@ -287,6 +295,36 @@ export function loadConfig(env: Env): Config {
     redisUrl: redisUrl(env),
     sessionTtlMs: int(env, "SESSION_TTL_DAYS", DEFAULT_SESSION_TTL_DAYS, 1, 3650) * 86_400_000,
   };
+}
+
+/**
+ * `GEMINI_THINKING`: one of the levels, or undefined for the model's default. A level the model
+ * refuses (by the table) and a `GEMINI_THINKING_BUDGET` left from the 2.5 days stop the start:
+ * 3.x models take a level, and refuse a budget beside it (or, on Flash-Lite, at all).
+ */
+function thinkingLevel(
+  env: Env,
+  model: string,
+  accepted: readonly ThinkingLevel[] | undefined,
+): ThinkingLevel | undefined {
+  if (env.GEMINI_THINKING_BUDGET?.trim()) {
+    throw new ConfigError(
+      "GEMINI_THINKING_BUDGET",
+      "is no longer read: Gemini 3 models take a thinking level instead of a budget. Remove it " +
+        `and set GEMINI_THINKING to one of ${THINKING_LEVELS.join(", ")} ` +
+        "(or leave it unset for the model's own default)",
+    );
+  }
+  if (!env.GEMINI_THINKING?.trim()) return undefined;
+  const level = oneOf(env, "GEMINI_THINKING", THINKING_LEVELS, "minimal");
+  if (accepted !== undefined && !accepted.includes(level)) {
+    throw new ConfigError(
+      "GEMINI_THINKING",
+      `must be one of ${accepted.join(", ")} for ${model}, the levels it takes ` +
+        "(or unset for its own default)",
+    );
+  }
+  return level;
 }
 
 /**

@@ -15,7 +15,7 @@ function rejects(env: Record<string, string>, variable: string, pattern: RegExp)
 
 Deno.test("loadConfig fills documented defaults from two variables", () => {
   const config = loadConfig(minimal);
-  assert.equal(config.geminiModel, "gemini-2.5-flash");
+  assert.equal(config.geminiModel, "gemini-3.5-flash-lite");
   assert.equal(config.dataDir, "./data");
   assert.equal(config.discordApiUrl, "https://discord.com/api");
   assert.equal(config.geminiApiUrl, "https://generativelanguage.googleapis.com");
@@ -25,11 +25,50 @@ Deno.test("loadConfig fills documented defaults from two variables", () => {
   assert.equal(config.geminiMaxConcurrency, 10);
   assert.equal(config.geminiTimeoutMs, 30_000);
   assert.equal(config.geminiMaxWaitMs, 60_000);
-  assert.equal(config.geminiThinkingBudget, 0);
+  assert.equal(config.geminiThinking, undefined);
   assert.equal(config.windowDropBlock, 10);
   assert.deepEqual(config.geminiApiKeys, ["key-1234567890"]);
   assert.deepEqual(config.geminiKeyProjects, [undefined]);
-  assert.deepEqual([config.geminiRpm, config.geminiTpm, config.geminiRpd], [5, 250_000, 20]);
+  // 3.5 Flash-Lite's free tier and prices, from the model table.
+  assert.deepEqual([config.geminiRpm, config.geminiTpm, config.geminiRpd], [15, 250_000, 500]);
+  assert.deepEqual(
+    [config.priceInputPerMillion, config.priceOutputPerMillion, config.priceCachedPerMillion],
+    [0.3, 2.5, 0.03],
+  );
+});
+
+Deno.test("limits and prices follow the model's row, the most cautious one off the table, and env overrides", () => {
+  const flash = loadConfig({ ...minimal, GEMINI_MODEL: "gemini-3.8-flash" });
+  assert.deepEqual([flash.geminiRpm, flash.geminiRpd, flash.priceOutputPerMillion], [5, 20, 3.75]);
+  const unknown = loadConfig({ ...minimal, GEMINI_MODEL: "gemini-9-flash" });
+  assert.deepEqual([unknown.geminiRpm, unknown.geminiRpd], [5, 20]);
+  assert.equal(unknown.priceOutputPerMillion, 7.5, "the table's highest");
+  const paid = loadConfig({ ...minimal, GEMINI_RPM: "1000", GEMINI_PRICE_OUTPUT: "1" });
+  assert.deepEqual([paid.geminiRpm, paid.priceOutputPerMillion], [1000, 1]);
+});
+
+Deno.test("GEMINI_THINKING takes a level the model takes; a refused level or a budget stops the start", () => {
+  assert.equal(loadConfig({ ...minimal, GEMINI_THINKING: "High" }).geminiThinking, "high");
+  rejects(
+    { ...minimal, GEMINI_MODEL: "gemini-3.8-flash", GEMINI_THINKING: "minimal" },
+    "GEMINI_THINKING",
+    /must be one of low, medium, high for gemini-3\.8-flash/,
+  );
+  rejects({ ...minimal, GEMINI_THINKING: "none" }, "GEMINI_THINKING", /minimal, low, medium, high/);
+  rejects({ ...minimal, GEMINI_THINKING_BUDGET: "0" }, "GEMINI_THINKING_BUDGET", /GEMINI_THINKING/);
+  // Off the table, any level is sent; a refusal is learned while running.
+  const unknown = { ...minimal, GEMINI_MODEL: "gemini-9-flash", GEMINI_THINKING: "minimal" };
+  assert.equal(loadConfig(unknown).geminiThinking, "minimal");
+});
+
+Deno.test("an AQ. key works like an AIza key", () => {
+  const config = loadConfig({ DISCORD_TOKEN: TOKEN, GEMINI_API_KEY: "AQ.Ab8RN6example_key-0123" });
+  assert.deepEqual(config.geminiApiKeys, ["AQ.Ab8RN6example_key-0123"]);
+  const two = loadConfig({
+    DISCORD_TOKEN: TOKEN,
+    GEMINI_API_KEYS: "AQ.Ab8RN6key-one,AIzaSyKeyTwo",
+  });
+  assert.deepEqual(two.geminiApiKeys, ["AQ.Ab8RN6key-one", "AIzaSyKeyTwo"]);
 });
 
 Deno.test("loadConfig reads key groups of one project, and never shows a key it refuses", () => {

@@ -7,19 +7,19 @@
  */
 import type { Prices } from "./broker_port.ts";
 import type { Usage } from "./gemini_port.ts";
+import { DEFAULT_MODEL, modelFacts } from "./gemini_model_facts.ts";
 
 /** Re-exported: the types this module's API is built on, so that its documentation is whole. */
 export type { Prices } from "./broker_port.ts";
 export type { Usage } from "./gemini_port.ts";
 
 /**
- * gemini-2.5-flash's paid-tier prices in USD per million tokens: the defaults of
- * `GEMINI_PRICE_INPUT`, `GEMINI_PRICE_OUTPUT` and `GEMINI_PRICE_CACHED`.
+ * The default model's paid-tier prices in USD per million tokens, from the model table: what the
+ * cost estimate uses when no model's prices are given (the configuration reads the configured
+ * model's, `GEMINI_PRICE_*` overriding them).
  */
 export const DEFAULT_PRICES: Readonly<Prices> = Object.freeze({
-  input: 0.3,
-  output: 2.5,
-  cached: 0.03,
+  ...modelFacts(DEFAULT_MODEL).prices,
 });
 
 /**

@@ -36,6 +36,8 @@ interface MessagePayload {
   attachments?: unknown;
   message_reference?: { type?: unknown; message_id?: unknown; channel_id?: unknown };
   referenced_message?: MessagePayload | null;
+  /** A forward's copy of the message forwarded (content, attachments; no author). */
+  message_snapshots?: unknown;
 }
 
 /** The fields of an INTERACTION_CREATE's `d` that the bot reads; any may be missing. */
@@ -68,6 +70,19 @@ export interface ChatMessage extends IncomingMessage {
    * absent): fetch it to read it. Absent when it was embedded, or deleted (sent as null).
    */
   replyReference?: { channelId: string; messageId: string };
+  /**
+   * What this message forwards, from `message_snapshots[0].message`: a forward's own `content`
+   * is empty. Absent when it is not a forward.
+   */
+  forwarded?: ForwardedMessage;
+}
+
+/** The copy of a forwarded message a forward carries: no author, its text and files. */
+export interface ForwardedMessage {
+  /** Its text; empty when it has only attachments or embeds. */
+  content: string;
+  /** Its files, under the same rules and limits as any message's. */
+  attachments: Attachment[];
 }
 
 /** A message replied to: who wrote it, what it says, what it carries. */
@@ -82,6 +97,10 @@ export interface ReferencedMessage {
   content: string;
   /** Its files. */
   attachments: Attachment[];
+  /** The channel it is in, when the payload said. */
+  channelId?: string;
+  /** True when it is itself a forward: `content` and `attachments` are the forwarded message's. */
+  forwarded?: boolean;
 }
 
 /** A slash command invocation. */
@@ -185,6 +204,7 @@ export function chatMessageFrom(
     ? { channelId: (reference.channel_id ?? channelId) as string, messageId: reference.message_id }
     : undefined;
   const attachments = attachmentsFrom(d.attachments);
+  const forwarded = forwardedIn(d);
   return {
     ok: true,
     value: {
@@ -208,7 +228,30 @@ export function chatMessageFrom(
       ...(attachments.length > 0 ? { attachments } : {}),
       ...(replyTo ? { replyTo } : {}),
       ...(replyReference ? { replyReference } : {}),
+      ...(forwarded ? { forwarded } : {}),
     },
+  };
+}
+
+/**
+ * The message a forward carries (`message_snapshots[0].message`), or undefined when `d` is not
+ * a forward.
+ *
+ * @example Usage
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * const d = { message_reference: { type: 1 }, message_snapshots: [{ message: { content: "hi" } }] };
+ * deepStrictEqual(forwardedIn(d), { content: "hi", attachments: [] });
+ * ```
+ */
+export function forwardedIn(payload: unknown): ForwardedMessage | undefined {
+  const d = (payload ?? {}) as MessagePayload;
+  const snapshot = listOf(d.message_snapshots)[0] as { message?: MessagePayload } | undefined;
+  const message = snapshot?.message;
+  if (typeof message !== "object" || message === null) return undefined;
+  return {
+    content: textOr(message.content, ""),
+    attachments: attachmentsFrom(message.attachments),
   };
 }
 
@@ -227,13 +270,18 @@ export function referencedMessageFrom(payload: unknown): ReferencedMessage | und
   const d = (payload ?? {}) as MessagePayload;
   const author = d.author ?? {};
   if (!isSnowflake(d.id) || !isSnowflake(author.id)) return undefined;
+  // A reply to a forward: what it says is in the snapshot, its own content being empty.
+  const forwarded = forwardedIn(d);
+  const own = attachmentsFrom(d.attachments);
   return {
     id: d.id,
     authorId: author.id,
     authorName: textOr(d.member?.nick, "") || textOr(author.global_name, "") ||
       textOr(author.username, ""),
-    content: textOr(d.content, ""),
-    attachments: attachmentsFrom(d.attachments),
+    content: [textOr(d.content, ""), forwarded?.content ?? ""].filter((t) => t !== "").join("\n"),
+    attachments: [...own, ...(forwarded?.attachments ?? [])],
+    ...(isSnowflake(d.channel_id) ? { channelId: d.channel_id } : {}),
+    ...(forwarded ? { forwarded: true } : {}),
   };
 }
 

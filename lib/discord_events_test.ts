@@ -215,3 +215,42 @@ Deno.test("slashCommandFrom() reads a subcommand's nested options and the member
   assert.equal(noPermissions.value.memberPermissions, undefined);
   assert.equal(noPermissions.value.subcommand, undefined);
 });
+
+Deno.test("a forward's text and files come from message_snapshots[0].message, also when replied to", () => {
+  const file = {
+    id: "1700000000000000001",
+    filename: "memo.txt",
+    size: 4,
+    url: "https://cdn.discordapp.com/attachments/1/2/memo.txt?ex=1&is=0&hm=x",
+  };
+  const snapshots = [{ message: { content: "회의는 세 시", attachments: [file] } }];
+  const forward = messageCreate({
+    content: "",
+    guild_id: undefined,
+    member: undefined,
+    mention_roles: [],
+    message_reference: { type: 1, message_id: "1600000000000000009", channel_id: CHANNEL },
+    message_snapshots: snapshots,
+  });
+  const parsed = chatMessageFrom(forward, () => undefined);
+  assert.ok(parsed.ok);
+  assert.equal(parsed.value.content, "");
+  assert.deepEqual(parsed.value.forwarded, { content: "회의는 세 시", attachments: [file] });
+  assert.equal(parsed.value.replyReference, undefined, "a forward is not a reply");
+
+  const reply = messageCreate({
+    message_reference: { type: 0, message_id: "1600000000000000002", channel_id: CHANNEL },
+    referenced_message: {
+      id: "1600000000000000002",
+      channel_id: CHANNEL,
+      author: { id: USER, username: "jisu" },
+      content: "",
+      message_snapshots: snapshots,
+    },
+  });
+  const replied = chatMessageFrom(reply, () => undefined);
+  assert.ok(replied.ok);
+  assert.equal(replied.value.replyTo?.content, "회의는 세 시");
+  assert.deepEqual(replied.value.replyTo?.attachments, [file]);
+  assert.equal(replied.value.replyTo?.forwarded, true);
+});

@@ -68,8 +68,13 @@ export interface CommandDefinition {
    * (`"32"` is Manage Server); server admins can change it in the server's settings.
    */
   default_member_permissions?: string;
-  /** Where it can be used: 0 servers, 1 the bot's DMs, 2 other private channels. */
+  /**
+   * Where it can be used: 0 servers, 1 the bot's DMs, 2 other private channels. Replaces the
+   * deprecated `dm_permission`, which the bot never sends.
+   */
   contexts?: number[];
+  /** How the app must be installed for it: 0 to a server (guild install), 1 to a user. */
+  integration_types?: number[];
 }
 
 /** One option of a command, or a subcommand (type 1) holding options of its own. */

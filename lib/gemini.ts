@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type GenerateContentRequest, GoogleGenerativeAI } from "@google/generative-ai";
+import { type Content as SdkContent, GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
 import { cancelBodiesOnAbort } from "./fetch_abort.ts";
 import { BLOCK_REASONS } from "./gemini_errors.ts";
@@ -23,7 +23,7 @@ import {
   type Grounding,
   type ModelPart,
 } from "./gemini_port.ts";
-import { groundingFrom, modelPartsFrom } from "./gemini_parts.ts";
+import { groundingFrom } from "./gemini_parts.ts";
 
 /** Re-exported: the port is declared in `gemini_port.ts`, and callers may import it from here. */
 export type {
@@ -43,7 +43,7 @@ export { GeminiBlockedError, GeminiTimeoutError };
 /** Fields of a streamed chunk that the SDK's types leave out or make awkward. */
 interface RawChunk {
   candidates?: {
-    content?: { parts?: (ModelPart & { thought?: boolean })[] };
+    content?: { parts?: ModelPart[] };
     finishReason?: string;
     groundingMetadata?: unknown;
   }[];
@@ -135,8 +135,9 @@ export class SdkGeminiClient implements GeminiClient {
 
   async #stream(request: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
     const generationConfig: Record<string, unknown> = {};
-    if (request.thinkingBudget !== undefined) {
-      generationConfig.thinkingConfig = { thinkingBudget: request.thinkingBudget };
+    if (request.thinkingLevel !== undefined) {
+      // Not in 0.24.1's types; the SDK passes generationConfig through as it is.
+      generationConfig.thinkingConfig = { thinkingLevel: request.thinkingLevel };
     }
     if (request.maxOutputTokens !== undefined) {
       generationConfig.maxOutputTokens = request.maxOutputTokens;
@@ -154,7 +155,9 @@ export class SdkGeminiClient implements GeminiClient {
     );
     const result = await model.generateContentStream(
       {
-        contents: request.contents as GenerateContentRequest["contents"],
+        // Model turns carry fields the SDK's types lack (thoughtSignature, tool parts); the SDK
+        // sends contents as they are.
+        contents: request.contents as SdkContent[],
         ...(request.cachedContent ? { cachedContent: request.cachedContent } : {}),
       },
       { signal },
@@ -166,8 +169,8 @@ export class SdkGeminiClient implements GeminiClient {
     let finishReason: string | undefined;
     let blockReason: string | undefined;
     let usage: RawChunk["usageMetadata"];
-    // Read from the chunks: the SDK's aggregate drops thought signatures.
-    const received: ModelPart[] = [];
+    const parts: ModelPart[] = [];
+    // Each chunk as it came: the SDK's aggregated `result.response` drops `thoughtSignature`.
     let grounding: Grounding | undefined;
     for await (const chunk of result.stream) {
       const raw = chunk as RawChunk;
@@ -175,10 +178,12 @@ export class SdkGeminiClient implements GeminiClient {
       const candidate = raw.candidates?.[0];
       finishReason = candidate?.finishReason ?? finishReason;
       usage = raw.usageMetadata ?? usage;
-      received.push(...(candidate?.content?.parts ?? []));
+      const chunkParts = candidate?.content?.parts ?? [];
       grounding = groundingFrom(candidate?.groundingMetadata) ?? grounding;
-      // Thought-summary parts are not part of the answer.
-      const delta = (candidate?.content?.parts ?? [])
+      for (const part of chunkParts) appendPart(parts, part);
+      // Thought-summary parts are not part of the answer; an empty part carrying the signature
+      // adds nothing to it.
+      const delta = chunkParts
         .filter((p) => !p.thought && typeof p.text === "string")
         .map((p) => p.text)
         .join("");
@@ -191,11 +196,10 @@ export class SdkGeminiClient implements GeminiClient {
     if (text.length === 0 && finishReason && BLOCK_REASONS.has(finishReason)) {
       throw new GeminiBlockedError(finishReason);
     }
-    const parts = modelPartsFrom(received);
     return {
       text,
+      parts,
       finishReason,
-      ...(parts ? { parts } : {}),
       ...(grounding ? { grounding } : {}),
       usage: {
         promptTokens: usage?.promptTokenCount ?? 0,
@@ -237,6 +241,36 @@ export class SdkGeminiClient implements GeminiClient {
     }
     return client;
   }
+}
+
+/**
+ * Adds a streamed part to a model turn: a plain text chunk joins the plain text part before it (as
+ * the SDK joins them); any part with more to it (a signature, a thought, a tool call) stays whole.
+ *
+ * @example
+ * ```ts
+ * import { appendPart } from "./gemini.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const parts = [];
+ * for (const part of [{ text: "안" }, { text: "녕" }, { text: "", thoughtSignature: "c2ln" }]) {
+ *   appendPart(parts, part);
+ * }
+ * assert.deepEqual(parts, [{ text: "안녕" }, { text: "", thoughtSignature: "c2ln" }]);
+ * ```
+ */
+export function appendPart(parts: ModelPart[], part: ModelPart): void {
+  const previous = parts.at(-1);
+  if (previous !== undefined && isPlainText(previous) && isPlainText(part)) {
+    previous.text += part.text!;
+    return;
+  }
+  parts.push({ ...part });
+}
+
+/** A part with text and nothing else. */
+function isPlainText(part: ModelPart): boolean {
+  return typeof part.text === "string" && Object.keys(part).length === 1;
 }
 
 /**

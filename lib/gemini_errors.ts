@@ -57,6 +57,33 @@ export const BLOCK_REASONS: ReadonlySet<string> = new Set([
   "IMAGE_SAFETY",
 ]);
 
+/** Finish reasons of an answer that ended as it should, or was only cut for length. */
+const PLAIN_FINISHES: ReadonlySet<string> = new Set([
+  "STOP",
+  "MAX_TOKENS",
+  "FINISH_REASON_UNSPECIFIED",
+]);
+
+/**
+ * Whether a `finishReason` is neither a plain end nor a block: the ones Gemini 3 added
+ * (`MALFORMED_RESPONSE`, `MISSING_THOUGHT_SIGNATURE`, `TOO_MANY_TOOL_CALLS`, …), `OTHER`, and any
+ * Gemini adds later. Such an answer gets a short notice and is counted by reason; retrying the
+ * same request would most likely end the same way.
+ *
+ * @example
+ * ```ts
+ * import { isUnusualFinish } from "./gemini_errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isUnusualFinish("MALFORMED_RESPONSE"), true);
+ * assert.equal(isUnusualFinish("STOP"), false);
+ * assert.equal(isUnusualFinish("SAFETY"), false); // a block, told as one
+ * ```
+ */
+export function isUnusualFinish(reason: string | undefined): reason is string {
+  return reason !== undefined && !PLAIN_FINISHES.has(reason) && !BLOCK_REASONS.has(reason);
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
 }

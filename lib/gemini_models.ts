@@ -9,6 +9,8 @@
  * @module
  */
 
+import { CURRENT_MODELS } from "./gemini_model_facts.ts";
+
 /** Thrown at start when `GEMINI_MODEL` answers 404 for every key: the start fails with exit 2. */
 export class ModelNotFoundError extends Error {
   /** Creates the error; `message` is {@linkcode modelGoneMessage}'s line. */
@@ -100,18 +102,21 @@ export async function listGenerateModels(
  * ```ts
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(
- *   modelGoneMessage("gemini-1.5-flash", ["gemini-2.5-flash"]),
- *   "GEMINI_MODEL=gemini-1.5-flash was not found (404): it is retired or misspelt. " +
- *     "Set GEMINI_MODEL to one of the models this key can use: gemini-2.5-flash",
+ *   modelGoneMessage("gemini-2.5-flash", ["gemini-3.5-flash-lite"]),
+ *   "GEMINI_MODEL=gemini-2.5-flash was not found (404): it is retired or misspelt. " +
+ *     "Set GEMINI_MODEL to one of the models this key can use: gemini-3.5-flash-lite",
  * );
  * ```
  */
 export function modelGoneMessage(model: string, available: string[] | Error): string {
   const head = `GEMINI_MODEL=${model} was not found (404): it is retired or misspelt.`;
+  const current = `Current models: ${CURRENT_MODELS.join(", ")}`;
   if (available instanceof Error) {
-    return `${head} The models this key can use could not be listed: ${available.message}`;
+    return `${head} The models this key can use could not be listed (${available.message}). ${current}`;
   }
-  if (available.length === 0) return `${head} models.list named no model this key can use.`;
+  if (available.length === 0) {
+    return `${head} models.list named no model this key can use. ${current}`;
+  }
   return `${head} Set GEMINI_MODEL to one of the models this key can use: ${available.join(", ")}`;
 }
 

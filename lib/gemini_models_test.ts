@@ -31,7 +31,7 @@ Deno.test("modelGoneMessage() names the model, and the others or why they are un
   assert.match(modelGoneMessage("old", []), /named no model/);
   assert.match(
     modelGoneMessage("old", new Error("models.list answered 403 Forbidden")),
-    /could not be listed: models\.list answered 403 Forbidden$/,
+    /could not be listed \(models\.list answered 403 Forbidden\)\. Current models: gemini-3\.5-flash-lite/,
   );
 });
 

@@ -1,48 +1,13 @@
 /**
- * A model turn's parts as Gemini streamed them, made fit to keep and send back: adjacent plain
- * text chunks joined into one part, every part that carries anything else (a thought signature,
- * a Google Search `toolCall` or `toolResponse`) kept exactly as received, in order. And the
- * sources of a grounded answer, read from its `groundingMetadata`. Pure.
+ * The sources of an answer grounded in Google Search: read from its `groundingMetadata`, and
+ * shown under it as masked links. Pure.
  *
  * @module
  */
-import type { Grounding, ModelPart } from "./gemini_port.ts";
+import type { Grounding } from "./gemini_port.ts";
 
-/** Re-exported: the types this module's API is built on. */
-export type { Grounding, ModelPart };
-
-/**
- * The parts to keep, or undefined when they are plain text only (the text alone says it all).
- * Thought-summary parts (`thought: true`) are not part of the answer and are left out.
- *
- * @example
- * ```ts
- * import { deepStrictEqual, strictEqual } from "node:assert/strict";
- * strictEqual(modelPartsFrom([{ text: "안" }, { text: "녕" }]), undefined);
- * deepStrictEqual(modelPartsFrom([{ text: "안" }, { text: "녕" }, { text: "", thoughtSignature: "s" }]), [
- *   { text: "안녕" },
- *   { text: "", thoughtSignature: "s" },
- * ]);
- * ```
- */
-export function modelPartsFrom(received: readonly ModelPart[]): ModelPart[] | undefined {
-  const parts: ModelPart[] = [];
-  let carriesMore = false;
-  for (const part of received) {
-    if (part.thought === true) continue;
-    const isPlainText = typeof part.text === "string" && Object.keys(part).length === 1;
-    const last = parts.at(-1);
-    const lastIsPlainText = last !== undefined && typeof last.text === "string" &&
-      Object.keys(last).length === 1;
-    if (isPlainText && lastIsPlainText) {
-      parts[parts.length - 1] = { text: last.text + part.text! };
-      continue;
-    }
-    if (!isPlainText) carriesMore = true;
-    parts.push(isPlainText ? { text: part.text } : structuredClone(part));
-  }
-  return carriesMore ? parts : undefined;
-}
+/** Re-exported: the type this module's API is built on. */
+export type { Grounding };
 
 /** The most sources shown under an answer. */
 export const MAX_SOURCES = 3;

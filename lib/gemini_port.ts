@@ -5,6 +5,11 @@
  * @module
  */
 
+import type { ThinkingLevel } from "./gemini_model_facts.ts";
+
+/** Re-exported: the thinking level a request may carry. */
+export type { ThinkingLevel };
+
 /**
  * One part of a turn: text, bytes sent inline (base64), or a file uploaded through the Files API.
  */
@@ -15,19 +20,6 @@ export type Part =
   | { text?: never; fileData: { mimeType: string; fileUri: string } }
   | ModelPart;
 
-/**
- * A part of a model turn kept as Gemini sent it, to be sent back whole: text with its
- * `thoughtSignature`, or a server-side tool's `toolCall` / `toolResponse` (Google Search).
- */
-export interface ModelPart {
-  /** The text, when the part has any (a signature may ride on an empty one). */
-  text?: string;
-  /** Gemini 3's signature of the thinking behind this part. */
-  thoughtSignature?: string;
-  /** Any other field, such as `toolCall` or `toolResponse`, exactly as received. */
-  [field: string]: unknown;
-}
-
 /** The sources Google Search gave an answer (`groundingMetadata`). */
 export interface Grounding {
   /** The web pages the answer rests on, in Gemini's order, without repeats. */
@@ -37,8 +29,25 @@ export interface Grounding {
 }
 
 /**
- * One turn of Gemini `contents`, text only. Ours rather than the SDK's type, so that swapping the
- * SDK changes no caller.
+ * A part of a model turn exactly as Gemini sent it, kept whole so that it goes back as received
+ * (Google's contract for 3.x models): text with its `thoughtSignature`, a signature on a part of
+ * its own whose text is empty, and whatever else a turn may hold (`toolCall`, `toolResponse`,
+ * `functionCall` parts, each with its signature). Only `text` and `thought` are read here.
+ */
+export interface ModelPart {
+  /** The part's text, when it has some; may be empty on a part that only carries a signature. */
+  text?: string;
+  /** True on a thought-summary part, which is not part of the answer. */
+  thought?: boolean;
+  /** The opaque signature of the model's thinking, sent back as received. */
+  thoughtSignature?: string;
+  /** Any other field Gemini sent, kept as it came. */
+  [field: string]: unknown;
+}
+
+/**
+ * One turn of Gemini `contents`. Ours rather than the SDK's type, so that swapping the SDK changes
+ * no caller.
  */
 export interface Content {
   /** Who spoke: "user", or "model" for the bot's own turns (a string, as the API takes it). */
@@ -63,7 +72,7 @@ export interface Usage {
 export interface GenerateRequest {
   /** The API key to call with; never log it. */
   apiKey: string;
-  /** The Gemini model name, such as `gemini-2.5-flash`. */
+  /** The Gemini model name, such as `gemini-3.5-flash-lite`. */
   model: string;
   /** The conversation to answer, oldest turn first. */
   contents: Content[];
@@ -71,8 +80,11 @@ export interface GenerateRequest {
   systemInstruction?: string;
   /** A `cachedContents/...` name holding the system instruction. */
   cachedContent?: string;
-  /** 0 turns thinking off where the model allows it; -1 lets the model decide. */
-  thinkingBudget?: number;
+  /**
+   * Sent as `thinkingConfig.thinkingLevel`; left out, the model's own default. Never a budget:
+   * 3.x models refuse one beside a level, and 3.5 Flash-Lite refuses `thinkingBudget: 0`.
+   */
+  thinkingLevel?: ThinkingLevel;
   /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
   /**
@@ -93,15 +105,16 @@ export interface GenerateRequest {
 export interface GenerateResult {
   /** The whole answer, thought-summary parts left out. */
   text: string;
+  /**
+   * The model's turn as Gemini sent it, to send back in later requests: the stream's parts in
+   * order, signatures included (adjacent plain text chunks joined, as the SDK joins them).
+   * Undefined from a client that does not keep them; the turn then goes back as its text.
+   */
+  parts?: ModelPart[];
   /** What the call cost in tokens. */
   usage: Usage;
   /** Why the model stopped (`STOP`, `MAX_TOKENS`, …), when the stream said. */
   finishReason: string | undefined;
-  /**
-   * The model turn's parts as received, when they hold more than plain text (a signature, a
-   * tool's call or response): adjacent plain text chunks joined, everything else kept whole.
-   */
-  parts?: ModelPart[];
   /** The answer's Google Search sources and queries, when it was grounded. */
   grounding?: Grounding;
 }

@@ -15,6 +15,7 @@ import {
   ModelNotFoundError,
   ModelWatch,
 } from "./gemini_models.ts";
+import { ThinkingFallback } from "./gemini_thinking.ts";
 import type { Logger } from "./log.ts";
 import type { GeminiTracing } from "./tracing.ts";
 
@@ -24,7 +25,10 @@ export type GeminiSetupConfig = Pick<Config, "geminiApiUrl" | "geminiModel" | "a
 /** The keys as the pool has them, by id. */
 export type KeyList = () => readonly { keyId: string; key: string }[];
 
-/** The client the broker calls: the SDK, with large files uploaded first, traced per request. */
+/**
+ * The client the broker calls: the SDK, with large files uploaded first, traced per request, and
+ * a thinking level the model refuses learned once (WARN) and left out from then on.
+ */
 export function geminiClient(
   config: GeminiSetupConfig,
   tracing: GeminiTracing,
@@ -33,7 +37,14 @@ export function geminiClient(
   // Tracing outside the uploads: it follows a request by its contents, which uploads replace.
   return tracing.wrap(
     withFileUploads(
-      new SdkGeminiClient({ baseUrl: config.geminiApiUrl }),
+      new ThinkingFallback(new SdkGeminiClient({ baseUrl: config.geminiApiUrl }), {
+        onLearned: (model, level, why) =>
+          logger.warn(
+            "Gemini model {model} refuses thinking level {level}; its calls go without one " +
+              "from now on (set GEMINI_THINKING to a level it takes): {why}",
+            { model, level, why },
+          ),
+      }),
       new SdkFileStore({ baseUrl: config.geminiApiUrl }),
       {
         inlineMaxBytes: config.attachments.inlineMaxBytes,

@@ -11,9 +11,10 @@ import {
   type GenerateRequest,
   SdkGeminiClient,
 } from "./gemini.ts";
+import { fakeSignature } from "../tests/fakes/fake_gemini.ts";
 
 const KEY = "test-key";
-const MODEL = "gemini-2.5-flash";
+const MODEL = "gemini-3.5-flash-lite";
 const CONTENTS = [{ role: "user", parts: [{ text: "민수: 안녕?" }] }];
 
 /** A request for KEY and MODEL with CONTENTS, plus `more`. */
@@ -39,27 +40,67 @@ async function withFake(
   }
 }
 
-Deno.test("streams text, reports usage, and sends the thinking budget through the SDK", async () => {
+Deno.test("streams text, reports usage, and sends the thinking level (never a budget) through the SDK", async () => {
   await withFake(async (fake, client) => {
     fake.reply("안녕, 나 소예야.");
     const seen: string[] = [];
     const result = await client.generate(
-      request({ systemInstruction: "persona", thinkingBudget: 0, onText: (t) => seen.push(t) }),
+      request({
+        systemInstruction: "persona",
+        thinkingLevel: "minimal",
+        onText: (t) => seen.push(t),
+      }),
     );
     assert.equal(result.text, "안녕, 나 소예야.");
     assert.equal(seen.at(-1), "안녕, 나 소예야.");
     assert.ok(seen.length > 1, "streamed in several chunks");
-    assert.equal(result.usage.thinkingTokens, 0);
+    assert.equal(result.usage.thinkingTokens, 0, "minimal: no thoughtsTokenCount");
     const body = fake.requests[0].body;
-    assert.deepEqual(body.generationConfig.thinkingConfig, { thinkingBudget: 0 });
+    assert.deepEqual(body.generationConfig.thinkingConfig, { thinkingLevel: "minimal" });
     assert.deepEqual(body.systemInstruction.parts, [{ text: "persona" }]);
 
     fake.reply("응.");
-    const thinking = await client.generate(request({ thinkingBudget: 512 }));
+    const thinking = await client.generate(request({ thinkingLevel: "medium" }));
     assert.deepEqual(fake.requests[1].body.generationConfig.thinkingConfig, {
-      thinkingBudget: 512,
+      thinkingLevel: "medium",
     });
     assert.equal(thinking.usage.thinkingTokens, 200); // the fake's thoughtsTokenCount
+
+    fake.reply("음.");
+    await client.generate(request());
+    assert.equal(fake.requests[2].body.generationConfig.thinkingConfig, undefined, "unset: none");
+  });
+});
+
+Deno.test("the model turn keeps its parts from the stream's chunks, the signature on its own empty part", async () => {
+  await withFake(async (fake, client) => {
+    fake.reply("안녕, 나 소예야.");
+    const result = await client.generate(request());
+    assert.equal(result.text, "안녕, 나 소예야.", "the empty last part is not the answer");
+    const signature = fakeSignature(`fake-0`);
+    assert.deepEqual(result.parts, [
+      { text: "안녕, 나 소예야." },
+      { text: "", thoughtSignature: signature },
+    ]);
+  });
+});
+
+Deno.test("a recorded 3.x stream: text, then the signature on an empty part; a blocked prompt rejects", async () => {
+  await withFake(async (fake, client) => {
+    fake.replay("gemini-3/vercel-ai/stream-3-flash-preview-signature-on-empty-part.txt");
+    const result = await client.generate(request());
+    assert.equal(result.text, "4");
+    assert.equal(result.parts?.length, 2);
+    assert.equal(result.parts?.[1].text, "");
+    assert.match(String(result.parts?.[1].thoughtSignature), /^[A-Za-z0-9+/=]{20,}$/);
+    assert.equal(result.finishReason, "STOP");
+
+    fake.replay("gemini-3/vercel-ai/stream-3.7-flash-prompt-blocked.txt");
+    await assert.rejects(
+      client.generate(request()),
+      (error: unknown) =>
+        error instanceof GeminiBlockedError && error.reason === "PROHIBITED_CONTENT",
+    );
   });
 });
 
@@ -171,20 +212,20 @@ Deno.test("a 429 arrives as the SDK's error with status and details", async () =
 
 Deno.test("the persona cache: created with a TTL, then used without a system instruction", async () => {
   await withFake(async (fake, client) => {
-    const persona = "소예 설정. ".repeat(400);
+    const persona = "소예 설정. ".repeat(1200);
     const cache = await client.cacheSystemInstruction({
       apiKey: KEY,
-      model: MODEL,
+      model: "gemini-3.8-flash",
       systemInstruction: persona,
       ttlSeconds: 3600,
     });
     assert.match(cache.name, /^cachedContents\//);
-    assert.ok(cache.tokens >= 1024);
+    assert.ok(cache.tokens >= 4096, "3.8 Flash's minimum");
     assert.ok(Math.abs(cache.expiresAt - Date.now() - 3_600_000) < 60_000);
     assert.equal(fake.requests[0].body.ttl, "3600s");
     fake.reply("응.");
     const result = await client.generate(
-      request({ systemInstruction: persona, cachedContent: cache.name }),
+      request({ model: "gemini-3.8-flash", systemInstruction: persona, cachedContent: cache.name }),
     );
     assert.equal(fake.requests[1].body.systemInstruction, undefined);
     assert.equal(fake.requests[1].body.cachedContent, cache.name);
@@ -237,11 +278,11 @@ Deno.test("with googleSearch the request carries the tool, and the answer its pa
     assert.ok(result.parts?.[0].toolCall, "the search call, as received");
     assert.equal(result.grounding?.sources.length, 5);
     assert.equal(result.grounding?.queries.length, 2);
-    // Without the flag, no tool and no parts for plain text.
+    // Without the flag, no tool, no search parts and no sources.
     const plain = await client.generate(request());
     const last = fake.requests.filter((r) => r.action === "streamGenerateContent").at(-1)!;
     assert.equal(last.body.tools, undefined);
-    assert.equal(plain.parts, undefined);
+    assert.ok(!plain.parts?.some((p) => p.toolCall || p.toolResponse));
     assert.equal(plain.grounding, undefined);
   });
 });

@@ -16,25 +16,6 @@ import { MEMORY_ACK, MEMORY_PREAMBLE } from "./prompts.ts";
 /** Re-exported: the window hands Gemini's own `contents` type to the session actors. */
 export type { Content, ModelPart };
 
-/**
- * What a turn hands back to be recorded: the text the user saw, alone, or with the model turn's
- * parts as received when the user saw the whole answer (so the next turn sends them back whole).
- */
-export type Shown = string | { text: string; parts: ModelPart[] };
-
-/**
- * The text of a {@link Shown}.
- *
- * @example
- * ```ts
- * import { strictEqual } from "node:assert/strict";
- * strictEqual(shownText({ text: "안녕", parts: [{ text: "안녕", thoughtSignature: "s" }] }), "안녕");
- * ```
- */
-export function shownText(shown: Shown): string {
-  return typeof shown === "string" ? shown : shown.text;
-}
-
 /** One side of a conversation. */
 export interface Turn {
   /** Who spoke: the user, or the bot's model. */
@@ -50,9 +31,9 @@ export interface Exchange {
   /** The answer the user was shown. */
   model: string;
   /**
-   * The model turn's parts as Gemini sent them (a grounded answer's search calls, thought
-   * signatures), sent instead of `model` so the model gets its own turn back whole; absent when
-   * the text alone is the turn.
+   * The model's turn as Gemini sent it (thought signatures included, and whatever parts a later
+   * feature adds, such as search tool calls), sent back in place of `model` in later prompts;
+   * absent when the user saw less than the whole answer, and on exchanges stored before it.
    */
   modelParts?: ModelPart[];
   /** Epoch ms when the exchange completed. */
@@ -62,33 +43,6 @@ export interface Exchange {
    * again after a host crash is kept once, while two identical exchanges are both kept.
    */
   id?: string;
-}
-
-/**
- * Stored model parts (an array, or its JSON as SQLite keeps it), or undefined for none or a
- * damaged value: the exchange's text then stands alone.
- *
- * @example
- * ```ts
- * import { deepStrictEqual, strictEqual } from "node:assert/strict";
- * deepStrictEqual(storedModelParts('[{"text":"a","thoughtSignature":"s"}]'), [
- *   { text: "a", thoughtSignature: "s" },
- * ]);
- * strictEqual(storedModelParts("{oops"), undefined);
- * ```
- */
-export function storedModelParts(value: unknown): ModelPart[] | undefined {
-  let parts = value;
-  if (typeof value === "string") {
-    try {
-      parts = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  const isParts = Array.isArray(parts) && parts.length > 0 &&
-    parts.every((p) => typeof p === "object" && p !== null && !Array.isArray(p));
-  return isParts ? parts as ModelPart[] : undefined;
 }
 
 /** The most exchanges a window holds, unless configured otherwise: the one source of "20". */
@@ -256,22 +210,21 @@ export class HistoryWindow {
    * since Gemini rejects empty text parts and expects the roles to alternate.
    */
   toContents(next?: string): Content[] {
-    const turns: Turn[] = [];
+    const contents: Content[] = [];
+    const say = (role: Turn["role"], text: string) => contents.push({ role, parts: [{ text }] });
     if (this.#memory.trim() !== "") {
-      turns.push(
-        { role: "user", text: `${MEMORY_PREAMBLE}\n${this.#memory}` },
-        { role: "model", text: MEMORY_ACK },
-      );
+      say("user", `${MEMORY_PREAMBLE}\n${this.#memory}`);
+      say("model", MEMORY_ACK);
     }
-    const contents: Content[] = turns.map(({ role, text }) => ({ role, parts: [{ text }] }));
     for (const { user, model, modelParts } of this.#exchanges) {
       if (user.trim() === "" || model.trim() === "") continue;
-      contents.push(
-        { role: "user", parts: [{ text: user }] },
-        { role: "model", parts: modelParts ? structuredClone(modelParts) : [{ text: model }] },
-      );
+      say("user", user);
+      // The model's turn goes back as Gemini sent it, signatures included (Google's contract).
+      if (modelParts?.length) {
+        contents.push({ role: "model", parts: modelParts.map((p) => ({ ...p })) });
+      } else say("model", model);
     }
-    if (next !== undefined) contents.push({ role: "user", parts: [{ text: next }] });
+    if (next !== undefined) say("user", next);
     return contents;
   }
 
@@ -282,6 +235,37 @@ export class HistoryWindow {
   #capPending(): void {
     while (this.#pending.length > this.maxPending) this.#pending.splice(0, this.dropBlock);
   }
+}
+
+/**
+ * A stored model turn's parts, or undefined when there are none or they cannot be read (the turn
+ * then goes back as its text, as an older row's does).
+ *
+ * @example
+ * ```ts
+ * import { modelPartsFrom } from "./history_window.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(modelPartsFrom('[{"text":"hi","thoughtSignature":"c2ln"}]'), [
+ *   { text: "hi", thoughtSignature: "c2ln" },
+ * ]);
+ * assert.equal(modelPartsFrom(null), undefined);
+ * assert.equal(modelPartsFrom("not json"), undefined);
+ * ```
+ */
+export function modelPartsFrom(json: unknown): ModelPart[] | undefined {
+  if (typeof json === "string") {
+    try {
+      return modelPartsFrom(JSON.parse(json));
+    } catch {
+      return undefined;
+    }
+  }
+  if (!Array.isArray(json) || json.length === 0) return undefined;
+  const parts = json.filter((part) =>
+    typeof part === "object" && part !== null && !Array.isArray(part)
+  );
+  return parts.length === json.length ? parts as ModelPart[] : undefined;
 }
 
 /**

@@ -212,3 +212,15 @@ Deno.test("HistoryWindow.toContents() sends a model turn's stored parts whole, i
     "서울이야.",
   );
 });
+
+Deno.test("a model turn goes back as its parts when it has them, signatures included; else as its text", () => {
+  const parts = [{ text: "응 안녕" }, { text: "", thoughtSignature: "c2lnbmF0dXJl" }];
+  const history = new HistoryWindow([
+    { user: "민수: 옛날", model: "옛날 대답", at: 1 },
+    { user: "민수: 안녕", model: "응 안녕", at: 2, modelParts: parts },
+  ]);
+  const contents = history.toContents("민수: 또");
+  deepStrictEqual(contents[1], { role: "model", parts: [{ text: "옛날 대답" }] });
+  deepStrictEqual(contents[3], { role: "model", parts });
+  deepStrictEqual(contents.at(-1), { role: "user", parts: [{ text: "민수: 또" }] });
+});

@@ -28,10 +28,8 @@ export interface FoldRequest {
   systemInstruction: string;
   /** One user turn: the old memory and the exchanges to fold. */
   contents: Content[];
-  /** Bounds the new memory's length. */
+  /** Bounds the new memory's length (the broker sends the lowest thinking level with it). */
   maxOutputTokens: number;
-  /** No thinking: on 2.5 models thoughts count against `maxOutputTokens` and cost output. */
-  thinkingBudget: 0;
 }
 
 /**
@@ -57,7 +55,6 @@ export function foldRequest(memory: string, exchanges: readonly Exchange[]): Fol
     systemInstruction: FOLD_INSTRUCTION,
     contents: [{ role: "user", parts: [{ text }] }],
     maxOutputTokens: MEMORY_MAX_TOKENS,
-    thinkingBudget: 0,
   };
 }
 

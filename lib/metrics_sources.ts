@@ -36,6 +36,7 @@ export type BrokerFigures = Pick<
   | "cachesLive"
   | "groundedCalls"
   | "searchQueries"
+  | "unusualFinishes"
 >;
 
 /** A key's state as the metrics and the page read it (never the key itself). */

@@ -53,10 +53,10 @@ export type PersonaCacheContext = Pick<
  * };
  * const cache = new PersonaCache({
  *   client,
- *   model: "gemini-2.5-flash",
+ *   model: "gemini-3.8-flash",
  *   systemInstruction: "persona",
  *   clock: new ManualClock(0),
- *   settings: brokerSettings({}),
+ *   settings: brokerSettings({ model: "gemini-3.8-flash" }),
  *   stats: emptyBrokerStats(),
  * });
  * cache.start("key1", "secret", 0);
@@ -94,6 +94,12 @@ export class PersonaCache {
     if (entry?.state === "pending" || entry?.state === "refused") return;
     if (entry?.state === "failed" && entry.until > now) return;
     if (entry?.state === "ready" && entry.expiresAt - now > CACHE_REFRESH_MARGIN_MS) return;
+    const tooSmall = this.#belowModelMinimum();
+    if (tooSmall !== undefined) {
+      this.#entries.set(keyId, { state: "refused" });
+      this.#tellFallback(keyId, tooSmall);
+      return;
+    }
     const old = entry?.state === "ready" ? entry : undefined;
     this.#entries.set(keyId, { state: "pending", name: old?.name, expiresAt: old?.expiresAt });
     const { client, model, systemInstruction, settings, clock, stats } = this.#context;
@@ -126,12 +132,32 @@ export class PersonaCache {
           keyId,
           final ? { state: "refused" } : { state: "failed", until: clock.now() + CACHE_RETRY_MS },
         );
-        if (!this.#fallbackLogged) {
-          this.#fallbackLogged = true;
-          this.#context.onEvent?.({ type: "cache_fallback", keyId, why });
-        }
+        this.#tellFallback(keyId, why);
       },
     );
+  }
+
+  /**
+   * Why the model will not cache this persona, by the model table, without asking the server:
+   * it lists no minimum (Flash-Lite; not to be counted on), or the persona, once measured, is
+   * under it (4,096 tokens on 3.5–3.8 Flash). Undefined when a cache is worth trying.
+   */
+  #belowModelMinimum(): string | undefined {
+    const { settings, stats } = this.#context;
+    const minimum = settings.cacheMinTokens;
+    if (minimum === undefined) return "the model lists no cache minimum: no persona cache";
+    const tokens = stats.personaTokens;
+    if (tokens !== undefined && tokens < minimum) {
+      return `the persona's ${tokens} tokens are under the model's cache minimum of ${minimum}`;
+    }
+    return undefined;
+  }
+
+  /** Tells of the first fallback to plain calls, once. */
+  #tellFallback(keyId: string, why: string): void {
+    if (this.#fallbackLogged) return;
+    this.#fallbackLogged = true;
+    this.#context.onEvent?.({ type: "cache_fallback", keyId, why });
   }
 
   /** The server refused the key's cache on a call: forget it, or refuse it for good. */

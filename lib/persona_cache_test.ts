@@ -9,7 +9,7 @@ import { CACHE_REFRESH_MARGIN_MS, CACHE_RETRY_MS, PersonaCache } from "./persona
 const HOUR = 3_600_000;
 
 /** A cache whose client answers each create with the next of `answers`. */
-function setup(answers: (() => Promise<CachedPrompt>)[]) {
+function setup(answers: (() => Promise<CachedPrompt>)[], model = "gemini-3.8-flash") {
   const clock = new ManualClock(0);
   const stats = emptyBrokerStats();
   const events: BrokerEvent[] = [];
@@ -20,10 +20,10 @@ function setup(answers: (() => Promise<CachedPrompt>)[]) {
       countTokens: () => Promise.resolve(0),
       cacheSystemInstruction: () => answers[creates++](),
     },
-    model: "gemini-2.5-flash",
+    model,
     systemInstruction: "persona",
     clock,
-    settings: brokerSettings({}),
+    settings: brokerSettings({ model }),
     stats,
     onEvent: (event) => events.push(event),
   });
@@ -31,7 +31,7 @@ function setup(answers: (() => Promise<CachedPrompt>)[]) {
 }
 
 const made = (name: string) => () =>
-  Promise.resolve({ name, expiresAt: Date.now() + HOUR, tokens: 1500 });
+  Promise.resolve({ name, expiresAt: Date.now() + HOUR, tokens: 5000 });
 const refused = (status: number, message: string) => () =>
   Promise.reject(Object.assign(new Error(message), { status }));
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -42,8 +42,8 @@ Deno.test("a cache is made in the background, serves its name, and is refreshed 
   await settle();
   assert.equal(cache.nameFor("key1", "k", 0), "c/1");
   assert.equal(stats.cachesLive, 1);
-  assert.equal(stats.personaTokens, 1500);
-  assert.deepEqual(events, [{ type: "cache_created", keyId: "key1", tokens: 1500 }]);
+  assert.equal(stats.personaTokens, 5000);
+  assert.deepEqual(events, [{ type: "cache_created", keyId: "key1", tokens: 5000 }]);
   assert.equal(creates(), 1, "fresh: not asked again");
   await clock.tick(HOUR - CACHE_REFRESH_MARGIN_MS + 1);
   assert.equal(cache.nameFor("key1", "k", clock.now()), "c/1", "the old one serves meanwhile");
@@ -88,4 +88,18 @@ Deno.test("a dropped cache is forgotten (or refused), and a stopped cache makes 
   cache.start("key9", "k9", 0);
   assert.equal(cache.nameFor("key1", "k", 0), undefined);
   assert.equal(creates(), 2);
+});
+
+Deno.test("no cache is asked for on a model that lists no minimum (Flash-Lite), nor for a persona under it", async () => {
+  const lite = setup([made("c/1")], "gemini-3.5-flash-lite");
+  assert.equal(lite.cache.nameFor("key1", "k", 0), undefined);
+  await settle();
+  assert.equal(lite.creates(), 0, "Flash-Lite: caching is not counted on");
+  assert.equal(lite.events[0]?.type, "cache_fallback");
+  const flash = setup([made("c/1")], "gemini-3.8-flash");
+  flash.stats.personaTokens = 4095;
+  assert.equal(flash.cache.nameFor("key1", "k", 0), undefined);
+  await settle();
+  assert.equal(flash.creates(), 0, "under 3.8 Flash's 4,096 tokens");
+  assert.match(String((flash.events[0] as { why?: string }).why), /4095 tokens.*4096/);
 });

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Exchange, storedModelParts } from "./history_window.ts";
+import { type Exchange, modelPartsFrom } from "./history_window.ts";
 import {
   connectRedis,
   isRedisOutage,
@@ -138,7 +138,7 @@ export class RedisStore implements SessionStore {
     const { window, memory } = channelKeys(channelId);
     const stored: Exchange = { user: exchange.user, model: exchange.model, at: exchange.at };
     if (exchange.id !== undefined) stored.id = exchange.id;
-    if (exchange.modelParts) stored.modelParts = exchange.modelParts;
+    if (exchange.modelParts?.length) stored.modelParts = exchange.modelParts;
     const field = exchange.id === undefined ? "" : turnField(channelId, exchange.id);
     return this.#call(async () => {
       await this.#redis.soyeAppend(
@@ -239,7 +239,8 @@ function parseExchange(item: string): Exchange[] {
     if (typeof value?.user !== "string" || typeof value?.model !== "string") return [];
     const exchange: Exchange = { user: value.user, model: value.model, at: Number(value.at) || 0 };
     if (typeof value.id === "string") exchange.id = value.id;
-    const parts = storedModelParts(value.modelParts);
+    // Items written before signatures were kept have none: they go back as their text.
+    const parts = modelPartsFrom(value.modelParts);
     if (parts) exchange.modelParts = parts;
     return [exchange];
   } catch {

@@ -152,3 +152,24 @@ redisTest("RedisStore keeps a model turn's parts as received", async (s) => {
   ]);
   await store.close();
 });
+redisTest(
+  "RedisStore keeps a model turn's parts, signatures included, and reads items stored before them",
+  async (s) => {
+    const store = await RedisStore.connect(config(s));
+    const redis = connectRedis(s.url());
+    try {
+      await whenReady(redis, 5000);
+      // An item as the store wrote it before parts were kept.
+      await redis.rpush("soyebot:{5}:window", JSON.stringify({ user: "옛날", model: "응", at: 1 }));
+      const parts = [{ text: "지금" }, { text: "", thoughtSignature: "c2lnbmF0dXJl" }];
+      await store.append("5", { user: "지금?", model: "지금", at: 2, modelParts: parts }, 20);
+      assert.deepEqual(await store.load("5"), [
+        { user: "옛날", model: "응", at: 1 },
+        { user: "지금?", model: "지금", at: 2, modelParts: parts },
+      ]);
+    } finally {
+      redis.disconnect();
+      await store.close();
+    }
+  },
+);

@@ -217,6 +217,13 @@ export function registerScrapedMetrics(
     ],
   );
   counterFrom(
+    "soyebot_gemini_unusual_finishes_total",
+    "Gemini answers that ended with a finish reason neither plain nor a block, by reason " +
+      "(MALFORMED_RESPONSE, MISSING_THOUGHT_SIGNATURE, …).",
+    ["reason"],
+    () => Object.entries(stats()?.unusualFinishes ?? {}).map(([reason, n]) => [{ reason }, n]),
+  );
+  counterFrom(
     "soyebot_gemini_tokens_total",
     "Gemini tokens, by kind: input (cached included), output, cached and thinking.",
     ["kind"],

@@ -5,10 +5,20 @@
  *
  * @module
  */
-import type { Content, Exchange, Shown } from "./history_window.ts";
+import type { Content, Exchange, ModelPart } from "./history_window.ts";
 
-/** Re-exported: what a lease commits. */
-export type { Shown };
+/**
+ * What a committed turn records: the text the user saw, or that text with the answer's parts as
+ * Gemini sent them (signatures included) when the user saw the whole answer; `undefined` records
+ * nothing.
+ */
+export type Shown = string | { text: string; parts: ModelPart[] } | undefined;
+
+/** The text of what was shown, and the model's parts when there are some. */
+export function shownParts(shown: Shown): { text: string | undefined; parts?: ModelPart[] } {
+  if (typeof shown === "object") return { text: shown.text, parts: shown.parts };
+  return { text: shown };
+}
 
 /** Why a channel's session could not do what was asked. */
 export type SessionError =
@@ -25,9 +35,11 @@ export interface Lease {
   readonly contents: Content[];
   /**
    * Ends the turn: records `shown` (the text the user saw) as the exchange, or nothing when
-   * `undefined`. Resolves once it is recorded; never rejects.
+   * `undefined`; `parts`, the answer as Gemini sent it, go with it when the user saw all of it,
+   * so the model's turn goes back to Gemini as received. Resolves once it is recorded; never
+   * rejects.
    */
-  commit(shown: Shown | undefined): Promise<CommitResult>;
+  commit(shown: string | undefined, parts?: ModelPart[]): Promise<CommitResult>;
 }
 
 /** How a turn began. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { type Exchange, storedModelParts } from "./history_window.ts";
+import { type Exchange, modelPartsFrom } from "./history_window.ts";
 import { inTransaction, prepareDatabase, schemaVersion } from "./store_migrations.ts";
 import type { SessionStore, UnansweredTurn, WriteOutcome } from "./store_port.ts";
 
@@ -56,8 +56,7 @@ export class SqliteStore implements SessionStore {
   private constructor(db: DatabaseSync) {
     this.#db = db;
     this.#select = db.prepare(
-      `SELECT user, model, at, command_id, model_parts FROM exchanges WHERE channel_id = ?
-       ORDER BY seq`,
+      "SELECT user, model, at, command_id, model_parts FROM exchanges WHERE channel_id = ? ORDER BY seq",
     );
     this.#insert = db.prepare(
       `INSERT INTO exchanges (channel_id, seq, user, model, at, command_id, model_parts)
@@ -107,10 +106,9 @@ export class SqliteStore implements SessionStore {
     return settled(() => {
       const rows = this.#select.all(channelId) as unknown as Row[];
       return rows.map(({ user, model, at, command_id, model_parts }) => {
-        const exchange: Exchange = command_id === null
-          ? { user, model, at }
-          : { user, model, at, id: command_id };
-        const parts = storedModelParts(model_parts);
+        const exchange: Exchange = { user, model, at };
+        if (command_id !== null) exchange.id = command_id;
+        const parts = modelPartsFrom(model_parts);
         if (parts) exchange.modelParts = parts;
         return exchange;
       });
@@ -127,7 +125,7 @@ export class SqliteStore implements SessionStore {
           exchange.model,
           Math.round(exchange.at),
           exchange.id ?? null,
-          exchange.modelParts ? JSON.stringify(exchange.modelParts) : null,
+          exchange.modelParts?.length ? JSON.stringify(exchange.modelParts) : null,
         );
         this.#trim.run(channelId, keep);
         if (exchange.id !== undefined) this.#endTurn.run(channelId, exchange.id);

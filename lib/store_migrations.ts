@@ -63,11 +63,12 @@ const MIGRATIONS: readonly string[] = [
      mode       TEXT    NOT NULL CHECK (mode IN ('always')),
      updated_at INTEGER NOT NULL
    ) STRICT;`,
-  // A model turn's parts as Gemini sent them (JSON), where they hold more than its text: a
-  // grounded answer's Google Search calls and responses and thought signatures, sent back whole.
-  // And a server's Google Search switch (/settings search), off unless an admin turns it on.
-  `ALTER TABLE exchanges ADD COLUMN model_parts TEXT;
-   ALTER TABLE guild_settings ADD COLUMN search INTEGER NOT NULL DEFAULT 0;`,
+  // The model's turn as Gemini sent it (JSON of its parts: thought signatures, and any other part
+  // such as a search tool call), sent back as received. NULL on older rows and when the user saw
+  // less than the whole answer: those go back as their text.
+  `ALTER TABLE exchanges ADD COLUMN model_parts TEXT`,
+  // A server's Google Search switch (/settings search): off unless an admin turns it on.
+  `ALTER TABLE guild_settings ADD COLUMN search INTEGER NOT NULL DEFAULT 0`,
 ];
 
 /** The schema version a database is at once migrated: how many migrations there are. */

@@ -247,3 +247,29 @@ Deno.test("SqliteStore keeps a model turn's parts as received, and a damaged val
   ]);
   await store.close();
 });
+
+Deno.test("SqliteStore keeps a model turn's parts, signatures included, and reads rows stored before them", async () => {
+  await withDatabaseFile(async (path) => {
+    // A database of the schema before parts (the column dropped again; the search switch's
+    // migration came after it), holding an older exchange.
+    const old = SqliteStore.open(path);
+    await old.append("1", { user: "민수: 옛날", model: "옛날 대답", at: 1, id: "m1" }, 20);
+    await old.close();
+    const before = new DatabaseSync(path);
+    before.exec(`ALTER TABLE exchanges DROP COLUMN model_parts;
+      ALTER TABLE guild_settings DROP COLUMN search;
+      PRAGMA user_version = ${SCHEMA_VERSION - 2};`);
+    before.close();
+    const store = SqliteStore.open(path);
+    assert.equal(store.schemaVersion, SCHEMA_VERSION);
+    const parts = [{ text: "새 대답" }, { text: "", thoughtSignature: "c2lnbmF0dXJl" }];
+    await store.append("1", { user: "민수: 지금", model: "새 대답", at: 2, modelParts: parts }, 20);
+    await store.close();
+    const again = SqliteStore.open(path);
+    assert.deepEqual(await again.load("1"), [
+      { user: "민수: 옛날", model: "옛날 대답", at: 1, id: "m1" },
+      { user: "민수: 지금", model: "새 대답", at: 2, modelParts: parts },
+    ]);
+    await again.close();
+  });
+});

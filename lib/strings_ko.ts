@@ -7,6 +7,7 @@
 import type { AttachmentProblem } from "./attachments.ts";
 import type { BrokerResult } from "./broker_port.ts";
 import type { SessionError } from "./sessions_port.ts";
+import { BLOCK_REASONS, isUnusualFinish } from "./gemini_errors.ts";
 
 /** Re-exported because {@link failureText} and {@link deliveryFailureText} read them. */
 export type { BrokerResult, SessionError };
@@ -41,6 +42,12 @@ export const text = {
   cutByLength: "_(너무 길어져서 여기까지만 말할게)_",
   /** Under an answer Gemini's filters stopped partway. */
   cutByFilter: "_(여기부터는 말할 수 없게 막혔어)_",
+  /**
+   * Gemini ended the answer for a reason of its own (`MALFORMED_RESPONSE`,
+   * `MISSING_THOUGHT_SIGNATURE`, …): alone when nothing came, under the text when some did.
+   */
+  modelFault: "음, 대답을 만들다가 꼬였어. 한 번만 다시 말해줄래?",
+  cutByFault: "_(대답을 만들다가 꼬여서 여기까지만 했어)_",
   unavailable: "지금 머리가 좀 안 돌아가. 잠깐 뒤에 다시 말 걸어줘.",
   rejected: "지금은 대답을 못 만들어. 관리자한테 설정 좀 봐달라고 해줘.",
   /** The configured Gemini model is gone (404): retired or misspelt; the log lists the others. */
@@ -273,9 +280,25 @@ export function cutShortText(finishReason: string | undefined): string | undefin
     case "MAX_TOKENS":
       return text.cutByLength;
     default:
-      // SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII, OTHER, …: the filters stopped it.
-      return text.cutByFilter;
+      // SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII, …: the filters stopped it. Any
+      // other (MALFORMED_RESPONSE, MISSING_THOUGHT_SIGNATURE, OTHER, …): the model went wrong.
+      return BLOCK_REASONS.has(finishReason) ? text.cutByFilter : text.cutByFault;
   }
+}
+
+/**
+ * What a user is told when an answer came with no text: the model went wrong when it ended for
+ * an unusual reason (`MALFORMED_RESPONSE`, …), else it had nothing to say.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(emptyAnswerText("MISSING_THOUGHT_SIGNATURE"), text.modelFault);
+ * strictEqual(emptyAnswerText("STOP"), text.emptyAnswer);
+ * ```
+ */
+export function emptyAnswerText(finishReason: string | undefined): string {
+  return isUnusualFinish(finishReason) ? text.modelFault : text.emptyAnswer;
 }
 
 /**
@@ -334,4 +357,11 @@ export const attachmentText = {
     `[${author}의 메시지에 답장: "${quote}"${notes ? ` ${notes}` : ""}]`,
   /** Model-facing: the whole text of a long message replied to, for this turn only. */
   replyFull: (author: string) => `[답장한 ${author}의 메시지 전문]`,
+  /** Stored in the window: a forwarded message (no author: Discord's snapshot has none). */
+  forwardQuote: (quote: string, notes: string) =>
+    `[전달한 메시지: "${quote}"${notes ? ` ${notes}` : ""}]`,
+  /** Model-facing: the whole text of a long forwarded message, for this turn only. */
+  forwardFull: "[전달한 메시지 전문]",
+  /** A file whose link Discord no longer serves, even after the message was read again. */
+  expired: (name: string) => `\`${name}\` 파일 링크가 만료돼서 못 받아왔어. 파일을 다시 올려줄래?`,
 } as const;

@@ -3,7 +3,7 @@
  * Discord (REST + gateway, every request held against Discord's OpenAPI spec) and the fake Gemini.
  */
 import assert from "node:assert/strict";
-import { turns, until, World } from "./harness.ts";
+import { GEMINI_KEY, turns, until, World } from "./harness.ts";
 
 const CHANNEL = "1200000000000000001";
 const GUILD = "1300000000000000001";
@@ -101,7 +101,7 @@ Deno.test("a key Gemini refuses is reported at start by its id, never by its val
   try {
     const bot = await world.startBot({
       GEMINI_API_KEY: "",
-      GEMINI_API_KEYS: `${badKey},test-key-0123456789`,
+      GEMINI_API_KEYS: `${badKey},${GEMINI_KEY}`,
     });
     await bot.waitForOutput(/Gemini key failed its start-up check/);
     const line = bot.output.split("\n").find((l) => l.includes("failed its start-up check"))!;

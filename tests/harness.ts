@@ -15,7 +15,8 @@ import {
 export const ROOT = new URL("../", import.meta.url).pathname;
 
 /** The API key the fake Gemini accepts by default. */
-export const GEMINI_KEY = "test-key-0123456789";
+// A key of the kind Google issues since September 2026 (`AQ.`), as every end-to-end test uses.
+export const GEMINI_KEY = "AQ.Ab8RN6test-key-0123456789";
 
 /** A bot process and what it printed. */
 export class BotProcess {

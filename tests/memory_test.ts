@@ -101,8 +101,9 @@ async function storedMemory(world: World, check: (memory: string) => boolean): P
 Deno.test("a fact from turn 1 reaches Gemini in turn 60 through the running memory, and /reset removes it", async () => {
   const world = await worldWithMemory();
   try {
-    // Chat may think; a fold must not (its 300 output tokens would go to thoughts).
-    await world.startBot({ ...ENV, GEMINI_THINKING_BUDGET: "512" });
+    // Chat thinks at the configured level; a fold at the lowest the model takes (its 300 output
+    // tokens would otherwise go to thoughts).
+    await world.startBot({ ...ENV, GEMINI_THINKING: "high" });
     await talk(world, 1, 60);
 
     const sixty = requestFor(world, "말 60");
@@ -117,13 +118,14 @@ Deno.test("a fact from turn 1 reaches Gemini in turn 60 through the running memo
     const folds = foldRequests(world);
     assert.equal(folds.length, 4);
     for (const fold of folds) {
-      const config = fold.body.generationConfig as { thinkingConfig?: { thinkingBudget?: number } };
-      assert.equal(config.thinkingConfig?.thinkingBudget, 0, "a fold was let think");
+      const config = fold.body.generationConfig as { thinkingConfig?: { thinkingLevel?: string } };
+      assert.equal(config.thinkingConfig?.thinkingLevel, "minimal", "a fold was let think");
+      assert.equal(fold.body.contents.at(-1).role, "user", "a fold's last content is the user's");
     }
     const chatConfig = sixty.body.generationConfig as {
-      thinkingConfig?: { thinkingBudget?: number };
+      thinkingConfig?: { thinkingLevel?: string; thinkingBudget?: number };
     };
-    assert.equal(chatConfig.thinkingConfig?.thinkingBudget, 512);
+    assert.deepEqual(chatConfig.thinkingConfig, { thinkingLevel: "high" }, "never a budget");
 
     const { id } = await world.discord.sendInteraction({
       channelId: CHANNEL,

@@ -10,13 +10,19 @@
  *
  * @module
  */
-import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
+import type { BrokerRequest, BrokerResult, ModelPart } from "../broker_port.ts";
 import type { ChatMessage, DiscordPort } from "../discord.ts";
 import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
 import { sourcesLine } from "../gemini_parts.ts";
-import type { CommitResult, SessionsPort, Shown } from "../sessions_port.ts";
-import { cutShortText, deliveryFailureText, failureText, text } from "../strings_ko.ts";
+import type { CommitResult, SessionsPort } from "../sessions_port.ts";
+import {
+  cutShortText,
+  deliveryFailureText,
+  emptyAnswerText,
+  failureText,
+  text,
+} from "../strings_ko.ts";
 import { stopButtonRow, type StoppableTurns } from "./stop_button.ts";
 import { inSpan } from "../tracing.ts";
 import { foldMemory } from "./fold.ts";
@@ -121,7 +127,8 @@ export async function chatTurn(
     },
     ...(stoppable ? { components: stopButtonRow(id, message.authorId) } : {}),
   });
-  let shown: Shown | undefined;
+  let shown: string | undefined;
+  let parts: ModelPart[] | undefined;
   let committed: CommitResult;
   const persona = deps.personaFor?.(message.guildId);
   const search = deps.searchFor?.(message.guildId) === true;
@@ -157,17 +164,16 @@ export async function chatTurn(
       () =>
         answered
           ? stream.finish(result.text, { notice: under || undefined })
-          : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
+          : stream.fail(result.ok ? emptyAnswerText(result.finishReason) : failureText(result)),
     );
     deps.metrics.replyDone(now() - receivedAt, answered || stopped ? "ok" : "failed");
     // Commit keeps what the user saw: less than the answer when Discord refused part of it, the
     // part that streamed when it was stopped (its mark left out).
     const seen = stream.shownText;
     if ((answered || stopped) && seen.trim()) shown = seen;
-    // The model's own turn goes back whole (search calls, signatures) when it was seen whole.
-    if (answered && shownWhole && seen.trim() && result.parts) {
-      shown = { text: seen, parts: result.parts };
-    }
+    // The whole answer seen: the model's turn goes back to Gemini as it came, signatures and a
+    // grounded answer's search call and response included.
+    if (answered && shownWhole && shown !== undefined) parts = result.parts;
     if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.
@@ -178,7 +184,7 @@ export async function chatTurn(
     typing.stop();
     await countdown.clear();
     // Commit: the session records what the user saw, and takes the channel's next turn.
-    committed = await begun.lease.commit(shown);
+    committed = await begun.lease.commit(shown, parts);
     if (!committed.ok) {
       logger.error("Exchange not recorded: {error}", { channelId, error: committed.error });
     } else if (committed.unsaved) {

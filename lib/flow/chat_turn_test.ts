@@ -199,7 +199,6 @@ Deno.test("chatTurn folds what its commit hands over, after the answer is shown,
   assert.equal(asked.length, 2);
   assert.deepEqual(asked[1], foldRequest(FOLD.memory, FOLD.exchanges));
   assert.equal(asked[1].priority, "summary");
-  assert.equal(asked[1].thinkingBudget, 0);
   assert.deepEqual(remembered, [
     [MESSAGE.channelId, "fold:1", "- 민수: 고양이 이름은 콩이\n- 민수: 내일 시험"],
   ]);

@@ -14,9 +14,16 @@ import { summaryRequestFromOptions } from "../summary_request.ts";
 import { SETTINGS_COMMAND, settingsCommand, type SettingsCommandDeps } from "./settings_command.ts";
 import { type SummaryDeps, summaryText } from "./summary.ts";
 
+/**
+ * Where the everyday commands work: in servers (context 0) and in DMs with the bot (1), for the
+ * bot installed to a server (integration type 0). `contexts` replaces `dm_permission`.
+ */
+const SERVERS_AND_DMS = { contexts: [0, 1], integration_types: [0] };
+
 /** Slash commands, registered at start-up. */
 export const COMMANDS: CommandDefinition[] = [
   {
+    ...SERVERS_AND_DMS,
     name: "summarize",
     description: "Summarise recent messages in this channel",
     name_localizations: { ko: text.commands.summarize.name },
@@ -45,16 +52,19 @@ export const COMMANDS: CommandDefinition[] = [
     ],
   },
   {
+    ...SERVERS_AND_DMS,
     name: "reset",
     description: "Forget this channel's conversation",
     description_localizations: { ko: text.commands.reset },
   },
   {
+    ...SERVERS_AND_DMS,
     name: "help",
     description: "How to use SoyeBot",
     description_localizations: { ko: text.commands.help },
   },
   {
+    ...SERVERS_AND_DMS,
     name: "status",
     description: "Queue, quota and sessions",
     description_localizations: { ko: text.commands.status },

@@ -71,7 +71,8 @@ export function gate(message: ChatMessage, context: GateContext): GateDecision {
   const isMentioned = shouldAnswer(message, context.botId);
   // In an `always` channel everything people say is for the bot, but a message with nothing to
   // answer (a sticker, a picture alone) is not worth "you called?".
-  const isAddressed = isMentioned || (context.alwaysAnswer === true && content.length > 0);
+  const saysSomething = content.length > 0 || message.forwarded !== undefined;
+  const isAddressed = isMentioned || (context.alwaysAnswer === true && saysSomething);
   if (!summary && !isHelp && !isAddressed) return IGNORE;
   if (context.stopping) return { action: "reply", text: text.stopping };
   const limit = context.limiter.hit(message.authorId, context.now);
@@ -85,8 +86,9 @@ export function gate(message: ChatMessage, context: GateContext): GateDecision {
   if (summary) return { action: "summary", request: summary.request };
   if (isHelp) return { action: "reply", text: text.help };
   // A file, or a message replied to, is something to talk about even without words.
+  // A forward (its text in the snapshot, its own content empty) is something said too.
   const hasContext = (message.attachments?.length ?? 0) > 0 || message.replyTo !== undefined ||
-    message.replyReference !== undefined;
+    message.replyReference !== undefined || message.forwarded !== undefined;
   if (content.length === 0 && !hasContext) return { action: "reply", text: text.emptyMention };
   return { action: "chat", line: `${message.authorName}: ${content}` };
 }

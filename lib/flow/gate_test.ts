@@ -127,3 +127,18 @@ Deno.test("gate tells a server that turned summaries off so, and still counts th
   assert.equal((gate(message("!요약"), off) as { text: string }).text, text.rateLimited(60));
   assert.equal(gate(message("!요약"), context()).action, "summary");
 });
+
+Deno.test("gate() chats about a forward with no words of its own, in a DM and in an always channel", () => {
+  const forwarded = { content: "회의는 세 시", attachments: [] };
+  const dm = message("", { guildId: undefined, forwarded });
+  assert.deepEqual(gate(dm, context()), { action: "chat", line: "민수: " });
+  const always = message("", { forwarded });
+  assert.deepEqual(gate(always, context({ alwaysAnswer: true })), {
+    action: "chat",
+    line: "민수: ",
+  });
+  assert.deepEqual(gate(message("", { guildId: undefined }), context()), {
+    action: "reply",
+    text: text.emptyMention,
+  });
+});

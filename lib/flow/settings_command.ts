@@ -33,7 +33,9 @@ export const SETTINGS_COMMAND: CommandDefinition = {
   name_localizations: { ko: labels.name },
   description_localizations: { ko: labels.description },
   default_member_permissions: String(MANAGE_GUILD),
+  // Servers only, for the bot installed to a server.
   contexts: [0],
+  integration_types: [0],
   options: [
     {
       type: 1,

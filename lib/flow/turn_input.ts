@@ -68,8 +68,10 @@ export async function gatherTurnInput(
   deps: GatherDeps,
 ): Promise<Gathered> {
   const replied = message.replyTo ?? await fetchReplied(message, deps);
-  const own = message.attachments ?? [];
-  if (!replied && own.length === 0) return { ok: true, input: { line, parts: [] } };
+  const forwarded = message.forwarded;
+  // A forward's files are in its snapshot, under the same rules and limits as its own.
+  const own = [...(forwarded?.attachments ?? []), ...(message.attachments ?? [])];
+  if (!replied && !forwarded && own.length === 0) return { ok: true, input: { line, parts: [] } };
 
   const repliedFiles = replied?.attachments ?? [];
   const plan = planAttachments([...repliedFiles, ...own], deps.limits);
@@ -80,6 +82,7 @@ export async function gatherTurnInput(
     };
   }
   const fetched = await Promise.all(plan.planned.map((file) => deps.fetch(file.url)));
+  await refetchExpired(plan.planned, fetched, repliedFiles.length, message, replied, deps);
   const fileParts: Part[] = [];
   for (const [index, file] of plan.planned.entries()) {
     const result = fetched[index];
@@ -92,6 +95,8 @@ export async function gatherTurnInput(
       });
       const text = result.reason === "timeout"
         ? attachmentText.fetchTimedOut(name)
+        : isExpired(result)
+        ? attachmentText.expired(name)
         : attachmentText.fetchFailed(name);
       return { ok: false, text };
     }
@@ -101,9 +106,20 @@ export async function gatherTurnInput(
   }
 
   const notes = (files: PlannedAttachment[]) => files.map(attachmentNote).join(" ");
-  const ownNotes = notes(plan.planned.slice(repliedFiles.length));
+  const forwardedCount = forwarded?.attachments.length ?? 0;
+  const ownStart = repliedFiles.length + forwardedCount;
+  const ownNotes = notes(plan.planned.slice(ownStart));
   let stored = ownNotes ? `${line.trimEnd()} ${ownNotes}` : line;
   const parts: Part[] = [];
+  if (forwarded) {
+    const quote = cut(forwarded.content, REPLY_QUOTE_MAX_CHARS);
+    const forwardNotes = notes(plan.planned.slice(repliedFiles.length, ownStart));
+    stored = `${stored.trimEnd()} ${attachmentText.forwardQuote(quote, forwardNotes)}`;
+    if (quote !== forwarded.content) {
+      const whole = cut(forwarded.content, REPLY_TEXT_MAX_CHARS);
+      parts.push({ text: `${attachmentText.forwardFull}\n${whole}` });
+    }
+  }
   if (replied) {
     const quote = cut(replied.content, REPLY_QUOTE_MAX_CHARS);
     const repliedNotes = notes(plan.planned.slice(0, repliedFiles.length));
@@ -135,6 +151,57 @@ export function withTurnParts(contents: readonly Content[], parts: readonly Part
   return contents.map((content, index) =>
     index === last ? { ...content, parts: [...content.parts, ...parts] } : content
   );
+}
+
+/** A CDN answer meaning the signed URL expired (or was never valid): read the message again. */
+function isExpired(result: FetchedAttachment): boolean {
+  return !result.ok && result.reason === "failed" &&
+    (result.status === 403 || result.status === 404);
+}
+
+/**
+ * Discord signs attachment URLs with an expiry, so a message read a while ago (a reply's, a
+ * forward's) can carry dead links: each file the CDN answered 403 or 404 is fetched once more
+ * from the URL a fresh read of its message gives. Changes `fetched` in place; one read a
+ * message, never a loop.
+ */
+async function refetchExpired(
+  planned: readonly PlannedAttachment[],
+  fetched: FetchedAttachment[],
+  repliedCount: number,
+  message: ChatMessage,
+  replied: ReferencedMessage | undefined,
+  deps: GatherDeps,
+): Promise<void> {
+  const expired = planned.map((_, index) => index).filter((index) => isExpired(fetched[index]));
+  if (expired.length === 0) return;
+  const read = async (channelId: string, id: string) => {
+    try {
+      return await deps.discord.getMessage(channelId, id);
+    } catch (error) {
+      deps.logger.info("Message not read again for fresh file links: {error}", {
+        error: String(error),
+      });
+      return undefined;
+    }
+  };
+  const needsReplied = expired.some((index) => index < repliedCount);
+  const needsOwn = expired.some((index) => index >= repliedCount);
+  const repliedChannel = replied?.channelId ?? message.replyReference?.channelId ??
+    message.channelId;
+  const [freshReplied, freshOwn] = await Promise.all([
+    needsReplied && replied ? read(repliedChannel, replied.id) : undefined,
+    needsOwn ? read(message.channelId, message.id) : undefined,
+  ]);
+  const freshUrl = new Map<string, string>();
+  for (const file of [...(freshReplied?.attachments ?? []), ...(freshOwn?.attachments ?? [])]) {
+    freshUrl.set(file.id, file.url);
+  }
+  await Promise.all(expired.map(async (index) => {
+    const url = freshUrl.get(planned[index].id);
+    if (url === undefined || url === planned[index].url) return;
+    fetched[index] = await deps.fetch(url);
+  }));
 }
 
 /** The replied-to message Discord left out, or undefined when it cannot be read in time. */

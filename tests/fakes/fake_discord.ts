@@ -75,6 +75,8 @@ export interface DiscordMessage {
   nonce?: string | number;
   message_reference?: { type: number; message_id: string; channel_id: string; guild_id?: string };
   referenced_message?: DiscordMessage | null;
+  /** A forward's copy of the message it forwards (no author), as Discord sends it since 2024. */
+  message_snapshots?: { message: Record<string, unknown> }[];
   interaction_metadata?: Record<string, unknown>;
 }
 
@@ -133,6 +135,11 @@ export interface UserMessageOptions {
    * fetch it), so the bot must `GET` the message itself. @default {false}
    */
   omitReferencedMessage?: boolean;
+  /**
+   * Forward a stored message: the new message's `content` is empty, `message_reference.type` is 1
+   * and `message_snapshots[0].message` holds the forwarded content and attachments.
+   */
+  forwardOf?: string;
 }
 
 /** A file for {@linkcode UserMessageOptions.attachments}. */
@@ -145,6 +152,11 @@ export interface FakeAttachmentOptions {
   size?: number;
   /** The CDN never answers for this file (until the fake closes). @default {false} */
   stall?: boolean;
+  /**
+   * The URL in the MESSAGE_CREATE has expired by the time it is fetched (the CDN answers 404);
+   * reading the message again gives a fresh one. @default {false}
+   */
+  expired?: boolean;
 }
 
 /** Options for {@linkcode FakeDiscord.sendInteraction}. */
@@ -302,7 +314,11 @@ export class FakeDiscord {
   readonly #waiters = new Set<Waiter>();
   readonly #requestListeners = new Set<(request: RecordedRequest) => void>();
   /** Attachment bytes by CDN path (`/attachments/{channel}/{id}/{name}`). */
-  readonly #cdn = new Map<string, { bytes: Uint8Array; contentType?: string; stall: boolean }>();
+  readonly #cdn = new Map<
+    string,
+    { bytes: Uint8Array; contentType?: string; stall: boolean; signature: string }
+  >();
+  #signatures = 0;
   /** Ends stalled CDN answers, so shutdown does not wait for them. */
   readonly #closing = new AbortController();
   /** Every CDN fetch, oldest first: path and the status answered (0 while stalled). */
@@ -581,6 +597,10 @@ export class FakeDiscord {
     if (opts.replyToMessageId && !referenced) {
       throw new Error(`sendUserMessage: no stored message ${opts.replyToMessageId} to reply to`);
     }
+    const forwarded = opts.forwardOf ? this.#messages.get(opts.forwardOf) : undefined;
+    if (opts.forwardOf && !forwarded) {
+      throw new Error(`sendUserMessage: no stored message ${opts.forwardOf} to forward`);
+    }
     const authorId = opts.authorId ?? opts.webhookId ?? DEFAULT_USER_ID;
     const author: DiscordUser = {
       id: authorId,
@@ -618,9 +638,53 @@ export class FakeDiscord {
       message.message_reference = reference(referenced);
       if (!opts.omitReferencedMessage) message.referenced_message = quoted(referenced);
     }
+    if (forwarded) {
+      // A forward says nothing of its own; what it carries is the snapshot.
+      message.content = "";
+      message.type = 0;
+      message.message_reference = { ...reference(forwarded), type: MESSAGE_REFERENCE_FORWARD };
+      message.message_snapshots = [{ message: snapshotOf(forwarded) }];
+    }
     this.#store(message);
     this.#dispatchMessage("MESSAGE_CREATE", message);
-    return structuredClone(message);
+    const sent = structuredClone(message);
+    // Expired between the event and the bot's fetch: the event's URLs die, the stored ones renew.
+    const expiring = (opts.attachments ?? []).flatMap((file, i) =>
+      file.expired ? [(message.attachments[i] as { id: string }).id] : []
+    );
+    if (expiring.length > 0) this.expireAttachmentUrls(message.id, { only: expiring });
+    return sent;
+  }
+
+  /**
+   * Expires the signed CDN URLs of a stored message's attachments (its own and a forward's
+   * snapshot's): the old URLs answer 404, as Discord's CDN does for an expired link, and the
+   * stored message (what `GET` reads) gets fresh ones, unless `refresh` is false.
+   */
+  expireAttachmentUrls(
+    messageId: string,
+    options: { refresh?: boolean; only?: string[] } = {},
+  ): void {
+    const message = this.#messages.get(messageId);
+    if (!message) throw new Error(`expireAttachmentUrls: no stored message ${messageId}`);
+    const lists = [
+      message.attachments,
+      ...(message.message_snapshots ?? []).map((s) => (s.message.attachments ?? []) as unknown[]),
+    ];
+    for (const list of lists) {
+      for (const item of list) {
+        const attachment = item as { id: string; url: string; proxy_url: string };
+        if (options.only && !options.only.includes(attachment.id)) continue;
+        const url = new URL(attachment.url);
+        const file = this.#cdn.get(url.pathname);
+        if (!file) continue;
+        file.signature = `expired-${++this.#signatures}`;
+        if (options.refresh === false) continue;
+        file.signature = `fake-${++this.#signatures}`;
+        url.searchParams.set("hm", file.signature);
+        attachment.url = attachment.proxy_url = url.toString();
+      }
+    }
   }
 
   /** Dispatches INTERACTION_CREATE for a slash command and returns its id and token. */
@@ -1160,9 +1224,16 @@ export class FakeDiscord {
   #attachment(channelId: string, file: FakeAttachmentOptions): Json {
     const id = this.#ids.next();
     const path = `/attachments/${channelId}/${id}/${encodeURIComponent(file.filename)}`;
-    this.#cdn.set(path, { bytes: file.bytes, contentType: file.contentType, stall: !!file.stall });
+    const signature = `fake-${++this.#signatures}`;
+    this.#cdn.set(path, {
+      bytes: file.bytes,
+      contentType: file.contentType,
+      stall: !!file.stall,
+      signature,
+    });
     // Discord signs CDN URLs with an expiry (ex), an issue time (is) and a MAC (hm).
-    const url = `${this.url}${path}?ex=${(Date.now() / 1000 + 86_400).toString(16)}&is=0&hm=fake`;
+    const expiry = (Date.now() / 1000 + 86_400).toString(16);
+    const url = `${this.url}${path}?ex=${expiry}&is=0&hm=${signature}`;
     return {
       id,
       filename: file.filename,
@@ -1181,6 +1252,11 @@ export class FakeDiscord {
     if (req.method !== "GET" || !file) {
       record.status = 404;
       return new Response("Not Found", { status: 404 });
+    }
+    if (url.searchParams.get("hm") !== file.signature) {
+      // An expired or tampered signed URL.
+      record.status = 404;
+      return new Response("This content is no longer available.", { status: 404 });
     }
     if (file.stall) {
       await new Promise((resolve) => this.#closing.signal.addEventListener("abort", resolve));
@@ -1424,6 +1500,27 @@ function reference(m: DiscordMessage): NonNullable<DiscordMessage["message_refer
     message_id: m.id,
     channel_id: m.channel_id,
     ...(m.guild_id ? { guild_id: m.guild_id } : {}),
+  };
+}
+
+/** `message_reference.type` of a forward (0 is a reply). */
+const MESSAGE_REFERENCE_FORWARD = 1;
+
+/** What a forward's `message_snapshots[0].message` holds: the content, no author or ids. */
+function snapshotOf(m: StoredMessage): Record<string, unknown> {
+  const { content, attachments, embeds, type, timestamp, edited_timestamp, flags } = stripDeleted(
+    m,
+  );
+  return {
+    type,
+    content,
+    attachments,
+    embeds,
+    timestamp,
+    edited_timestamp,
+    flags,
+    mentions: [],
+    mention_roles: [],
   };
 }
 

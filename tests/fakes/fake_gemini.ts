@@ -27,19 +27,45 @@ const DEFAULT_CACHE_TTL_MS = 3_600_000;
 const FILE_TTL_MS = 48 * 3_600_000;
 // An image costs a fixed 258 tokens on Gemini 2.x when it fits one tile.
 const INLINE_DATA_TOKENS = 258;
-// First match wins, so "flash-lite" must precede "flash". Unknown models get the strictest value.
-const CACHE_MIN_TOKENS: ReadonlyArray<readonly [string, number]> = [
-  ["flash-lite", 2048],
-  ["flash", 1024],
-  ["pro", 4096],
+// Explicit caches: first match wins, so "flash-lite" must precede "flash". 2.5's minimums are
+// kept for the tests that replay that era; 3.x Flash caches from 4,096 tokens (docs of
+// 2026-10-13), and Flash-Lite lists none, so it gets the strictest value.
+const CACHE_MIN_TOKENS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^gemini-2\.5-flash-lite/, 2048],
+  [/^gemini-2\.5-flash/, 1024],
 ];
 const DEFAULT_CACHE_MIN_TOKENS = 4096;
-/** What `models.list` answers when no `models` option narrows it. */
+/**
+ * Implicit caching: 3.5–3.8 Flash from 4,096 tokens; none on Flash-Lite (one report saw no hit on
+ * 3.5 Flash-Lite even with a 15.9K-token prefix), so it never reports cached tokens there.
+ */
+function implicitCacheMinTokens(model: string): number | undefined {
+  if (/flash-lite/.test(model) && !model.startsWith("gemini-2.")) return undefined;
+  return cacheMinTokens(model);
+}
+/** What `models.list` answers when no `models` option narrows it: December 2026's stable models. */
 export const DEFAULT_MODELS: readonly string[] = [
-  "gemini-2.5-flash",
-  "gemini-2.5-flash-lite",
-  "gemini-2.5-pro",
+  "gemini-3.5-flash-lite",
+  "gemini-3.8-flash",
+  "gemini-3.7-flash",
+  "gemini-3.6-flash",
+  "gemini-3.5-flash",
+  "gemini-3.1-flash-lite",
 ];
+/** Retired: a new project's key gets 404 for these, whatever `models` says. */
+const RETIRED_MODEL = /^gemini-(1\.|2\.)/;
+/** The models that refuse a thinking level (recorded: 3.7 Flash and 3.1 Pro refuse MINIMAL). */
+const REFUSED_LEVELS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
+  [/^gemini-3\.[78]-flash(?!-lite)/, ["minimal"]],
+  [/^gemini-3(\.\d)?-pro/, ["minimal"]],
+];
+/** The thinking tokens a level spends, as a share of `thoughtsTokens`; minimal spends none. */
+const LEVEL_THOUGHTS: Readonly<Record<string, number>> = {
+  minimal: 0,
+  low: 0.25,
+  medium: 1,
+  high: 2,
+};
 
 /** A `Content` as the REST API carries it. */
 export interface Content {
@@ -62,7 +88,10 @@ export interface GenerateRequest {
   apiKey: string;
   contents: Content[];
   systemInstruction?: Content;
-  generationConfig?: { thinkingConfig?: { thinkingBudget?: number }; [k: string]: unknown };
+  generationConfig?: {
+    thinkingConfig?: { thinkingBudget?: number; thinkingLevel?: string };
+    [k: string]: unknown;
+  };
   cachedContent?: string;
   /** Text of the last `user` turn, joined over its parts. */
   lastUserText: string;
@@ -120,8 +149,17 @@ export interface FakeGeminiOptions {
   now?: () => number;
   /** Reply text when the script queue is empty. @default {a Korean echo of the last user text} */
   responder?: (req: GenerateRequest) => string;
-  /** `thoughtsTokenCount` reported unless `thinkingBudget` is 0. @default {200} */
+  /**
+   * `thoughtsTokenCount` at the `medium` level (`low` a quarter, `high` double, `minimal` none:
+   * then the field is absent, as on the real API). Flash-Lite thinks `minimal` unless told, other
+   * models `medium`. @default {200}
+   */
   thoughtsTokens?: number;
+  /**
+   * Thinking levels refused with the recorded 400, by model, over the built-in ones (3.7/3.8
+   * Flash and 3.x Pro refuse `minimal`); for tests of a model the bot does not know.
+   */
+  refusedLevels?: Record<string, string[]>;
   /** How many SSE events a streamed text is split into. @default {4} */
   chunks?: number;
   /**
@@ -261,7 +299,7 @@ export class FakeGemini {
 
   #server!: Deno.HttpServer<Deno.NetAddr>;
   #opts:
-    & Required<Omit<FakeGeminiOptions, "quota" | "models" | "implicitCacheTtlMs">>
+    & Required<Omit<FakeGeminiOptions, "quota" | "models" | "implicitCacheTtlMs" | "refusedLevels">>
     & FakeGeminiOptions;
   #implicit: ImplicitCache;
   #queue: ScriptStep[] = [];
@@ -527,6 +565,8 @@ export class FakeGemini {
     const body: Json = rec.body ?? {};
     const missing = this.#modelMissing(model, rec.action);
     if (missing) return this.#finish(rec, missing);
+    const refused = await this.#refusedShape(model, body);
+    if (refused) return this.#finish(rec, refused);
     const cacheName = typeof body.cachedContent === "string" ? body.cachedContent : undefined;
     let cache: CacheEntry | undefined;
     if (cacheName) {
@@ -595,7 +635,7 @@ export class FakeGemini {
             `${rec.apiKey}/${model}`,
             promptParts(systemInstruction, contents),
             this.#opts.now(),
-            cacheMinTokens(model),
+            implicitCacheMinTokens(model) ?? Infinity,
           ),
         )
         : 0);
@@ -732,12 +772,7 @@ export class FakeGemini {
     step: ScriptStep = {},
   ): Json[] {
     const chunks = step.chunks ?? this.#opts.chunks;
-    const budget = greq.generationConfig?.thinkingConfig?.thinkingBudget;
-    const thoughts = budget === 0
-      ? 0
-      : budget !== undefined && budget > 0
-      ? Math.min(budget, this.#opts.thoughtsTokens)
-      : this.#opts.thoughtsTokens;
+    const thoughts = this.#thoughtsFor(greq);
     const replyTokens = estimateTokens(text);
     const usage: Json = {
       promptTokenCount: promptTokens,
@@ -749,26 +784,101 @@ export class FakeGemini {
       usage.cachedContentTokenCount = cachedTokens;
       usage.cacheTokensDetails = [{ modality: "TEXT", tokenCount: cachedTokens }];
     }
+    // Absent when little or no thinking happened, as on the real API.
     if (thoughts) usage.thoughtsTokenCount = thoughts;
+    usage.serviceTier = "standard";
     const responseId = `fake-${this.requests.length}`;
-    const pieces = greq.stream ? splitText(text, chunks) : [text];
-    return pieces.map((piece, i) => {
-      const last = i === pieces.length - 1;
-      const candidate: Json = {
-        content: { parts: [{ text: piece }], role: "model" },
-        index: 0,
-      };
+    const signature = fakeSignature(responseId);
+    const event = (parts: Part[], last: boolean): Json => {
+      const candidate: Json = { content: { parts, role: "model" }, index: 0 };
       if (last) candidate.finishReason = step.finishReason ?? "STOP";
       return {
         candidates: [candidate],
         // Like the real stream, early events carry only the prompt count; the last one is final.
-        usageMetadata: last
-          ? usage
-          : { promptTokenCount: promptTokens, totalTokenCount: promptTokens },
+        usageMetadata: last ? usage : {
+          promptTokenCount: promptTokens,
+          totalTokenCount: promptTokens,
+          serviceTier: "standard",
+        },
         modelVersion: greq.model,
         responseId,
       };
-    });
+    };
+    // Unary: the signature rides on the last part. A stream never puts it on a text chunk: it
+    // comes last, on a part of its own whose text is empty, with the finish reason.
+    if (!greq.stream) return [event([{ text, thoughtSignature: signature }], true)];
+    const pieces = splitText(text, chunks).map((piece) => event([{ text: piece }], false));
+    return [...pieces, event([{ text: "", thoughtSignature: signature }], true)];
+  }
+
+  /** The thinking tokens a request spends: by its level, or the model's own default level. */
+  #thoughtsFor(greq: GenerateRequest): number {
+    const config = greq.generationConfig?.thinkingConfig;
+    if (config?.thinkingBudget !== undefined) {
+      return Math.max(0, Math.min(config.thinkingBudget, this.#opts.thoughtsTokens));
+    }
+    const lite = /flash-lite/.test(greq.model);
+    const level = config?.thinkingLevel?.toLowerCase() ?? (lite ? "minimal" : "medium");
+    return Math.round((LEVEL_THOUGHTS[level] ?? 1) * this.#opts.thoughtsTokens);
+  }
+
+  /**
+   * The real API's 400 for a request shape today's models refuse, with the recorded messages
+   * where there are recordings: a thinking level the model does not take, a budget beside a
+   * level, a budget of 0 on 3.x Flash-Lite, penalties, and a request whose last content is the
+   * model's (a prefill).
+   */
+  async #refusedShape(model: string, body: Json): Promise<Response | undefined> {
+    const config = (body.generationConfig ?? {}) as Json;
+    const thinking = (config.thinkingConfig ?? {}) as {
+      thinkingBudget?: number;
+      thinkingLevel?: string;
+    };
+    const recorded = "gemini-3/vercel-ai/errors-400-thinking-config-3.1-pro-preview.json";
+    if (thinking.thinkingBudget !== undefined && thinking.thinkingLevel !== undefined) {
+      const both = (await readRecording(recorded) as Json).thinkingLevelAndBudgetResponse;
+      return this.#json(400, both);
+    }
+    const level = thinking.thinkingLevel?.toLowerCase();
+    if (level !== undefined && this.#refusesLevel(model, level)) {
+      const file = "gemini-3/vercel-ai/error-400-thinking-level-minimal-3.7-flash.json";
+      const body = await readRecording(file) as { error: Json };
+      const message = String(body.error.message).replace("MINIMAL", level.toUpperCase());
+      return this.#json(400, { error: { ...body.error, message } });
+    }
+    const is3x = /^gemini-3/.test(model);
+    if (thinking.thinkingBudget === 0 && is3x && /flash-lite/.test(model)) {
+      // googleapis/python-genai#2936: 3.5 Flash-Lite cannot turn thinking off.
+      return this.#json(
+        400,
+        apiError(400, "Budget 0 is invalid. This model only works in thinking mode."),
+      );
+    }
+    if (
+      is3x && (config.frequencyPenalty !== undefined || config.presencePenalty !== undefined)
+    ) {
+      return this.#json(400, apiError(400, `Penalty is not enabled for models/${model}`));
+    }
+    const contents = (body.contents ?? []) as Content[];
+    if (is3x && contents.at(-1)?.role === "model") {
+      return this.#json(
+        400,
+        apiError(
+          400,
+          "Model prefill is not supported for this model: the last content of a request must " +
+            "be the user's.",
+        ),
+      );
+    }
+    return undefined;
+  }
+
+  #refusesLevel(model: string, level: string): boolean {
+    const own = this.#opts.refusedLevels?.[model];
+    if (own) return own.includes(level);
+    return REFUSED_LEVELS.some(([pattern, levels]) =>
+      pattern.test(model) && levels.includes(level)
+    );
   }
 
   #checkQuota(key: string, model: string, tokens: number): Json | undefined {
@@ -816,6 +926,16 @@ export class FakeGemini {
 
   /** The real API's 404 for a model it does not serve, or undefined when it serves `model`. */
   #modelMissing(model: string, action: FakeGeminiAction): Response | undefined {
+    if (RETIRED_MODEL.test(model) && !this.#opts.models?.includes(model)) {
+      return this.#json(
+        404,
+        apiError(
+          404,
+          `This model models/${model} is no longer available to new users. Please update your ` +
+            "code to use a newer model for the latest features and improvements.",
+        ),
+      );
+    }
     if (!this.#opts.models || this.#opts.models.includes(model)) return undefined;
     return this.#json(
       404,
@@ -1256,8 +1376,13 @@ function mergeEvents(events: Json[]): Json {
 }
 
 function cacheMinTokens(model: string): number {
-  return CACHE_MIN_TOKENS.find(([needle]) => model.includes(needle))?.[1] ??
-    DEFAULT_CACHE_MIN_TOKENS;
+  const id = model.replace(/^models\//, "");
+  return CACHE_MIN_TOKENS.find(([pattern]) => pattern.test(id))?.[1] ?? DEFAULT_CACHE_MIN_TOKENS;
+}
+
+/** A signature the fake can recognise when it comes back: the response's id, encoded. */
+export function fakeSignature(responseId: string): string {
+  return btoa(`fake-thought-signature:${responseId}`);
 }
 
 /** Reads `ttl` ("3600s", "1.5s") or `expireTime` (RFC 3339) from a cache create/update body. */

@@ -6,7 +6,7 @@ import { SdkFileStore } from "../../lib/gemini_files.ts";
 import { estimateTokens, FakeGemini, type FakeGeminiOptions } from "./fake_gemini.ts";
 
 const KEY = "test-key";
-const MODEL = "gemini-2.5-flash";
+const MODEL = "gemini-3.5-flash";
 const RECORDINGS = new URL("../fixtures/gemini-recordings/", import.meta.url);
 
 // Runs `fn` against a fresh fake and always closes it, so a failed assertion leaks nothing.
@@ -28,7 +28,9 @@ function model(fake: FakeGemini, opts: { thinking?: boolean; key?: string } = {}
       model: MODEL,
       systemInstruction: "너는 소예봇이야.",
       // thinkingConfig is not in 0.24.1's types, but the SDK passes generationConfig through.
-      generationConfig: opts.thinking ? {} : { thinkingConfig: { thinkingBudget: 0 } } as never,
+      generationConfig: opts.thinking
+        ? {}
+        : { thinkingConfig: { thinkingLevel: "minimal" } } as never,
     },
     { baseUrl: fake.url },
   );
@@ -61,7 +63,7 @@ Deno.test("estimateTokens counts ASCII at 4 chars and other text at 1.5 chars a 
   assert.equal(estimateTokens("hi 안녕"), 3); // 3/4 + 2/1.5 = 2.08
 });
 
-Deno.test("unary reply echoes the user with usage and no thoughts when thinkingBudget is 0", async () => {
+Deno.test("unary reply echoes the user with usage and no thoughts at the minimal level", async () => {
   await withFake(async (fake) => {
     const result = await model(fake).generateContent("안녕");
     assert.equal(result.response.text(), '응, "안녕" 말이지.');
@@ -78,12 +80,12 @@ Deno.test("unary reply echoes the user with usage and no thoughts when thinkingB
     assert.equal(req.apiKey, KEY);
     assert.equal(req.status, 200);
     assert.equal(req.path, `/v1beta/models/${MODEL}:generateContent`);
-    assert.deepEqual(req.body.generationConfig.thinkingConfig, { thinkingBudget: 0 });
+    assert.deepEqual(req.body.generationConfig.thinkingConfig, { thinkingLevel: "minimal" });
     assert.equal(req.body.systemInstruction.parts[0].text, "너는 소예봇이야.");
   });
 });
 
-Deno.test("thinking is billed as thoughtsTokenCount unless the budget is 0", async () => {
+Deno.test("thinking at the model's default level is billed as thoughtsTokenCount", async () => {
   await withFake(async (fake) => {
     const { response } = await model(fake, { thinking: true }).generateContent("hi");
     const usage = response.usageMetadata as unknown as Record<string, number>;
@@ -104,7 +106,8 @@ Deno.test("a stream arrives in several role:model chunks and aggregates to the f
       assert.equal(chunk.candidates?.[0].content.role, "model");
       pieces.push(chunk.text());
     }
-    assert.equal(pieces.length, 3);
+    assert.equal(pieces.length, 4, "three text chunks, then the signature's empty part");
+    assert.equal(pieces.at(-1), "");
     assert.equal(pieces.join(""), "하나 둘 셋 넷 다섯");
     const response = await result.response;
     assert.equal(response.text(), "하나 둘 셋 넷 다섯");
@@ -250,10 +253,10 @@ Deno.test("context caches: too small is 400, a big one is used and reported", as
     assert.equal(small.status, 400);
     assert.match(
       small.message,
-      /Cached content is too small\. total_token_count=\d+, min_total_token_count=1024/,
+      /Cached content is too small\. total_token_count=\d+, min_total_token_count=4096/,
     );
 
-    const lore = "소예봇의 세계관 설정. ".repeat(200);
+    const lore = "소예봇의 세계관 설정. ".repeat(700);
     const cache = await caches.create({
       model: MODEL,
       systemInstruction: "너는 소예봇이야.",
@@ -272,7 +275,7 @@ Deno.test("context caches: too small is 400, a big one is used and reported", as
 
     const cached = new GoogleGenerativeAI(KEY).getGenerativeModelFromCachedContent(
       cache,
-      { generationConfig: { thinkingConfig: { thinkingBudget: 0 } } as never },
+      { generationConfig: { thinkingConfig: { thinkingLevel: "minimal" } } as never },
       { baseUrl: fake.url },
     );
     const { response } = await cached.generateContent("안녕");
@@ -300,7 +303,7 @@ Deno.test("a cache can be deleted, and a systemInstruction next to a cache is re
     const caches = new GoogleAICacheManager(KEY, { baseUrl: fake.url });
     const cache = await caches.create({
       model: MODEL,
-      contents: [{ role: "user", parts: [{ text: "x".repeat(5000) }] }],
+      contents: [{ role: "user", parts: [{ text: "x".repeat(17_000) }] }],
     });
     const withSystem = new GoogleGenerativeAI(KEY).getGenerativeModel(
       { model: MODEL, systemInstruction: "sys" },
@@ -428,8 +431,8 @@ Deno.test("a client that aborts mid-stream leaves nothing running in the fake", 
 
 // ---- implicit caching ---------------------------------------------------------------------
 
-/** 1,040 tokens by the fake's count (1,560 Korean characters at 1.5 a token). */
-const LONG_PERSONA = "가".repeat(1560);
+/** 4,134 tokens by the fake's count (6,200 Korean characters at 1.5 a token). */
+const LONG_PERSONA = "가".repeat(6200);
 
 /** One unary call with `systemInstruction` and alternating `turns`; returns its usageMetadata. */
 async function usageOf(
@@ -450,14 +453,14 @@ async function usageOf(
   return response.usageMetadata as unknown as Record<string, number>;
 }
 
-Deno.test("implicit cache: a repeated prefix of 1,024 tokens or more is billed as cached", async () => {
+Deno.test("implicit cache: a repeated prefix of 4,096 tokens or more is billed as cached (3.x Flash)", async () => {
   await withFake(async (fake) => {
     const first = await usageOf(fake, LONG_PERSONA, ["민수: 안녕"]);
     assert.equal(first.cachedContentTokenCount, undefined);
     // The next turn carries the whole first prompt, then the answer and a new line.
     const second = await usageOf(fake, LONG_PERSONA, ["민수: 안녕", "응 안녕", "민수: 뭐 해?"]);
     const shared = estimateTokens(LONG_PERSONA) + estimateTokens("민수: 안녕");
-    assert.ok(shared >= 1024);
+    assert.ok(shared >= 4096);
     assert.equal(second.cachedContentTokenCount, shared);
     assert.equal(
       second.promptTokenCount,
@@ -466,13 +469,13 @@ Deno.test("implicit cache: a repeated prefix of 1,024 tokens or more is billed a
   });
 });
 
-Deno.test("implicit cache: a prefix under the model's minimum is not cached (2,048 on flash-lite)", async () => {
+Deno.test("implicit cache: a prefix under the model's minimum is not cached, and 3.x Flash-Lite never reports one", async () => {
   await withFake(async (fake) => {
-    const short = "가".repeat(600); // 400 tokens
+    const short = "가".repeat(6000); // 4,000 tokens
     await usageOf(fake, short, ["민수: 안녕"]);
     const again = await usageOf(fake, short, ["민수: 안녕", "응", "민수: 또"]);
     assert.equal(again.cachedContentTokenCount, undefined);
-    const lite = "gemini-2.5-flash-lite";
+    const lite = "gemini-3.5-flash-lite";
     await usageOf(fake, LONG_PERSONA, ["민수: 안녕"], { model: lite });
     const liteAgain = await usageOf(fake, LONG_PERSONA, ["민수: 안녕", "응", "민수: 또"], {
       model: lite,
@@ -483,13 +486,13 @@ Deno.test("implicit cache: a prefix under the model's minimum is not cached (2,0
 
 Deno.test("implicit cache: a change right after the system instruction loses the hit", async () => {
   await withFake(async (fake) => {
-    const persona = "가".repeat(900); // 600 tokens: the history must carry the prefix past 1,024
+    const persona = "가".repeat(5400); // 3,600 tokens: the history must carry the prefix past 4,096
     const history = Array.from({ length: 8 }, (_, i) => `${i}번째 말: ${"나".repeat(100)}`);
     await usageOf(fake, persona, [...history, "다음"]);
-    const slid = await usageOf(fake, persona, [...history.slice(2), "또", "다음"]);
+    const slid = await usageOf(fake, persona, [...history.slice(2), "다음"]);
     assert.equal(slid.cachedContentTokenCount, undefined);
     const kept = await usageOf(fake, persona, [...history, "다음", "응", "또"]);
-    assert.ok(kept.cachedContentTokenCount >= 1024);
+    assert.ok(kept.cachedContentTokenCount >= 4096);
   });
 });
 
@@ -578,4 +581,135 @@ Deno.test("FakeGemini takes the SDK's Files API upload, shows the file to the re
     via: "file",
     text: "%PDF-1.4 fake pdf bytes",
   }]);
+});
+
+// ---- today's API (December 2026) ----------------------------------------------------------
+
+/** A raw generateContent (or stream) call, so the fake's own answer is read, not the SDK's. */
+async function post(
+  fake: FakeGemini,
+  model: string,
+  body: unknown,
+  stream = false,
+): Promise<{ status: number; text: string }> {
+  const action = stream ? "streamGenerateContent?alt=sse" : "generateContent";
+  const response = await fetch(`${fake.url}/v1beta/models/${model}:${action}`, {
+    method: "POST",
+    headers: { "x-goog-api-key": KEY, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+const HELLO = [{ role: "user", parts: [{ text: "안녕" }] }];
+
+Deno.test("a retired model (2.5) answers 404 'no longer available', for generate and countTokens", async () => {
+  await withFake(async (fake) => {
+    const generate = await post(fake, "gemini-2.5-flash", { contents: HELLO });
+    assert.equal(generate.status, 404);
+    assert.match(generate.text, /models\/gemini-2\.5-flash is no longer available to new users/);
+    const count = await rejection(
+      new GoogleGenerativeAI(KEY).getGenerativeModel({ model: "gemini-2.5-flash" }, {
+        baseUrl: fake.url,
+      }).countTokens("안녕"),
+    );
+    assert.equal(count.status, 404);
+    assert.equal((await post(fake, "gemini-3.5-flash-lite", { contents: HELLO })).status, 200);
+  });
+});
+
+Deno.test("refused thinking settings answer 400 with the recorded messages", async () => {
+  await withFake(async (fake) => {
+    const minimal = {
+      contents: HELLO,
+      generationConfig: { thinkingConfig: { thinkingLevel: "minimal" } },
+    };
+    const refused = await post(fake, "gemini-3.8-flash", minimal);
+    assert.equal(refused.status, 400);
+    assert.match(
+      refused.text,
+      /Thinking level MINIMAL is not supported for this model\. Please retry with other thinking level\./,
+    );
+    assert.equal((await post(fake, "gemini-3.5-flash-lite", minimal)).status, 200);
+    const both = await post(fake, "gemini-3.6-flash", {
+      contents: HELLO,
+      generationConfig: { thinkingConfig: { thinkingLevel: "low", thinkingBudget: 512 } },
+    });
+    assert.equal(both.status, 400);
+    assert.match(both.text, /You can only set only one of thinking budget and thinking level\./);
+    const off = await post(fake, "gemini-3.5-flash-lite", {
+      contents: HELLO,
+      generationConfig: { thinkingConfig: { thinkingBudget: 0 } },
+    });
+    assert.equal(off.status, 400, "3.5 Flash-Lite cannot turn thinking off");
+  });
+});
+
+Deno.test("penalties and a request whose last content is the model's answer 400", async () => {
+  await withFake(async (fake) => {
+    for (const penalty of ["frequencyPenalty", "presencePenalty"]) {
+      const refused = await post(fake, "gemini-3.5-flash-lite", {
+        contents: HELLO,
+        generationConfig: { [penalty]: 0.5 },
+      });
+      assert.equal(refused.status, 400, penalty);
+      assert.match(refused.text, /Penalty is not enabled/);
+    }
+    const prefill = await post(fake, "gemini-3.5-flash-lite", {
+      contents: [...HELLO, { role: "model", parts: [{ text: "응, " }] }],
+    });
+    assert.equal(prefill.status, 400);
+    assert.match(prefill.text, /last content of a request must be the user's/);
+  });
+});
+
+Deno.test("signatures: on the last part of a unary answer, on an empty part of their own at a stream's end", async () => {
+  await withFake(async (fake) => {
+    const unary = JSON.parse((await post(fake, "gemini-3.5-flash-lite", { contents: HELLO })).text);
+    const parts = unary.candidates[0].content.parts;
+    assert.equal(parts.length, 1);
+    assert.equal(parts[0].text, '응, "안녕" 말이지.');
+    assert.match(parts[0].thoughtSignature, /^[A-Za-z0-9+/=]+$/);
+
+    const streamed = await post(fake, "gemini-3.5-flash-lite", { contents: HELLO }, true);
+    const events = streamed.text.split("\r\n\r\n").filter((e) => e.startsWith("data: "))
+      .map((e) => JSON.parse(e.slice(6)));
+    const texts = events.slice(0, -1).flatMap((e) => e.candidates[0].content.parts);
+    assert.ok(texts.every((p: { thoughtSignature?: string }) => p.thoughtSignature === undefined));
+    const last = events.at(-1).candidates[0];
+    assert.deepEqual(Object.keys(last.content.parts[0]).sort(), ["text", "thoughtSignature"]);
+    assert.equal(last.content.parts[0].text, "");
+    assert.equal(last.finishReason, "STOP");
+  });
+});
+
+Deno.test("usage carries serviceTier, and thoughtsTokenCount only when the model thought", async () => {
+  await withFake(async (fake) => {
+    const usageFor = async (model: string, level?: string) => {
+      const generationConfig = level ? { thinkingConfig: { thinkingLevel: level } } : {};
+      const body = JSON.parse(
+        (await post(fake, model, { contents: HELLO, generationConfig })).text,
+      );
+      return body.usageMetadata;
+    };
+    const lite = await usageFor("gemini-3.5-flash-lite");
+    assert.equal(lite.serviceTier, "standard");
+    assert.equal(lite.thoughtsTokenCount, undefined, "Flash-Lite thinks minimal by default");
+    assert.equal((await usageFor("gemini-3.8-flash")).thoughtsTokenCount, 80, "medium");
+    assert.equal((await usageFor("gemini-3.8-flash", "low")).thoughtsTokenCount, 20);
+    assert.equal((await usageFor("gemini-3.8-flash", "high")).thoughtsTokenCount, 160);
+  }, { thoughtsTokens: 80 });
+});
+
+Deno.test("the 3.x recordings replay: a signature on an empty last part, a blocked prompt", async () => {
+  await withFake(async (fake) => {
+    fake.replay("gemini-3/vercel-ai/stream-3.7-flash-ok.txt");
+    const ok = await post(fake, "gemini-3.7-flash", { contents: HELLO }, true);
+    assert.match(ok.text, /"text":"OK"/);
+    assert.match(ok.text, /"text":"","thoughtSignature":"Es0C/);
+    fake.replay("gemini-3/vercel-ai/unary-3.7-flash-prompt-blocked.json");
+    const blocked = JSON.parse((await post(fake, "gemini-3.7-flash", { contents: HELLO })).text);
+    assert.equal(blocked.promptFeedback.blockReason, "PROHIBITED_CONTENT");
+    assert.equal(blocked.candidates, undefined);
+  });
 });
