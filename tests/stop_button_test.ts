@@ -122,8 +122,10 @@ Deno.test("the stop button, end to end through the real bot", async (t) => {
         await delay(700);
         assert.equal(botMessagesIn(world, channelId)[0].content, markedText);
         assert.equal(world.generateRequests().length, requestsBefore + 1, "no retry after a stop");
-        // Acknowledged quietly, once.
+        // Acknowledged quietly, once, well inside Discord's 3 s.
         assert.deepEqual(world.discord.interaction(press.id)!.callbackTypes, [6]);
+        const [ack] = world.discord.requestsTo("POST", new RegExp(`^/interactions/${press.id}/`));
+        assert.ok(ack.at - pressedAt < 3000, `answered ${ack.at - pressedAt} ms after the press`);
 
         // The button came off with the final edit, which is the last one: no request of its own.
         const stopped = botMessagesIn(world, channelId)[0];
