@@ -229,6 +229,25 @@ Deno.test("Google Search grounding, end to end through the real bot", async (t) 
         await bot.stop();
       },
     );
+
+    await t.step(
+      "with GEMINI_SEARCH=always even a server that never turned it on, and a DM, search",
+      async () => {
+        bot = await world.startBot({ ...FAST, GEMINI_SEARCH: "always" });
+        await talk(world, GUILD_OFF, freshId(), "어디서나 검색돼?");
+        assert.ok(hasSearchTool(requestsAbout(world, "어디서나 검색돼?")[0]));
+        const dm = freshId();
+        await world.discord.sendUserMessage({
+          channelId: dm,
+          content: "DM에서도?",
+          authorId: freshId(),
+          username: "민수",
+        });
+        await until(() => requestsAbout(world, "DM에서도?").length === 1, "the DM's call");
+        assert.ok(hasSearchTool(requestsAbout(world, "DM에서도?")[0]));
+        await bot.stop();
+      },
+    );
   } finally {
     await world.close();
   }

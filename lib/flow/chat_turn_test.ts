@@ -198,16 +198,17 @@ Deno.test("chatTurn folds what its commit hands over, after the answer is shown,
   });
   const asked: BrokerRequest[] = [];
   let postsWhenFolding = -1;
-  await chatTurn(
-    MESSAGE,
-    "민수: 안녕",
-    deps(discord, sessions, (request) => {
+  await chatTurn(MESSAGE, "민수: 안녕", {
+    ...deps(discord, sessions, (request) => {
       asked.push(request);
       if (request.priority === "chat") return answer("안녕!");
       postsWhenFolding = posts.length;
       return answer("## 기억\n- 민수: 고양이 이름은 콩이\n- 민수: 내일 시험");
     }),
-  );
+    // A server with Google Search on: the chat call may search, the fold never does.
+    searchFor: () => true,
+  });
+  assert.equal(asked[0].googleSearch, true);
   assert.deepEqual(committed, ["안녕!"]);
   assert.equal(postsWhenFolding, 1, "the fold began before the answer was shown");
   assert.equal(asked.length, 2);
