@@ -164,7 +164,13 @@ async function converse(bot: Bot, channels: number, implicitCache: boolean): Pro
       const line = `${name}: ${TOPICS[(turn + c) % TOPICS.length]} (${turn + 1})`;
       const result = await broker.generate({ priority: "chat", contents: window.toContents(line) });
       if (!result.ok) throw new Error(`turn ${turn + 1} failed: ${result.reason}`);
-      window.add({ user: line, model: result.text, at: now });
+      // As the bot keeps it: the answer's parts, signatures included, go back in later turns.
+      window.add({
+        user: line,
+        model: result.text,
+        at: now,
+        ...(result.parts ? { modelParts: result.parts } : {}),
+      });
       if (!bot.memory || window.pending.length === 0) continue;
       // As the live bot would: fold what left, at the low priority, before the channel speaks again.
       const folding = window.pending;

@@ -5,7 +5,9 @@
  * It streams, ends a call the moment its `signal` aborts (the caller owns the deadlines: the SDK's
  * `timeout` leaves a timer running, and aborting a stream mid-body is unreliable on Deno, so the
  * call is raced rather than trusted to stop), and always handles `result.response`, because a
- * failed stream that rejects it unobserved would end the process.
+ * failed stream that rejects it unobserved would end the process. It reads each chunk as it came:
+ * the SDK's aggregated response drops `thoughtSignature`, which Gemini 3 puts on a last part of its
+ * own, and the model's turn must go back with it.
  *
  * @module
  */
@@ -249,10 +251,10 @@ export class SdkGeminiClient implements GeminiClient {
  *
  * @example
  * ```ts
- * import { appendPart } from "./gemini.ts";
+ * import { appendPart, type ModelPart } from "./gemini.ts";
  * import assert from "node:assert/strict";
  *
- * const parts = [];
+ * const parts: ModelPart[] = [];
  * for (const part of [{ text: "안" }, { text: "녕" }, { text: "", thoughtSignature: "c2ln" }]) {
  *   appendPart(parts, part);
  * }

@@ -169,8 +169,9 @@ export interface FakeGeminiOptions {
    */
   models?: string[];
   /**
-   * Implicit caching as Gemini 2.5 documents it: leading tokens that repeat a recent request's,
-   * at least the model's cache minimum, are reported as `cachedContentTokenCount`.
+   * Implicit caching as Google documents it: leading tokens that repeat a recent request's, at
+   * least the model's minimum (4,096 on 3.5–3.8 Flash; 2.5's for replayed 2.5 tests; none on 3.x
+   * Flash-Lite, which never reports a hit), are reported as `cachedContentTokenCount`.
    * @default {true}
    */
   implicitCache?: boolean;
@@ -815,7 +816,9 @@ export class FakeGemini {
   #thoughtsFor(greq: GenerateRequest): number {
     const config = greq.generationConfig?.thinkingConfig;
     if (config?.thinkingBudget !== undefined) {
-      return Math.max(0, Math.min(config.thinkingBudget, this.#opts.thoughtsTokens));
+      // -1 (dynamic) thinks as the model likes; a budget caps it.
+      const budget = config.thinkingBudget < 0 ? Infinity : config.thinkingBudget;
+      return Math.min(budget, this.#opts.thoughtsTokens);
     }
     const lite = /flash-lite/.test(greq.model);
     const level = config?.thinkingLevel?.toLowerCase() ?? (lite ? "minimal" : "medium");
