@@ -171,9 +171,12 @@ export async function chatTurn(
     // part that streamed when it was stopped (its mark left out).
     const seen = stream.shownText;
     if ((answered || stopped) && seen.trim()) shown = seen;
-    // The whole answer seen: the model's turn goes back to Gemini as it came, signatures and a
-    // grounded answer's search call and response included.
-    if (answered && shownWhole && shown !== undefined) parts = result.parts;
+    // The whole answer seen as the model wrote it (no fence closed for it; a notice or sources
+    // under it aside): its turn goes back to Gemini as it came, signatures and a grounded
+    // answer's search call and response included.
+    const seenAsWritten = shown !== undefined && result.ok &&
+      shown.trimEnd() === result.text.trimEnd();
+    if (answered && shownWhole && seenAsWritten) parts = result.parts;
     if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.
