@@ -195,6 +195,9 @@ export const text = {
           k.checkInMs === undefined ? "" : ` (${keyCheckText(k.checkInMs)})`
         }`
       ),
+      `- 오늘 구글 검색: 답변 ${s.search.today}개, 검색 ${s.search.queriesToday}회 ` +
+      `(한 달 ${s.search.freePerMonth.toLocaleString("en-US")}회 무료, 그 뒤 1,000회당 ` +
+      `$${s.search.usdPer1000})`,
       ...(s.server === undefined ? [] : [
         "**이 서버 설정**",
         `- 페르소나: ${
@@ -215,9 +218,6 @@ export const text = {
           }[s.server.search]
         }`,
       ]),
-      `- 오늘 구글 검색: 답변 ${s.search.today}개, 검색 ${s.search.queriesToday}회 ` +
-      `(한 달 ${s.search.freePerMonth.toLocaleString("en-US")}회 무료, 그 뒤 1,000회당 ` +
-      `$${s.search.usdPer1000})`,
     ].join("\n"),
 } as const;
 
