@@ -198,7 +198,7 @@ Deno.test("Google Search grounding, end to end through the real bot", async (t) 
 
     await t.step("/status says search is on here, and today's count and its cost", async () => {
       const status = await command(world, GUILD_ON, "status");
-      assert.match(status, /- 구글 검색: 켜짐\n/);
+      assert.match(status, /^- 구글 검색: 켜짐$/m);
       assert.match(
         status,
         /- 오늘 구글 검색: 답변 1개, 검색 2회 \(한 달 5,000회 무료, 그 뒤 1,000회당 \$14\)/,
@@ -211,7 +211,7 @@ Deno.test("Google Search grounding, end to end through the real bot", async (t) 
       const [request] = requestsAbout(world, "오늘 경기 점수");
       assert.equal(request.body.tools, undefined);
       assert.doesNotMatch(botMessages(world, channelId)[0], new RegExp(text.sourcesLabel));
-      assert.match(await command(world, GUILD_OFF, "status"), /- 구글 검색: 꺼짐\n/);
+      assert.match(await command(world, GUILD_OFF, "status"), /^- 구글 검색: 꺼짐$/m);
     });
 
     await t.step(
