@@ -22,8 +22,14 @@ import { gatherFor } from "./lib/flow/turn_input.ts";
 import { AttachmentBudget } from "./lib/attachment_budget.ts";
 import { GifDecoder } from "./lib/gif_decoder.ts";
 import { reply } from "./lib/flow/replies.ts";
-import { handleCommandEvent, handleMessage, type RouteDeps } from "./lib/flow/route.ts";
-import { liveStatusText } from "./lib/flow/status.ts";
+import {
+  handleCommandEvent,
+  handleComponentEvent,
+  handleMessage,
+  type RouteDeps,
+} from "./lib/flow/route.ts";
+import { RunningTurns } from "./lib/flow/stop_button.ts";
+import { liveStatusText, searchAllowed } from "./lib/flow/status.ts";
 import type { BrokerRequest } from "./lib/broker_port.ts";
 import { ModelNotFoundError } from "./lib/gemini_models.ts";
 import { CURRENT_MODELS, modelFacts } from "./lib/gemini_model_facts.ts";
@@ -159,6 +165,8 @@ export async function startBot(
   const attachmentBudget = new AttachmentBudget(config.attachments.budgetBytes);
   const gifDecoder = new GifDecoder();
   const gifToPng = (gif: Uint8Array) => gifDecoder.toPng(gif);
+  // The chat turns running here, so that an answer's stop button can cancel its Gemini call.
+  const turns = new RunningTurns();
 
   // Events can arrive before connectDiscord returns; they wait for the connection object.
   const connected = Promise.withResolvers<void>();
@@ -173,9 +181,16 @@ export async function startBot(
     logger: flowLog,
     sessions,
     metrics,
+    turns,
     limiter,
     settings,
     personaFor: (guildId: string | undefined) => settings.forGuild(guildId).persona,
+    // Chat turns only: summaries and folds never search.
+    searchFor: (guildId: string | undefined) =>
+      searchAllowed(
+        config.geminiSearch,
+        guildId === undefined ? undefined : settings.forGuild(guildId),
+      ),
     maxMessages: config.summaryMaxMessages,
     summaryCache,
     statusText: (guildId?: string) =>
@@ -185,6 +200,8 @@ export async function startBot(
         firstTextLatency: () => metrics.firstTextLatency(),
         keys: (now) => pool.status(now),
         settings,
+        searchMode: config.geminiSearch,
+        searchToday: () => metrics.today(),
       }, guildId),
   });
 
@@ -202,6 +219,10 @@ export async function startBot(
       await connected.promise;
       await handleCommandEvent(command, logger, routeDeps);
     },
+    onComponent: async (press) => {
+      await connected.promise;
+      await handleComponentEvent(press, logger, routeDeps);
+    },
     onReady: () => logger.info("Connected to the Discord gateway"),
     onGatewayRefused: onFatal,
   });
@@ -212,6 +233,7 @@ export async function startBot(
     settings,
     discord,
     metrics,
+    turns,
     flows: flowDeps,
   };
   connected.resolve();

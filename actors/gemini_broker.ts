@@ -135,15 +135,25 @@ export class GeminiBroker {
     const { promise, resolve } = Promise.withResolvers<BrokerResult>();
     const now = this.#clock.now();
     const instruction = request.systemInstruction ?? this.#options.systemInstruction;
-    this.#enqueue(newJob(request, {
+    const job = newJob(request, {
       seq: this.#seq++,
       now,
       maxWaitMs: this.#settings.maxWaitMs,
       estimate: estimateTokens(request.contents, instruction),
       resolve,
-    }));
+    });
+    this.#enqueue(job);
+    // A cancelled request that is still waiting leaves the queue now; a running one is aborted
+    // by its attempt (`runAttempt`), which ends it "cancelled".
+    const onCancel = () => {
+      if (this.#scheduler.remove(job)) this.#finish(job, { ok: false, reason: "cancelled" });
+    };
+    if (request.signal?.aborted) onCancel();
+    else request.signal?.addEventListener("abort", onCancel, { once: true });
     this.#scheduler.pump();
-    return promise;
+    return request.signal
+      ? promise.finally(() => request.signal?.removeEventListener("abort", onCancel))
+      : promise;
   }
 
   /**
@@ -211,6 +221,8 @@ export class GeminiBroker {
       case "interrupted":
         pool.report(keyId, false, now);
         return this.#finish(job, { ok: false, reason: "interrupted", partialText: end.streamed });
+      case "cancelled":
+        return this.#finish(job, { ok: false, reason: "cancelled", partialText: end.streamed });
       case "stopped":
       case "blocked":
         return this.#finish(job, { ok: false, reason: step.step });

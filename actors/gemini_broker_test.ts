@@ -461,6 +461,42 @@ Deno.test("stop fails queued calls, and a running call that then fails does not 
   assert.deepEqual(await broker.generate(chat("c")), { ok: false, reason: "stopped" });
 });
 
+Deno.test("a cancelled call is aborted at once and ends 'cancelled' with what streamed, never retried", async () => {
+  const { broker, client, clock } = setup();
+  client.steps.push({ chunks: ["하나 ", "둘 ", "셋"], everyMs: 1000, thenHang: true });
+  const stop = new AbortController();
+  const shown: string[] = [];
+  const result = broker.generate({
+    ...chat("a"),
+    signal: stop.signal,
+    onText: (t) => shown.push(t),
+  });
+  await clock.tick(1000);
+  stop.abort();
+  assert.deepEqual(await result, { ok: false, reason: "cancelled", partialText: "하나 둘 " });
+  assert.equal(client.calls[0].signal?.aborted, true, "the Gemini call itself was aborted");
+  await clock.tick(10_000);
+  assert.equal(client.calls.length, 1);
+  assert.deepEqual(shown, ["하나 ", "하나 둘 "]);
+  assert.equal(broker.stats.failures.cancelled, 1);
+});
+
+Deno.test("a cancelled request still in the queue leaves it without a call", async () => {
+  const { broker, client } = setup({ maxConcurrency: 1 });
+  const hold = Promise.withResolvers<GenerateResult>();
+  client.steps.push({ hold });
+  const running = broker.generate(chat("a"));
+  const stop = new AbortController();
+  const queued = broker.generate({ ...chat("b"), signal: stop.signal });
+  assert.equal(broker.queueLength, 1);
+  stop.abort();
+  assert.deepEqual(await queued, { ok: false, reason: "cancelled" });
+  assert.equal(broker.queueLength, 0);
+  hold.resolve({ text: "ok", usage: USAGE, finishReason: "STOP" });
+  assert.equal((await running).ok, true);
+  assert.equal(client.calls.length, 1);
+});
+
 // ---- a refused key is checked again (issue 9, finding 5) ----------------------------------
 
 const MINUTE_MS = 60_000;

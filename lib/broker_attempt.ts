@@ -56,11 +56,18 @@ export async function runAttempt(
   job.attempts++;
   stats.calls++;
   const instruction = job.request.systemInstruction ?? context.systemInstruction;
-  const cacheName = instruction === context.systemInstruction
+  // The API refuses a tool next to a cache: a search goes with the persona as an instruction.
+  const search = job.request.googleSearch === true;
+  const cacheName = instruction === context.systemInstruction && !search
     ? context.cache?.nameFor(reservation.keyId, reservation.key, startedAt)
     : undefined;
   const abort = new AbortController();
   inflight.add(abort);
+  // The caller's stop ends the call now; its reason is no fault of the key's or the server's.
+  const cancel = job.request.signal;
+  const onCancel = () => abort.abort(cancel?.reason ?? new Error("cancelled"));
+  if (cancel?.aborted) onCancel();
+  else cancel?.addEventListener("abort", onCancel, { once: true });
   const outcome = await callWithSilenceLimit(context.client, {
     apiKey: reservation.key,
     model: context.model,
@@ -72,6 +79,7 @@ export async function runAttempt(
       ? settings.thinkingLevel
       : settings.lightThinkingLevel,
     maxOutputTokens: job.request.maxOutputTokens,
+    ...(search ? { googleSearch: true } : {}),
   }, {
     clock,
     abort,
@@ -81,13 +89,18 @@ export async function runAttempt(
     onText: (text) => job.request.onText?.(text),
   });
   inflight.delete(abort);
+  cancel?.removeEventListener("abort", onCancel);
   const now = clock.now();
   if (outcome.ok) {
-    const { text, usage, finishReason, parts } = outcome.result;
+    const { text, usage, finishReason, parts, grounding } = outcome.result;
     context.pool.settle(reservation, usage.promptTokens, now);
     context.pool.report(reservation.keyId, true, now);
     addUsage(stats, usage, settings.prices);
     stats.succeeded++;
+    if (grounding) {
+      stats.groundedCalls++;
+      stats.searchQueries += grounding.queries.length;
+    }
     if (isUnusualFinish(finishReason)) {
       // Answered, so not retried: the same request would most likely end the same way.
       stats.unusualFinishes[finishReason] = (stats.unusualFinishes[finishReason] ?? 0) + 1;
@@ -104,6 +117,7 @@ export async function runAttempt(
       ms: now - startedAt,
       usage,
       queueMs: startedAt - job.enqueuedAt,
+      ...(grounding ? { searchQueries: grounding.queries.length } : {}),
     });
     return {
       ok: true,
@@ -114,10 +128,12 @@ export async function runAttempt(
         attempts: job.attempts,
         finishReason,
         ...(parts ? { parts } : {}),
+        ...(grounding ? { grounding } : {}),
       },
     };
   }
   const { error, streamed } = outcome;
+  if (cancel?.aborted) return { ok: false, step: { step: "cancelled" }, streamed };
   const timedOut = error instanceof GeminiTimeoutError;
   if (timedOut) stats.timeouts++;
   const failure = classifyGeminiError(error);

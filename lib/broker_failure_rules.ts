@@ -34,6 +34,8 @@ export type FailureStep =
   | { step: "interrupted" }
   /** End "stopped". */
   | { step: "stopped" }
+  /** End "cancelled" with the text shown: the caller asked for it. */
+  | { step: "cancelled" }
   /** Drop the key's persona cache (refused for good when `refused`) and retry at once, uncharged. */
   | { step: "cache_gone"; refused: boolean }
   /** End "blocked". */

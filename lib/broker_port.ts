@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Content, ModelPart, Usage } from "./gemini_port.ts";
+import type { Content, Grounding, ModelPart, Usage } from "./gemini_port.ts";
 
 /** Re-exported: the types this module's API is built on, so that its documentation is whole. */
-export type { Content, ModelPart, Usage } from "./gemini_port.ts";
+export type { Content, Grounding, ModelPart, Usage } from "./gemini_port.ts";
 
 /** Chat is answered before summaries. */
 export type Priority = "chat" | "summary";
@@ -23,8 +23,18 @@ export interface BrokerRequest {
   systemInstruction?: string;
   /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
+  /**
+   * Lets the model search Google for this answer; the persona then goes as a system instruction,
+   * never by its cache, which the API refuses beside a tool. @default false
+   */
+  googleSearch?: boolean;
   /** The whole answer so far, each time a chunk arrives. */
   onText?(textSoFar: string): void;
+  /**
+   * Cancels the request: a queued one leaves the queue, a running call is aborted at once, and
+   * the request ends "cancelled" with the text that had streamed. Never retried.
+   */
+  signal?: AbortSignal;
   /**
    * When the call must wait at least `countdownThresholdMs` before it can start (for quota, a
    * key's rest or open circuit, a retry's backoff or the server's `RetryInfo`, a key's check): the
@@ -47,7 +57,9 @@ export type BrokerFailure =
   /** The request or the key was refused (400, 401, 403, 404): retrying would not help. */
   | "rejected"
   /** The broker is stopping. */
-  | "stopped";
+  | "stopped"
+  /** The caller's `signal` ended it (a stop button); `partialText` is what had streamed. */
+  | "cancelled";
 
 /** How a call ended. */
 export type BrokerResult =
@@ -57,8 +69,10 @@ export type BrokerResult =
     usage: Usage;
     attempts: number;
     finishReason?: string;
-    /** The model's turn as Gemini sent it, signatures included, to send back as received. */
+    /** The model turn's parts as received, when they hold more than text (see GenerateResult). */
     parts?: ModelPart[];
+    /** The answer's Google Search sources and queries, when it was grounded. */
+    grounding?: Grounding;
   }
   | {
     ok: false;
@@ -79,7 +93,15 @@ export type BrokerEvent =
   | { type: "key_check"; keyId: string; ok: boolean; status?: number; retryInMs?: number }
   | { type: "cache_created"; keyId: string; tokens: number }
   | { type: "cache_fallback"; keyId: string; why: string }
-  | { type: "call"; keyId: string; ms: number; usage: Usage; queueMs: number }
+  | {
+    type: "call";
+    keyId: string;
+    ms: number;
+    usage: Usage;
+    queueMs: number;
+    /** Google searches the answer ran, when it was grounded (each billed past a free allowance). */
+    searchQueries?: number;
+  }
   /** An answer ended with a finish reason that is neither a plain end nor a block. */
   | { type: "unusual_finish"; keyId: string; reason: string; textLength: number };
 
@@ -124,6 +146,10 @@ export interface BrokerStats {
   personaTokens: number | undefined;
   /** Keys whose persona cache is live now. */
   cachesLive: number;
+  /** Answers grounded in Google Search (they came back with sources or queries). */
+  groundedCalls: number;
+  /** Google searches those answers ran (`webSearchQueries`), billed past a free allowance. */
+  searchQueries: number;
   /**
    * Answers that ended with a finish reason neither plain nor a block (`MALFORMED_RESPONSE`,
    * `MISSING_THOUGHT_SIGNATURE`, …), by reason.

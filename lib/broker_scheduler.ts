@@ -71,6 +71,13 @@ export class BrokerScheduler {
     this.#queue.insert(job);
   }
 
+  /** Takes `job` out of the queue; false when it is not waiting there (running, or ended). */
+  remove(job: Job): boolean {
+    const waiting = this.#queue.jobs.includes(job);
+    if (waiting) this.#queue.remove([job]);
+    return waiting;
+  }
+
   /** A started job's call has ended: its slot is free. */
   done(): void {
     this.#active--;

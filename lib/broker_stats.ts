@@ -40,6 +40,7 @@ export function emptyBrokerStats(): BrokerStats {
       unavailable: 0,
       rejected: 0,
       stopped: 0,
+      cancelled: 0,
     },
     retries: 0,
     rateLimitedMinute: 0,
@@ -54,6 +55,8 @@ export function emptyBrokerStats(): BrokerStats {
     costUsd: 0,
     personaTokens: undefined,
     cachesLive: 0,
+    groundedCalls: 0,
+    searchQueries: 0,
     unusualFinishes: {},
   };
 }

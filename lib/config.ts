@@ -121,6 +121,12 @@ export interface Config {
   userRateWindowMs: number;
   /** Most messages one summary reads. @default 300 */
   summaryMaxMessages: number;
+  /**
+   * Google Search grounding (`GEMINI_SEARCH`): `off` never, `servers` where a server turned it
+   * on (`/settings search`), `always` in every chat answer, DMs included. Summaries and folds
+   * never search. @default "servers"
+   */
+  geminiSearch: "off" | "servers" | "always";
   /** Path of a file replacing the built-in persona; undefined keeps the built-in one. */
   personaFile: string | undefined;
   /** Guild to register slash commands in only (instant, for development); else global. */
@@ -187,6 +193,7 @@ export const CONFIG_VARIABLES = [
   "USER_RATE_LIMIT",
   "USER_RATE_WINDOW_SECONDS",
   "SUMMARY_MAX_MESSAGES",
+  "GEMINI_SEARCH",
   "PERSONA_FILE",
   "DEV_GUILD_ID",
   "LOG_LEVEL",
@@ -276,6 +283,7 @@ export function loadConfig(env: Env): Config {
     userRateLimit: int(env, "USER_RATE_LIMIT", 5, 1, 10_000),
     userRateWindowMs: int(env, "USER_RATE_WINDOW_SECONDS", 30, 1, 86_400) * 1000,
     summaryMaxMessages: int(env, "SUMMARY_MAX_MESSAGES", 300, 1, 5000),
+    geminiSearch: oneOf(env, "GEMINI_SEARCH", ["off", "servers", "always"], "servers"),
     personaFile: env.PERSONA_FILE?.trim() || undefined,
     devGuildId: optionalSnowflake(env, "DEV_GUILD_ID"),
     logLevel: oneOf(env, "LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),

@@ -23,6 +23,15 @@ export const DEFAULT_PRICES: Readonly<Prices> = Object.freeze({
 });
 
 /**
+ * USD per 1,000 Google searches a grounded answer runs, past the free allowance (Gemini 3
+ * models: 5,000 searches a month, shared by a project's keys), as Google priced grounding for
+ * Gemini 3 in late 2025. A search is billed per query Gemini runs, not per answer.
+ */
+export const SEARCH_USD_PER_1000_QUERIES = 14;
+/** Google searches a month a project gets free on Gemini 3 models (late 2025). */
+export const SEARCH_FREE_QUERIES_PER_MONTH = 5_000;
+
+/**
  * Estimated cost in USD of one call's usage: uncached prompt tokens at the input price, cached
  * ones at the cached price, answer and thinking tokens at the output price.
  *

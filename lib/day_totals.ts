@@ -29,6 +29,10 @@ export interface DayTotals {
   tokensThinking: number;
   /** Estimated cost in USD at the configured prices. */
   costUsd: number;
+  /** Answers grounded in Google Search. */
+  groundedCalls: number;
+  /** Google searches they ran, each billed past the free allowance. */
+  searchQueries: number;
 }
 
 /**
@@ -56,12 +60,26 @@ export function dayAt(totals: DayTotals | undefined, now: number): DayTotals {
     tokensCached: 0,
     tokensThinking: 0,
     costUsd: 0,
+    groundedCalls: 0,
+    searchQueries: 0,
   };
 }
 
-/** Counts one successful call's `usage` into `totals` (which it changes and returns). */
-export function addToDay(totals: DayTotals, usage: Usage, prices: Prices): DayTotals {
+/**
+ * Counts one successful call's `usage` into `totals` (which it changes and returns), with the
+ * Google searches it ran when it was grounded.
+ */
+export function addToDay(
+  totals: DayTotals,
+  usage: Usage,
+  prices: Prices,
+  searchQueries?: number,
+): DayTotals {
   totals.calls++;
+  if (searchQueries !== undefined) {
+    totals.groundedCalls++;
+    totals.searchQueries += searchQueries;
+  }
   totals.tokensIn += usage.promptTokens;
   totals.tokensOut += usage.outputTokens;
   totals.tokensCached += usage.cachedTokens;

@@ -11,12 +11,15 @@ import {
   createGatewayManager,
   GatewayIntents,
   type GatewayManager,
+  type MessageComponents,
   type RestManager,
   ShardState,
 } from "discordeno";
 import {
   type ChatMessage,
   chatMessageFrom,
+  type ComponentPress,
+  componentPressFrom,
   type Payload,
   type ReferencedMessage,
   referencedMessageFrom,
@@ -24,7 +27,7 @@ import {
   slashCommandFrom,
 } from "./discord_events.ts";
 import { DISCORD_REQUEST_BURST, DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
-import type { DiscordConnection, DiscordHandlers } from "./discord_port.ts";
+import type { ActionRow, DiscordConnection, DiscordHandlers } from "./discord_port.ts";
 import { discordenoLogger } from "./discordeno_logger.ts";
 import { type CamelMessage, pacedRest, toHistoryMessage } from "./discord_rest.ts";
 import { log } from "./log.ts";
@@ -35,7 +38,7 @@ import { superviseReconnects } from "./shard_reconnect.ts";
 import { botIdFromToken, requireSnowflake, requireUrlSafeToken } from "./snowflake.ts";
 
 /** Re-exported: the payloads the adapter hands to its handlers. */
-export type { ChatMessage, ReferencedMessage, SlashCommand };
+export type { ChatMessage, ComponentPress, ReferencedMessage, SlashCommand };
 /** Re-exported: the port this adapter implements, so importers need no other module. */
 export type * from "./discord_port.ts";
 
@@ -135,6 +138,9 @@ export async function connectDiscord(
             return void handlers.onMessage(parsed.value);
           }
           case "INTERACTION_CREATE": {
+            const press = componentPressFrom(d);
+            if (press && !press.ok) return refused(payload.t, press.reason);
+            if (press) return void handlers.onComponent?.(press.value);
             const parsed = slashCommandFrom(d);
             if (parsed && !parsed.ok) return refused(payload.t, parsed.reason);
             if (parsed) void handlers.onCommand(parsed.value);
@@ -188,6 +194,7 @@ export async function connectDiscord(
       const message = await rest.sendMessage(channelId, {
         content,
         allowedMentions: NO_MENTIONS,
+        ...(sendOptions?.components ? { components: discordShaped(sendOptions.components) } : {}),
         ...(sendOptions?.replyTo
           ? { messageReference: { messageId: sendOptions.replyTo, failIfNotExists: false } }
           : {}),
@@ -197,7 +204,11 @@ export async function connectDiscord(
     async editMessage(channelId, messageId, content, editOptions) {
       requireSnowflake(channelId, "channel id");
       requireSnowflake(messageId, "message id");
-      const body = { content, allowedMentions: NO_MENTIONS };
+      const body = {
+        content,
+        allowedMentions: NO_MENTIONS,
+        ...(editOptions?.components ? { components: discordShaped(editOptions.components) } : {}),
+      };
       if (editOptions?.streaming) background.add(body);
       await rest.editMessage(channelId, messageId, body);
     },
@@ -242,6 +253,13 @@ export async function connectDiscord(
         requireSnowflake(interactionId, "interaction id"),
         requireUrlSafeToken(token),
         { type: 5 },
+      );
+    },
+    async acknowledgeComponent(interactionId, token) {
+      await rest.sendInteractionResponse(
+        requireSnowflake(interactionId, "interaction id"),
+        requireUrlSafeToken(token),
+        { type: 6 },
       );
     },
     async replyToInteraction(interactionId, token, content, replyOptions) {
@@ -295,6 +313,14 @@ export async function connectDiscord(
       }
     },
   } satisfies DiscordConnection & { rest?: RestManager };
+}
+
+/**
+ * Rows already in Discord's shape (`custom_id`), typed as discordeno's camelCase ones: its
+ * camel-to-snake pass leaves keys with an underscore as they are.
+ */
+function discordShaped(rows: ActionRow[]): MessageComponents {
+  return rows as unknown as MessageComponents;
 }
 
 /** The counts of `GET /gateway/bot`'s session start limit, without its concurrency. */

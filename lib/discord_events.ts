@@ -49,7 +49,8 @@ interface InteractionPayload {
   guild_id?: unknown;
   member?: { user?: { id?: unknown }; permissions?: unknown };
   user?: { id?: unknown };
-  data?: { name?: unknown; options?: unknown };
+  data?: { name?: unknown; options?: unknown; custom_id?: unknown; component_type?: unknown };
+  message?: { id?: unknown };
 }
 
 /** A message that arrived through the gateway, in the shape the bot's logic reads. */
@@ -127,11 +128,33 @@ export interface SlashCommand {
   memberPermissions?: string;
 }
 
+/** A press of a button on one of the bot's messages (an INTERACTION_CREATE of type 3). */
+export interface ComponentPress {
+  /** The interaction's id, needed for its first response. */
+  id: string;
+  /** The interaction token, valid for 15 minutes of replies and follow-ups. */
+  token: string;
+  /** The button's `custom_id`, as the bot set it; at most 100 characters. */
+  customId: string;
+  /** The message the button is on. */
+  messageId?: string;
+  /** The channel of that message; absent when the payload named no valid channel. */
+  channelId?: string;
+  /** Absent in a DM. */
+  guildId?: string;
+  /** The user who pressed it; empty when Discord sent none. */
+  userId: string;
+  /** The member's permissions in the channel, as for {@link SlashCommand.memberPermissions}. */
+  memberPermissions?: string;
+}
+
 /** A payload turned into the bot's shape, or the reason it was refused. */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Type 2 is APPLICATION_COMMAND; pings, components and modals are not ours. */
+/** Type 2 is APPLICATION_COMMAND; pings and modals are not ours. */
 const APPLICATION_COMMAND = 2;
+/** Type 3 is MESSAGE_COMPONENT: a button pressed. */
+const MESSAGE_COMPONENT = 3;
 /** Option types that nest options: SUB_COMMAND and SUB_COMMAND_GROUP. */
 const SUB_COMMAND = 1;
 const SUB_COMMAND_GROUP = 2;
@@ -338,6 +361,43 @@ export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undef
       userId: isSnowflake(userId) ? userId : "",
       options,
       ...(subcommand === undefined ? {} : { subcommand }),
+      ...(typeof permissions === "string" && /^\d{1,20}$/.test(permissions)
+        ? { memberPermissions: permissions }
+        : {}),
+    },
+  };
+}
+
+/**
+ * Reads an INTERACTION_CREATE's `d` as a button press: undefined for any other interaction,
+ * refused when its id or token cannot go into a URL.
+ *
+ * @example Usage
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * const d = { id: "1700000000000000001", token: "t", type: 3, data: { custom_id: "stop:1:2" } };
+ * const parsed = componentPressFrom(d);
+ * strictEqual(parsed?.ok && parsed.value.customId, "stop:1:2");
+ * ```
+ */
+export function componentPressFrom(payload: Payload): Parsed<ComponentPress> | undefined {
+  const d = payload as InteractionPayload;
+  if (d.type !== MESSAGE_COMPONENT) return undefined;
+  if (!isSnowflake(d.id)) return { ok: false, reason: "id not a Discord id" };
+  if (!isUrlSafeToken(d.token)) return { ok: false, reason: "token not URL-safe" };
+  const userId = d.member?.user?.id ?? d.user?.id;
+  const permissions = d.member?.permissions;
+  const messageId = d.message?.id;
+  return {
+    ok: true,
+    value: {
+      id: d.id,
+      token: d.token,
+      customId: textOr(d.data?.custom_id, "").slice(0, 100),
+      ...(isSnowflake(messageId) ? { messageId } : {}),
+      ...(isSnowflake(d.channel_id) ? { channelId: d.channel_id } : {}),
+      ...(isSnowflake(d.guild_id) ? { guildId: d.guild_id } : {}),
+      userId: isSnowflake(userId) ? userId : "",
       ...(typeof permissions === "string" && /^\d{1,20}$/.test(permissions)
         ? { memberPermissions: permissions }
         : {}),

@@ -5,10 +5,35 @@
  *
  * @module
  */
-import type { ChatMessage, ReferencedMessage, SlashCommand } from "./discord_events.ts";
+import type {
+  ChatMessage,
+  ComponentPress,
+  ReferencedMessage,
+  SlashCommand,
+} from "./discord_events.ts";
 
 /** Re-exported: the port hands these to its handlers. */
-export type { ChatMessage, ReferencedMessage, SlashCommand };
+export type { ChatMessage, ComponentPress, ReferencedMessage, SlashCommand };
+
+/** A button, in Discord's shape (type 2); the bot's buttons all carry a `custom_id`. */
+export interface Button {
+  /** Always 2 (BUTTON). */
+  type: 2;
+  /** 1 primary, 2 secondary, 3 success, 4 danger. */
+  style: 1 | 2 | 3 | 4;
+  /** The text on the button, at most 80 characters. */
+  label: string;
+  /** Comes back in the press's interaction; at most 100 characters. */
+  custom_id: string;
+}
+
+/** A row of components on a message (type 1 ACTION_ROW), in Discord's shape. */
+export interface ActionRow {
+  /** Always 1 (ACTION_ROW). */
+  type: 1;
+  /** Up to five buttons. */
+  components: Button[];
+}
 
 /** A message fetched from a channel's history. */
 export interface HistoryMessage {
@@ -84,17 +109,25 @@ export interface CommandOption {
 export interface DiscordPort {
   /** The bot's own user id, read from its token. */
   readonly botId: string;
-  /** Posts a message; with `replyTo`, as a reply that does not ping the author. Returns its id. */
-  sendMessage(channelId: string, content: string, options?: { replyTo?: string }): Promise<string>;
+  /**
+   * Posts a message; with `replyTo`, as a reply that does not ping the author; with
+   * `components`, carrying those rows of buttons. Returns its id.
+   */
+  sendMessage(
+    channelId: string,
+    content: string,
+    options?: { replyTo?: string; components?: ActionRow[] },
+  ): Promise<string>;
   /**
    * Replaces a message's text; mentions in it still ping no one. A `streaming` edit (an answer
-   * still growing) yields Discord's request budget to first posts and final edits.
+   * still growing) yields Discord's request budget to first posts and final edits. `components`
+   * replaces the message's buttons (`[]` takes them off); left out, they stay as they are.
    */
   editMessage(
     channelId: string,
     messageId: string,
     content: string,
-    options?: { streaming?: boolean },
+    options?: { streaming?: boolean; components?: ActionRow[] },
   ): Promise<void>;
   /** Deletes one of the bot's messages. */
   deleteMessage(channelId: string, messageId: string): Promise<void>;
@@ -119,6 +152,11 @@ export interface DiscordPort {
     content: string,
     options?: { ephemeral?: boolean },
   ): Promise<void>;
+  /**
+   * Acknowledges a button press without a reply or a change to its message (type 6, deferred
+   * update): the message is changed, if at all, by a later edit.
+   */
+  acknowledgeComponent(interactionId: string, token: string): Promise<void>;
   /** Replaces the interaction's first response, such as a deferred one. */
   editInteractionReply(token: string, content: string): Promise<void>;
   /** Posts another message after the interaction's first response, for long answers. */
@@ -133,6 +171,8 @@ export interface DiscordHandlers {
   onMessage(message: ChatMessage): void | Promise<void>;
   /** A slash command was used. */
   onCommand(command: SlashCommand): void | Promise<void>;
+  /** A button on one of the bot's messages was pressed. */
+  onComponent?(press: ComponentPress): void | Promise<void>;
   /** The gateway session is established (READY), not on a resume. */
   onReady?(): void;
   /**

@@ -13,6 +13,7 @@
  */
 import { type Content as SdkContent, GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
+import { cancelBodiesOnAbort } from "./fetch_abort.ts";
 import { BLOCK_REASONS } from "./gemini_errors.ts";
 import {
   type CachedPrompt,
@@ -21,8 +22,10 @@ import {
   GeminiTimeoutError,
   type GenerateRequest,
   type GenerateResult,
+  type Grounding,
   type ModelPart,
 } from "./gemini_port.ts";
+import { groundingFrom } from "./gemini_parts.ts";
 
 /** Re-exported: the port is declared in `gemini_port.ts`, and callers may import it from here. */
 export type {
@@ -31,6 +34,7 @@ export type {
   GeminiClient,
   GenerateRequest,
   GenerateResult,
+  Grounding,
   ModelPart,
   Part,
   Usage,
@@ -43,6 +47,7 @@ interface RawChunk {
   candidates?: {
     content?: { parts?: ModelPart[] };
     finishReason?: string;
+    groundingMetadata?: unknown;
   }[];
   promptFeedback?: { blockReason?: string };
   usageMetadata?: {
@@ -52,6 +57,12 @@ interface RawChunk {
     thoughtsTokenCount?: number;
   };
 }
+
+/** Google Search as a tool, its calls and responses returned as parts of the model's turn. */
+const SEARCH_TOOL = {
+  tools: [{ googleSearch: {} }],
+  toolConfig: { includeServerSideToolInvocations: true },
+};
 
 /**
  * A {@link GeminiClient} over `@google/generative-ai`.
@@ -68,6 +79,9 @@ export class SdkGeminiClient implements GeminiClient {
   /** Creates a client for the API at `baseUrl`; SDK clients are made per key on first use. */
   constructor(options: { baseUrl: string }) {
     this.#baseUrl = options.baseUrl;
+    // An abort must close the stream's connection (a stop button, a deadline), which Deno's
+    // fetch stops doing once a GC has run (see fetch_abort.ts).
+    cancelBodiesOnAbort(options.baseUrl);
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -135,6 +149,9 @@ export class SdkGeminiClient implements GeminiClient {
         model: request.model,
         ...(request.cachedContent ? {} : { systemInstruction: request.systemInstruction }),
         generationConfig,
+        // The SDK predates `googleSearch` (it types only `googleSearchRetrieval`) but passes
+        // tools through; the server-side tool's calls come back as parts, to be sent back whole.
+        ...(request.googleSearch ? SEARCH_TOOL as unknown as Record<string, never> : {}),
       },
       { baseUrl: this.#baseUrl },
     );
@@ -156,6 +173,7 @@ export class SdkGeminiClient implements GeminiClient {
     let usage: RawChunk["usageMetadata"];
     const parts: ModelPart[] = [];
     // Each chunk as it came: the SDK's aggregated `result.response` drops `thoughtSignature`.
+    let grounding: Grounding | undefined;
     for await (const chunk of result.stream) {
       const raw = chunk as RawChunk;
       blockReason ??= raw.promptFeedback?.blockReason;
@@ -163,6 +181,7 @@ export class SdkGeminiClient implements GeminiClient {
       finishReason = candidate?.finishReason ?? finishReason;
       usage = raw.usageMetadata ?? usage;
       const chunkParts = candidate?.content?.parts ?? [];
+      grounding = groundingFrom(candidate?.groundingMetadata) ?? grounding;
       for (const part of chunkParts) appendPart(parts, part);
       // Thought-summary parts are not part of the answer; an empty part carrying the signature
       // adds nothing to it.
@@ -183,6 +202,7 @@ export class SdkGeminiClient implements GeminiClient {
       text,
       parts,
       finishReason,
+      ...(grounding ? { grounding } : {}),
       usage: {
         promptTokens: usage?.promptTokenCount ?? 0,
         cachedTokens: usage?.cachedContentTokenCount ?? 0,

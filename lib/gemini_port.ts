@@ -20,6 +20,14 @@ export type Part =
   | { text?: never; fileData: { mimeType: string; fileUri: string } }
   | ModelPart;
 
+/** The sources Google Search gave an answer (`groundingMetadata`). */
+export interface Grounding {
+  /** The web pages the answer rests on, in Gemini's order, without repeats. */
+  sources: { title: string; uri: string }[];
+  /** The searches Gemini ran (`webSearchQueries`), each billed beyond a free allowance. */
+  queries: string[];
+}
+
 /**
  * A part of a model turn exactly as Gemini sent it, kept whole so that it goes back as received
  * (Google's contract for 3.x models): text with its `thoughtSignature`, a signature on a part of
@@ -79,6 +87,11 @@ export interface GenerateRequest {
   thinkingLevel?: ThinkingLevel;
   /** Caps the answer's length in tokens; left out, the model's own limit applies. */
   maxOutputTokens?: number;
+  /**
+   * Lets the model search Google (`tools: [{googleSearch: {}}]`, its tool calls returned as
+   * parts). Never next to `cachedContent`: the API refuses tools beside a cache.
+   */
+  googleSearch?: boolean;
   /** Called with the whole text so far each time a chunk arrives; never after the call settles. */
   onText?: (textSoFar: string) => void;
   /**
@@ -102,6 +115,8 @@ export interface GenerateResult {
   usage: Usage;
   /** Why the model stopped (`STOP`, `MAX_TOKENS`, …), when the stream said. */
   finishReason: string | undefined;
+  /** The answer's Google Search sources and queries, when it was grounded. */
+  grounding?: Grounding;
 }
 
 /** A cache of the system instruction. */

@@ -265,3 +265,24 @@ Deno.test("countTokens measures the persona, and a bad key is refused", async ()
     assert.match(error.message, /API key not valid/);
   });
 });
+
+Deno.test("with googleSearch the request carries the tool, and the answer its parts and sources", async () => {
+  await withFake(async (fake, client) => {
+    const result = await client.generate(
+      request({ systemInstruction: "persona", googleSearch: true }),
+    );
+    const [sent] = fake.requests.filter((r) => r.action === "streamGenerateContent");
+    assert.deepEqual(sent.body.tools, [{ googleSearch: {} }]);
+    assert.deepEqual(sent.body.toolConfig, { includeServerSideToolInvocations: true });
+    assert.match(result.text, /^The largest city in Mexico is/);
+    assert.ok(result.parts?.[0].toolCall, "the search call, as received");
+    assert.equal(result.grounding?.sources.length, 5);
+    assert.equal(result.grounding?.queries.length, 2);
+    // Without the flag, no tool, no search parts and no sources.
+    const plain = await client.generate(request());
+    const last = fake.requests.filter((r) => r.action === "streamGenerateContent").at(-1)!;
+    assert.equal(last.body.tools, undefined);
+    assert.ok(!plain.parts?.some((p) => p.toolCall || p.toolResponse));
+    assert.equal(plain.grounding, undefined);
+  });
+});

@@ -192,6 +192,27 @@ Deno.test("HistoryWindow.toContents() puts the running memory first, as a user/m
   strictEqual(new HistoryWindow([], { memory: "  " }).toContents("안녕").length, 1);
 });
 
+Deno.test("HistoryWindow.toContents() sends a model turn's stored parts whole, in place of its text", () => {
+  const modelParts = [
+    { thoughtSignature: "c2ln", toolCall: { toolType: "GOOGLE_SEARCH_WEB", id: "a1" } },
+    { text: "서울이야." },
+    { text: "", thoughtSignature: "ZW5k" },
+  ];
+  const history = new HistoryWindow([
+    { user: "수도는?", model: "서울이야.", at: 1, modelParts },
+    { user: "고마워", model: "응", at: 2 },
+  ]);
+  const contents = history.toContents("또 물어볼게");
+  deepStrictEqual(contents[1], { role: "model", parts: modelParts });
+  deepStrictEqual(contents[3], { role: "model", parts: [{ text: "응" }] });
+  // A copy: a caller that changes the request does not change the window.
+  (contents[1].parts[1] as { text: string }).text = "바뀜";
+  strictEqual(
+    (history.toContents()[1].parts[1] as { text: string }).text,
+    "서울이야.",
+  );
+});
+
 Deno.test("a model turn goes back as its parts when it has them, signatures included; else as its text", () => {
   const parts = [{ text: "응 안녕" }, { text: "", thoughtSignature: "c2lnbmF0dXJl" }];
   const history = new HistoryWindow([

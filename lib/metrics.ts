@@ -183,7 +183,12 @@ export class BotMetrics {
         this.#queueSeconds.observe(event.queueMs / 1000);
         const now = this.#now();
         addLatency(this.#geminiCall, event.ms, now);
-        this.#today = addToDay(dayAt(this.#today, now), event.usage, this.#prices);
+        this.#today = addToDay(
+          dayAt(this.#today, now),
+          event.usage,
+          this.#prices,
+          event.searchQueries,
+        );
         break;
       }
       case "retry":
@@ -209,6 +214,12 @@ export class BotMetrics {
   /** The content type of {@link render}'s text. */
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** Today's totals (the Pacific day): calls, tokens, cost, Google searches. */
+  today(): DayTotals {
+    this.#today = dayAt(this.#today, this.#now());
+    return { ...this.#today };
   }
 
   /** The status page's figures. */

@@ -34,6 +34,8 @@ export type BrokerFigures = Pick<
   | "tokensThinking"
   | "costUsd"
   | "cachesLive"
+  | "groundedCalls"
+  | "searchQueries"
   | "unusualFinishes"
 >;
 

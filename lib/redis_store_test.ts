@@ -137,6 +137,21 @@ redisTest("RetryingStore holds writes while Redis is away and writes them back",
   await Promise.all([store.close(), fresh.close()]);
 });
 
+redisTest("RedisStore keeps a model turn's parts as received", async (s) => {
+  const store = await RedisStore.connect(config(s));
+  const modelParts = [
+    {
+      thoughtSignature: "c2ln",
+      toolResponse: { id: "a1", response: { search_suggestions: "<b/>" } },
+    },
+    { text: "서울이야.", thoughtSignature: "ZW5k" },
+  ];
+  await store.append("1", { user: "q", model: "서울이야.", at: 1, id: "m1", modelParts }, 20);
+  assert.deepEqual(await store.load("1"), [
+    { user: "q", model: "서울이야.", at: 1, id: "m1", modelParts },
+  ]);
+  await store.close();
+});
 redisTest(
   "RedisStore keeps a model turn's parts, signatures included, and reads items stored before them",
   async (s) => {

@@ -21,7 +21,7 @@
  */
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock, type TimerId } from "./clock.ts";
-import type { DiscordPort } from "./discord.ts";
+import type { ActionRow, DiscordPort } from "./discord.ts";
 import { isInsideCodeBlock, splitMessageParts } from "./split_message.ts";
 import { text as strings } from "./strings_ko.ts";
 
@@ -61,6 +61,12 @@ export interface ReplyStreamOptions {
   beforeFirstText?(): Promise<void> | void;
   /** Called once, when the first text becomes visible. */
   onFirstText?(): void;
+  /**
+   * Buttons (a stop button) shown on the stream's last message while the answer still grows,
+   * and taken off by the final edit: no request of their own where a final edit is made anyway.
+   * An answer whose first post is already its final text never carries them. @default none
+   */
+  components?: ActionRow[];
 }
 
 /** How {@link ReplyStream.finish} shows its text. */
@@ -77,6 +83,8 @@ interface Posted {
   id: string;
   content: string;
   source: string;
+  /** Whether it carries the stream's `components`. */
+  buttons?: boolean;
 }
 
 /**
@@ -222,24 +230,37 @@ export class ReplyStream {
   async #flush(display: string, final: boolean): Promise<boolean> {
     if (display.trim().length === 0) return true;
     const parts = splitMessageParts(display);
-    const { discord, channelId, replyTo } = this.#options;
+    const { discord, channelId, replyTo, components } = this.#options;
     try {
       for (let i = 0; i < parts.length; i++) {
         const { content, source } = parts[i];
         const existing = this.#posted[i];
+        // Only the last message of a growing answer carries the buttons.
+        const buttons = components !== undefined && !final && i === parts.length - 1;
+        const withButtons = buttons ? { components } : {};
         if (!existing) {
           if (i === 0 && !this.#preparedFirst) {
             this.#preparedFirst = true;
             await this.#options.beforeFirstText?.();
           }
-          const id = await discord.sendMessage(channelId, content, i === 0 ? { replyTo } : {});
-          this.#posted.push({ id, content, source });
+          const id = await discord.sendMessage(
+            channelId,
+            content,
+            i === 0 ? { replyTo, ...withButtons } : withButtons,
+          );
+          this.#posted.push({ id, content, source, buttons });
           if (i === 0) this.#options.onFirstText?.();
-        } else if (existing.content !== content) {
+        } else if (existing.content !== content || Boolean(existing.buttons) !== buttons) {
           this.#lastEdit = this.#clock.now();
           // A final edit goes first when requests queue; a growing one yields and shows later.
-          await discord.editMessage(channelId, existing.id, content, { streaming: !final });
-          Object.assign(existing, { content, source });
+          const buttonsChange = Boolean(existing.buttons) === buttons
+            ? {}
+            : { components: buttons ? components : [] };
+          await discord.editMessage(channelId, existing.id, content, {
+            streaming: !final,
+            ...buttonsChange,
+          });
+          Object.assign(existing, { content, source, buttons });
         } else {
           // Same message, but it may now stand for a longer slice (a separator after it).
           existing.source = source;

@@ -27,17 +27,29 @@ function fakeDiscord(clock: ManualClock, options: { failEdits?: number } = {}) {
     outage,
     /** Contents of the messages still standing, in posting order. */
     visible: () => [...messages.values()],
-    sendMessage(_channelId: string, content: string, opts?: { replyTo?: string }) {
+    /** The buttons sent with each post or edit that set them, by message id. */
+    buttons: [] as { id: string; components: unknown[] }[],
+    sendMessage(
+      _channelId: string,
+      content: string,
+      opts?: { replyTo?: string; components?: unknown[] },
+    ) {
       if (outage.sends) {
         outage.refused++;
         return Promise.reject(new Error("500: Internal Server Error"));
       }
       const id = String(next++);
       calls.push({ at: clock.now(), op: "send", id, content, replyTo: opts?.replyTo });
+      if (opts?.components) this.buttons.push({ id, components: opts.components });
       messages.set(id, content);
       return Promise.resolve(id);
     },
-    editMessage(_channelId: string, id: string, content: string) {
+    editMessage(
+      _channelId: string,
+      id: string,
+      content: string,
+      opts?: { components?: unknown[] },
+    ) {
       if (outage.edits) {
         outage.refused++;
         return Promise.reject(new Error("502: Bad Gateway"));
@@ -47,6 +59,7 @@ function fakeDiscord(clock: ManualClock, options: { failEdits?: number } = {}) {
         return Promise.reject(new Error("500: Internal Server Error"));
       }
       calls.push({ at: clock.now(), op: "edit", id, content });
+      if (opts?.components) this.buttons.push({ id, components: opts.components });
       messages.set(id, content);
       return Promise.resolve();
     },
@@ -387,4 +400,54 @@ Deno.test("ReplyStream.finish() shows a notice under the answer, outside its cod
     `코드:\n${FENCE}js\nlet a = 1;\nlet b\n${FENCE}\n\n_(끊김)_`,
   ]);
   strictEqual(stream.shownText, `코드:\n${FENCE}js\nlet a = 1;\nlet b\n${FENCE}`);
+});
+
+const STOP_ROW = [{
+  type: 1 as const,
+  components: [{ type: 2 as const, style: 4 as const, label: "그만", custom_id: "stop:1:2" }],
+}];
+
+Deno.test("ReplyStream: a growing answer carries its button, and the final edit takes it off", async () => {
+  const clock = new ManualClock(0);
+  const discord = fakeDiscord(clock);
+  const stream = new ReplyStream({ discord, channelId: "c", clock, components: STOP_ROW });
+  stream.update("안녕");
+  await clock.tick(0);
+  stream.update("안녕, 반가워");
+  await clock.tick(1000);
+  await stream.finish("안녕, 반가워!");
+  // Posted with the button; the growing edit leaves it; the final edit (one request) removes it.
+  deepStrictEqual(discord.calls.map((c) => c.op), ["send", "edit", "edit"]);
+  deepStrictEqual(discord.buttons, [{ id: "1", components: STOP_ROW }, {
+    id: "1",
+    components: [],
+  }]);
+});
+
+Deno.test("ReplyStream: an answer complete before its first post never gets a button", async () => {
+  const clock = new ManualClock(0);
+  const discord = fakeDiscord(clock);
+  const stream = new ReplyStream({ discord, channelId: "c", clock, components: STOP_ROW });
+  await stream.finish("다 됐어");
+  deepStrictEqual(discord.calls.map((c) => c.op), ["send"]);
+  deepStrictEqual(discord.buttons, []);
+});
+
+Deno.test("ReplyStream: past 2,000 characters the button moves to the newest message", async () => {
+  const clock = new ManualClock(0);
+  const discord = fakeDiscord(clock);
+  const stream = new ReplyStream({ discord, channelId: "c", clock, components: STOP_ROW });
+  stream.update("가".repeat(1500));
+  await clock.tick(0);
+  stream.update("가".repeat(2500));
+  await clock.tick(1000);
+  await stream.finish("가".repeat(2600));
+  // The first message loses the button with the edit that settles it; the second, at the end.
+  deepStrictEqual(discord.buttons.map((b) => [b.id, b.components.length]), [
+    ["1", 1],
+    ["1", 0],
+    ["2", 1],
+    ["2", 0],
+  ]);
+  strictEqual(discord.calls.filter((c) => c.op === "edit").length, 2);
 });

@@ -116,6 +116,16 @@ export function registerScrapedMetrics(
       () => stats()?.costUsd,
     ],
     [
+      "soyebot_gemini_grounded_calls_total",
+      "Answers grounded in Google Search (GEMINI_SEARCH, /settings search).",
+      () => stats()?.groundedCalls,
+    ],
+    [
+      "soyebot_gemini_search_queries_total",
+      "Google searches grounded answers ran; each is billed past the free allowance.",
+      () => stats()?.searchQueries,
+    ],
+    [
       "soyebot_discord_rate_limited_total",
       "Discord REST answers with status 429 (each was waited out and retried).",
       () => source()?.discordRateLimited(),

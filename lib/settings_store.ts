@@ -1,6 +1,6 @@
 /**
  * Per-server settings (`/settings`): a server's own persona, the channels where the bot answers
- * every message, and whether summaries work there.
+ * every message, whether summaries work there, and whether answers may search Google.
  *
  * Kept in the sessions' SQLite file (tables from the same migrations in `store.ts`), on a
  * connection of the main thread's own: every setting is loaded into memory when the bot starts,
@@ -23,6 +23,8 @@ export interface GuildSettings {
   alwaysChannels: ReadonlySet<string>;
   /** Whether `!요약` and `/summarize` work in the server. */
   summaries: boolean;
+  /** Whether chat answers may search Google there (`/settings search`); off by default. */
+  search: boolean;
 }
 
 /** What `/settings`, the gate and `/status` read and write. */
@@ -35,6 +37,8 @@ export interface SettingsPort {
   setChannelMode(guildId: string, channelId: string, mode: ChannelMode): void;
   /** Turns summaries on or off in the server. */
   setSummaries(guildId: string, enabled: boolean): void;
+  /** Turns Google Search grounding on or off in the server. */
+  setSearch(guildId: string, enabled: boolean): void;
 }
 
 /** The settings a server has before an admin changes any. */
@@ -42,12 +46,14 @@ export const DEFAULT_GUILD_SETTINGS: GuildSettings = Object.freeze({
   persona: undefined,
   alwaysChannels: Object.freeze(new Set<string>()),
   summaries: true,
+  search: false,
 });
 
 interface MutableSettings {
   persona: string | undefined;
   alwaysChannels: Set<string>;
   summaries: boolean;
+  search: boolean;
 }
 
 /**
@@ -68,6 +74,7 @@ export class SettingsStore implements SettingsPort {
   #guilds = new Map<string, MutableSettings>();
   #upsertPersona;
   #upsertSummaries;
+  #upsertSearch;
   #setAlways;
   #clearChannel;
 
@@ -81,6 +88,11 @@ export class SettingsStore implements SettingsPort {
     this.#upsertSummaries = db.prepare(
       `INSERT INTO guild_settings (guild_id, summaries, updated_at) VALUES (?1, ?2, ?3)
        ON CONFLICT (guild_id) DO UPDATE SET summaries = excluded.summaries,
+         updated_at = excluded.updated_at`,
+    );
+    this.#upsertSearch = db.prepare(
+      `INSERT INTO guild_settings (guild_id, search, updated_at) VALUES (?1, ?2, ?3)
+       ON CONFLICT (guild_id) DO UPDATE SET search = excluded.search,
          updated_at = excluded.updated_at`,
     );
     this.#setAlways = db.prepare(
@@ -128,6 +140,11 @@ export class SettingsStore implements SettingsPort {
     this.#guild(guildId).summaries = enabled;
   }
 
+  setSearch(guildId: string, enabled: boolean): void {
+    this.#upsertSearch.run(guildId, enabled ? 1 : 0, Date.now());
+    this.#guild(guildId).search = enabled;
+  }
+
   /** Closes the connection. */
   close(): void {
     if (this.#db.isOpen) this.#db.close();
@@ -136,19 +153,26 @@ export class SettingsStore implements SettingsPort {
   #guild(guildId: string): MutableSettings {
     let settings = this.#guilds.get(guildId);
     if (!settings) {
-      settings = { persona: undefined, alwaysChannels: new Set(), summaries: true };
+      settings = { persona: undefined, alwaysChannels: new Set(), summaries: true, search: false };
       this.#guilds.set(guildId, settings);
     }
     return settings;
   }
 
   #load(): void {
-    const guilds = this.#db.prepare("SELECT guild_id, persona, summaries FROM guild_settings")
-      .all() as unknown as { guild_id: string; persona: string | null; summaries: number }[];
+    const guilds = this.#db.prepare(
+      "SELECT guild_id, persona, summaries, search FROM guild_settings",
+    ).all() as unknown as {
+      guild_id: string;
+      persona: string | null;
+      summaries: number;
+      search: number;
+    }[];
     for (const row of guilds) {
       const settings = this.#guild(row.guild_id);
       settings.persona = row.persona ?? undefined;
       settings.summaries = row.summaries !== 0;
+      settings.search = row.search !== 0;
     }
     const channels = this.#db.prepare("SELECT channel_id, guild_id FROM channel_settings")
       .all() as unknown as { channel_id: string; guild_id: string }[];

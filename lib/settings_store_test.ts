@@ -17,6 +17,9 @@ Deno.test("settings are per server, and a DM or an untouched server has the defa
     settings.setPersona("1", "해적");
     settings.setChannelMode("1", "10", "always");
     settings.setSummaries("2", false);
+    settings.setSearch("1", true);
+    assert.equal(settings.forGuild("1").search, true);
+    assert.equal(settings.forGuild("2").search, false, "search is off by default");
     assert.equal(settings.forGuild("1").persona, "해적");
     assert.deepEqual([...settings.forGuild("1").alwaysChannels], ["10"]);
     assert.equal(settings.forGuild("1").summaries, true);
@@ -42,6 +45,7 @@ Deno.test("settings live in the sessions' file, migrated with it, and survive a 
     first.setChannelMode("1", "11", "always");
     first.setChannelMode("1", "11", "mention");
     first.setSummaries("1", false);
+    first.setSearch("1", true);
     first.close();
     // The session store opens the same file at the same schema version.
     const sessions = SqliteStore.open(file.path);
@@ -53,6 +57,7 @@ Deno.test("settings live in the sessions' file, migrated with it, and survive a 
       assert.equal(settings.persona, "해적");
       assert.deepEqual([...settings.alwaysChannels], ["10"]);
       assert.equal(settings.summaries, false);
+      assert.equal(settings.search, true);
     } finally {
       again.close();
     }

@@ -67,6 +67,8 @@ const MIGRATIONS: readonly string[] = [
   // such as a search tool call), sent back as received. NULL on older rows and when the user saw
   // less than the whole answer: those go back as their text.
   `ALTER TABLE exchanges ADD COLUMN model_parts TEXT`,
+  // A server's Google Search switch (/settings search): off unless an admin turns it on.
+  `ALTER TABLE guild_settings ADD COLUMN search INTEGER NOT NULL DEFAULT 0`,
 ];
 
 /** The schema version a database is at once migrated: how many migrations there are. */

@@ -232,15 +232,33 @@ Deno.test("SqliteStore keeps a turn in flight across a process that never ended 
   });
 });
 
+Deno.test("SqliteStore keeps a model turn's parts as received, and a damaged value falls back to the text", async () => {
+  const store = SqliteStore.open(":memory:");
+  const modelParts = [
+    { thoughtSignature: "c2ln", toolCall: { toolType: "GOOGLE_SEARCH_WEB", id: "a1" } },
+    { text: "서울이야." },
+    { text: "", thoughtSignature: "ZW5k" },
+  ];
+  await store.append("1", { user: "q", model: "서울이야.", at: 1, id: "m1", modelParts }, 20);
+  await store.append("1", { user: "q2", model: "응", at: 2 }, 20);
+  assert.deepEqual(await store.load("1"), [
+    { user: "q", model: "서울이야.", at: 1, id: "m1", modelParts },
+    { user: "q2", model: "응", at: 2 },
+  ]);
+  await store.close();
+});
+
 Deno.test("SqliteStore keeps a model turn's parts, signatures included, and reads rows stored before them", async () => {
   await withDatabaseFile(async (path) => {
-    // A database of the previous schema (the column dropped again), holding an older exchange.
+    // A database of the schema before parts (the column dropped again; the search switch's
+    // migration came after it), holding an older exchange.
     const old = SqliteStore.open(path);
     await old.append("1", { user: "민수: 옛날", model: "옛날 대답", at: 1, id: "m1" }, 20);
     await old.close();
     const before = new DatabaseSync(path);
     before.exec(`ALTER TABLE exchanges DROP COLUMN model_parts;
-      PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
+      ALTER TABLE guild_settings DROP COLUMN search;
+      PRAGMA user_version = ${SCHEMA_VERSION - 2};`);
     before.close();
     const store = SqliteStore.open(path);
     assert.equal(store.schemaVersion, SCHEMA_VERSION);

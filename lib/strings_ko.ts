@@ -42,6 +42,14 @@ export const text = {
     `오늘 쓸 수 있는 대화량을 다 써버렸어. ${resetText} 이후에 다시 불러줘.`,
   blocked: "그건 대답 못 해. 다른 얘기 하자.",
   interrupted: "_(대답이 중간에 끊겼어)_",
+  /** Under an answer someone stopped with its button. */
+  stoppedMark: "_(중단됨)_",
+  /** Before the links under an answer grounded in Google Search. */
+  sourcesLabel: "출처",
+  /** The stop button on an answer that is still streaming. */
+  stopButton: "그만",
+  /** To someone who pressed another person's stop button without Manage Messages. */
+  stopRefused: "이 대답은 물어본 사람이나 메시지 관리 권한이 있는 사람만 멈출 수 있어.",
   /** The model answered with nothing but whitespace. */
   emptyAnswer: "음, 할 말이 안 떠올랐어. 조금 다르게 다시 물어봐줄래?",
   /** Discord kept refusing the answer's final text, so the user saw it only in part or not at all. */
@@ -102,6 +110,8 @@ export const text = {
       modeAlways: "모든 메시지에",
       summaries: "!요약과 /summarize를 켜거나 꺼",
       summariesEnabled: "켜려면 True",
+      search: "대답할 때 구글 검색을 쓰고 출처를 보여줄지 정해 (검색마다 요금이 들 수 있어)",
+      searchEnabled: "켜려면 True",
     },
   },
   help: [
@@ -126,6 +136,8 @@ export const text = {
     channelMention: (channelId: string) => `이제 <#${channelId}>에서는 멘션할 때만 대답할게.`,
     summariesOn: "이 서버에서 요약 기능을 켰어.",
     summariesOff: "이 서버에서 요약 기능을 껐어.",
+    searchOn: "이 서버에서 대답할 때 구글 검색을 쓸게. 출처는 대답 아래에 붙일게.",
+    searchOff: "이 서버에서는 구글 검색을 안 쓸게.",
     /** The option values did not make sense (a stale registration, a malformed payload). */
     invalid: "설정 값을 못 알아들었어. `/settings`를 다시 써줘.",
     /** The store refused the write: nothing changed. */
@@ -179,7 +191,13 @@ export const text = {
     sessions: number;
     medianMs: number | undefined;
     keys: { keyId: string; minuteLeft: number; dayLeft: number; checkInMs?: number }[];
-    server?: { personaChars?: number; alwaysChannelIds: string[]; summaries: boolean };
+    server?: {
+      personaChars?: number;
+      alwaysChannelIds: string[];
+      summaries: boolean;
+      search: "on" | "off" | "operator_off" | "always";
+    };
+    search: { today: number; queriesToday: number; usdPer1000: number; freePerMonth: number };
   }) =>
     [
       "**상태**",
@@ -193,6 +211,9 @@ export const text = {
           k.checkInMs === undefined ? "" : ` (${keyCheckText(k.checkInMs)})`
         }`
       ),
+      `- 오늘 구글 검색: 답변 ${s.search.today}개, 검색 ${s.search.queriesToday}회 ` +
+      `(한 달 ${s.search.freePerMonth.toLocaleString("en-US")}회 무료, 그 뒤 1,000회당 ` +
+      `$${s.search.usdPer1000})`,
       ...(s.server === undefined ? [] : [
         "**이 서버 설정**",
         `- 페르소나: ${
@@ -204,6 +225,14 @@ export const text = {
             : s.server.alwaysChannelIds.map((id) => `<#${id}>`).join(", ")
         }`,
         `- 요약: ${s.server.summaries ? "켜짐" : "꺼짐"}`,
+        `- 구글 검색: ${
+          {
+            on: "켜짐",
+            off: "꺼짐",
+            operator_off: "꺼짐 (운영자가 전체를 끔)",
+            always: "켜짐 (운영자가 모든 서버에 켬)",
+          }[s.server.search]
+        }`,
       ]),
     ].join("\n"),
 } as const;
@@ -240,6 +269,8 @@ export function failureText(result: AnswerOutcome, fallback: string = text.unava
       return result.status === 404 ? text.modelGone : text.rejected;
     case "stopped":
       return text.stopping;
+    case "cancelled":
+      return text.stoppedMark;
     default:
       // "unavailable": retries ran out, or the answer could not start in time.
       return fallback;

@@ -120,7 +120,12 @@ Deno.test("/settings, end to end through the real bot", async (t) => {
       assert.deepEqual(registered.contexts, [0]);
       const subcommands = (registered.options as { name: string; type: number }[])
         .map((o) => [o.name, o.type]);
-      assert.deepEqual(subcommands, [["persona", 1], ["channel", 1], ["summaries", 1]]);
+      assert.deepEqual(subcommands, [
+        ["persona", 1],
+        ["channel", 1],
+        ["summaries", 1],
+        ["search", 1],
+      ]);
       assertNoInvalidRequests(world);
     });
 

@@ -14,8 +14,10 @@ import type { BrokerRequest, BrokerResult, ModelPart } from "../broker_port.ts";
 import type { ChatMessage, DiscordPort } from "../discord.ts";
 import type { Logger } from "../log.ts";
 import { ReplyStream } from "../reply_stream.ts";
+import { sourcesLine } from "../gemini_parts.ts";
 import type { CommitResult, SessionsPort } from "../sessions_port.ts";
 import { cutShortText, deliveryFailureText, emptyAnswerText, text } from "../strings_ko.ts";
+import { stopButtonRow, type StoppableTurns } from "./stop_button.ts";
 import { inSpan } from "../tracing.ts";
 import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
@@ -49,6 +51,16 @@ export interface ChatTurnDeps {
    * @default the line as it is, with nothing added
    */
   gather?(message: ChatMessage, line: string): Promise<Gathered>;
+  /**
+   * Where the turn says it runs, so its stop button ("그만") can cancel it; without it, answers
+   * carry no button. @default none
+   */
+  turns?: StoppableTurns;
+  /**
+   * Whether answers in this server (undefined: a DM) may search Google (`GEMINI_SEARCH` and
+   * `/settings search`). @default none: never
+   */
+  searchFor?(guildId: string | undefined): boolean;
 }
 
 /**
@@ -94,6 +106,9 @@ export async function chatTurn(
   }
 
   const countdown = countdownIn(discord, logger, channelId, id);
+  // The stop button cancels the Gemini call through this; what streamed stays, marked.
+  const stop = new AbortController();
+  const stoppable = deps.turns?.add(id, stop);
   const stream = new ReplyStream({
     discord,
     channelId,
@@ -105,11 +120,13 @@ export async function chatTurn(
       typing.stop();
       deps.metrics.firstText(now() - receivedAt);
     },
+    ...(stoppable ? { components: stopButtonRow(id, message.authorId) } : {}),
   });
   let shown: string | undefined;
   let parts: ModelPart[] | undefined;
   let committed: CommitResult;
   const persona = deps.personaFor?.(message.guildId);
+  const search = deps.searchFor?.(message.guildId) === true;
   try {
     // Generate, showing the answer as it streams.
     const result = await deps.generate({
@@ -117,31 +134,46 @@ export async function chatTurn(
       // The files' bytes go into this request only; the window keeps their notes.
       contents: withTurnParts(begun.lease.contents, input.parts),
       ...(persona === undefined ? {} : { systemInstruction: persona }),
+      ...(search ? { googleSearch: true } : {}),
       onText: (soFar) => stream.update(soFar),
       onWait: waitOn(countdown),
+      signal: stop.signal,
     });
     // The files' bytes are no longer needed: other turns may take their room.
     input.release?.();
+    stoppable?.();
     typing.stop();
     await countdown.clear();
 
-    // Show: the whole answer, or a notice under whatever streamed.
+    // Show: the whole answer, or a notice under whatever streamed ("(중단됨)" when stopped).
     const answered = result.ok && result.text.trim().length > 0;
-    await inSpan(
+    const stopped = !result.ok && result.reason === "cancelled";
+    // Under the answer: why it was cut short, and the pages a grounded answer rests on.
+    const under = result.ok
+      ? [
+        cutShortText(result.finishReason),
+        sourcesLine(result.grounding?.sources ?? [], text.sourcesLabel),
+      ].filter((line) => line).join("\n")
+      : "";
+    const shownWhole = await inSpan(
       "discord.send",
       { "discord.channel_id": channelId },
       () =>
-        answered
-          ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
-          : stream.fail(
-            result.ok ? emptyAnswerText(result.finishReason) : turnFailureText(result, input.files),
-          ),
+        answered ? stream.finish(result.text, { notice: under || undefined }) : stream.fail(
+          result.ok ? emptyAnswerText(result.finishReason) : turnFailureText(result, input.files),
+        ),
     );
-    deps.metrics.replyDone(now() - receivedAt, answered ? "ok" : "failed");
-    // Commit keeps what the user saw: less than the answer when Discord refused part of it.
-    if (answered && stream.shownText.trim()) shown = stream.shownText;
-    // The whole answer seen: the model's turn goes back to Gemini as it came, signatures included.
-    if (answered && shown === result.text) parts = result.parts;
+    deps.metrics.replyDone(now() - receivedAt, answered || stopped ? "ok" : "failed");
+    // Commit keeps what the user saw: less than the answer when Discord refused part of it, the
+    // part that streamed when it was stopped (its mark left out).
+    const seen = stream.shownText;
+    if ((answered || stopped) && seen.trim()) shown = seen;
+    // The whole answer seen as the model wrote it (no fence closed for it; a notice or sources
+    // under it aside): its turn goes back to Gemini as it came, signatures and a grounded
+    // answer's search call and response included.
+    const seenAsWritten = shown !== undefined && result.ok &&
+      shown.trimEnd() === result.text.trimEnd();
+    if (answered && shownWhole && seenAsWritten) parts = result.parts;
     if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.
@@ -149,6 +181,7 @@ export async function chatTurn(
     if (!stream.started) await reply(discord, logger, message, text.crashed);
   } finally {
     input.release?.();
+    stoppable?.();
     typing.stop();
     await countdown.clear();
     // Commit: the session records what the user saw, and takes the channel's next turn.

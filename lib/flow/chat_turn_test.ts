@@ -3,9 +3,10 @@ import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
 import type { ChatMessage, DiscordPort } from "../discord.ts";
 import { log } from "../log.ts";
 import { foldRequest } from "../memory_fold.ts";
-import type { BeginResult, CommitResult, FoldTask, SessionsPort } from "../sessions_port.ts";
+import type { BeginResult, CommitResult, FoldTask, SessionsPort, Shown } from "../sessions_port.ts";
 import { text } from "../strings_ko.ts";
 import { chatTurn, type ChatTurnDeps } from "./chat_turn.ts";
+import { RunningTurns } from "./stop_button.ts";
 
 const MESSAGE: ChatMessage = {
   id: "100000000000000001",
@@ -25,26 +26,39 @@ const USAGE = { promptTokens: 10, outputTokens: 5, cachedTokens: 0, thinkingToke
 /** A Discord that keeps what the bot posts, in order. */
 function fakeDiscord() {
   const posts: { content: string; replyTo?: string }[] = [];
+  /** Buttons set by a post or an edit, by message id, in order. */
+  const buttons: [string, number][] = [];
   let typing = 0;
   const discord = {
     botId: "9",
-    sendMessage: (_channel: string, content: string, options?: { replyTo?: string }) => {
+    sendMessage: (
+      _channel: string,
+      content: string,
+      options?: { replyTo?: string; components?: unknown[] },
+    ) => {
       posts.push({ content, replyTo: options?.replyTo });
+      if (options?.components) buttons.push([String(posts.length), options.components.length]);
       return Promise.resolve(String(posts.length));
     },
-    editMessage: (_channel: string, id: string, content: string) => {
+    editMessage: (
+      _channel: string,
+      id: string,
+      content: string,
+      options?: { components?: unknown[] },
+    ) => {
       posts[Number(id) - 1].content = content;
+      if (options?.components) buttons.push([id, options.components.length]);
       return Promise.resolve();
     },
     deleteMessage: () => Promise.resolve(),
     triggerTyping: () => (typing++, Promise.resolve()),
   } as unknown as DiscordPort;
-  return { discord, posts, typed: () => typing };
+  return { discord, posts, buttons, typed: () => typing };
 }
 
 /** A session layer that lends `contents` and records what is committed and remembered. */
 function fakeSessions(begin: BeginResult | "lend" = "lend", commit?: CommitResult) {
-  const committed: (string | undefined)[] = [];
+  const committed: (Shown | undefined)[] = [];
   const remembered: [string, string, string | undefined][] = [];
   const sessions: Pick<SessionsPort, "begin" | "remember"> = {
     remember: (channelId, foldId, memory) => {
@@ -184,16 +198,17 @@ Deno.test("chatTurn folds what its commit hands over, after the answer is shown,
   });
   const asked: BrokerRequest[] = [];
   let postsWhenFolding = -1;
-  await chatTurn(
-    MESSAGE,
-    "민수: 안녕",
-    deps(discord, sessions, (request) => {
+  await chatTurn(MESSAGE, "민수: 안녕", {
+    ...deps(discord, sessions, (request) => {
       asked.push(request);
       if (request.priority === "chat") return answer("안녕!");
       postsWhenFolding = posts.length;
       return answer("## 기억\n- 민수: 고양이 이름은 콩이\n- 민수: 내일 시험");
     }),
-  );
+    // A server with Google Search on: the chat call may search, the fold never does.
+    searchFor: () => true,
+  });
+  assert.equal(asked[0].googleSearch, true);
   assert.deepEqual(committed, ["안녕!"]);
   assert.equal(postsWhenFolding, 1, "the fold began before the answer was shown");
   assert.equal(asked.length, 2);
@@ -272,4 +287,73 @@ Deno.test("chatTurn answers a refused file with the gathered text, and begins no
   assert.deepEqual(posts, [{ content: "`x.zip` 파일은 못 읽어", replyTo: MESSAGE.id }]);
   assert.equal(begun, 0);
   assert.equal(calls, 0);
+});
+
+Deno.test("chatTurn asks with Google Search where allowed, and shows the sources under the answer, not in the window", async () => {
+  const { discord, posts } = fakeDiscord();
+  const { sessions, committed } = fakeSessions();
+  const asked: BrokerRequest[] = [];
+  const grounding = {
+    sources: [1, 2, 3, 4].map((i) => ({
+      title: `site${i}.example`,
+      uri: `https://s${i}.example/`,
+    })),
+    queries: ["오늘 날씨"],
+  };
+  const parts = [{ toolCall: { id: "a" }, thoughtSignature: "c2ln" }, { text: "맑아." }];
+  const searchFor = (guildId: string | undefined) => guildId === MESSAGE.guildId;
+  await chatTurn(MESSAGE, "민수: 날씨?", {
+    ...deps(discord, sessions, (request) => {
+      asked.push(request);
+      return Promise.resolve({
+        ok: true,
+        text: "맑아.",
+        usage: USAGE,
+        attempts: 1,
+        grounding,
+        parts,
+      });
+    }),
+    searchFor,
+  });
+  assert.equal(asked[0].googleSearch, true);
+  assert.equal(
+    posts[0].content,
+    `맑아.\n\n-# ${text.sourcesLabel}: [site1.example](<https://s1.example/>) · ` +
+      "[site2.example](<https://s2.example/>) · [site3.example](<https://s3.example/>)",
+  );
+  assert.deepEqual(committed, ["맑아."]);
+  // Elsewhere (a DM here), no tool.
+  await chatTurn({ ...MESSAGE, guildId: undefined }, "민수: 날씨?", {
+    ...deps(discord, sessions, (request) => (asked.push(request), answer("응"))),
+    searchFor,
+  });
+  assert.equal(asked[1].googleSearch, undefined);
+});
+
+Deno.test("chatTurn's stop button cancels the call; the text shown stays, marked, and is what is committed", async () => {
+  const { discord, posts, buttons } = fakeDiscord();
+  const { sessions, committed } = fakeSessions();
+  const turns = new RunningTurns();
+  const turn = chatTurn(MESSAGE, "민수: 길게 말해줘", {
+    ...deps(discord, sessions, (request) => {
+      request.onText?.("옛날 옛적에 ");
+      const { promise, resolve } = Promise.withResolvers<BrokerResult>();
+      request.signal?.addEventListener(
+        "abort",
+        () => resolve({ ok: false, reason: "cancelled", partialText: "옛날 옛적에 " }),
+      );
+      return promise;
+    }),
+    turns,
+  });
+  // The first post carries the stop button.
+  while (posts.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(buttons, [["1", 1]]);
+  assert.equal(turns.stop(MESSAGE.id), true);
+  await turn;
+  assert.equal(posts[0].content, `옛날 옛적에\n\n${text.stoppedMark}`);
+  assert.deepEqual(buttons, [["1", 1], ["1", 0]], "the final edit took the button off");
+  assert.deepEqual(committed, ["옛날 옛적에"]);
+  assert.equal(turns.size, 0, "the turn no longer runs");
 });

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ChatMessage, DiscordPort } from "../discord.ts";
-import type { SlashCommand } from "../discord_events.ts";
+import type { ComponentPress, SlashCommand } from "../discord_events.ts";
 import type { Logger } from "../log.ts";
 import { withLogContext } from "../log.ts";
 import type { SettingsPort } from "../settings_store.ts";
@@ -17,6 +17,7 @@ import { answerCommand } from "./command_reply.ts";
 import { COMMAND_NAMES, type CommandDeps, handleCommand } from "./commands.ts";
 import { gate } from "./gate.ts";
 import { reply } from "./replies.ts";
+import { answerStopPress, type RunningTurns } from "./stop_button.ts";
 import { type SummaryDeps, summaryReply } from "./summary.ts";
 
 /** What the route reads before it hands a message to a flow. */
@@ -33,6 +34,8 @@ export interface RouteDeps {
   discord: DiscordPort;
   /** Counts the messages that begin a chat turn. */
   metrics: { messageReceived(): void };
+  /** The chat turns running in this process, which their stop buttons cancel. */
+  turns: RunningTurns;
   /** What the flows cross, with `turnLog` as their logger. */
   flows(turnLog: Logger): ChatTurnDeps & SummaryDeps & CommandDeps;
   /** Epoch ms now. @default Date.now */
@@ -111,4 +114,14 @@ export async function handleCommandEvent(
         commandLog.error("Command {name} failed: {error}", { error: String(error) }),
     },
   );
+}
+
+/** Answers one button press (the stop button); never rejects. */
+export async function handleComponentEvent(
+  press: ComponentPress,
+  logger: Logger,
+  deps: Pick<RouteDeps, "discord" | "turns">,
+): Promise<void> {
+  const pressLog = logger.with({ channelId: press.channelId });
+  await answerStopPress(press, { discord: deps.discord, turns: deps.turns, logger: pressLog });
 }

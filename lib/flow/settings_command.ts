@@ -90,6 +90,19 @@ export const SETTINGS_COMMAND: CommandDefinition = {
         required: true,
       }],
     },
+    {
+      type: 1,
+      name: "search",
+      description: "Let answers here search Google and show their sources (billed per search)",
+      description_localizations: { ko: labels.search },
+      options: [{
+        type: 5,
+        name: "enabled",
+        description: "True to turn it on",
+        description_localizations: { ko: labels.searchEnabled },
+        required: true,
+      }],
+    },
   ],
 };
 
@@ -188,6 +201,14 @@ function settingsChange(command: ChannelCommand): Change | string | undefined {
       return {
         apply: (s, g) => s.setSummaries(g, enabled),
         done: enabled ? text.settings.summariesOn : text.settings.summariesOff,
+      };
+    }
+    case "search": {
+      const enabled = options.enabled;
+      if (typeof enabled !== "boolean") return undefined;
+      return {
+        apply: (s, g) => s.setSearch(g, enabled),
+        done: enabled ? text.settings.searchOn : text.settings.searchOff,
       };
     }
     default:

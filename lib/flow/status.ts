@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SEARCH_FREE_QUERIES_PER_MONTH, SEARCH_USD_PER_1000_QUERIES } from "../cost.ts";
 import type { GuildSettings, SettingsPort } from "../settings_store.ts";
 import { text } from "../strings_ko.ts";
 import type { KeyStatus } from "../token_pool.ts";
@@ -21,6 +22,33 @@ export interface StatusSources {
   now: number;
   /** The settings of the server `/status` was used in; absent in a DM. */
   server?: GuildSettings;
+  /** The operator's Google Search switch (`GEMINI_SEARCH`). @default "servers" */
+  searchMode?: SearchMode;
+  /** Today's grounded answers and the Google searches they ran. @default none */
+  searchToday?: { groundedCalls: number; searchQueries: number };
+}
+
+/** The operator's Google Search switch, `GEMINI_SEARCH`. */
+export type SearchMode = "off" | "servers" | "always";
+
+/**
+ * Whether chat answers in a server with `settings` (undefined: a DM) may search Google.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(searchAllowed("servers", { search: true }), true);
+ * strictEqual(searchAllowed("servers", undefined), false);
+ * strictEqual(searchAllowed("off", { search: true }), false);
+ * strictEqual(searchAllowed("always", undefined), true);
+ * ```
+ */
+export function searchAllowed(
+  mode: SearchMode,
+  settings: Pick<GuildSettings, "search"> | undefined,
+): boolean {
+  if (mode === "always") return true;
+  return mode === "servers" && settings?.search === true;
 }
 
 /**
@@ -49,9 +77,26 @@ export function statusText(sources: StatusSources): string {
         personaChars: sources.server.persona?.length,
         alwaysChannelIds: [...sources.server.alwaysChannels].sort(),
         summaries: sources.server.summaries,
+        search: searchState(sources.searchMode ?? "servers", sources.server),
       },
     }),
+    search: {
+      today: sources.searchToday?.groundedCalls ?? 0,
+      queriesToday: sources.searchToday?.searchQueries ?? 0,
+      usdPer1000: SEARCH_USD_PER_1000_QUERIES,
+      freePerMonth: SEARCH_FREE_QUERIES_PER_MONTH,
+    },
   });
+}
+
+/** How `/status` names a server's search state, the operator's switch over its own. */
+function searchState(
+  mode: SearchMode,
+  server: GuildSettings,
+): "on" | "off" | "operator_off" | "always" {
+  if (mode === "always") return "always";
+  if (mode === "off") return server.search ? "operator_off" : "off";
+  return server.search ? "on" : "off";
 }
 
 /** What `/status` reads from the running bot, each read when the command is used. */
@@ -66,6 +111,10 @@ export interface LiveStatus {
   keys(now: number): KeyStatus[];
   /** Each server's settings. */
   settings: Pick<SettingsPort, "forGuild">;
+  /** The operator's Google Search switch. @default "servers" */
+  searchMode?: SearchMode;
+  /** Today's grounded answers and their searches. @default none */
+  searchToday?(): { groundedCalls: number; searchQueries: number };
   /** Epoch ms now. @default Date.now */
   now?: () => number;
 }
@@ -81,5 +130,7 @@ export function liveStatusText(live: LiveStatus, guildId?: string): string {
     keys: live.keys(now),
     now,
     ...(guildId === undefined ? {} : { server: live.settings.forGuild(guildId) }),
+    ...(live.searchMode ? { searchMode: live.searchMode } : {}),
+    ...(live.searchToday ? { searchToday: live.searchToday() } : {}),
   });
 }

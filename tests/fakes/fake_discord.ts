@@ -187,6 +187,21 @@ export interface InteractionOptions {
   omitChannelId?: boolean;
 }
 
+/** Options for {@linkcode FakeDiscord.pressButton}. */
+export interface ButtonPressOptions {
+  /** The message the button is on: one the bot posted. */
+  messageId: string;
+  /** The button's `custom_id`. @default {the first button's on the message} */
+  customId?: string;
+  /** Who pressed it. @default {the default user} */
+  userId?: string;
+  /**
+   * The member's permissions in the channel (`member.permissions`), in a guild.
+   * @default {the text permissions everyone has, without Manage Messages}
+   */
+  memberPermissions?: string;
+}
+
 /** Options for {@linkcode FakeDiscord.joinGuild}. */
 export interface JoinGuildOptions {
   guildId: string;
@@ -202,8 +217,10 @@ export interface InteractionState {
   token: string;
   channelId: string;
   guildId?: string;
-  /** The user who ran the command. */
+  /** The user who ran the command or pressed the button. */
   user: DiscordUser;
+  /** 2 for a slash command, 3 for a button press. */
+  type?: number;
   /** The callback types posted, in order (5 = deferred). */
   callbackTypes: number[];
   original?: StoredMessage;
@@ -751,6 +768,70 @@ export class FakeDiscord {
   }
 
   /**
+   * Dispatches INTERACTION_CREATE of type 3 (MESSAGE_COMPONENT) for a press of a button on one
+   * of the bot's messages, as Discord sends it: the message it is on, the button's `custom_id`,
+   * and the presser (a member with permissions in a guild, a user in a DM). Returns its id and
+   * token; {@linkcode FakeDiscord.interaction} tells how the bot answered.
+   */
+  pressButton(opts: ButtonPressOptions): { id: string; token: string } {
+    const message = this.#messages.get(opts.messageId);
+    if (!message || message.deleted) throw new Error(`no message ${opts.messageId} to press on`);
+    const rows = (message.components ?? []) as { components?: { custom_id?: string }[] }[];
+    const customId = opts.customId ?? rows[0]?.components?.[0]?.custom_id;
+    if (customId === undefined) throw new Error(`message ${opts.messageId} has no button`);
+    const id = this.#ids.next();
+    const token = `fake-interaction-${id}-${crypto.randomUUID()}`;
+    const user: DiscordUser = {
+      id: opts.userId ?? DEFAULT_USER_ID,
+      username: "tester",
+      discriminator: "0",
+      global_name: "Tester",
+      avatar: null,
+      public_flags: 0,
+    };
+    const guildId = message.guild_id;
+    const interaction: Json = {
+      id,
+      application_id: this.applicationId,
+      type: 3,
+      data: { custom_id: customId, component_type: 2 },
+      channel_id: message.channel_id,
+      channel: { id: message.channel_id, type: guildId ? 0 : 1 },
+      message: stripDeleted(message),
+      token,
+      version: 1,
+      app_permissions: PERMISSIONS_ALL_TEXT,
+      locale: "ko",
+      entitlements: [],
+      authorizing_integration_owners: guildId ? { "0": guildId } : { "1": user.id },
+      context: guildId ? 0 : 1,
+    };
+    if (guildId) {
+      interaction.guild_id = guildId;
+      interaction.guild_locale = "ko";
+      interaction.member = {
+        ...member(),
+        user,
+        permissions: opts.memberPermissions ?? PERMISSIONS_ALL_TEXT,
+      };
+    } else {
+      interaction.user = user;
+    }
+    this.#interactions.set(token, {
+      id,
+      token,
+      channelId: message.channel_id,
+      ...(guildId ? { guildId } : {}),
+      user,
+      type: 3,
+      callbackTypes: [],
+      followups: [],
+    });
+    this.dispatch("INTERACTION_CREATE", interaction);
+    return { id, token };
+  }
+
+  /**
    * Dispatches GUILD_CREATE for a guild the bot is in (to a session with the Guilds intent), with
    * the @everyone role, the bot's managed role if given, and `otherRoleIds`.
    */
@@ -1231,6 +1312,7 @@ export class FakeDiscord {
     message.tts = body.tts === true;
     message.embeds = (body.embeds as unknown[]) ?? [];
     message.flags = Number(body.flags ?? 0);
+    if (Array.isArray(body.components)) message.components = body.components;
     if (guildId) message.member = member();
     return message;
   }
@@ -1242,7 +1324,7 @@ export class FakeDiscord {
     message.application_id = this.applicationId;
     message.interaction_metadata = {
       id: state.id,
-      type: 2,
+      type: state.type ?? 2,
       user: state.user,
       // discordeno reads this unguarded: "0" is a guild install, "1" a user install.
       authorizing_integration_owners: state.guildId

@@ -775,3 +775,49 @@ Deno.test("the fake counts requests per sliding second over every client", async
     await fake.close();
   }
 });
+
+Deno.test("a button on a bot message is pressed through the gateway, and answered with a type 6", async () => {
+  const fake = await FakeDiscord.start({ heartbeatIntervalMs: 45000 });
+  const gw = await rawGateway(fake);
+  try {
+    gw.send({ op: 2, d: { token: fake.token, intents: GatewayIntents.GuildMessages } });
+    await gw.next((f) => f.t === "READY");
+    await fake.sendUserMessage({ channelId: CHANNEL, guildId: GUILD, content: "hi" });
+    const row = {
+      type: 1,
+      components: [{ type: 2, style: 4, label: "그만", custom_id: "stop:1:2" }],
+    };
+    const posted = await call(fake, "POST", `/channels/${CHANNEL}/messages`, {
+      content: "답하는 중",
+      components: [row],
+    });
+    assert.equal(posted.status, 200);
+    const messageId = (posted.body as DiscordMessage).id;
+    assert.deepEqual(fake.messagesIn(CHANNEL).at(-1)!.components, [row]);
+
+    const { id, token } = fake.pressButton({ messageId, userId: "1200000000000000009" });
+    const frame = await gw.next((f) => f.t === "INTERACTION_CREATE");
+    assert.equal(frame.d.type, 3);
+    assert.deepEqual(frame.d.data, { custom_id: "stop:1:2", component_type: 2 });
+    assert.equal((frame.d.message as { id: string }).id, messageId);
+    assert.equal(
+      (frame.d.member as { user: { id: string } }).user.id,
+      "1200000000000000009",
+    );
+    const ack = await call(fake, "POST", `/interactions/${id}/${token}/callback`, { type: 6 }, {
+      authorization: "",
+    });
+    assert.equal(ack.status, 204);
+    assert.deepEqual(fake.interaction(id)!.callbackTypes, [6]);
+    // Taking the buttons off with an edit.
+    await call(fake, "PATCH", `/channels/${CHANNEL}/messages/${messageId}`, {
+      content: "다 했어",
+      components: [],
+    });
+    assert.deepEqual(fake.messagesIn(CHANNEL).at(-1)!.components, []);
+    assert.deepEqual(fake.invalidRequests, []);
+  } finally {
+    await gw.close();
+    await fake.close();
+  }
+});

@@ -229,6 +229,11 @@ export interface RecordedRequest {
   body: any;
   at: number;
   status: number;
+  /**
+   * How a response body ended, and when (the fake's clock): read to its end, or cancelled by
+   * the client (a call it aborted); absent while it is still being read.
+   */
+  bodyEnd?: { how: "complete" | "cancelled"; at: number };
 }
 
 /** Counters kept since start. */
@@ -646,7 +651,9 @@ export class FakeGemini {
         )
         : 0);
 
-    const step = this.#queue.shift() ?? {};
+    // A request with Google Search and nothing scripted gets the recorded grounded answer: the
+    // first turn's stream, or (once a grounded turn comes back) the recorded next turn.
+    const step = this.#queue.shift() ?? searchStep(body) ?? {};
     const greq: GenerateRequest = {
       model,
       stream,
@@ -688,7 +695,7 @@ export class FakeGemini {
       return await this.#delayed(
         rec,
         step,
-        new Response(this.#body(pieces, step), {
+        new Response(this.#body(pieces, step, rec), {
           headers: { "content-type": "application/json; charset=UTF-8" },
         }),
       );
@@ -699,7 +706,7 @@ export class FakeGemini {
     return await this.#delayed(
       rec,
       step,
-      new Response(this.#body(pieces, step), {
+      new Response(this.#body(pieces, step, rec), {
         headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
       }),
     );
@@ -719,7 +726,7 @@ export class FakeGemini {
   }
 
   // A pull-based body, so chunk delays run only while someone reads and cancel() can stop them.
-  #body(pieces: Uint8Array[], step: ScriptStep): ReadableStream<Uint8Array> {
+  #body(pieces: Uint8Array[], step: ScriptStep, rec: RecordedRequest): ReadableStream<Uint8Array> {
     let i = 0;
     const stop = new AbortController();
     return new ReadableStream<Uint8Array>({
@@ -740,10 +747,14 @@ export class FakeGemini {
           // Erroring the body makes Deno drop the connection without the final chunk.
           controller.error(new Error("fake-gemini: stream broken on purpose"));
         } else {
+          rec.bodyEnd = { how: "complete", at: this.#opts.now() };
           controller.close();
         }
       },
-      cancel: () => stop.abort(),
+      cancel: () => {
+        rec.bodyEnd ??= { how: "cancelled", at: this.#opts.now() };
+        stop.abort();
+      },
     });
   }
 
@@ -1455,4 +1466,24 @@ function cacheJson(c: CacheEntry): Json {
     expireTime: new Date(c.expireTime).toISOString(),
     usageMetadata: { totalTokenCount: c.tokens },
   };
+}
+
+/** The recordings of a Gemini 3 answer grounded in Google Search (pydantic-ai's test suite). */
+export const SEARCH_RECORDINGS = {
+  /** The first turn: `toolCall` and `toolResponse` parts with signatures, text, sources. */
+  first: "gemini-3/pydantic-ai/google-search-3-flash-preview-1.txt",
+  /** The next turn, answered after the whole grounded model turn was sent back. */
+  next: "gemini-3/pydantic-ai/google-search-3-flash-preview-2.json",
+} as const;
+
+/** The recorded grounded answer for a request carrying `googleSearch`, or undefined without it. */
+function searchStep(body: Json): ScriptStep | undefined {
+  const tools = Array.isArray(body.tools) ? body.tools as Json[] : [];
+  if (!tools.some((tool) => tool.googleSearch !== undefined)) return undefined;
+  const contents = (body.contents ?? []) as Content[];
+  const groundedBefore = contents.some((c) =>
+    c.role === "model" && (c.parts ?? []).some((p) => p.toolCall !== undefined)
+  );
+  // A unary call gets the stream's events merged, a stream the unary body as one event.
+  return { replay: groundedBefore ? SEARCH_RECORDINGS.next : SEARCH_RECORDINGS.first };
 }
