@@ -177,10 +177,18 @@ export async function startBot(
       }, guildId),
   });
 
+  // A slow or absent Redis must not silence the bot: each process keeps to its local share of
+  // Discord's budget meanwhile, says so once, and /readyz and /metrics show it.
+  const pacing = discordPacing(config, redis, (why) => {
+    if (why) {
+      const what = why === "slow" ? "Redis is slow" : "Redis is away";
+      logger.warn(`${what}: keeping to this process's local share of the Discord budget`, { why });
+    } else logger.info("Redis answers quickly again: sharing the Discord budget through it");
+  });
   const discord: DiscordConnection = await connectDiscord({
     token: config.discordToken,
     apiUrl: config.discordApiUrl,
-    ...discordPacing(config, redis),
+    ...pacing,
     shards: config.shards,
   }, {
     onMessage: async (message) => {
@@ -222,12 +230,14 @@ export async function startBot(
     gatewayConnected: () => discord.connected,
     discordRateLimited: () => discord.rateLimited,
     storeHealth: () => sessions.storeHealth,
+    discordBudgetDegraded: () => pacing.sharedBudget?.degraded,
   });
   // No HTTP_PORT, no server: the endpoints are opt-in.
   const ops = startOps(config, redis ? { redis } : { databasePath }, {
     gatewayConnected: () => discord.connected,
     stopping: () => stopping,
     storeWritable: () => sessions.storeHealth.writable,
+    sharedBudget: () => pacing.sharedBudget && !pacing.sharedBudget.degraded,
     metrics,
     logger,
   });
