@@ -37,6 +37,7 @@ import { SettingsStore } from "./lib/settings_store.ts";
 import { openRedis, redactRedisUrl, type RedisConnection } from "./lib/redis_client.ts";
 import { redisStoreConfig, takeUnanswered } from "./lib/session_stores.ts";
 import { shardLabel } from "./lib/shard_range.ts";
+import { CLAIM_TTL_MS, claimShards, type ShardClaim, ShardsTakenError } from "./lib/shard_claim.ts";
 import { MemorySummaryCache, RedisSummaryCache } from "./lib/summary_cache.ts";
 import { DATABASE_FILE } from "./lib/store.ts";
 import { text } from "./lib/strings_ko.ts";
@@ -45,7 +46,7 @@ import { GeminiTracing, setTraceRedactor } from "./lib/tracing.ts";
 
 /**
  * Exit codes: 2 for configuration, 1 for a failed start (Discord refused the token, Redis could
- * not be reached) or shutdown, 70 when the bot cannot go on.
+ * not be reached, another process holds the shards) or shutdown, 70 when the bot cannot go on.
  */
 const EXIT_CONFIG = 2;
 const EXIT_FAILED = 1;
@@ -294,6 +295,33 @@ async function main(): Promise<number> {
     }
   }
 
+  // With Redis, this process's shards are claimed before Discord hears of it: a second process
+  // with the same SHARDS would answer every message twice. A killed holder's claim lapses within
+  // CLAIM_TTL_MS, so a restart waits that long for it before giving up.
+  let claim: ShardClaim | undefined;
+  if (redis) {
+    const label = shardLabel(config.shards);
+    const holder = `${Deno.hostname()} pid ${Deno.pid}`;
+    try {
+      claim = await claimShards(redis, config.shards, label, {
+        holder,
+        waitMs: CLAIM_TTL_MS + 1_000,
+        onRenewFailed: (error) =>
+          log.error("Renewing the claim on shards {label} failed: {error}", {
+            label,
+            error: redact(error.message),
+          }),
+      });
+    } catch (error) {
+      if (!(error instanceof ShardsTakenError)) throw error;
+      console.error(
+        `soyebot: ${error.message} (SHARDS ${label}); stop that process or give this one other shards`,
+      );
+      redis.disconnect();
+      return EXIT_FAILED;
+    }
+  }
+
   let bot: RunningBot;
   try {
     bot = await startBot(config, persona, (reason) => {
@@ -301,6 +329,7 @@ async function main(): Promise<number> {
       Deno.exit(EXIT_GAVE_UP);
     }, redis);
   } catch (error) {
+    await claim?.release();
     if (error instanceof ModelNotFoundError) {
       // The line names models, never a key; redacted all the same, as every logged error is.
       log.fatal(redact(error.message), { model: config.geminiModel });
@@ -331,6 +360,7 @@ async function main(): Promise<number> {
     Deno.exit(EXIT_FAILED);
   }, SHUTDOWN_LIMIT_MS);
   await bot.stop();
+  await claim?.release();
   redis?.disconnect();
   clearTimeout(overdue);
   log.info("Stopped cleanly");

@@ -3,8 +3,9 @@
  * synchronous, so a process never asks Redis per request: it leases small chunks of each key's
  * per-minute and per-day budget (one Lua script, `LEASE`), spends them locally, and settles each
  * lease with what it really used once it is used up or its short life ends (`SETTLE`), so unused
- * room goes back to the others within seconds. A lease holds its room until a window after its
- * end of life; a settled one until a window after its last send, as the server counts.
+ * room goes back to the others within seconds. A lease holds its room until a short grace after
+ * its end of life (so a killed holder's lease frees it within seconds); a settled one until a
+ * window after its last send, as the server counts.
  *
  * Parked keys (a per-minute 429's rest), limits learned from 429s and spent days are written to
  * Redis and read by every process's next lease. While Redis is away, the share falls back to a
@@ -45,6 +46,13 @@ import type { KeyBudget } from "./token_pool.ts";
 
 /** How long a lease may be spent from before what is left of it goes back. */
 export const LEASE_LIFE_MS = 2_000;
+
+/**
+ * How long after its life a lease's room stays held in Redis unless settled: a live holder settles
+ * it at the end of its life (its sweep runs every second), writing what it used for a whole
+ * window; a killed holder's lease frees its room this soon, not a window later.
+ */
+export const LEASE_GRACE_MS = 2_000;
 
 /** How soon to look again while a lease is on its way. */
 const LEASE_POLL_MS = 25;
@@ -225,7 +233,7 @@ export class RedisQuotaShare implements QuotaShare {
     const wantTokens = Math.max(tokens, Math.ceil((budget.tpm * want) / budget.rpm));
     const id = `${this.#process}:${++this.#seq}`;
     const day = this.#dayOf(now);
-    const expiresAt = now + LEASE_LIFE_MS + this.#windowMs;
+    const expiresAt = now + LEASE_LIFE_MS + LEASE_GRACE_MS;
     const request = { id, want, wantTokens, minTokens: tokens, budget, expiresAt, day, now };
     requestLease(this.#client, key, request).then((answer) => {
       const { requests, granted, refusal, waitMs, today, entries } = answer;

@@ -4,8 +4,8 @@
  *
  * Per API key, named by a fingerprint of the key (never the key), all under one hash tag:
  * - `soyebot:quota:{<fp>}:minute` — a sorted set of leases: member `<lease id>|<requests>|<tokens>`,
- *   score the epoch ms it leaves the window (granted: its end of life plus a window; settled: its
- *   last send plus a window);
+ *   score the epoch ms it leaves the window (granted: its end of life plus a short grace;
+ *   settled: its last send plus a window);
  * - `soyebot:quota:{<fp>}:day:<YYYY-MM-DD>` — a hash of requests counted per process today
  *   (field: the process's id; `spent` when the server said the day is over), expiring after
  *   midnight Pacific;
