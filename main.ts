@@ -257,7 +257,7 @@ export async function startBot(
       await gemini.close();
       await discord.close();
       await ops?.shutdown();
-      settings.close();
+      await settings.close();
     },
   };
 }

@@ -47,7 +47,7 @@ interface InteractionPayload {
   guild_id?: unknown;
   member?: { user?: { id?: unknown }; permissions?: unknown };
   user?: { id?: unknown };
-  data?: { name?: unknown; options?: unknown };
+  data?: { name?: unknown; options?: unknown; resolved?: unknown };
 }
 
 /** A message that arrived through the gateway, in the shape the bot's logic reads. */
@@ -106,6 +106,11 @@ export interface SlashCommand {
    * `member.permissions`); absent in a DM or when Discord sent none.
    */
   memberPermissions?: string;
+  /**
+   * The server of each channel given as an option, by channel id, as Discord resolved it
+   * (`data.resolved.channels[id].guild_id`); a channel Discord did not resolve is absent.
+   */
+  channelGuilds?: Record<string, string | undefined>;
 }
 
 /** A payload turned into the bot's shape, or the reason it was refused. */
@@ -278,6 +283,7 @@ export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undef
   }
   const userId = d.member?.user?.id ?? d.user?.id;
   const permissions = d.member?.permissions;
+  const channelGuilds = resolvedChannelGuilds(d.data?.resolved);
   return {
     ok: true,
     value: {
@@ -292,8 +298,22 @@ export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undef
       ...(typeof permissions === "string" && /^\d{1,20}$/.test(permissions)
         ? { memberPermissions: permissions }
         : {}),
+      ...(channelGuilds ? { channelGuilds } : {}),
     },
   };
+}
+
+/** The server of each resolved channel, by id; undefined when none was resolved. */
+function resolvedChannelGuilds(resolved: unknown): Record<string, string | undefined> | undefined {
+  const channels = (resolved as { channels?: unknown } | undefined)?.channels;
+  if (typeof channels !== "object" || channels === null) return undefined;
+  const guilds: Record<string, string | undefined> = {};
+  for (const [id, channel] of Object.entries(channels)) {
+    if (!isSnowflake(id)) continue;
+    const guildId = (channel as { guild_id?: unknown } | null)?.guild_id;
+    guilds[id] = isSnowflake(guildId) ? guildId : undefined;
+  }
+  return guilds;
 }
 
 function textOr(value: unknown, fallback: string): string {

@@ -91,7 +91,6 @@ redisTest("with Redis slow each process keeps to 1/N of every slot, and says so"
     // Every grant would come back after its 250 ms slot: none could ever be spent.
     proxy.latencyMs = 400;
     const sent: number[] = [];
-    const started = Date.now();
     let stop = false;
     const sending = (async () => {
       while (!stop) {

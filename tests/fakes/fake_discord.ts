@@ -169,6 +169,11 @@ export interface InteractionOptions {
    * still files the response under `channelId`. @default {false}
    */
   omitChannelId?: boolean;
+  /**
+   * The server each channel option belongs to, as Discord resolves it into
+   * `data.resolved.channels`. @default {the interaction's own server}
+   */
+  channelGuilds?: Record<string, string>;
 }
 
 /** Options for {@linkcode FakeDiscord.joinGuild}. */
@@ -641,6 +646,7 @@ export class FakeDiscord {
           ? { options: opts.options }
           : {}),
         ...(opts.guildId ? { guild_id: opts.guildId } : {}),
+        ...resolvedChannels(opts),
       },
       ...(opts.omitChannelId ? {} : {
         channel_id: opts.channelId,
@@ -1355,4 +1361,21 @@ function quoted(m: StoredMessage): DiscordMessage {
 function stripDeleted(m: DiscordMessage | StoredMessage): DiscordMessage {
   const { deleted: _deleted, ...rest } = m as StoredMessage;
   return structuredClone(rest);
+}
+
+/** `data.resolved.channels` for the channel options (type 7) given, as Discord sends them. */
+function resolvedChannels(opts: InteractionOptions): Json {
+  const channels: Json = {};
+  for (const option of opts.options ?? []) {
+    if (option.type !== 7 || typeof option.value !== "string") continue;
+    const guildId = opts.channelGuilds?.[option.value] ?? opts.guildId;
+    channels[option.value] = {
+      id: option.value,
+      name: "general",
+      type: 0,
+      permissions: PERMISSIONS_ALL_TEXT,
+      ...(guildId ? { guild_id: guildId } : {}),
+    };
+  }
+  return Object.keys(channels).length > 0 ? { resolved: { channels } } : {};
 }
