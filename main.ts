@@ -40,6 +40,7 @@ import { shardLabel } from "./lib/shard_range.ts";
 import { CLAIM_TTL_MS, claimShards, type ShardClaim, ShardsTakenError } from "./lib/shard_claim.ts";
 import { MemorySummaryCache, RedisSummaryCache } from "./lib/summary_cache.ts";
 import { DATABASE_FILE } from "./lib/store.ts";
+import { DayNotices } from "./lib/day_notices.ts";
 import { text } from "./lib/strings_ko.ts";
 import { MemoryTokenPool } from "./lib/token_pool.ts";
 import { GeminiTracing, setTraceRedactor } from "./lib/tracing.ts";
@@ -150,6 +151,8 @@ export async function startBot(
   Deno.unrefTimer(limiterSweep);
   let stopping = false;
 
+  // Today's spent budget is said once per channel, not under every message of an always channel.
+  const dayNotices = new DayNotices();
   // A summary asked again within minutes is answered without Gemini, by whichever process.
   const summaryCache = redis ? new RedisSummaryCache(redis) : new MemorySummaryCache();
 
@@ -168,6 +171,7 @@ export async function startBot(
     personaFor: (guildId: string | undefined) => settings.forGuild(guildId).persona,
     maxMessages: config.summaryMaxMessages,
     summaryCache,
+    dayNotices,
     statusText: (guildId?: string) =>
       liveStatusText({
         queueLength: () => broker.queueLength,

@@ -363,3 +363,35 @@ Deno.test("/settings waiting for a database another connection holds leaves the 
     await world.close();
   }
 });
+
+Deno.test("a spent day is said once in an always channel, then only to a mention", async () => {
+  const world = await World.create();
+  try {
+    // One request a day: the first message spends it.
+    await world.startBot({ ...FAST, GEMINI_RPD: "1", USER_RATE_LIMIT: "1000" });
+    const always = freshId();
+    await settings(world, GUILD_A, "channel", [
+      { name: "channel", type: 7, value: always },
+      { name: "mode", type: 3, value: "always" },
+    ]);
+    world.gemini.reply("오늘 첫 대답.");
+    await talk(world, GUILD_A, always, "첫 말", { mention: false });
+    await talk(world, GUILD_A, always, "둘째 말", { mention: false });
+    const notice = botMessages(world, always).at(-1)!;
+    assert.notEqual(notice, "오늘 첫 대답.");
+    // Nine more ordinary messages: quiet. Then one that mentions the bot: told again.
+    for (let i = 0; i < 9; i++) {
+      await world.discord.sendUserMessage({
+        channelId: always,
+        guildId: GUILD_A,
+        content: `그냥 말 ${i}`,
+        authorId: freshId(),
+        username: "민수",
+      });
+    }
+    await talk(world, GUILD_A, always, "소예야 왜 조용해?");
+    assert.deepEqual(botMessages(world, always), ["오늘 첫 대답.", notice, notice]);
+  } finally {
+    await world.close();
+  }
+});

@@ -21,6 +21,7 @@ import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
 import { type Gathered, withTurnParts } from "./turn_input.ts";
 import { startTyping } from "./typing.ts";
+import type { DayNotices } from "../day_notices.ts";
 
 /** What a chat turn crosses. */
 export interface ChatTurnDeps {
@@ -49,6 +50,13 @@ export interface ChatTurnDeps {
    * @default the line as it is, with nothing added
    */
   gather?(message: ChatMessage, line: string): Promise<Gathered>;
+  /**
+   * Whether the message mentioned or replied to the bot (not only spoke in an always-answer
+   * channel). @default true
+   */
+  mentioned?: boolean;
+  /** Which channels were told today's budget is spent. @default none: told every time */
+  dayNotices?: DayNotices;
 }
 
 /**
@@ -121,20 +129,28 @@ export async function chatTurn(
     typing.stop();
     await countdown.clear();
 
-    // Show: the whole answer, or a notice under whatever streamed.
+    // Show: the whole answer, or a notice under whatever streamed; a spent day is said once a
+    // day in a channel, and after that only to those who mention the bot.
     const answered = result.ok && result.text.trim().length > 0;
-    await inSpan(
-      "discord.send",
-      { "discord.channel_id": channelId },
-      () =>
-        answered
-          ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
-          : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
-    );
+    const quiet = !result.ok && result.reason === "day_quota" && deps.dayNotices !== undefined &&
+      !deps.dayNotices.shouldTell(channelId, { mentioned: deps.mentioned ?? true }, now());
+    if (quiet) logger.info("Today's budget is spent; the channel was told already");
+    else {
+      await inSpan(
+        "discord.send",
+        { "discord.channel_id": channelId },
+        () =>
+          answered
+            ? stream.finish(result.text, { notice: cutShortText(result.finishReason) })
+            : stream.fail(result.ok ? text.emptyAnswer : failureText(result)),
+      );
+    }
     deps.metrics.replyDone(now() - receivedAt, answered ? "ok" : "failed");
     // Commit keeps what the user saw: less than the answer when Discord refused part of it.
     if (answered && stream.shownText.trim()) shown = stream.shownText;
-    if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
+    if (!stream.started && !quiet) {
+      logger.error("Neither the answer nor a notice reached the channel");
+    }
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.
     logger.error("Reply failed: {error}", { channelId, error: String(error) });

@@ -63,7 +63,10 @@ export async function routeMessage(
       return await summaryReply(message, decision.request, deps.flows(turnLog));
     case "chat":
       deps.metrics.messageReceived();
-      return await chatTurn(message, decision.line, deps.flows(turnLog));
+      return await chatTurn(message, decision.line, {
+        ...deps.flows(turnLog),
+        mentioned: decision.mentioned,
+      });
   }
 }
 
