@@ -1176,6 +1176,13 @@ export class FakeDiscord {
     return stored;
   }
 
+  /** A person edits their message `id`: new content, `edited_timestamp` now, MESSAGE_UPDATE. */
+  editUserMessage(id: string, content: string): DiscordMessage {
+    const message = this.#messages.get(id);
+    if (!message) throw new Error(`no message ${id}`);
+    return this.#applyEdit(message, { content, flags: message.flags });
+  }
+
   #applyEdit(message: StoredMessage, body: unknown): DiscordMessage {
     const b = (body ?? {}) as Json;
     if (typeof b.content === "string") message.content = b.content;
