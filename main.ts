@@ -215,6 +215,7 @@ export async function startBot(
     discord,
     metrics,
     flows: flowDeps,
+    messagesInFlight: new Set(),
   };
   connected.resolve();
   await discord.registerCommands(COMMANDS, config.devGuildId)
