@@ -101,8 +101,14 @@ export class RedisRequestBudget implements SharedBudget {
     this.#redis = options.redis as Scripted;
   }
 
-  /** Why the budget keeps to its local share now, or undefined while it leases from Redis. */
+  /**
+   * Why the budget keeps to its local share now, or undefined while it leases from Redis. Asked
+   * while degraded, it also sends a probe, so `/readyz` sees Redis heal without any traffic.
+   */
   get degraded(): "away" | "slow" | undefined {
+    if (this.#degraded && !this.#asking && this.#options.redis.status === "ready") {
+      this.#ask(Math.floor(Date.now() / SLOT_MS), 0);
+    }
     return this.#degraded;
   }
 
