@@ -46,15 +46,17 @@ import { SettingsStore } from "./lib/settings_store.ts";
 import { openRedis, redactRedisUrl, type RedisConnection } from "./lib/redis_client.ts";
 import { redisStoreConfig, takeUnanswered } from "./lib/session_stores.ts";
 import { shardLabel } from "./lib/shard_range.ts";
+import { CLAIM_TTL_MS, claimShards, type ShardClaim, ShardsTakenError } from "./lib/shard_claim.ts";
 import { MemorySummaryCache, RedisSummaryCache } from "./lib/summary_cache.ts";
 import { DATABASE_FILE } from "./lib/store.ts";
+import { DayNotices } from "./lib/day_notices.ts";
 import { text } from "./lib/strings_ko.ts";
 import { MemoryTokenPool } from "./lib/token_pool.ts";
 import { GeminiTracing, setTraceRedactor } from "./lib/tracing.ts";
 
 /**
  * Exit codes: 2 for configuration, 1 for a failed start (Discord refused the token, Redis could
- * not be reached) or shutdown, 70 when the bot cannot go on.
+ * not be reached, another process holds the shards) or shutdown, 70 when the bot cannot go on.
  */
 const EXIT_CONFIG = 2;
 const EXIT_FAILED = 1;
@@ -158,6 +160,8 @@ export async function startBot(
   Deno.unrefTimer(limiterSweep);
   let stopping = false;
 
+  // Today's spent budget is said once per channel, not under every message of an always channel.
+  const dayNotices = new DayNotices();
   // A summary asked again within minutes is answered without Gemini, by whichever process.
   const summaryCache = redis ? new RedisSummaryCache(redis) : new MemorySummaryCache();
 
@@ -193,6 +197,7 @@ export async function startBot(
       ),
     maxMessages: config.summaryMaxMessages,
     summaryCache,
+    dayNotices,
     statusText: (guildId?: string) =>
       liveStatusText({
         queueLength: () => broker.queueLength,
@@ -205,10 +210,18 @@ export async function startBot(
       }, guildId),
   });
 
+  // A slow or absent Redis must not silence the bot: each process keeps to its local share of
+  // Discord's budget meanwhile, says so once, and /readyz and /metrics show it.
+  const pacing = discordPacing(config, redis, (why) => {
+    if (why) {
+      const what = why === "slow" ? "Redis is slow" : "Redis is away";
+      logger.warn(`${what}: keeping to this process's local share of the Discord budget`, { why });
+    } else logger.info("Redis answers quickly again: sharing the Discord budget through it");
+  });
   const discord: DiscordConnection = await connectDiscord({
     token: config.discordToken,
     apiUrl: config.discordApiUrl,
-    ...discordPacing(config, redis),
+    ...pacing,
     shards: config.shards,
   }, {
     onMessage: async (message) => {
@@ -235,6 +248,7 @@ export async function startBot(
     metrics,
     turns,
     flows: flowDeps,
+    messagesInFlight: new Set(),
   };
   connected.resolve();
   await discord.registerCommands(COMMANDS, config.devGuildId)
@@ -255,12 +269,14 @@ export async function startBot(
     gatewayConnected: () => discord.connected,
     discordRateLimited: () => discord.rateLimited,
     storeHealth: () => sessions.storeHealth,
+    discordBudgetDegraded: () => pacing.sharedBudget?.degraded,
   });
   // No HTTP_PORT, no server: the endpoints are opt-in.
   const ops = startOps(config, redis ? { redis } : { databasePath }, {
     gatewayConnected: () => discord.connected,
     stopping: () => stopping,
     storeWritable: () => sessions.storeHealth.writable,
+    sharedBudget: () => pacing.sharedBudget && !pacing.sharedBudget.degraded,
     metrics,
     logger,
   });
@@ -279,7 +295,7 @@ export async function startBot(
       await gemini.close();
       await discord.close();
       await ops?.shutdown();
-      settings.close();
+      await settings.close();
       gifDecoder.close();
     },
   };
@@ -326,6 +342,33 @@ async function main(): Promise<number> {
     }
   }
 
+  // With Redis, this process's shards are claimed before Discord hears of it: a second process
+  // with the same SHARDS would answer every message twice. A killed holder's claim lapses within
+  // CLAIM_TTL_MS, so a restart waits that long for it before giving up.
+  let claim: ShardClaim | undefined;
+  if (redis) {
+    const label = shardLabel(config.shards);
+    const holder = `${Deno.hostname()} pid ${Deno.pid}`;
+    try {
+      claim = await claimShards(redis, config.shards, label, {
+        holder,
+        waitMs: CLAIM_TTL_MS + 1_000,
+        onRenewFailed: (error) =>
+          log.error("Renewing the claim on shards {label} failed: {error}", {
+            label,
+            error: redact(error.message),
+          }),
+      });
+    } catch (error) {
+      if (!(error instanceof ShardsTakenError)) throw error;
+      console.error(
+        `soyebot: ${error.message} (SHARDS ${label}); stop that process or give this one other shards`,
+      );
+      redis.disconnect();
+      return EXIT_FAILED;
+    }
+  }
+
   let bot: RunningBot;
   try {
     bot = await startBot(config, persona, (reason) => {
@@ -333,6 +376,7 @@ async function main(): Promise<number> {
       Deno.exit(EXIT_GAVE_UP);
     }, redis);
   } catch (error) {
+    await claim?.release();
     if (error instanceof ModelNotFoundError) {
       // The line names models, never a key; redacted all the same, as every logged error is.
       log.fatal(redact(error.message), { model: config.geminiModel });
@@ -363,6 +407,7 @@ async function main(): Promise<number> {
     Deno.exit(EXIT_FAILED);
   }, SHUTDOWN_LIMIT_MS);
   await bot.stop();
+  await claim?.release();
   redis?.disconnect();
   clearTimeout(overdue);
   log.info("Stopped cleanly");

@@ -49,7 +49,13 @@ interface InteractionPayload {
   guild_id?: unknown;
   member?: { user?: { id?: unknown }; permissions?: unknown };
   user?: { id?: unknown };
-  data?: { name?: unknown; options?: unknown; custom_id?: unknown; component_type?: unknown };
+  data?: {
+    name?: unknown;
+    options?: unknown;
+    resolved?: unknown;
+    custom_id?: unknown;
+    component_type?: unknown;
+  };
   message?: { id?: unknown };
 }
 
@@ -126,6 +132,11 @@ export interface SlashCommand {
    * `member.permissions`); absent in a DM or when Discord sent none.
    */
   memberPermissions?: string;
+  /**
+   * The server of each channel given as an option, by channel id, as Discord resolved it
+   * (`data.resolved.channels[id].guild_id`); a channel Discord did not resolve is absent.
+   */
+  channelGuilds?: Record<string, string | undefined>;
 }
 
 /** A press of a button on one of the bot's messages (an INTERACTION_CREATE of type 3). */
@@ -350,6 +361,7 @@ export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undef
   }
   const userId = d.member?.user?.id ?? d.user?.id;
   const permissions = d.member?.permissions;
+  const channelGuilds = resolvedChannelGuilds(d.data?.resolved);
   return {
     ok: true,
     value: {
@@ -364,6 +376,7 @@ export function slashCommandFrom(payload: Payload): Parsed<SlashCommand> | undef
       ...(typeof permissions === "string" && /^\d{1,20}$/.test(permissions)
         ? { memberPermissions: permissions }
         : {}),
+      ...(channelGuilds ? { channelGuilds } : {}),
     },
   };
 }
@@ -403,6 +416,19 @@ export function componentPressFrom(payload: Payload): Parsed<ComponentPress> | u
         : {}),
     },
   };
+}
+
+/** The server of each resolved channel, by id; undefined when none was resolved. */
+function resolvedChannelGuilds(resolved: unknown): Record<string, string | undefined> | undefined {
+  const channels = (resolved as { channels?: unknown } | undefined)?.channels;
+  if (typeof channels !== "object" || channels === null) return undefined;
+  const guilds: Record<string, string | undefined> = {};
+  for (const [id, channel] of Object.entries(channels)) {
+    if (!isSnowflake(id)) continue;
+    const guildId = (channel as { guild_id?: unknown } | null)?.guild_id;
+    guilds[id] = isSnowflake(guildId) ? guildId : undefined;
+  }
+  return guilds;
 }
 
 function textOr(value: unknown, fallback: string): string {

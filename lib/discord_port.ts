@@ -49,6 +49,8 @@ export interface HistoryMessage {
   content: string;
   /** Epoch ms. */
   timestamp: number;
+  /** Epoch ms of its last edit; absent when never edited. */
+  editedAt?: number;
 }
 
 /** A slash command definition, as Discord's bulk-overwrite endpoint takes it. */

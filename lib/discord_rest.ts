@@ -94,6 +94,8 @@ export interface CamelMessage {
   content?: string;
   /** ISO 8601. */
   timestamp: string;
+  /** ISO 8601 of its last edit; absent or null when never edited. */
+  editedTimestamp?: string | null;
   /** Who wrote it. */
   author: { id: string; username: string; globalName?: string | null; bot?: boolean };
 }
@@ -107,5 +109,6 @@ export function toHistoryMessage(message: CamelMessage): HistoryMessage {
     authorIsBot: message.author.bot === true,
     content: message.content ?? "",
     timestamp: Date.parse(message.timestamp),
+    ...(message.editedTimestamp ? { editedAt: Date.parse(message.editedTimestamp) } : {}),
   };
 }

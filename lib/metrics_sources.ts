@@ -69,4 +69,9 @@ export interface MetricsSources {
   discordRateLimited(): number;
   /** The session store over all hosts: writable, writes held, refused and dropped. */
   storeHealth(): StoreHealth;
+  /**
+   * Why the Discord budget shared in Redis is kept to this process's local share now (Redis
+   * away or slow), or undefined while it is leased from Redis (or there is none to share).
+   */
+  discordBudgetDegraded?(): "away" | "slow" | undefined;
 }

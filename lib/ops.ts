@@ -19,6 +19,11 @@ export interface OpsSources {
   stopping(): boolean;
   /** Whether the sessions can write their store. */
   storeWritable(): boolean;
+  /**
+   * Whether Discord's budget is leased from Redis as designed (undefined: nothing is shared);
+   * false while Redis is away or slow and this process keeps to its local share.
+   */
+  sharedBudget?(): boolean | undefined;
   /** The figures behind `/metrics` and the status page. */
   metrics: BotMetrics;
   /** Where a failing endpoint and the address are logged. */
@@ -42,10 +47,15 @@ export function startOps(
   const ops = serveOps(
     { hostname: config.httpHost, port: config.httpPort },
     {
-      readiness: () => ({
-        gateway: sources.gatewayConnected(),
-        store: !sources.stopping() && storeOpen() && sources.storeWritable(),
-      }),
+      readiness: () => {
+        const checks: Record<string, boolean> = {
+          gateway: sources.gatewayConnected(),
+          store: !sources.stopping() && storeOpen() && sources.storeWritable(),
+        };
+        const shared = sources.sharedBudget?.();
+        if (shared !== undefined) checks.discord_budget_shared = shared;
+        return checks;
+      },
       metrics: async () => ({ text: await metrics.render(), contentType: metrics.contentType }),
       statusPage: () => renderStatusPage(metrics.snapshot(), recentProblems.list()),
       onError: (error) => logger.error("Ops endpoint failed: {error}", { error: String(error) }),

@@ -53,13 +53,17 @@ export interface DiscordPacing {
   /** The requests a second this process may send. */
   requestsPerSecond: number;
   /** The budget shared through Redis, when there is one. */
-  sharedBudget: SharedBudget | undefined;
+  sharedBudget: (SharedBudget & { readonly degraded: "away" | "slow" | undefined }) | undefined;
 }
 
-/** With Redis the processes share the rate there; without it, each keeps to 1/N of it. */
+/**
+ * With Redis the processes share the rate there; without it, each keeps to 1/N of it (and so
+ * does each while Redis is away or slow: `onDegraded` is told when that begins and ends).
+ */
 export function discordPacing(
   config: Pick<Config, "discordRestRate" | "discordToken" | "shards">,
   redis: RedisConnection | undefined,
+  onDegraded?: (why: "away" | "slow" | undefined) => void,
 ): DiscordPacing {
   const processes = processCount(config.shards);
   if (!redis) {
@@ -72,6 +76,7 @@ export function discordPacing(
       botId: botIdFromToken(config.discordToken),
       perSecond: config.discordRestRate,
       processes,
+      onDegraded,
     }),
   };
 }

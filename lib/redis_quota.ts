@@ -3,8 +3,9 @@
  * synchronous, so a process never asks Redis per request: it leases small chunks of each key's
  * per-minute and per-day budget (one Lua script, `LEASE`), spends them locally, and settles each
  * lease with what it really used once it is used up or its short life ends (`SETTLE`), so unused
- * room goes back to the others within seconds. A lease holds its room until a window after its
- * end of life; a settled one until a window after its last send, as the server counts.
+ * room goes back to the others within seconds. A lease holds its room until a short grace after
+ * its end of life (so a killed holder's lease frees it within seconds); a settled one until a
+ * window after its last send, as the server counts.
  *
  * Parked keys (a per-minute 429's rest), limits learned from 429s and spent days are written to
  * Redis and read by every process's next lease. While Redis is away, the share falls back to a
@@ -31,8 +32,10 @@ import { LocalQuotaShare, type QuotaShare } from "./quota_share.ts";
 import type { RedisConnection } from "./redis_client.ts";
 import { LeaseRefusal, withQuotaScripts } from "./redis_quota_scripts.ts";
 import {
+  type LostLease,
   type QuotaClient,
   readEpoch,
+  releaseLease,
   requestLease,
   settleLease,
   writeBack,
@@ -43,6 +46,13 @@ import type { KeyBudget } from "./token_pool.ts";
 
 /** How long a lease may be spent from before what is left of it goes back. */
 export const LEASE_LIFE_MS = 2_000;
+
+/**
+ * How long after its life a lease's room stays held in Redis unless settled: a live holder settles
+ * it at the end of its life (its sweep runs every second), writing what it used for a whole
+ * window; a killed holder's lease frees its room this soon, not a window later.
+ */
+export const LEASE_GRACE_MS = 2_000;
 
 /** How soon to look again while a lease is on its way. */
 const LEASE_POLL_MS = 25;
@@ -99,6 +109,10 @@ export class RedisQuotaShare implements QuotaShare {
   #process = crypto.randomUUID().slice(0, 12);
   #seq = 0;
   #online = false;
+  /** A look back at Redis (the write-back of what was sent without it) is under way. */
+  #reconnecting = false;
+  /** Leases asked for whose answers never came, given back when Redis answers again. */
+  #lost: { key: LeaseKey; lease: LostLease }[] = [];
   #epoch: string | undefined;
   #sweep: ReturnType<typeof setInterval>;
   #listeners: [string, () => void][];
@@ -219,7 +233,7 @@ export class RedisQuotaShare implements QuotaShare {
     const wantTokens = Math.max(tokens, Math.ceil((budget.tpm * want) / budget.rpm));
     const id = `${this.#process}:${++this.#seq}`;
     const day = this.#dayOf(now);
-    const expiresAt = now + LEASE_LIFE_MS + this.#windowMs;
+    const expiresAt = now + LEASE_LIFE_MS + LEASE_GRACE_MS;
     const request = { id, want, wantTokens, minTokens: tokens, budget, expiresAt, day, now };
     requestLease(this.#client, key, request).then((answer) => {
       const { requests, granted, refusal, waitMs, today, entries } = answer;
@@ -231,7 +245,12 @@ export class RedisQuotaShare implements QuotaShare {
       if (look) return;
       if (requests > 0) key.leases.push(newLease(id, requests, granted, now, day));
       else key.retryAt = now + Math.min(Math.max(waitMs, LEASE_POLL_MS), LEASE_RETRY_MAX_MS);
-    }, (error) => this.#failed(error)).finally(() => key.asking = false);
+    }, (error) => {
+      // Timed out, perhaps after Redis granted it: given back once Redis answers, or the day
+      // would count calls nobody made and the window room nobody holds.
+      if (!look) this.#lost.push({ key, lease: { id, day } });
+      this.#failed(error);
+    }).finally(() => key.asking = false);
   }
 
   /** Writes what a lease used, giving back the rest; again after a later correction. */
@@ -247,9 +266,16 @@ export class RedisQuotaShare implements QuotaShare {
     forgetSettled(key, now, this.#windowMs);
   }
 
-  /** The sweep: ends leases past their life, and looks at keys not looked at for a while. */
+  /**
+   * The sweep: ends leases past their life, and looks at keys not looked at for a while; while
+   * offline on a connection that says ready (a command timed out, and so may the look back),
+   * it looks back again, so a slow Redis never leaves the share offline for good.
+   */
   #expireAll(now: number): void {
-    if (!this.#online) return;
+    if (!this.#online) {
+      if (this.#client.redis.status === "ready") void this.#reconnected();
+      return;
+    }
     for (const key of this.#keys.values()) {
       this.#expire(key, now);
       if (!key.asking && now - key.lookedAt >= LOOK_EVERY_MS) this.#ask(key, 0, now, true);
@@ -274,12 +300,18 @@ export class RedisQuotaShare implements QuotaShare {
    * so is everything this process used in the window and today. Then leasing resumes.
    */
   async #reconnected(): Promise<void> {
+    if (this.#reconnecting) return;
+    this.#reconnecting = true;
+    // Giving a lost lease back twice gives nothing the second time: kept until it surely went.
+    let lost: { key: LeaseKey; lease: LostLease }[] = [];
     try {
       const { epoch, emptied } = await readEpoch(this.#client.redis, this.#epoch);
       this.#epoch = epoch;
       const now = Date.now();
       const day = this.#dayOf(now);
       const writes: Promise<unknown>[] = [];
+      lost = this.#lost.splice(0);
+      for (const { key, lease } of lost) writes.push(releaseLease(this.#client, key, lease, now));
       for (const key of this.#keys.values()) {
         const today = emptied ? this.#local.usage(key.keyId, now).today : 0;
         writes.push(...writeBack(this.#client, key, { emptied, day, now, today }));
@@ -287,7 +319,10 @@ export class RedisQuotaShare implements QuotaShare {
       await Promise.all(writes);
       this.#online = true;
     } catch (error) {
+      this.#lost.push(...lost);
       this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      this.#reconnecting = false;
     }
   }
 }

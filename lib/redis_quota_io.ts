@@ -100,6 +100,25 @@ export function settleLease(client: QuotaClient, key: LeaseKey, lease: Lease): P
   );
 }
 
+/** A lease asked for whose answer never came: Redis may have granted it all the same. */
+export interface LostLease {
+  /** The lease's id. */
+  id: string;
+  /** The Pacific day it was asked on. */
+  day: string;
+}
+
+/** Gives back a lost lease (`RELEASE`), if Redis granted it; the caller handles a failure. */
+export function releaseLease(
+  client: QuotaClient,
+  key: LeaseKey,
+  lost: LostLease,
+  now: number,
+): Promise<unknown> {
+  const keys = quotaKeys(key.fingerprint, lost.day);
+  return client.redis.soyeRelease(keys.minute, keys.day, lost.id, client.process, dayEnds(now));
+}
+
 /** A per-minute 429 as {@linkcode writeThrottle} shares it. */
 export interface Throttle {
   /** When the key may send again. */

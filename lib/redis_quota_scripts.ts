@@ -4,8 +4,8 @@
  *
  * Per API key, named by a fingerprint of the key (never the key), all under one hash tag:
  * - `soyebot:quota:{<fp>}:minute` — a sorted set of leases: member `<lease id>|<requests>|<tokens>`,
- *   score the epoch ms it leaves the window (granted: its end of life plus a window; settled: its
- *   last send plus a window);
+ *   score the epoch ms it leaves the window (granted: its end of life plus a short grace;
+ *   settled: its last send plus a window);
  * - `soyebot:quota:{<fp>}:day:<YYYY-MM-DD>` — a hash of requests counted per process today
  *   (field: the process's id; `spent` when the server said the day is over), expiring after
  *   midnight Pacific;
@@ -116,6 +116,29 @@ end
 return 1`;
 
 /**
+ * Gives back a lease whose answer never came (the command timed out, yet Redis may have run it):
+ * its member leaves the minute set and its requests leave the process's day count, so a lease
+ * nobody could spend from holds no room and counts no calls.
+ *
+ * KEYS: minute, day. ARGV: lease id, process id, day expires at. Returns the requests given back.
+ */
+export const RELEASE = `
+local prefix = ARGV[1] .. '|'
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local requests = 0
+for i = 1, #members do
+  if string.sub(members[i], 1, #prefix) == prefix then
+    redis.call('ZREM', KEYS[1], members[i])
+    requests = requests + (tonumber(string.match(members[i], '|(%d+)|')) or 0)
+  end
+end
+if requests > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], -requests)
+  redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+end
+return requests`;
+
+/**
  * A per-minute 429: every process rests the key until `until`; with a dimension, the key's
  * limit becomes what everyone held in the window (never below `floor`) until `learnedUntil`.
  *
@@ -149,6 +172,8 @@ export type ScriptedRedis = RedisConnection & {
   soyeSettle(...args: (string | number)[]): Promise<number>;
   /** Runs {@link THROTTLE}. */
   soyeThrottle(...args: (string | number)[]): Promise<number>;
+  /** Runs {@link RELEASE}. */
+  soyeRelease(...args: (string | number)[]): Promise<number>;
 };
 
 /** Defines the quota scripts on `redis` (once per connection) and returns it typed with them. */
@@ -158,6 +183,7 @@ export function withQuotaScripts(redis: RedisConnection): ScriptedRedis {
     scripted.defineCommand("soyeLease", { numberOfKeys: 3, lua: LEASE });
     scripted.defineCommand("soyeSettle", { numberOfKeys: 2, lua: SETTLE });
     scripted.defineCommand("soyeThrottle", { numberOfKeys: 2, lua: THROTTLE });
+    scripted.defineCommand("soyeRelease", { numberOfKeys: 2, lua: RELEASE });
   }
   return scripted;
 }

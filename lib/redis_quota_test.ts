@@ -3,6 +3,7 @@ import { type RedisServer, redisTest } from "../tests/redis_server.ts";
 import { connectRedis, type RedisConnection, whenReady } from "./redis_client.ts";
 import { LEASE_LIFE_MS, RedisQuotaShare } from "./redis_quota.ts";
 import { MemoryTokenPool, type ReserveResult } from "./token_pool.ts";
+import { SlowProxy } from "../tests/slow_proxy.ts";
 
 const KEYS = ["AIza-shared-project-key"];
 
@@ -184,4 +185,62 @@ async function until(condition: () => boolean, what: string, ms = 10_000): Promi
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+redisTest(
+  "sends made while Redis timed out and crawled are all counted in the shared day",
+  async (s) => {
+    const proxy = SlowProxy.start(s.port);
+    const redis = connectRedis(proxy.url());
+    const budget = { rpm: 40, tpm: 1_000_000, rpd: 1000 };
+    const share = new RedisQuotaShare({ redis, keys: KEYS, budget, processes: 2 });
+    try {
+      await whenReady(redis, 5_000);
+      await until(() => share.online, "the share to go online");
+      const pool = new MemoryTokenPool(KEYS, budget, { share });
+      let sent = 0;
+      const sendFor = async (ms: number) => {
+        const deadline = Date.now() + ms;
+        while (Date.now() < deadline) {
+          if (pool.reserve(100, Date.now()).ok) sent++;
+          await delay(100);
+        }
+      };
+      // Past the command timeout (2 s): leases fail, and the share falls back to its local part,
+      // also while its first look back at Redis times out; then Redis crawls, then is quick.
+      proxy.latencyMs = 2_500;
+      await sendFor(5_000);
+      proxy.latencyMs = 400;
+      await sendFor(2_000);
+      proxy.latencyMs = 0;
+      await sendFor(1_000);
+      assert.ok(sent > 10, `${sent} sent`);
+      await until(() => share.online, "the share back online", 10_000);
+      let counted = 0;
+      const deadline = Date.now() + 5_000;
+      while ((counted = await dayCounted(s)) !== sent && Date.now() < deadline) await delay(100);
+      assert.equal(counted, sent, `the shared day counts ${counted} of ${sent} sends`);
+    } finally {
+      await share.close();
+      redis.disconnect();
+      await proxy.close();
+    }
+  },
+);
+
+/** Requests counted today over every process, as the day hashes hold them. */
+async function dayCounted(server: RedisServer): Promise<number> {
+  const redis = connectRedis(server.url());
+  try {
+    await whenReady(redis, 5_000);
+    let total = 0;
+    for (const key of await redis.keys("soyebot:quota:*:day:*")) {
+      for (const [field, value] of Object.entries(await redis.hgetall(key))) {
+        if (field !== "spent") total += Number(value);
+      }
+    }
+    return total;
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -9,7 +9,10 @@
  * leases a few of a slot's tokens at a time in one Lua script, so it asks Redis a few times a
  * slot, not per request.
  *
- * While Redis is away each process keeps to 1/N of every slot, locally.
+ * While Redis is away or slow (an answer that would come after its slot ends is no use) each
+ * process keeps to 1/N of every slot, locally, and says so once ({@linkcode
+ * RedisRequestBudgetOptions.onDegraded}); one small probe at a time tells when Redis is quick
+ * again.
  *
  * @module
  */
@@ -18,6 +21,12 @@ import type { SharedBudget } from "./request_pacer.ts";
 
 /** The length of a counting slot. */
 export const SLOT_MS = 250;
+
+/**
+ * A round trip at least this long makes Redis too slow to lease from: a grant would arrive too
+ * late in its slot to be spent (or after it, when it must be dropped).
+ */
+export const SLOW_ROUND_TRIP_MS = SLOT_MS / 2;
 
 /** The most slots a sliding second overlaps: a slot's limit is this fraction of the rate. */
 export const SLOTS_PER_SLIDING_SECOND: number = 1000 / SLOT_MS + 1;
@@ -48,6 +57,11 @@ export interface RedisRequestBudgetOptions {
   processes: number;
   /** Told when a Redis call fails (the budget is shared locally meanwhile). */
   onError?(error: Error): void;
+  /**
+   * Told when the budget falls back to the local share (`why`: Redis is away or slow) and when
+   * it leases from Redis again (`why` undefined).
+   */
+  onDegraded?(why: "away" | "slow" | undefined): void;
 }
 
 /**
@@ -68,6 +82,8 @@ export class RedisRequestBudget implements SharedBudget {
   #slot = -1;
   #left = 0;
   #asking = false;
+  #askedAt = 0;
+  #degraded: "away" | "slow" | undefined;
   /** Requests sent in the slot without Redis, against the local share. */
   #localSlot = -1;
   #localUsed = 0;
@@ -84,9 +100,31 @@ export class RedisRequestBudget implements SharedBudget {
     this.#redis = options.redis as Scripted;
   }
 
+  /**
+   * Why the budget keeps to its local share now, or undefined while it leases from Redis. Asked
+   * while degraded, it also sends a probe, so `/readyz` sees Redis heal without any traffic.
+   */
+  get degraded(): "away" | "slow" | undefined {
+    if (this.#degraded && !this.#asking && this.#options.redis.status === "ready") {
+      this.#ask(Math.floor(Date.now() / SLOT_MS), 0);
+    }
+    return this.#degraded;
+  }
+
   tryTake(now: number): boolean {
     const slot = Math.floor(now / SLOT_MS);
-    if (this.#options.redis.status !== "ready") return this.#takeLocal(slot);
+    if (this.#options.redis.status !== "ready") {
+      this.#degrade("away");
+      return this.#takeLocal(slot);
+    }
+    // An ask unanswered this long: Redis is slow now, whatever it answered before.
+    const waited = performance.now() - this.#askedAt;
+    if (this.#asking && waited >= SLOW_ROUND_TRIP_MS) this.#degrade("slow");
+    if (this.#degraded) {
+      // A probe (asking for nothing) at a time: its round trip says when Redis is quick again.
+      if (!this.#asking) this.#ask(slot, 0);
+      return this.#takeLocal(slot);
+    }
     if (slot !== this.#slot) {
       this.#slot = slot;
       this.#left = 0;
@@ -95,16 +133,31 @@ export class RedisRequestBudget implements SharedBudget {
       this.#left--;
       return true;
     }
-    if (!this.#asking) this.#ask(slot);
+    if (!this.#asking) this.#ask(slot, this.#chunk);
     return false;
   }
 
-  #ask(slot: number): void {
+  #ask(slot: number, wanted: number): void {
     this.#asking = true;
+    // Round trips are measured on the monotonic clock: they are Redis's speed, not the pacer's.
+    this.#askedAt = performance.now();
     const key = `${KEY_PREFIX}:discord:{${this.#options.botId}}:${slot}`;
-    this.#redis.soyeTakeSlot(key, this.#chunk, this.slotLimit, SLOT_MS * 4).then((granted) => {
+    this.#redis.soyeTakeSlot(key, wanted, this.slotLimit, SLOT_MS * 4).then((granted) => {
       if (slot === this.#slot) this.#left += Number(granted);
-    }, (error) => this.#options.onError?.(error)).finally(() => this.#asking = false);
+      const quick = performance.now() - this.#askedAt < SLOW_ROUND_TRIP_MS;
+      if (quick) this.#degrade(undefined);
+      else this.#degrade("slow");
+    }, (error) => {
+      this.#degrade("away");
+      this.#options.onError?.(error);
+    }).finally(() => this.#asking = false);
+  }
+
+  /** Falls back to (or, with undefined, comes back from) the local share, saying so once. */
+  #degrade(why: "away" | "slow" | undefined): void {
+    if (this.#degraded === why) return;
+    this.#degraded = why;
+    this.#options.onDegraded?.(why);
   }
 
   /** 1/N of the slot, counted here. */

@@ -3,6 +3,7 @@ import { type RedisServer, redisTest } from "../tests/redis_server.ts";
 import { connectRedis, type RedisConnection, whenReady } from "./redis_client.ts";
 import { RedisRequestBudget, SLOTS_PER_SLIDING_SECOND } from "./redis_request_budget.ts";
 import { RequestPacer } from "./request_pacer.ts";
+import { SlowProxy } from "../tests/slow_proxy.ts";
 
 const RATE = 40;
 
@@ -71,3 +72,60 @@ redisTest("with Redis away each process keeps to 1/N of every slot", async (s) =
   assert.ok(busiestSecond(late) <= RATE, `${busiestSecond(late)} a second without Redis`);
   await s.resume();
 });
+
+redisTest("with Redis slow each process keeps to 1/N of every slot, and says so", async (s) => {
+  const proxy = SlowProxy.start(s.port);
+  const redis = connectRedis(proxy.url());
+  const told: (string | undefined)[] = [];
+  const pacer = (shared: RedisRequestBudget) => new RequestPacer({ perSecond: RATE, shared });
+  try {
+    await whenReady(redis, 5_000);
+    const shared = new RedisRequestBudget({
+      redis,
+      botId: "42",
+      perSecond: RATE,
+      processes: 2,
+      onDegraded: (why) => told.push(why),
+    });
+    const paced = pacer(shared);
+    // Every grant would come back after its 250 ms slot: none could ever be spent.
+    proxy.latencyMs = 400;
+    const sent: number[] = [];
+    let stop = false;
+    const sending = (async () => {
+      while (!stop) {
+        await paced.take("urgent");
+        sent.push(Date.now());
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    stop = true;
+    paced.close();
+    await Promise.race([sending, new Promise((resolve) => setTimeout(resolve, 100))]);
+    assert.deepEqual(told, ["slow"]);
+    assert.equal(shared.degraded, "slow");
+    // The local share: half of each slot's limit, so a second (5 slots) holds at most 20.
+    const slotLimit = Math.floor(RATE / SLOTS_PER_SLIDING_SECOND);
+    assert.ok(busiestSecond(sent) <= (slotLimit / 2) * SLOTS_PER_SLIDING_SECOND, `${sent.length}`);
+    assert.ok(sent.length > 0, "requests go on with Redis slow");
+
+    proxy.latencyMs = 0;
+    const healed = pacer(shared);
+    await until(async () => {
+      await healed.take("urgent");
+      return shared.degraded === undefined;
+    });
+    healed.close();
+    assert.deepEqual(told, ["slow", undefined]);
+  } finally {
+    redis.disconnect();
+    await proxy.close();
+  }
+});
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+  }
+}

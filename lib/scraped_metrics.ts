@@ -166,6 +166,12 @@ export function registerScrapedMetrics(
   }
   const unlabelledGauges: [string, string, () => number | undefined][] = [
     [
+      "soyebot_discord_budget_local",
+      "1 while Redis is away or slow and this process keeps to its local share of Discord's " +
+      "budget; 0 while it leases the shared budget from Redis (or has none to share).",
+      () => source()?.discordBudgetDegraded?.() ? 1 : 0,
+    ],
+    [
       "soyebot_gemini_caches_live",
       "Keys whose persona context cache is live now.",
       () => stats()?.cachesLive,

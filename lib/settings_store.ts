@@ -2,15 +2,18 @@
  * Per-server settings (`/settings`): a server's own persona, the channels where the bot answers
  * every message, whether summaries work there, and whether answers may search Google.
  *
- * Kept in the sessions' SQLite file (tables from the same migrations in `store.ts`), on a
- * connection of the main thread's own: every setting is loaded into memory when the bot starts,
- * so that the gate reads it synchronously, and each change is written through before it takes
- * effect, so what an admin was told was saved survives a restart.
+ * Kept in the sessions' SQLite file (tables from the same migrations in `store.ts`): every setting
+ * is loaded into memory when the bot starts, so that the gate reads it synchronously, and each
+ * change is written through before it takes effect, so what an admin was told was saved survives
+ * a restart. The writes run on a thread of their own (`settings_writer_worker.ts`): a write that
+ * waits for another connection's lock never stalls the gateway's event loop. Every change is
+ * keyed by its server.
  *
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
 import { prepareDatabase } from "./store.ts";
+import { type SettingsWrite, writeSetting } from "./settings_writes.ts";
 
 /** How the bot listens in a channel: only when addressed (the default), or to every message. */
 export type ChannelMode = "mention" | "always";
@@ -31,14 +34,14 @@ export interface GuildSettings {
 export interface SettingsPort {
   /** The settings of `guildId`; the defaults for a DM or a server that changed nothing. */
   forGuild(guildId: string | undefined): GuildSettings;
-  /** Sets (or, with undefined, clears) the server's own persona. */
-  setPersona(guildId: string, persona: string | undefined): void;
-  /** Sets how the bot listens in `channelId` of `guildId`. */
-  setChannelMode(guildId: string, channelId: string, mode: ChannelMode): void;
-  /** Turns summaries on or off in the server. */
-  setSummaries(guildId: string, enabled: boolean): void;
-  /** Turns Google Search grounding on or off in the server. */
-  setSearch(guildId: string, enabled: boolean): void;
+  /** Sets (or, with undefined, clears) the server's own persona; rejects when not saved. */
+  setPersona(guildId: string, persona: string | undefined): Promise<void>;
+  /** Sets how the bot listens in `channelId` of `guildId` (a channel of that server only). */
+  setChannelMode(guildId: string, channelId: string, mode: ChannelMode): Promise<void>;
+  /** Turns summaries on or off in the server; rejects when not saved. */
+  setSummaries(guildId: string, enabled: boolean): Promise<void>;
+  /** Turns Google Search grounding on or off in the server; rejects when not saved. */
+  setSearch(guildId: string, enabled: boolean): Promise<void>;
 }
 
 /** The settings a server has before an admin changes any. */
@@ -56,6 +59,12 @@ interface MutableSettings {
   search: boolean;
 }
 
+/** Where the writes go: a thread of their own, or (for `:memory:`) this one. */
+interface Writer {
+  write(change: SettingsWrite): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * A {@link SettingsPort} on the bot's SQLite file, held in memory and written through.
  *
@@ -63,54 +72,33 @@ interface MutableSettings {
  * ```ts
  * import { strictEqual } from "node:assert/strict";
  * const settings = SettingsStore.open(":memory:");
- * settings.setPersona("1", "너는 해적이야.");
+ * await settings.setPersona("1", "너는 해적이야.");
  * strictEqual(settings.forGuild("1").persona, "너는 해적이야.");
  * strictEqual(settings.forGuild("2").persona, undefined);
- * settings.close();
+ * await settings.close();
  * ```
  */
 export class SettingsStore implements SettingsPort {
   #db: DatabaseSync;
+  #writer: Writer;
   #guilds = new Map<string, MutableSettings>();
-  #upsertPersona;
-  #upsertSummaries;
-  #upsertSearch;
-  #setAlways;
-  #clearChannel;
 
-  private constructor(db: DatabaseSync) {
+  private constructor(db: DatabaseSync, writer: Writer) {
     this.#db = db;
-    this.#upsertPersona = db.prepare(
-      `INSERT INTO guild_settings (guild_id, persona, updated_at) VALUES (?1, ?2, ?3)
-       ON CONFLICT (guild_id) DO UPDATE SET persona = excluded.persona,
-         updated_at = excluded.updated_at`,
-    );
-    this.#upsertSummaries = db.prepare(
-      `INSERT INTO guild_settings (guild_id, summaries, updated_at) VALUES (?1, ?2, ?3)
-       ON CONFLICT (guild_id) DO UPDATE SET summaries = excluded.summaries,
-         updated_at = excluded.updated_at`,
-    );
-    this.#upsertSearch = db.prepare(
-      `INSERT INTO guild_settings (guild_id, search, updated_at) VALUES (?1, ?2, ?3)
-       ON CONFLICT (guild_id) DO UPDATE SET search = excluded.search,
-         updated_at = excluded.updated_at`,
-    );
-    this.#setAlways = db.prepare(
-      `INSERT INTO channel_settings (channel_id, guild_id, mode, updated_at)
-       VALUES (?1, ?2, 'always', ?3)
-       ON CONFLICT (channel_id) DO UPDATE SET guild_id = excluded.guild_id,
-         mode = excluded.mode, updated_at = excluded.updated_at`,
-    );
-    this.#clearChannel = db.prepare("DELETE FROM channel_settings WHERE channel_id = ?");
+    this.#writer = writer;
     this.#load();
   }
 
-  /** Opens (creating and migrating if needed) the database at `path` and loads every setting. */
+  /**
+   * Opens (creating and migrating if needed) the database at `path` and loads every setting;
+   * its writes then go through a worker of their own (`:memory:` writes on this thread).
+   */
   static open(path: string): SettingsStore {
     const db = new DatabaseSync(path);
     prepareDatabase(db);
     try {
-      return new SettingsStore(db);
+      const writer = path === ":memory:" ? inThread(db) : writerThread(path);
+      return new SettingsStore(db, writer);
     } catch (error) {
       db.close();
       throw error;
@@ -122,31 +110,31 @@ export class SettingsStore implements SettingsPort {
       DEFAULT_GUILD_SETTINGS;
   }
 
-  setPersona(guildId: string, persona: string | undefined): void {
-    this.#upsertPersona.run(guildId, persona ?? null, Date.now());
+  async setPersona(guildId: string, persona: string | undefined): Promise<void> {
+    await this.#writer.write({ kind: "persona", guildId, persona: persona ?? null });
     this.#guild(guildId).persona = persona;
   }
 
-  setChannelMode(guildId: string, channelId: string, mode: ChannelMode): void {
-    if (mode === "always") this.#setAlways.run(channelId, guildId, Date.now());
-    else this.#clearChannel.run(channelId);
-    // A channel id is unique across Discord: it belongs to one server only.
-    for (const settings of this.#guilds.values()) settings.alwaysChannels.delete(channelId);
-    if (mode === "always") this.#guild(guildId).alwaysChannels.add(channelId);
+  async setChannelMode(guildId: string, channelId: string, mode: ChannelMode): Promise<void> {
+    await this.#writer.write({ kind: mode, guildId, channelId });
+    const channels = this.#guild(guildId).alwaysChannels;
+    if (mode === "always") channels.add(channelId);
+    else channels.delete(channelId);
   }
 
-  setSummaries(guildId: string, enabled: boolean): void {
-    this.#upsertSummaries.run(guildId, enabled ? 1 : 0, Date.now());
+  async setSummaries(guildId: string, enabled: boolean): Promise<void> {
+    await this.#writer.write({ kind: "summaries", guildId, enabled });
     this.#guild(guildId).summaries = enabled;
   }
 
-  setSearch(guildId: string, enabled: boolean): void {
-    this.#upsertSearch.run(guildId, enabled ? 1 : 0, Date.now());
+  async setSearch(guildId: string, enabled: boolean): Promise<void> {
+    await this.#writer.write({ kind: "search", guildId, enabled });
     this.#guild(guildId).search = enabled;
   }
 
-  /** Closes the connection. */
-  close(): void {
+  /** Waits for the writes under way, then closes the connections. */
+  async close(): Promise<void> {
+    await this.#writer.close();
     if (this.#db.isOpen) this.#db.close();
   }
 
@@ -178,4 +166,47 @@ export class SettingsStore implements SettingsPort {
       .all() as unknown as { channel_id: string; guild_id: string }[];
     for (const row of channels) this.#guild(row.guild_id).alwaysChannels.add(row.channel_id);
   }
+}
+
+/** Writes on this thread: for `:memory:`, which another connection could not see. */
+function inThread(db: DatabaseSync): Writer {
+  return {
+    write: (change) => Promise.resolve().then(() => writeSetting(db, change, Date.now())),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Writes on a worker with its own connection to `path`, one after another. */
+function writerThread(path: string): Writer {
+  const worker = new Worker(new URL("./settings_writer_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  worker.postMessage({ path });
+  const waiting = new Map<number, PromiseWithResolvers<void>>();
+  let nextId = 0;
+  worker.onmessage = (event: MessageEvent<{ id: number; error?: string }>) => {
+    const { id, error } = event.data;
+    const pending = waiting.get(id);
+    waiting.delete(id);
+    if (error === undefined) pending?.resolve();
+    else pending?.reject(new Error(error));
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    for (const pending of waiting.values()) pending.reject(new Error(event.message));
+    waiting.clear();
+  };
+  return {
+    write(change) {
+      const pending = Promise.withResolvers<void>();
+      const id = ++nextId;
+      waiting.set(id, pending);
+      worker.postMessage({ id, write: change });
+      return pending.promise;
+    },
+    async close() {
+      await Promise.allSettled([...waiting.values()].map((p) => p.promise));
+      worker.terminate();
+    },
+  };
 }

@@ -140,6 +140,8 @@ export const text = {
     searchOff: "이 서버에서는 구글 검색을 안 쓸게.",
     /** The option values did not make sense (a stale registration, a malformed payload). */
     invalid: "설정 값을 못 알아들었어. `/settings`를 다시 써줘.",
+    /** The channel option named a channel of another server (or one Discord did not resolve). */
+    otherServerChannel: "이 서버의 채널만 정할 수 있어.",
     /** The store refused the write: nothing changed. */
     notSaved: "설정을 저장하지 못해서 아무것도 안 바꿨어. 잠깐 뒤에 다시 해줘.",
   },

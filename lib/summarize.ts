@@ -67,7 +67,10 @@ export async function summarize(
   });
   if (messages.length === 0) return text.summaryNothing;
   // The same messages asked for again within a few minutes: the summary made then, said so.
-  const key = summaryCacheKey(request, messages.at(-1)!.id, messages.length);
+  // An edit changes what there is to summarise: the newest edit is part of the key.
+  const edits = messages.flatMap((m) => m.editedAt === undefined ? [] : [m.editedAt]);
+  const newestEdit = edits.length > 0 ? Math.max(...edits) : undefined;
+  const key = summaryCacheKey(request, messages.at(-1)!.id, messages.length, newestEdit);
   const cached = await options.cache?.get(channelId, key, now);
   if (cached) {
     return `${cached.text}\n${text.summaryCached(Math.floor((now - cached.at) / 60_000))}`;

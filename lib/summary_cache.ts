@@ -34,20 +34,28 @@ export interface SummaryCache {
 }
 
 /**
- * The key of a summary: the request and the messages it covered.
+ * The key of a summary: the request and the messages it covered, with the newest edit among
+ * them (epoch ms), so that a summary made before an edit is not served after it.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * const key = summaryCacheKey({ kind: "recent", minutes: 30 }, "1300000000000000009", 4);
  * assert.equal(key, "recent:30|1300000000000000009|4");
+ * assert.notEqual(summaryCacheKey({ kind: "recent", minutes: 30 }, "1300000000000000009", 4, 5), key);
  * ```
  */
-export function summaryCacheKey(request: SummaryRequest, newestId: string, count: number): string {
+export function summaryCacheKey(
+  request: SummaryRequest,
+  newestId: string,
+  count: number,
+  newestEditAt?: number,
+): string {
   const range = request.kind === "recent"
     ? `recent:${request.minutes}`
     : `${request.kind}:${request.messageId}:${request.minutes ?? ""}`;
-  return `${range}|${newestId}|${count}`;
+  const edited = newestEditAt === undefined ? "" : `|edited:${newestEditAt}`;
+  return `${range}|${newestId}|${count}${edited}`;
 }
 
 /**

@@ -188,7 +188,16 @@ Deno.test("end to end: a 12 s wait for quota shows one ⏳ message, edited every
     const posts = world.discord.requests.filter((r) => r.method === "POST" && r.path === messages);
     const waiting = posts.filter((r) => (r.body as { content: string }).content.startsWith("⏳"));
     assert.equal(waiting.length, 1, "exactly one ⏳ message");
-    assert.equal((waiting[0].body as { content: string }).content, text.waiting(12));
+    // The seconds each message shows, as the user read them. Timers never fire early but a loaded
+    // machine fires them late, so what is asserted holds at any speed: the ⏳ message says the
+    // wait, and each edit comes no sooner than 5 s after the last (the countdown's own schedule
+    // is tested on a controlled clock in lib/countdown_test.ts).
+    const secondsIn = (r: { body: unknown }) =>
+      [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0].find((n) =>
+        (r.body as { content: string }).content === text.waiting(n)
+      );
+    const posted = secondsIn(waiting[0]);
+    assert.ok(posted !== undefined && posted >= 10, `the ⏳ message says ${posted} s`);
     const id = world.discord.messagesIn(CHANNEL).find((m) => m.content.startsWith("⏳"))!.id;
     const edits = world.discord.requests.filter((r) =>
       r.method === "PATCH" && r.path === `${messages}/${id}`
@@ -196,13 +205,11 @@ Deno.test("end to end: a 12 s wait for quota shows one ⏳ message, edited every
     const deletes = world.discord.requests.filter((r) =>
       r.method === "DELETE" && r.path === `${messages}/${id}`
     );
-    assert.deepEqual(
-      edits.map((r) => (r.body as { content: string }).content),
-      [text.waiting(7), text.waiting(2)],
-    );
-    const steps = edits.map((r) => r.at - waiting[0].at);
-    for (const [i, step] of steps.entries()) {
-      assert.ok(Math.abs(step - 5000 * (i + 1)) < 1000, `edit ${i + 1} at ${step} ms`);
+    const shown = edits.map(secondsIn);
+    // Within 12 s, every 5 s: one or two edits, never one a second.
+    assert.ok(edits.length >= 1 && edits.length <= 2, `${edits.length} edits: ${shown}`);
+    for (const [i, seconds] of shown.entries()) {
+      assert.ok(seconds !== undefined && seconds <= 12 - 5 * (i + 1), `edit ${i + 1}: ${shown}`);
     }
     assert.equal(deletes.length, 1);
     const answer = posts.find((r) => !(r.body as { content: string }).content.startsWith("⏳"))!;

@@ -148,3 +148,33 @@ Deno.test("an answer cut by MAX_TOKENS or SAFETY is marked, its code block close
     await world.close();
   }
 });
+
+Deno.test("a MESSAGE_CREATE delivered twice is answered once and leaves no typing running", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot();
+    // Slow enough that typing is shown, and the duplicate arrives while the first is answered.
+    world.gemini.script({ text: "한 번만 대답.", delayFirstMs: 1_000 });
+    const message = await world.discord.sendUserMessage({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      content: "두 번 올 질문",
+      mentionsBot: true,
+      username: "민수",
+    });
+    const typing = () =>
+      world.discord.requests.filter((r) =>
+        r.method === "POST" && r.path === `/channels/${CHANNEL}/typing`
+      ).length;
+    await until(() => typing() > 0, "typing while the answer is slow");
+    world.discord.dispatch("MESSAGE_CREATE", message);
+    await until(() => world.botMessages(CHANNEL).includes("한 번만 대답."), "the answer");
+    const typedByAnswer = typing();
+    // A typing indicator renewed after the answer means a turn left it running (every 8 s).
+    await new Promise((resolve) => setTimeout(resolve, 9_000));
+    assert.equal(typing(), typedByAnswer, "no typing after the answer");
+    assert.deepEqual(world.botMessages(CHANNEL), ["한 번만 대답."]);
+  } finally {
+    await world.close();
+  }
+});

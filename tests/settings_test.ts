@@ -5,7 +5,9 @@
  * at the next message, shown by `/status`, and still in force after a restart.
  */
 import assert from "node:assert/strict";
-import { until, World } from "./harness.ts";
+import { DatabaseSync } from "node:sqlite";
+import { ROOT, until, World } from "./harness.ts";
+import { DATABASE_FILE } from "../lib/store.ts";
 import type { RecordedRequest as GeminiRequest } from "./fakes/fake_gemini.ts";
 import { PERSONA } from "../lib/prompts.ts";
 import { text } from "../lib/strings_ko.ts";
@@ -286,6 +288,114 @@ Deno.test("/settings, end to end through the real bot", async (t) => {
         assertNoInvalidRequests(world);
       },
     );
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("/settings takes only a channel of its own server: another server's admin can't change it", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot(FAST);
+    const always = freshId();
+    const set = await settings(world, GUILD_A, "channel", [
+      { name: "channel", type: 7, value: always },
+      { name: "mode", type: 3, value: "always" },
+    ]);
+    assert.equal(set.answer, text.settings.channelAlways(always));
+    // An admin of B names A's channel: Discord resolves it as A's.
+    const { id } = await world.discord.sendInteraction({
+      channelId: freshId(),
+      guildId: GUILD_B,
+      memberPermissions: ADMIN,
+      name: "settings",
+      subcommand: "channel",
+      options: [
+        { name: "channel", type: 7, value: always },
+        { name: "mode", type: 3, value: "mention" },
+      ],
+      channelGuilds: { [always]: GUILD_A },
+    });
+    assert.equal(await interactionAnswer(world, id), text.settings.otherServerChannel);
+    // A's channel still answers every message.
+    await talk(world, GUILD_A, always, "still-always", { mention: false });
+    assertNoInvalidRequests(world);
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("/settings waiting for a database another connection holds leaves the bot running", async () => {
+  const world = await World.create();
+  let other: DatabaseSync | undefined;
+  try {
+    const bot = await world.startBot({ ...FAST, HTTP_PORT: "0" });
+    const pattern = /Operations endpoints on http:\/\/([\d.]+):(\d+)\//;
+    await bot.waitForOutput(pattern);
+    const [, host, port] = bot.output.match(pattern)!;
+    other = new DatabaseSync(`${ROOT}${world.dataDir}/${DATABASE_FILE}`);
+    other.exec("BEGIN IMMEDIATE");
+    const { id } = await world.discord.sendInteraction({
+      channelId: freshId(),
+      guildId: GUILD_A,
+      memberPermissions: ADMIN,
+      name: "settings",
+      subcommand: "persona",
+      options: [{ name: "text", type: 3, value: "너는 해적이야." }],
+    });
+    // While the lock is held the bot defers the interaction (a timer on its event loop) and
+    // answers /healthz; a write on the event loop would hold both back until SQLite gave up.
+    await until(
+      () =>
+        world.discord.requests.some((r) =>
+          r.method === "POST" && r.path.startsWith(`/interactions/${id}/`)
+        ),
+      "the interaction deferred while the lock is held",
+      4_500,
+    );
+    const health = await fetch(`http://${host}:${port}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+    other.exec("COMMIT");
+    other.close();
+    other = undefined;
+    assert.equal(
+      await interactionAnswer(world, id),
+      text.settings.personaSet("너는 해적이야.".length),
+    );
+  } finally {
+    other?.close();
+    await world.close();
+  }
+});
+
+Deno.test("a spent day is said once in an always channel, then only to a mention", async () => {
+  const world = await World.create();
+  try {
+    // One request a day: the first message spends it.
+    await world.startBot({ ...FAST, GEMINI_RPD: "1", USER_RATE_LIMIT: "1000" });
+    const always = freshId();
+    await settings(world, GUILD_A, "channel", [
+      { name: "channel", type: 7, value: always },
+      { name: "mode", type: 3, value: "always" },
+    ]);
+    world.gemini.reply("오늘 첫 대답.");
+    await talk(world, GUILD_A, always, "첫 말", { mention: false });
+    await talk(world, GUILD_A, always, "둘째 말", { mention: false });
+    const notice = botMessages(world, always).at(-1)!;
+    assert.notEqual(notice, "오늘 첫 대답.");
+    // Nine more ordinary messages: quiet. Then one that mentions the bot: told again.
+    for (let i = 0; i < 9; i++) {
+      await world.discord.sendUserMessage({
+        channelId: always,
+        guildId: GUILD_A,
+        content: `그냥 말 ${i}`,
+        authorId: freshId(),
+        username: "민수",
+      });
+    }
+    await talk(world, GUILD_A, always, "소예야 왜 조용해?");
+    assert.deepEqual(botMessages(world, always), ["오늘 첫 대답.", notice, notice]);
   } finally {
     await world.close();
   }

@@ -56,3 +56,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a !요약 after an edit summarises the edited text, not the summary cached before it", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot({ USER_RATE_LIMIT: "1000" });
+    const say = (content: string, username = "민수") =>
+      world.discord.sendUserMessage({ channelId: CHANNEL, guildId: GUILD, content, username });
+    const first = await say("오늘 저녁 7시에 모이자");
+    await say("난 8시가 좋은데", "지수");
+    world.gemini.reply("- 7시냐 8시냐");
+    await say("!요약");
+    await until(() => world.botMessages(CHANNEL).length === 1, "the summary");
+    const calls = world.generateRequests().length;
+
+    world.discord.editUserMessage(first.id, "오늘 저녁 9시에 모이자");
+    world.gemini.reply("- 9시냐 8시냐");
+    await say("!요약");
+    await until(() => world.botMessages(CHANNEL).length === 2, "the summary after the edit");
+    assert.equal(
+      world.botMessages(CHANNEL)[1],
+      `${text.summaryHeaderRecent(30, 2)}\n- 9시냐 8시냐`,
+    );
+    assert.equal(world.generateRequests().length, calls + 1);
+    assert.match(JSON.stringify(world.generateRequests().at(-1)!.body.contents), /9시에 모이자/);
+  } finally {
+    await world.close();
+  }
+});

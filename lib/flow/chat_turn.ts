@@ -23,6 +23,7 @@ import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
 import { type Gathered, turnFailureText, withTurnParts } from "./turn_input.ts";
 import { startTyping } from "./typing.ts";
+import type { DayNotices } from "../day_notices.ts";
 
 /** What a chat turn crosses. */
 export interface ChatTurnDeps {
@@ -61,6 +62,13 @@ export interface ChatTurnDeps {
    * `/settings search`). @default none: never
    */
   searchFor?(guildId: string | undefined): boolean;
+  /**
+   * Whether the message mentioned or replied to the bot (not only spoke in an always-answer
+   * channel). @default true
+   */
+  mentioned?: boolean;
+  /** Which channels were told today's budget is spent. @default none: told every time */
+  dayNotices?: DayNotices;
 }
 
 /**
@@ -145,9 +153,13 @@ export async function chatTurn(
     typing.stop();
     await countdown.clear();
 
-    // Show: the whole answer, or a notice under whatever streamed ("(중단됨)" when stopped).
+    // Show: the whole answer, or a notice under whatever streamed ("(중단됨)" when stopped); a
+    // spent day is said once a day in a channel, and after that only to those who mention the bot.
     const answered = result.ok && result.text.trim().length > 0;
     const stopped = !result.ok && result.reason === "cancelled";
+    const quiet = !result.ok && result.reason === "day_quota" && deps.dayNotices !== undefined &&
+      !deps.dayNotices.shouldTell(channelId, { mentioned: deps.mentioned ?? true }, now());
+    if (quiet) logger.info("Today's budget is spent; the channel was told already");
     // Under the answer: why it was cut short, and the pages a grounded answer rests on.
     const under = result.ok
       ? [
@@ -155,7 +167,7 @@ export async function chatTurn(
         sourcesLine(result.grounding?.sources ?? [], text.sourcesLabel),
       ].filter((line) => line).join("\n")
       : "";
-    const shownWhole = await inSpan(
+    const shownWhole = quiet ? false : await inSpan(
       "discord.send",
       { "discord.channel_id": channelId },
       () =>
@@ -174,7 +186,9 @@ export async function chatTurn(
     const seenAsWritten = shown !== undefined && result.ok &&
       shown.trimEnd() === result.text.trimEnd();
     if (answered && shownWhole && seenAsWritten) parts = result.parts;
-    if (!stream.started) logger.error("Neither the answer nor a notice reached the channel");
+    if (!stream.started && !quiet) {
+      logger.error("Neither the answer nor a notice reached the channel");
+    }
   } catch (error) {
     // A bug, not a fault the broker already turned into a result: say so rather than go quiet.
     logger.error("Reply failed: {error}", { channelId, error: String(error) });

@@ -22,7 +22,7 @@ export type GateDecision =
    * Begin a chat turn with `line`: the author's name and what they said to the bot (possibly
    * nothing, when the message brings files or replies to one).
    */
-  | { action: "chat"; line: string };
+  | { action: "chat"; line: string; mentioned: boolean };
 
 /** What the gate reads besides the message. */
 export interface GateContext {
@@ -58,6 +58,7 @@ const IGNORE: GateDecision = { action: "ignore" };
  * deepStrictEqual(gate(message, { botId: "9", stopping: false, limiter, now: 0 }), {
  *   action: "chat",
  *   line: "민수: 안녕",
+ *   mentioned: true,
  * });
  * ```
  */
@@ -90,5 +91,5 @@ export function gate(message: ChatMessage, context: GateContext): GateDecision {
   const hasContext = (message.attachments?.length ?? 0) > 0 || message.replyTo !== undefined ||
     message.replyReference !== undefined || message.forwarded !== undefined;
   if (content.length === 0 && !hasContext) return { action: "reply", text: text.emptyMention };
-  return { action: "chat", line: `${message.authorName}: ${content}` };
+  return { action: "chat", line: `${message.authorName}: ${content}`, mentioned: isMentioned };
 }

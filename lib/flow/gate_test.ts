@@ -37,6 +37,7 @@ Deno.test("gate begins a chat turn with the author's name and the line without t
   assert.deepEqual(gate(message(`<@${BOT}> 밥 먹었어?`), context()), {
     action: "chat",
     line: "민수: 밥 먹었어?",
+    mentioned: true,
   });
 });
 
@@ -96,11 +97,13 @@ Deno.test("gate answers a mention that brings only a file, or only a reply, as a
   assert.deepEqual(gate(message(`<@${BOT}>`, { attachments: [picture] }), context()), {
     action: "chat",
     line: "민수: ",
+    mentioned: true,
   });
   const replyReference = { channelId: "200000000000000002", messageId: "100000000000000000" };
   assert.deepEqual(gate(message(`<@${BOT}>`, { type: 19, replyReference }), context()), {
     action: "chat",
     line: "민수: ",
+    mentioned: true,
   });
   assert.deepEqual(gate(message(`<@${BOT}>`, { attachments: [] }), context()), {
     action: "reply",
@@ -113,6 +116,7 @@ Deno.test("gate answers every message in an always channel, but not an empty one
   assert.deepEqual(gate(message("그냥 하는 말"), always), {
     action: "chat",
     line: "민수: 그냥 하는 말",
+    mentioned: false,
   });
   assert.deepEqual(gate(message(""), always), { action: "ignore" });
   assert.deepEqual(gate(message("봇이야", { authorIsBot: true }), always), { action: "ignore" });
@@ -131,11 +135,12 @@ Deno.test("gate tells a server that turned summaries off so, and still counts th
 Deno.test("gate() chats about a forward with no words of its own, in a DM and in an always channel", () => {
   const forwarded = { content: "회의는 세 시", attachments: [] };
   const dm = message("", { guildId: undefined, forwarded });
-  assert.deepEqual(gate(dm, context()), { action: "chat", line: "민수: " });
+  assert.deepEqual(gate(dm, context()), { action: "chat", line: "민수: ", mentioned: true });
   const always = message("", { forwarded });
   assert.deepEqual(gate(always, context({ alwaysAnswer: true })), {
     action: "chat",
     line: "민수: ",
+    mentioned: false,
   });
   assert.deepEqual(gate(message("", { guildId: undefined }), context()), {
     action: "reply",

@@ -40,6 +40,12 @@ export interface RouteDeps {
   flows(turnLog: Logger): ChatTurnDeps & SummaryDeps & CommandDeps;
   /** Epoch ms now. @default Date.now */
   now?: () => number;
+  /**
+   * Ids of the messages being handled now. Discord may deliver a MESSAGE_CREATE twice; a second
+   * turn for the same id would wait forever for a window the first holds, its typing renewed
+   * all the while, so a message already in flight is not routed again. @default none kept
+   */
+  messagesInFlight?: Set<string>;
 }
 
 /** Gates `message` and lets one flow answer it, logging through `turnLog`. */
@@ -48,6 +54,22 @@ export async function routeMessage(
   turnLog: Logger,
   deps: RouteDeps,
 ): Promise<void> {
+  const inFlight = deps.messagesInFlight;
+  if (inFlight?.has(message.id)) {
+    turnLog.info("Message {id} delivered again while it is being answered: ignored", {
+      id: message.id,
+    });
+    return;
+  }
+  inFlight?.add(message.id);
+  try {
+    await routeOnce(message, turnLog, deps);
+  } finally {
+    inFlight?.delete(message.id);
+  }
+}
+
+async function routeOnce(message: ChatMessage, turnLog: Logger, deps: RouteDeps): Promise<void> {
   const server = deps.settings.forGuild(message.guildId);
   const decision = gate(message, {
     botId: deps.botId,
@@ -66,7 +88,10 @@ export async function routeMessage(
       return await summaryReply(message, decision.request, deps.flows(turnLog));
     case "chat":
       deps.metrics.messageReceived();
-      return await chatTurn(message, decision.line, deps.flows(turnLog));
+      return await chatTurn(message, decision.line, {
+        ...deps.flows(turnLog),
+        mentioned: decision.mentioned,
+      });
   }
 }
 

@@ -149,7 +149,8 @@ export async function settingsCommand(
   if (change === undefined) return await reply.send(text.settings.invalid);
   if (typeof change === "string") return await reply.send(change);
   try {
-    change.apply(deps.settings, guildId);
+    // Written off this thread: a database held by another connection delays only this answer.
+    await change.apply(deps.settings, guildId);
   } catch (error) {
     deps.logger.error("Setting not saved: {error}", { guildId, error: String(error) });
     return await reply.send(text.settings.notSaved);
@@ -160,7 +161,7 @@ export async function settingsCommand(
 
 /** One change to make and what to say once it is made. */
 interface Change {
-  apply(settings: SettingsPort, guildId: string): void;
+  apply(settings: SettingsPort, guildId: string): Promise<void>;
   done: string;
 }
 
@@ -187,6 +188,10 @@ function settingsChange(command: ChannelCommand): Change | string | undefined {
     case "channel": {
       const { channel, mode } = options;
       if (!isSnowflake(channel) || (mode !== "mention" && mode !== "always")) return undefined;
+      // Only a channel of this server, as Discord resolved it: an id is no proof of that.
+      if (command.channelGuilds?.[channel] !== command.guildId) {
+        return text.settings.otherServerChannel;
+      }
       const chosen: ChannelMode = mode;
       return {
         apply: (s, g) => s.setChannelMode(g, channel, chosen),

@@ -185,6 +185,11 @@ export interface InteractionOptions {
    * still files the response under `channelId`. @default {false}
    */
   omitChannelId?: boolean;
+  /**
+   * The server each channel option belongs to, as Discord resolves it into
+   * `data.resolved.channels`. @default {the interaction's own server}
+   */
+  channelGuilds?: Record<string, string>;
 }
 
 /** Options for {@linkcode FakeDiscord.pressButton}. */
@@ -730,6 +735,7 @@ export class FakeDiscord {
           ? { options: opts.options }
           : {}),
         ...(opts.guildId ? { guild_id: opts.guildId } : {}),
+        ...resolvedChannels(opts),
       },
       ...(opts.omitChannelId ? {} : {
         channel_id: opts.channelId,
@@ -1336,6 +1342,13 @@ export class FakeDiscord {
     return stored;
   }
 
+  /** A person edits their message `id`: new content, `edited_timestamp` now, MESSAGE_UPDATE. */
+  editUserMessage(id: string, content: string): DiscordMessage {
+    const message = this.#messages.get(id);
+    if (!message) throw new Error(`no message ${id}`);
+    return this.#applyEdit(message, { content, flags: message.flags });
+  }
+
   #applyEdit(message: StoredMessage, body: unknown): DiscordMessage {
     const b = (body ?? {}) as Json;
     if (typeof b.content === "string") message.content = b.content;
@@ -1542,4 +1555,21 @@ function quoted(m: StoredMessage): DiscordMessage {
 function stripDeleted(m: DiscordMessage | StoredMessage): DiscordMessage {
   const { deleted: _deleted, ...rest } = m as StoredMessage;
   return structuredClone(rest);
+}
+
+/** `data.resolved.channels` for the channel options (type 7) given, as Discord sends them. */
+function resolvedChannels(opts: InteractionOptions): Json {
+  const channels: Json = {};
+  for (const option of opts.options ?? []) {
+    if (option.type !== 7 || typeof option.value !== "string") continue;
+    const guildId = opts.channelGuilds?.[option.value] ?? opts.guildId;
+    channels[option.value] = {
+      id: option.value,
+      name: "general",
+      type: 0,
+      permissions: PERMISSIONS_ALL_TEXT,
+      ...(guildId ? { guild_id: guildId } : {}),
+    };
+  }
+  return Object.keys(channels).length > 0 ? { resolved: { channels } } : {};
 }
