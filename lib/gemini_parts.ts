@@ -64,7 +64,7 @@ export function groundingFrom(metadata: unknown): Grounding | undefined {
  */
 export function sourcesLine(sources: Grounding["sources"], label: string): string {
   const links = sources.slice(0, MAX_SOURCES).map((s) =>
-    `[${linkText(s.title)}](<${s.uri.replace(/[<>\s]/g, encodeURIComponent)}>)`
+    `[${linkText(s.title)}](<${linkTarget(s.uri)}>)`
   );
   return links.length === 0 ? "" : `-# ${label}: ${links.join(" · ")}`;
 }
@@ -76,4 +76,15 @@ export function sourcesLine(sources: Grounding["sources"], label: string): strin
 function linkText(title: string): string {
   return title.replace(/\[/g, "(").replace(/\]/g, ")").replace(/[\n\r]/g, " ")
     .replace(/[\\`*_~|]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A URL as a link's target inside `<…>`: what would end the target early (`>`, a space, a lone
+ * `)`, a backslash) percent-encoded, which leaves the address the same page.
+ */
+function linkTarget(uri: string): string {
+  return uri.replace(
+    /[<>()\\\s]/g,
+    (c) => c === "(" ? "%28" : c === ")" ? "%29" : encodeURIComponent(c),
+  );
 }

@@ -79,3 +79,8 @@ Deno.test("a source's title can't break its link or the next: backslashes and ma
       "[x\\` \\*y\\* \\_z\\_ \\~\\~w\\~\\~ \\|\\|v\\|\\|](<https://c.example/>)",
   );
 });
+
+Deno.test("a source's URL can't end its link early: parentheses and backslashes are percent-encoded", () => {
+  const line = sourcesLine([{ title: "a", uri: "https://a.example/x)y(z\\w" }], "출처");
+  assert.equal(line, "-# 출처: [a](<https://a.example/x%29y%28z%5Cw>)");
+});
