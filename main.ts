@@ -188,6 +188,7 @@ export async function startBot(
     turns,
     limiter,
     settings,
+    searchMode: config.geminiSearch,
     personaFor: (guildId: string | undefined) => settings.forGuild(guildId).persona,
     // Chat turns only: summaries and folds never search.
     searchFor: (guildId: string | undefined) =>

@@ -52,7 +52,8 @@ export function groundingFrom(metadata: unknown): Grounding | undefined {
 
 /**
  * The sources as shown under an answer: up to {@link MAX_SOURCES} masked links, `[title](<url>)`
- * (the angle brackets keep Discord from embedding the page), on one line; empty with none.
+ * (the angle brackets keep Discord from embedding the page), on one line; empty with none. A
+ * title is a web page's, so anything in it that markdown reads is made plain.
  *
  * @example
  * ```ts
@@ -63,9 +64,27 @@ export function groundingFrom(metadata: unknown): Grounding | undefined {
  */
 export function sourcesLine(sources: Grounding["sources"], label: string): string {
   const links = sources.slice(0, MAX_SOURCES).map((s) =>
-    `[${s.title.replace(/\[/g, "(").replace(/\]/g, ")").replace(/[\n\r]/g, " ")}](<${
-      s.uri.replace(/[<>\s]/g, encodeURIComponent)
-    }>)`
+    `[${linkText(s.title)}](<${linkTarget(s.uri)}>)`
   );
   return links.length === 0 ? "" : `-# ${label}: ${links.join(" · ")}`;
+}
+
+/**
+ * A title as a link's text: brackets made round and markdown escaped, so no title (one ending in
+ * a backslash, or with a stray backtick) can break its link or swallow the next one.
+ */
+function linkText(title: string): string {
+  return title.replace(/\[/g, "(").replace(/\]/g, ")").replace(/[\n\r]/g, " ")
+    .replace(/[\\`*_~|]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A URL as a link's target inside `<…>`: what would end the target early (`>`, a space, a lone
+ * `)`, a backslash) percent-encoded, which leaves the address the same page.
+ */
+function linkTarget(uri: string): string {
+  return uri.replace(
+    /[<>()\\\s]/g,
+    (c) => c === "(" ? "%28" : c === ")" ? "%29" : encodeURIComponent(c),
+  );
 }

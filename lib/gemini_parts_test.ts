@@ -66,3 +66,21 @@ Deno.test("sources show as at most three masked links that Discord does not embe
   );
   assert.equal(sourcesLine([], "출처"), "");
 });
+
+Deno.test("a source's title can't break its link or the next: backslashes and markdown are escaped", () => {
+  const line = sourcesLine([
+    { title: "C:\\", uri: "https://a.example/" },
+    { title: "a `b", uri: "https://b.example/" },
+    { title: "x` *y* _z_ ~~w~~ ||v||", uri: "https://c.example/" },
+  ], "출처");
+  assert.equal(
+    line,
+    "-# 출처: [C:\\\\](<https://a.example/>) · [a \\`b](<https://b.example/>) · " +
+      "[x\\` \\*y\\* \\_z\\_ \\~\\~w\\~\\~ \\|\\|v\\|\\|](<https://c.example/>)",
+  );
+});
+
+Deno.test("a source's URL can't end its link early: parentheses and backslashes are percent-encoded", () => {
+  const line = sourcesLine([{ title: "a", uri: "https://a.example/x)y(z\\w" }], "출처");
+  assert.equal(line, "-# 출처: [a](<https://a.example/x%29y%28z%5Cw>)");
+});

@@ -138,6 +138,10 @@ export const text = {
     summariesOff: "이 서버에서 요약 기능을 껐어.",
     searchOn: "이 서버에서 대답할 때 구글 검색을 쓸게. 출처는 대답 아래에 붙일게.",
     searchOff: "이 서버에서는 구글 검색을 안 쓸게.",
+    /** Under a `/settings search` answer while the operator's `GEMINI_SEARCH=off` overrides it. */
+    searchOperatorOff: "-# 지금은 운영자가 검색을 전체적으로 꺼놔서, 다시 켤 때까지는 검색 안 해.",
+    /** Under a `/settings search` answer while the operator's `GEMINI_SEARCH=always` overrides it. */
+    searchOperatorAlways: "-# 지금은 운영자가 모든 서버에 검색을 켜놔서, 그동안은 계속 검색해.",
     /** The option values did not make sense (a stale registration, a malformed payload). */
     invalid: "설정 값을 못 알아들었어. `/settings`를 다시 써줘.",
     /** The channel option named a channel of another server (or one Discord did not resolve). */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { text } from "../lib/strings_ko.ts";
 import { BotProcess, ROOT, turns, until, World } from "./harness.ts";
 import { REDIS_MISSING, RedisServer } from "./redis_server.ts";
+import { fakeSignature } from "./fakes/fake_gemini.ts";
 
 const GUILD = "1300000000000000001";
 const CHANNEL = "1200000000000000001";
@@ -105,3 +106,34 @@ Deno.test("a malformed REDIS_URL or SHARDS stops the start with exit code 2 nami
 async function say(world: World, content: string) {
   return await world.mention(CHANNEL, GUILD, content);
 }
+
+redisTest(
+  "with REDIS_URL a model turn's signature survives a restart on an empty DATA_DIR and is sent back",
+  async () => {
+    const redis = await RedisServer.start();
+    const world = await World.create();
+    const freshDir = `data/test-${crypto.randomUUID()}`;
+    try {
+      const env = { ...ENV, REDIS_URL: redis.url(), SHARDS: "0", SHARD_COUNT: "1" };
+      const first = await world.startBot(env);
+      await say(world, "서명 기억해");
+      await until(() => world.botMessages(CHANNEL).length === 1, "the first answer");
+      await first.stop();
+      await world.startBot({ ...env, DATA_DIR: freshDir });
+      await say(world, "아직 기억해?");
+      await until(() => world.generateRequests().length === 2, "the call after the restart");
+      const firstCall = world.gemini.requests.indexOf(world.generateRequests()[0]);
+      const contents = world.generateRequests()[1].body.contents as {
+        role: string;
+        parts: { thoughtSignature?: string }[];
+      }[];
+      const model = contents.filter((c) => c.role === "model");
+      assert.equal(model.length, 1);
+      assert.equal(model[0].parts.at(-1)?.thoughtSignature, fakeSignature(`fake-${firstCall}`));
+    } finally {
+      await world.close();
+      await Deno.remove(`${ROOT}${freshDir}`, { recursive: true }).catch(() => {});
+      await redis.stop();
+    }
+  },
+);

@@ -226,6 +226,11 @@ Deno.test("Google Search grounding, end to end through the real bot", async (t) 
         const model = (request.body.contents as Content[]).filter((c) => c.role === "model");
         assert.ok(model[0].parts.some((p) => p.toolCall && p.thoughtSignature));
         assert.match(await command(world, GUILD_ON, "status"), /- 구글 검색: 꺼짐 \(운영자가/);
+        // An admin turning it on is not told the bot will search: the operator's switch wins.
+        const turnedOn = await command(world, GUILD_OFF, "settings", "search", [
+          { name: "enabled", type: 5, value: true },
+        ]);
+        assert.equal(turnedOn, `${text.settings.searchOn}\n${text.settings.searchOperatorOff}`);
         await bot.stop();
       },
     );
@@ -245,6 +250,14 @@ Deno.test("Google Search grounding, end to end through the real bot", async (t) 
         });
         await until(() => requestsAbout(world, "DM에서도?").length === 1, "the DM's call");
         assert.ok(hasSearchTool(requestsAbout(world, "DM에서도?")[0]));
+        // Nor is an admin turning it off told the bot won't search.
+        const turnedOff = await command(world, GUILD_OFF, "settings", "search", [
+          { name: "enabled", type: 5, value: false },
+        ]);
+        assert.equal(
+          turnedOff,
+          `${text.settings.searchOff}\n${text.settings.searchOperatorAlways}`,
+        );
         await bot.stop();
       },
     );

@@ -232,3 +232,68 @@ Deno.test("the stop button, end to end through the real bot", async (t) => {
     await world.close();
   }
 });
+
+Deno.test("a stop button's custom_id can't be forged: the running turn's own asker and channel decide", async () => {
+  const world = await World.create();
+  try {
+    await world.startBot(FAST);
+    // A moderator's channel elsewhere, with an answer of the bot's in it to press on.
+    const otherChannel = freshId();
+    world.gemini.reply("다른 방 답이야.");
+    await world.discord.sendUserMessage({
+      channelId: otherChannel,
+      guildId: "1300000000000000002",
+      content: "안녕",
+      mentionsBot: true,
+      authorId: freshId(),
+    });
+    await until(() => botMessagesIn(world, otherChannel).length === 1, "the other answer");
+    const [elsewhere] = botMessagesIn(world, otherChannel);
+
+    const channelId = freshId();
+    const askerId = freshId();
+    world.gemini.script({ text: slowAnswer("강"), chunks: 30, chunkDelayMs: 300 });
+    const asked = await world.discord.sendUserMessage({
+      channelId,
+      guildId: GUILD,
+      content: "강 얘기 길게 해줘",
+      mentionsBot: true,
+      authorId: askerId,
+    });
+    await until(
+      () => buttonsOn(botMessagesIn(world, channelId)[0] ?? ({} as StoredMessage)).length > 0,
+      "the button",
+    );
+    const [answer] = botMessagesIn(world, channelId);
+
+    // A stranger names themself as the asker in the custom_id of this answer's button.
+    const stranger = freshId();
+    const forged = world.discord.pressButton({
+      messageId: answer.id,
+      userId: stranger,
+      memberPermissions: MEMBER,
+      customId: `stop:${asked.id}:${stranger}`,
+    });
+    // A moderator of another server presses a button there naming this turn.
+    const remote = world.discord.pressButton({
+      messageId: elsewhere.id,
+      userId: freshId(),
+      memberPermissions: MANAGE_MESSAGES,
+      customId: `stop:${asked.id}:${askerId}`,
+    });
+    await until(
+      () =>
+        (world.discord.interaction(forged.id)?.callbackTypes.length ?? 0) > 0 &&
+        (world.discord.interaction(remote.id)?.callbackTypes.length ?? 0) > 0,
+      "both presses answered",
+    );
+    assert.deepEqual(world.discord.interaction(forged.id)!.callbackTypes, [4]);
+    assert.deepEqual(world.discord.interaction(remote.id)!.callbackTypes, [4]);
+    const [call] = generateRequestsAbout(world, "강 얘기");
+    await delay(500);
+    assert.equal(call.bodyEnd, undefined, "a forged press stopped the call");
+    assert.ok(!botMessagesIn(world, channelId)[0].content.endsWith(text.stoppedMark));
+  } finally {
+    await world.close();
+  }
+});

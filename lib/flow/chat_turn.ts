@@ -116,7 +116,7 @@ export async function chatTurn(
   const countdown = countdownIn(discord, logger, channelId, id);
   // The stop button cancels the Gemini call through this; what streamed stays, marked.
   const stop = new AbortController();
-  const stoppable = deps.turns?.add(id, stop);
+  const stoppable = deps.turns?.add(id, stop, { channelId, askerId: message.authorId });
   const stream = new ReplyStream({
     discord,
     channelId,

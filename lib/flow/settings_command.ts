@@ -15,6 +15,7 @@ import type { ChannelMode, SettingsPort } from "../settings_store.ts";
 import { isSnowflake } from "../snowflake.ts";
 import { text } from "../strings_ko.ts";
 import type { ChannelCommand, CommandReply } from "./command_reply.ts";
+import type { SearchMode } from "./status.ts";
 
 /** Discord's MANAGE_GUILD permission bit ("Manage Server"). */
 export const MANAGE_GUILD = 1n << 5n;
@@ -130,6 +131,11 @@ export interface SettingsCommandDeps {
   settings: SettingsPort;
   /** Where a setting the store refused is logged. */
   logger: Logger;
+  /**
+   * The operator's `GEMINI_SEARCH`, which overrides a server's search setting: an admin is told
+   * when it does. @default "servers"
+   */
+  searchMode?: SearchMode;
 }
 
 /**
@@ -156,7 +162,15 @@ export async function settingsCommand(
     return await reply.send(text.settings.notSaved);
   }
   // Visible to the channel: people there should know why the bot started (or stopped) talking.
-  await reply.send(change.done, { ephemeral: false });
+  // A search setting the operator's switch overrides is saved, and said to wait for it.
+  const searchMode = command.subcommand === "search" ? deps.searchMode ?? "servers" : "servers";
+  const overridden = searchMode === "off"
+    ? text.settings.searchOperatorOff
+    : searchMode === "always"
+    ? text.settings.searchOperatorAlways
+    : undefined;
+  const done = overridden === undefined ? change.done : `${change.done}\n${overridden}`;
+  await reply.send(done, { ephemeral: false });
 }
 
 /** One change to make and what to say once it is made. */

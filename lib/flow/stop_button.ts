@@ -88,10 +88,18 @@ export function mayStop(
   return (BigInt(permissions) & (MANAGE_MESSAGES | ADMINISTRATOR)) !== 0n;
 }
 
+/** Where a running turn was asked, and by whom: what a press is judged by, not its custom_id. */
+export interface TurnOwner {
+  /** The channel the turn answers in. */
+  channelId: string;
+  /** The person who asked. */
+  askerId: string;
+}
+
 /** What a chat turn needs to be stoppable: a place to say it runs. */
 export interface StoppableTurns {
   /** Says turn `turnId` runs until the returned function is called; a stop aborts `abort`. */
-  add(turnId: string, abort: AbortController): () => void;
+  add(turnId: string, abort: AbortController, owner?: TurnOwner): () => void;
 }
 
 /**
@@ -110,26 +118,31 @@ export interface StoppableTurns {
  * ```
  */
 export class RunningTurns implements StoppableTurns {
-  #turns = new Map<string, AbortController>();
+  #turns = new Map<string, { abort: AbortController; owner?: TurnOwner }>();
 
   /** Turns running now. */
   get size(): number {
     return this.#turns.size;
   }
 
-  add(turnId: string, abort: AbortController): () => void {
-    this.#turns.set(turnId, abort);
+  add(turnId: string, abort: AbortController, owner?: TurnOwner): () => void {
+    this.#turns.set(turnId, { abort, ...(owner ? { owner } : {}) });
     return () => {
-      if (this.#turns.get(turnId) === abort) this.#turns.delete(turnId);
+      if (this.#turns.get(turnId)?.abort === abort) this.#turns.delete(turnId);
     };
+  }
+
+  /** Where and by whom turn `turnId` was asked, when it runs here and said so. */
+  owner(turnId: string): TurnOwner | undefined {
+    return this.#turns.get(turnId)?.owner;
   }
 
   /** Aborts turn `turnId`; false when it is not running here (finished, or never was). */
   stop(turnId: string): boolean {
-    const abort = this.#turns.get(turnId);
-    if (!abort) return false;
+    const turn = this.#turns.get(turnId);
+    if (!turn) return false;
     this.#turns.delete(turnId);
-    abort.abort(new Error("stopped with its button"));
+    turn.abort.abort(new Error("stopped with its button"));
     return true;
   }
 }
@@ -139,7 +152,7 @@ export interface StopPressDeps {
   /** Where the press is answered. */
   discord: Pick<DiscordPort, "acknowledgeComponent" | "replyToInteraction">;
   /** The turns this process runs. */
-  turns: Pick<RunningTurns, "stop">;
+  turns: Pick<RunningTurns, "stop" | "owner">;
   /** Where a press that could not be answered is logged. */
   logger: Logger;
 }
@@ -152,7 +165,11 @@ export async function answerStopPress(press: ComponentPress, deps: StopPressDeps
   const { discord, logger } = deps;
   const stop = parseStopId(press.customId);
   try {
-    if (stop && !mayStop(press, stop.askerId)) {
+    // A running turn is judged by what it recorded, not by the custom_id a client sent: a forged
+    // one could name the presser as the asker, or a turn of another channel.
+    const owner = stop && deps.turns.owner(stop.turnId);
+    const otherChannel = owner !== undefined && owner.channelId !== press.channelId;
+    if (stop && (otherChannel || !mayStop(press, owner?.askerId ?? stop.askerId))) {
       return await discord.replyToInteraction(press.id, press.token, text.stopRefused, {
         ephemeral: true,
       });
