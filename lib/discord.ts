@@ -25,11 +25,11 @@ import {
   slashCommandFrom,
 } from "./discord_events.ts";
 import { DISCORD_REQUEST_BURST, DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
-import type { DiscordConnection, DiscordHandlers } from "./discord_port.ts";
+import type { DiscordConnection, DiscordHandlers, LatestContent } from "./discord_port.ts";
 import { discordenoLogger } from "./discordeno_logger.ts";
 import { type CamelMessage, pacedRest, toHistoryMessage } from "./discord_rest.ts";
 import { log } from "./log.ts";
-import { RequestPacer, type SharedBudget } from "./request_pacer.ts";
+import { RequestPacer, type RequestPriority, type SharedBudget } from "./request_pacer.ts";
 import type { ShardRange } from "./shard_range.ts";
 import { ManagedRoles } from "./managed_roles.ts";
 import { superviseReconnects } from "./shard_reconnect.ts";
@@ -75,15 +75,21 @@ export async function connectDiscord(
     burst: DISCORD_REQUEST_BURST,
     shared: options.sharedBudget,
   });
-  /** Bodies of edits to an answer still growing: they yield to first posts and final edits. */
-  const background = new WeakSet<object>();
+  /** Bodies of an answer's posts and edits: how urgent each is, and where its newest text is. */
+  const answerBodies = new WeakMap<object, { priority: RequestPriority } & LatestContent>();
+  const answerBody = (body: unknown) =>
+    typeof body === "object" && body !== null ? answerBodies.get(body) : undefined;
   const botId = botIdFromToken(options.token);
   const paced = pacedRest({
     token: options.token,
     apiUrl: options.apiUrl,
     applicationId: botId,
     pacer,
-    isBackground: (body) => typeof body === "object" && body !== null && background.has(body),
+    priorityOf: (body) => answerBody(body)?.priority ?? "post",
+    leaving(body) {
+      const latest = answerBody(body)?.latestContent;
+      if (latest) (body as { content: string }).content = latest();
+    },
   });
   const rest = paced.rest;
 
@@ -186,20 +192,26 @@ export async function connectDiscord(
     },
     async sendMessage(channelId, content, sendOptions) {
       requireSnowflake(channelId, "channel id");
-      const message = await rest.sendMessage(channelId, {
+      const body = {
         content,
         allowedMentions: NO_MENTIONS,
         ...(sendOptions?.replyTo
           ? { messageReference: { messageId: sendOptions.replyTo, failIfNotExists: false } }
           : {}),
-      });
+      };
+      const latestContent = sendOptions?.latestContent;
+      if (latestContent) answerBodies.set(body, { priority: "post", latestContent });
+      const message = await rest.sendMessage(channelId, body);
       return String(message.id);
     },
     async editMessage(channelId, messageId, content, editOptions) {
       requireSnowflake(channelId, "channel id");
       requireSnowflake(messageId, "message id");
       const body = { content, allowedMentions: NO_MENTIONS };
-      if (editOptions?.streaming) background.add(body);
+      answerBodies.set(body, {
+        priority: editOptions?.streaming ? "edit" : "final",
+        latestContent: editOptions?.latestContent,
+      });
       await rest.editMessage(channelId, messageId, body);
     },
     async deleteMessage(channelId, messageId) {
@@ -209,9 +221,8 @@ export async function connectDiscord(
     },
     async triggerTyping(channelId) {
       requireSnowflake(channelId, "channel id");
-      // Typing is cosmetic: while requests queue, the answer itself needs the budget more.
-      if (pacer.waiting > 0) return;
-      await pacer.take("background");
+      // Typing is cosmetic: it goes only when the budget is idle, never queued beside answers.
+      if (!pacer.tryTakeIdle()) return;
       // Not through discordeno: it keys typing and messages to one queue per channel, so a reply
       // queued behind an in-flight typing call waited up to a second; and its unqueued path
       // rethrows network errors where nothing can catch them. Typing is cosmetic: a plain call

@@ -75,12 +75,26 @@ export interface CommandOption {
   description_localizations?: Record<string, string>;
 }
 
+/** The text of a post or an edit, read as the request leaves rather than when it is made. */
+export interface LatestContent {
+  /**
+   * Read just before the request goes out, after any wait for Discord's request budget, and sent
+   * instead of `content`; read again if the request is retried. A request that waited thus
+   * carries all the text ready by then. A port that never waits may ignore it and send `content`.
+   */
+  latestContent?(): string;
+}
+
 /** What the bot does on Discord. Small, so tests and other transports can stand in. */
 export interface DiscordPort {
   /** The bot's own user id, read from its token. */
   readonly botId: string;
   /** Posts a message; with `replyTo`, as a reply that does not ping the author. Returns its id. */
-  sendMessage(channelId: string, content: string, options?: { replyTo?: string }): Promise<string>;
+  sendMessage(
+    channelId: string,
+    content: string,
+    options?: { replyTo?: string } & LatestContent,
+  ): Promise<string>;
   /**
    * Replaces a message's text; mentions in it still ping no one. A `streaming` edit (an answer
    * still growing) yields Discord's request budget to first posts and final edits.
@@ -89,7 +103,7 @@ export interface DiscordPort {
     channelId: string,
     messageId: string,
     content: string,
-    options?: { streaming?: boolean },
+    options?: { streaming?: boolean } & LatestContent,
   ): Promise<void>;
   /** Deletes one of the bot's messages. */
   deleteMessage(channelId: string, messageId: string): Promise<void>;

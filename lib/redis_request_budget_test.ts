@@ -25,7 +25,7 @@ async function pacedFor(
   let stop = false;
   const loops = pacers.map(async (pacer, i) => {
     while (!stop) {
-      await pacer.take("urgent");
+      await pacer.take("post");
       sent[i].push(Date.now());
     }
   });

@@ -388,3 +388,74 @@ Deno.test("ReplyStream.finish() shows a notice under the answer, outside its cod
   ]);
   strictEqual(stream.shownText, `코드:\n${FENCE}js\nlet a = 1;\nlet b\n${FENCE}`);
 });
+
+/**
+ * A Discord whose requests wait for their turn, as under a busy request budget: each reads
+ * `latestContent` when its turn comes, as the adapter does when a request leaves.
+ */
+function queuedDiscord() {
+  const sent: { op: "send" | "edit"; content: string; streaming?: boolean }[] = [];
+  const turns: (() => void)[] = [];
+  const leave = async (
+    op: "send" | "edit",
+    content: string,
+    opts?: { latestContent?(): string; streaming?: boolean },
+  ) => {
+    await new Promise<void>((resolve) => turns.push(resolve));
+    sent.push({ op, content: opts?.latestContent?.() ?? content, streaming: opts?.streaming });
+  };
+  return {
+    sent,
+    /** Lets the oldest waiting request go. */
+    nextTurn: () => turns.shift()?.(),
+    waiting: () => turns.length,
+    sendMessage: async (_c: string, content: string, opts?: { latestContent?(): string }) => {
+      await leave("send", content, opts);
+      return "1";
+    },
+    editMessage: (
+      _c: string,
+      _id: string,
+      content: string,
+      opts?: { latestContent?(): string; streaming?: boolean },
+    ) => leave("edit", content, opts),
+  };
+}
+
+Deno.test("ReplyStream's first post, held back until its turn, carries the whole answer ready by then: one request", async () => {
+  const clock = new ManualClock(0);
+  const discord = queuedDiscord();
+  const stream = new ReplyStream({ discord, channelId: "c", clock });
+  stream.update("하나");
+  await clock.tick(0);
+  strictEqual(discord.waiting(), 1, "the first post waits for its turn");
+  stream.update("하나 둘");
+  stream.update("하나 둘 셋");
+  const finished = stream.finish("하나 둘 셋 넷");
+  await clock.tick(0);
+  discord.nextTurn();
+  strictEqual(await finished, true);
+  deepStrictEqual(discord.sent, [{ op: "send", content: "하나 둘 셋 넷", streaming: undefined }]);
+  strictEqual(stream.shownText, "하나 둘 셋 넷");
+});
+
+Deno.test("ReplyStream keeps one edit waiting, which leaves with the newest text", async () => {
+  const clock = new ManualClock(0);
+  const discord = queuedDiscord();
+  const stream = new ReplyStream({ discord, channelId: "c", clock, minEditIntervalMs: 100 });
+  stream.update("하나");
+  await clock.tick(0);
+  discord.nextTurn();
+  await clock.tick(0);
+  for (const text of ["하나 둘", "하나 둘 셋", "하나 둘 셋 넷"]) {
+    stream.update(text);
+    await clock.tick(150);
+  }
+  strictEqual(discord.waiting(), 1, "one edit waits, not three");
+  discord.nextTurn();
+  await clock.tick(0);
+  deepStrictEqual(discord.sent.map((s) => s.content), ["하나", "하나 둘 셋 넷"]);
+  strictEqual(discord.waiting(), 0, "nothing newer to send");
+  strictEqual(await stream.finish("하나 둘 셋 넷"), true);
+  strictEqual(discord.sent.length, 2, "the final text was already shown: no final edit");
+});

@@ -115,7 +115,11 @@ export async function chatTurn(
       // The files' bytes go into this request only; the window keeps their notes.
       contents: withTurnParts(begun.lease.contents, input.parts),
       ...(persona === undefined ? {} : { systemInstruction: persona }),
-      onText: (soFar) => stream.update(soFar),
+      onText: (soFar) => {
+        // Text to post: typing now would spend a request on an answer about to show.
+        typing.stop();
+        stream.update(soFar);
+      },
       onWait: waitOn(countdown),
     });
     typing.stop();

@@ -168,6 +168,25 @@ Deno.test("chatTurn shows typing only while a slow answer keeps the user waiting
   assert.equal(typed(), 1);
 });
 
+Deno.test("chatTurn sends no typing for an answer whose text is ready, even while its post waits for its turn", async () => {
+  const { discord, typed, posts } = fakeDiscord();
+  const send = discord.sendMessage.bind(discord);
+  // Discord's budget is busy: the first post waits 500 ms for its turn.
+  discord.sendMessage = (channel, content, options) =>
+    new Promise((resolve) => setTimeout(() => resolve(send(channel, content, options)), 500));
+  const { sessions } = fakeSessions();
+  await chatTurn(
+    MESSAGE,
+    "민수: 안녕",
+    deps(discord, sessions, (request) => {
+      request.onText?.("금방");
+      return new Promise((r) => setTimeout(() => r(answer("금방 끝나")), 400));
+    }),
+  );
+  assert.equal(typed(), 0, "typing at 300 ms would have cost a request and shown nothing new");
+  assert.deepEqual(posts.map((p) => p.content), ["금방 끝나"]);
+});
+
 const FOLD: FoldTask = {
   id: "fold:1",
   memory: "- 민수: 고양이 이름은 콩이",
