@@ -60,3 +60,39 @@ Deno.test("a burst of 200 messages in one second never takes more than 50 reques
     await world.close();
   }
 });
+
+Deno.test("when the budget is idle, a lone answer of 6 chunks over 3 s shows its first text within 400 ms and at least 2 updates before its final text", async () => {
+  const answer = answerTo("혼자 묻는 질문").repeat(2);
+  const world = await World.create({ gemini: { responder: () => answer } });
+  try {
+    await world.startBot();
+    // A first exchange elsewhere, so the measured one meets a warm bot, as a lone user would.
+    await world.mention("1210000000000000001", GUILD, "준비");
+    await until(() => world.botMessages("1210000000000000001").includes(answer), "warm-up");
+
+    const channelId = "1210000000000000002";
+    world.gemini.script({ chunks: 6, chunkDelayMs: 600 });
+    const sentAt = Date.now();
+    await world.mention(channelId, GUILD, "혼자 묻는 질문");
+    await until(() => world.botMessages(channelId).includes(answer), "the whole answer", 15_000);
+
+    const inChannel = world.discord.requests.filter((r) =>
+      r.at >= sentAt && r.path.startsWith(`/channels/${channelId}/messages`)
+    );
+    const [post, ...edits] = inChannel;
+    const contentOf = (r: typeof post) => (r.body as { content: string }).content;
+    assert.equal(post.method, "POST");
+    assert.ok(post.at - sentAt <= 400, `first text after ${post.at - sentAt} ms`);
+    assert.ok(contentOf(post).length < answer.length, "the first text is the first chunk");
+    assert.ok(edits.every((r) => r.method === "PATCH"), "one message, edited in place");
+    assert.equal(contentOf(edits.at(-1)!), answer);
+    const updates = edits.slice(0, -1).map(contentOf);
+    assert.ok(updates.length >= 2, `${updates.length} updates before the final text`);
+    for (let i = 1; i < updates.length; i++) {
+      assert.ok(updates[i].length > updates[i - 1].length, "each update shows more");
+    }
+    assert.ok(updates[0].length > contentOf(post).length, "each update shows more");
+  } finally {
+    await world.close();
+  }
+});
