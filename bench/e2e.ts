@@ -39,7 +39,7 @@ export const PAID_TIER = {
   GEMINI_TPM: "1000000000",
   GEMINI_RPD: "1000000000",
 };
-const GOALS = { rssMb: 150, cpuRatio: 1.0, throughputRatio: 1.0 };
+const GOALS = { rssMb: 150, cpuRatio: 2.0, throughputRatio: 1.0 };
 /**
  * SoyeBot paces Discord REST at Discord's global limit by default (`DISCORD_REST_RATE`); the naive
  * bot ignores that limit. Raised for SoyeBot, so that both are measured on CPU, not on Discord's

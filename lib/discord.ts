@@ -201,7 +201,10 @@ export async function connectDiscord(
       };
       const latestContent = sendOptions?.latestContent;
       if (latestContent) answerBodies.set(body, { priority: "post", latestContent });
-      const message = await rest.sendMessage(channelId, body);
+      // Only the id is read: the raw answer, without discordeno's camelCase pass over it.
+      const message = await rest.makeRequest("POST", rest.routes.channels.messages(channelId), {
+        body,
+      }) as { id: string };
       return String(message.id);
     },
     async editMessage(channelId, messageId, content, editOptions) {
@@ -212,7 +215,8 @@ export async function connectDiscord(
         priority: editOptions?.streaming ? "edit" : "final",
         latestContent: editOptions?.latestContent,
       });
-      await rest.editMessage(channelId, messageId, body);
+      // Nothing of the answer is read, so discordeno's camelCase pass over it is skipped.
+      await rest.makeRequest("PATCH", rest.routes.channels.message(channelId, messageId), { body });
     },
     async deleteMessage(channelId, messageId) {
       requireSnowflake(channelId, "channel id");
