@@ -61,6 +61,59 @@ Deno.test("a burst of 200 messages in one second never takes more than 50 reques
   }
 });
 
+Deno.test("while posts queue for the budget, they go before edits, typing waits, and an answer complete by its turn costs one request", async () => {
+  const world = await World.create({
+    gemini: { responder: (req) => answerTo(req.lastUserText) },
+  });
+  try {
+    // 10 a second: 40 posts take 4 s, while every answer is complete after about 0.6 s.
+    await world.startBot({
+      DISCORD_REST_RATE: "10",
+      USER_RATE_LIMIT: "1000",
+      GEMINI_RPM: "100000",
+      GEMINI_MAX_CONCURRENCY: "50",
+    });
+    const channels = Array.from(
+      { length: 40 },
+      (_, i) => `1220000000000${String(i).padStart(6, "0")}`,
+    );
+    for (const _ of channels) world.gemini.script({ chunks: 4, chunkDelayMs: 200 });
+    const started = Date.now();
+    await Promise.all(channels.map((channelId, i) =>
+      world.discord.sendUserMessage({
+        channelId,
+        guildId: GUILD,
+        content: `질문 ${i}`,
+        mentionsBot: true,
+        username: `사람${i}`,
+      })
+    ));
+    const answers = new Map(channels.map((c, i) => [c, answerTo(`사람${i}: 질문 ${i}`)]));
+    const whole = () => channels.every((c) => world.botMessages(c).includes(answers.get(c)!));
+    await until(whole, "every answer, whole", 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const sent = world.discord.requests.filter((r) => r.at >= started && r.path !== "/gateway/bot");
+    const posts = sent.filter((r) => r.method === "POST" && r.path.endsWith("/messages"));
+    const edits = sent.filter((r) => r.method === "PATCH");
+    assert.equal(sent.filter((r) => r.path.endsWith("/typing")).length, 0, "typing while busy");
+    assert.equal(posts.length, channels.length);
+    const lastPost = Math.max(...posts.map((r) => r.at));
+    assert.ok(edits.every((r) => r.at >= lastPost), "an edit went before a waiting post");
+    const oneRequest = channels.filter((c) => {
+      const own = sent.filter((r) => r.path.startsWith(`/channels/${c}/`));
+      return own.length === 1 && (own[0].body as { content: string }).content === answers.get(c);
+    });
+    assert.ok(
+      oneRequest.length >= channels.length / 2,
+      `${oneRequest.length} of ${channels.length} answers came whole in their one post`,
+    );
+    assert.ok(sent.length / channels.length <= 1.5, `${sent.length} requests`);
+  } finally {
+    await world.close();
+  }
+});
+
 Deno.test("when the budget is idle, a lone answer of 6 chunks over 3 s shows its first text within 400 ms and at least 2 updates before its final text", async () => {
   const answer = answerTo("혼자 묻는 질문").repeat(2);
   const world = await World.create({ gemini: { responder: () => answer } });
