@@ -56,8 +56,8 @@ export interface RedisRequestBudgetOptions {
  *
  * @example
  * ```ts ignore
- * const shared = new RedisRequestBudget({ redis, botId, perSecond: 42, processes: 2 });
- * const pacer = new RequestPacer({ perSecond: 42, shared });
+ * const shared = new RedisRequestBudget({ redis, botId, perSecond: 40, processes: 2 });
+ * const pacer = new RequestPacer({ perSecond: 40, shared });
  * ```
  */
 export class RedisRequestBudget implements SharedBudget {
