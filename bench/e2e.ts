@@ -34,8 +34,12 @@ import { sideBySide } from "./report.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const GUILD = "1300000000000000001";
 /** Paid-tier quota, so that the broker never holds a message back for quota. */
-const PAID_TIER = { GEMINI_RPM: "1000000", GEMINI_TPM: "1000000000", GEMINI_RPD: "1000000000" };
-const GOALS = { rssMb: 150, cpuRatio: 1.0, throughputRatio: 1.0 };
+export const PAID_TIER = {
+  GEMINI_RPM: "1000000",
+  GEMINI_TPM: "1000000000",
+  GEMINI_RPD: "1000000000",
+};
+const GOALS = { rssMb: 150, cpuRatio: 2.0, throughputRatio: 1.0 };
 /**
  * SoyeBot paces Discord REST at Discord's global limit by default (`DISCORD_REST_RATE`); the naive
  * bot ignores that limit. Raised for SoyeBot, so that both are measured on CPU, not on Discord's
@@ -71,7 +75,7 @@ export interface BotFigures {
 }
 
 /** How a bot is started. */
-interface BotCommand {
+export interface BotCommand {
   label: string;
   args: string[];
   env?: Record<string, string>;
@@ -81,8 +85,8 @@ interface BotCommand {
  * SoyeBot's command, read from deno.json's start task so the two never drift apart. `v8Flags`
  * replaces the task's V8 flags, for experiments; `profileDir` adds V8's `--prof`.
  */
-async function soyeBotCommand(
-  options: { v8Flags?: string; profileDir?: string } = {},
+export async function soyeBotCommand(
+  options: { v8Flags?: string; profileDir?: string; env?: Record<string, string> } = {},
 ): Promise<BotCommand> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   const [deno, ...args] = (config.tasks.start as string).split(/\s+/);
@@ -98,11 +102,15 @@ async function soyeBotCommand(
   return {
     label: options.profileDir ? `${label} (--prof)` : label,
     args: [...rest, ...(flags ? [`--v8-flags=${flags}`] : []), script],
-    env: UNPACED,
+    env: options.env ?? UNPACED,
   };
 }
 
-const NAIVE: BotCommand = { label: "naive", args: ["run", "-P=naive", "bench/naive_bot.ts"] };
+/** The naive reference bot's command. */
+export const NAIVE: BotCommand = {
+  label: "naive",
+  args: ["run", "-P=naive", "bench/naive_bot.ts"],
+};
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

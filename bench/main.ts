@@ -12,6 +12,7 @@ export const BENCHES = [
   "broker.ts",
   "tokens.ts",
   "first_text.ts",
+  "burst.ts",
   "e2e.ts",
   "scale.ts",
 ] as const;

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { DISCORD_REQUESTS_PER_SECOND } from "../lib/discord_budget.ts";
 import { FakeDiscord } from "../tests/fakes/fake_discord.ts";
 import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
 import { fakesEnv, GEMINI_KEY } from "../tests/harness.ts";
@@ -167,6 +168,8 @@ if (import.meta.main) {
     rows.push(await runScale(processes, messages, rpm));
     console.log(JSON.stringify(rows.at(-1)));
   }
-  console.log(`\n${messages} messages at once, a ${rpm} RPM quota, Discord at 35/s in all:\n`);
+  console.log(
+    `\n${messages} messages at once, a ${rpm} RPM quota, Discord at ${DISCORD_REQUESTS_PER_SECOND}/s in all:\n`,
+  );
   console.log(table(rows));
 }

@@ -141,7 +141,7 @@ export interface Config {
   httpPort: number | undefined;
   /**
    * REST requests a second this process may send Discord (`DISCORD_REST_RATE`): typing, posts and
-   * edits all count. @default DISCORD_REQUESTS_PER_SECOND (35, under Discord's 50 per bot token)
+   * edits all count. @default DISCORD_REQUESTS_PER_SECOND (40, under Discord's 50 per bot token)
    */
   discordRestRate: number;
   /** What files a message may bring, and how they reach Gemini. */

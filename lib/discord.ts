@@ -27,11 +27,16 @@ import {
   slashCommandFrom,
 } from "./discord_events.ts";
 import { DISCORD_REQUEST_BURST, DISCORD_REQUESTS_PER_SECOND } from "./discord_budget.ts";
-import type { ActionRow, DiscordConnection, DiscordHandlers } from "./discord_port.ts";
+import type {
+  ActionRow,
+  DiscordConnection,
+  DiscordHandlers,
+  LatestContent,
+} from "./discord_port.ts";
 import { discordenoLogger } from "./discordeno_logger.ts";
 import { type CamelMessage, pacedRest, toHistoryMessage } from "./discord_rest.ts";
 import { log } from "./log.ts";
-import { RequestPacer, type SharedBudget } from "./request_pacer.ts";
+import { RequestPacer, type RequestPriority, type SharedBudget } from "./request_pacer.ts";
 import type { ShardRange } from "./shard_range.ts";
 import { ManagedRoles } from "./managed_roles.ts";
 import { superviseReconnects } from "./shard_reconnect.ts";
@@ -77,15 +82,28 @@ export async function connectDiscord(
     burst: DISCORD_REQUEST_BURST,
     shared: options.sharedBudget,
   });
-  /** Bodies of edits to an answer still growing: they yield to first posts and final edits. */
-  const background = new WeakSet<object>();
+  /** Bodies of an answer's posts and edits: how urgent each is, and where its newest text is. */
+  const answerBodies = new WeakMap<object, { priority: RequestPriority } & LatestContent>();
+  const answerBody = (body: unknown) =>
+    typeof body === "object" && body !== null ? answerBodies.get(body) : undefined;
   const botId = botIdFromToken(options.token);
   const paced = pacedRest({
     token: options.token,
     apiUrl: options.apiUrl,
     applicationId: botId,
     pacer,
-    isBackground: (body) => typeof body === "object" && body !== null && background.has(body),
+    priorityOf: (body) => answerBody(body)?.priority ?? "post",
+    leaving(body) {
+      const answer = answerBody(body);
+      if (!answer) return;
+      const message = body as { content: string; components?: MessageComponents };
+      if (answer.latestContent) message.content = answer.latestContent();
+      if (answer.latestComponents) {
+        const rows = answer.latestComponents();
+        if (rows === undefined) delete message.components;
+        else message.components = discordShaped(rows);
+      }
+    },
   });
   const rest = paced.rest;
 
@@ -191,14 +209,22 @@ export async function connectDiscord(
     },
     async sendMessage(channelId, content, sendOptions) {
       requireSnowflake(channelId, "channel id");
-      const message = await rest.sendMessage(channelId, {
+      const body = {
         content,
         allowedMentions: NO_MENTIONS,
         ...(sendOptions?.components ? { components: discordShaped(sendOptions.components) } : {}),
         ...(sendOptions?.replyTo
           ? { messageReference: { messageId: sendOptions.replyTo, failIfNotExists: false } }
           : {}),
-      });
+      };
+      const { latestContent, latestComponents } = sendOptions ?? {};
+      if (latestContent || latestComponents) {
+        answerBodies.set(body, { priority: "post", latestContent, latestComponents });
+      }
+      // Only the id is read: the raw answer, without discordeno's camelCase pass over it.
+      const message = await rest.makeRequest("POST", rest.routes.channels.messages(channelId), {
+        body,
+      }) as { id: string };
       return String(message.id);
     },
     async editMessage(channelId, messageId, content, editOptions) {
@@ -209,8 +235,13 @@ export async function connectDiscord(
         allowedMentions: NO_MENTIONS,
         ...(editOptions?.components ? { components: discordShaped(editOptions.components) } : {}),
       };
-      if (editOptions?.streaming) background.add(body);
-      await rest.editMessage(channelId, messageId, body);
+      answerBodies.set(body, {
+        priority: editOptions?.streaming ? "edit" : "final",
+        latestContent: editOptions?.latestContent,
+        latestComponents: editOptions?.latestComponents,
+      });
+      // Nothing of the answer is read, so discordeno's camelCase pass over it is skipped.
+      await rest.makeRequest("PATCH", rest.routes.channels.message(channelId, messageId), { body });
     },
     async deleteMessage(channelId, messageId) {
       requireSnowflake(channelId, "channel id");
@@ -219,9 +250,8 @@ export async function connectDiscord(
     },
     async triggerTyping(channelId) {
       requireSnowflake(channelId, "channel id");
-      // Typing is cosmetic: while requests queue, the answer itself needs the budget more.
-      if (pacer.waiting > 0) return;
-      await pacer.take("background");
+      // Typing is cosmetic: it goes only when the budget is idle, never queued beside answers.
+      if (!pacer.tryTakeIdle()) return;
       // Not through discordeno: it keys typing and messages to one queue per channel, so a reply
       // queued behind an in-flight typing call waited up to a second; and its unqueued path
       // rethrows network errors where nothing can catch them. Typing is cosmetic: a plain call

@@ -107,6 +107,22 @@ export interface CommandOption {
   description_localizations?: Record<string, string>;
 }
 
+/** The text of a post or an edit, read as the request leaves rather than when it is made. */
+export interface LatestContent {
+  /**
+   * Read just before the request goes out, after any wait for Discord's request budget, and sent
+   * instead of `content`; read again if the request is retried. A request that waited thus
+   * carries all the text ready by then. A port that never waits may ignore it and send `content`.
+   */
+  latestContent?(): string;
+  /**
+   * Read just after `latestContent`: the rows of buttons the message carries as the request
+   * leaves (`[]` takes them off). Undefined sends none with a post and leaves an edited message's
+   * as they are. It replaces `components`.
+   */
+  latestComponents?(): ActionRow[] | undefined;
+}
+
 /** What the bot does on Discord. Small, so tests and other transports can stand in. */
 export interface DiscordPort {
   /** The bot's own user id, read from its token. */
@@ -118,7 +134,7 @@ export interface DiscordPort {
   sendMessage(
     channelId: string,
     content: string,
-    options?: { replyTo?: string; components?: ActionRow[] },
+    options?: { replyTo?: string; components?: ActionRow[] } & LatestContent,
   ): Promise<string>;
   /**
    * Replaces a message's text; mentions in it still ping no one. A `streaming` edit (an answer
@@ -129,7 +145,7 @@ export interface DiscordPort {
     channelId: string,
     messageId: string,
     content: string,
-    options?: { streaming?: boolean; components?: ActionRow[] },
+    options?: { streaming?: boolean; components?: ActionRow[] } & LatestContent,
   ): Promise<void>;
   /** Deletes one of the bot's messages. */
   deleteMessage(channelId: string, messageId: string): Promise<void>;

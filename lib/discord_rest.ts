@@ -9,7 +9,7 @@
 import { createRestManager, type RestManager } from "discordeno";
 import { discordenoLogger } from "./discordeno_logger.ts";
 import type { HistoryMessage } from "./discord_port.ts";
-import type { RequestPacer } from "./request_pacer.ts";
+import type { RequestPacer, RequestPriority } from "./request_pacer.ts";
 
 /** How long an idle REST queue is kept for its route's next request (discordeno's default). */
 const QUEUE_IDLE_MS = 60_000;
@@ -24,8 +24,13 @@ export interface PacedRestOptions {
   applicationId: string;
   /** The bot's global request budget. */
   pacer: RequestPacer;
-  /** True for a request body that may yield to others (an edit of an answer still growing). */
-  isBackground(body: unknown): boolean;
+  /** How urgent a request is, from its body (`post` for anything but an answer's edits). */
+  priorityOf(body: unknown): RequestPriority;
+  /**
+   * Called as a request leaves, after its wait for the budget: it may set the body's text to the
+   * newest, so a request that waited carries all the text ready by then.
+   */
+  leaving?(body: unknown): void;
 }
 
 /** discordeno's REST manager. */
@@ -44,7 +49,7 @@ export interface PacedRest {
  *
  * @example
  * ```ts ignore
- * const { rest, rateLimited } = pacedRest({ token, apiUrl, applicationId, pacer, isBackground });
+ * const { rest, rateLimited } = pacedRest({ token, apiUrl, applicationId, pacer, priorityOf });
  * ```
  */
 export function pacedRest(options: PacedRestOptions): PacedRest {
@@ -68,15 +73,15 @@ export function pacedRest(options: PacedRestOptions): PacedRest {
   };
   // The pacer sits where a request leaves: discordeno's per-route queues hold requests back and
   // release them together, so a slot taken before a queue would not pace what Discord sees.
-  // Interaction responses are outside the global budget.
+  // Interaction responses are outside the global budget. The body is serialised inside
+  // sendRequest, so what `leaving` writes into it is what Discord receives.
   const send = rest.sendRequest.bind(rest);
   rest.sendRequest = async (request) => {
     const isInteraction = request.route.startsWith("/interactions/") ||
       request.route.startsWith("/webhooks/");
-    if (!isInteraction) {
-      const body = request.requestBodyOptions?.body;
-      await pacer.take(options.isBackground(body) ? "background" : "urgent");
-    }
+    const body = request.requestBodyOptions?.body;
+    if (!isInteraction) await pacer.take(options.priorityOf(body));
+    options.leaving?.(body);
     return await send(request);
   };
   // An idle route's queue (one per channel and route) is deleted this long after its last

@@ -69,8 +69,8 @@ export interface RedisRequestBudgetOptions {
  *
  * @example
  * ```ts ignore
- * const shared = new RedisRequestBudget({ redis, botId, perSecond: 35, processes: 2 });
- * const pacer = new RequestPacer({ perSecond: 35, shared });
+ * const shared = new RedisRequestBudget({ redis, botId, perSecond: 40, processes: 2 });
+ * const pacer = new RequestPacer({ perSecond: 40, shared });
  * ```
  */
 export class RedisRequestBudget implements SharedBudget {

@@ -26,7 +26,7 @@ async function pacedFor(
   let stop = false;
   const loops = pacers.map(async (pacer, i) => {
     while (!stop) {
-      await pacer.take("urgent");
+      await pacer.take("post");
       sent[i].push(Date.now());
     }
   });
@@ -94,7 +94,7 @@ redisTest("with Redis slow each process keeps to 1/N of every slot, and says so"
     let stop = false;
     const sending = (async () => {
       while (!stop) {
-        await paced.take("urgent");
+        await paced.take("post");
         sent.push(Date.now());
       }
     })();
@@ -112,7 +112,7 @@ redisTest("with Redis slow each process keeps to 1/N of every slot, and says so"
     proxy.latencyMs = 0;
     const healed = pacer(shared);
     await until(async () => {
-      await healed.take("urgent");
+      await healed.take("post");
       return shared.degraded === undefined;
     });
     healed.close();

@@ -1,7 +1,10 @@
 /**
  * ReplyStream: shows an answer as it grows, by posting its first text at once and then editing
  * in place at most once per `minEditIntervalMs`, the final edit included. Posting is never held
- * back; a message's first edit may follow its post at once. Past 2,000 characters
+ * back; a message's first edit may follow its post at once. At most one post or edit is on its
+ * way at a time, and each reads the text as it leaves (`latestContent`): when Discord's request
+ * budget makes it wait, it carries all the text ready by then, so an answer complete by its turn
+ * costs one request, and a newer edit never queues behind an older one. Past 2,000 characters
  * the text continues in a new message; `splitMessage` keeps code blocks whole across the cut, and
  * a code block still being written is shown closed until its real closing fence arrives (the
  * final text too, so an answer that never closes its block still shows as code).
@@ -22,7 +25,7 @@
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock, type TimerId } from "./clock.ts";
 import type { ActionRow, DiscordPort } from "./discord.ts";
-import { isInsideCodeBlock, splitMessageParts } from "./split_message.ts";
+import { isInsideCodeBlock, type MessagePart, splitMessageParts } from "./split_message.ts";
 import { text as strings } from "./strings_ko.ts";
 
 /** Re-exported because {@link ReplyStreamOptions.clock} is one. */
@@ -64,7 +67,8 @@ export interface ReplyStreamOptions {
   /**
    * Buttons (a stop button) shown on the stream's last message while the answer still grows,
    * and taken off by the final edit: no request of their own where a final edit is made anyway.
-   * An answer whose first post is already its final text never carries them. @default none
+   * Read as each request leaves, so an answer whose first post waited until it was complete never
+   * carries them. @default none
    */
   components?: ActionRow[];
 }
@@ -112,8 +116,11 @@ export class ReplyStream {
   #interval: number;
   /** The answer so far, as the model wrote it. */
   #text = "";
-  /** The last answer text that is wholly on screen (or had nothing to show). */
-  #rendered = "";
+  /** What the messages must show once finished: the final text, its notice under it. */
+  #finalDisplay: string | undefined;
+  /** The last display split into messages, and the display it was split from. */
+  #parts: MessagePart[] = [];
+  #partsOf: string | undefined;
   #posted: Posted[] = [];
   /** The final notice, left out of `shownText`. */
   #notice: string | undefined;
@@ -174,12 +181,13 @@ export class ReplyStream {
     this.#timer = undefined;
     this.#text = text;
     this.#notice = options.notice;
-    const display = finalDisplay(text, options.notice);
+    // A post or edit still waiting for its turn reads this as it leaves.
+    this.#finalDisplay = finalDisplay(text, options.notice);
     await this.#flushing;
     const giveUpAt = this.#clock.now() + (this.#options.finalRetryMs ?? FINAL_RETRY_MS);
     for (let attempt = 0;; attempt++) {
-      await this.#sleep(this.#untilNextEdit());
-      if (await this.#flush(display, true)) return this.#complete = true;
+      if (!this.#shown()) await this.#sleep(this.#untilNextEdit());
+      if (await this.#flush(true)) return this.#complete = true;
       const delay = backoffDelay(attempt, { ...FINAL_BACKOFF, random: this.#options.random });
       if (this.#clock.now() + delay > giveUpAt) break;
       await this.#sleep(delay);
@@ -216,28 +224,76 @@ export class ReplyStream {
 
   async #run(): Promise<void> {
     if (this.#finished) return;
-    const text = this.#text;
-    this.#flushing = this.#flush(closeOpenFence(text), false);
-    const shown = await this.#flushing;
+    this.#flushing = this.#flush(false);
+    const ok = await this.#flushing;
     this.#flushing = undefined;
-    if (shown) this.#rendered = text;
     // Text that arrived during the flush goes out at the next allowed moment; after a refusal,
     // not before an interval has passed.
-    if (this.#rendered !== this.#text) this.#schedule(shown ? 0 : this.#interval);
+    if (!this.#shown()) this.#schedule(ok ? 0 : this.#interval);
   }
 
-  /** Shows `display`; false when Discord refused part of it (what got through stays recorded). */
-  async #flush(display: string, final: boolean): Promise<boolean> {
-    if (display.trim().length === 0) return true;
-    const parts = splitMessageParts(display);
+  /** What the messages should show now: the final display, or the text so far, fence closed. */
+  #display(): string {
+    return this.#finalDisplay ?? closeOpenFence(this.#text);
+  }
+
+  /** The display now, split into messages (split again only when it changed). */
+  #currentParts(): MessagePart[] {
+    const display = this.#display();
+    if (display !== this.#partsOf) {
+      this.#partsOf = display;
+      this.#parts = display.trim().length === 0 ? [] : splitMessageParts(display);
+    }
+    return this.#parts;
+  }
+
+  /** True when the messages on screen show the display now (or there is nothing to show). */
+  #shown(): boolean {
+    const parts = this.#currentParts();
+    if (parts.length === 0) return true;
+    return parts.length === this.#posted.length &&
+      parts.every((part, i) =>
+        part.content === this.#posted[i].content &&
+        Boolean(this.#posted[i].buttons) === this.#wantsButtons(i)
+      );
+  }
+
+  /** Whether message `i` should carry the buttons now: the last one, while the answer grows. */
+  #wantsButtons(i: number): boolean {
+    return this.#options.components !== undefined && this.#finalDisplay === undefined &&
+      i === this.#currentParts().length - 1;
+  }
+
+  /**
+   * Shows the display, message by message; false when Discord refused part of it (what got
+   * through stays recorded). Each request reads its message's text as it leaves.
+   */
+  async #flush(final: boolean): Promise<boolean> {
     const { discord, channelId, replyTo, components } = this.#options;
     try {
-      for (let i = 0; i < parts.length; i++) {
-        const { content, source } = parts[i];
+      for (let i = 0; i < this.#currentParts().length; i++) {
+        const part = this.#currentParts()[i];
         const existing = this.#posted[i];
-        // Only the last message of a growing answer carries the buttons.
-        const buttons = components !== undefined && !final && i === parts.length - 1;
-        const withButtons = buttons ? { components } : {};
+        if (
+          existing?.content === part.content &&
+          Boolean(existing.buttons) === this.#wantsButtons(i)
+        ) {
+          // Same message, but it may now stand for a longer slice (a separator after it).
+          existing.source = part.source;
+          continue;
+        }
+        // What was sent: this message's part of the display as the request left.
+        let sent = part;
+        const latestContent = () => (sent = this.#currentParts()[i] ?? sent).content;
+        // Read after the text, as the request leaves: the answer may have ended meanwhile.
+        let buttons = this.#wantsButtons(i);
+        const hadButtons = Boolean(existing?.buttons);
+        const latestComponents = components === undefined ? undefined : () => {
+          buttons = this.#wantsButtons(i);
+          if (!existing) return buttons ? components : undefined;
+          return buttons === hadButtons ? undefined : buttons ? components : [];
+        };
+        const latest = latestComponents ? { latestContent, latestComponents } : { latestContent };
         if (!existing) {
           if (i === 0 && !this.#preparedFirst) {
             this.#preparedFirst = true;
@@ -245,30 +301,25 @@ export class ReplyStream {
           }
           const id = await discord.sendMessage(
             channelId,
-            content,
-            i === 0 ? { replyTo, ...withButtons } : withButtons,
+            part.content,
+            i === 0 ? { replyTo, ...latest } : latest,
           );
-          this.#posted.push({ id, content, source, buttons });
+          this.#posted.push({ id, content: sent.content, source: sent.source, buttons });
           if (i === 0) this.#options.onFirstText?.();
-        } else if (existing.content !== content || Boolean(existing.buttons) !== buttons) {
+        } else {
           this.#lastEdit = this.#clock.now();
           // A final edit goes first when requests queue; a growing one yields and shows later.
-          const buttonsChange = Boolean(existing.buttons) === buttons
-            ? {}
-            : { components: buttons ? components : [] };
-          await discord.editMessage(channelId, existing.id, content, {
+          await discord.editMessage(channelId, existing.id, part.content, {
             streaming: !final,
-            ...buttonsChange,
+            ...latest,
           });
-          Object.assign(existing, { content, source, buttons });
-        } else {
-          // Same message, but it may now stand for a longer slice (a separator after it).
-          existing.source = source;
+          Object.assign(existing, { content: sent.content, source: sent.source, buttons });
         }
       }
       // A final text shorter than what streamed (rare: the model's last word replaced it) must
       // not leave stale continuation messages behind. Last first, so a refusal leaves a prefix.
-      if (final && discord.deleteMessage) {
+      const parts = this.#currentParts();
+      if (final && discord.deleteMessage && parts.length > 0) {
         while (this.#posted.length > parts.length) {
           await discord.deleteMessage(channelId, this.#posted.at(-1)!.id);
           this.#posted.pop();

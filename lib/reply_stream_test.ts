@@ -32,7 +32,11 @@ function fakeDiscord(clock: ManualClock, options: { failEdits?: number } = {}) {
     sendMessage(
       _channelId: string,
       content: string,
-      opts?: { replyTo?: string; components?: unknown[] },
+      opts?: {
+        replyTo?: string;
+        components?: unknown[];
+        latestComponents?(): unknown[] | undefined;
+      },
     ) {
       if (outage.sends) {
         outage.refused++;
@@ -40,7 +44,9 @@ function fakeDiscord(clock: ManualClock, options: { failEdits?: number } = {}) {
       }
       const id = String(next++);
       calls.push({ at: clock.now(), op: "send", id, content, replyTo: opts?.replyTo });
-      if (opts?.components) this.buttons.push({ id, components: opts.components });
+      // As the adapter does: the rows read as the request leaves replace `components`.
+      const rows = opts?.latestComponents ? opts.latestComponents() : opts?.components;
+      if (rows) this.buttons.push({ id, components: rows });
       messages.set(id, content);
       return Promise.resolve(id);
     },
@@ -48,7 +54,7 @@ function fakeDiscord(clock: ManualClock, options: { failEdits?: number } = {}) {
       _channelId: string,
       id: string,
       content: string,
-      opts?: { components?: unknown[] },
+      opts?: { components?: unknown[]; latestComponents?(): unknown[] | undefined },
     ) {
       if (outage.edits) {
         outage.refused++;
@@ -59,7 +65,8 @@ function fakeDiscord(clock: ManualClock, options: { failEdits?: number } = {}) {
         return Promise.reject(new Error("500: Internal Server Error"));
       }
       calls.push({ at: clock.now(), op: "edit", id, content });
-      if (opts?.components) this.buttons.push({ id, components: opts.components });
+      const rows = opts?.latestComponents ? opts.latestComponents() : opts?.components;
+      if (rows) this.buttons.push({ id, components: rows });
       messages.set(id, content);
       return Promise.resolve();
     },
@@ -450,4 +457,131 @@ Deno.test("ReplyStream: past 2,000 characters the button moves to the newest mes
     ["2", 0],
   ]);
   strictEqual(discord.calls.filter((c) => c.op === "edit").length, 2);
+});
+
+/**
+ * A Discord whose requests wait for their turn, as under a busy request budget: each reads
+ * `latestContent` when its turn comes, as the adapter does when a request leaves.
+ */
+function queuedDiscord() {
+  const sent: {
+    op: "send" | "edit";
+    content: string;
+    streaming?: boolean;
+    components?: unknown[];
+  }[] = [];
+  const turns: (() => void)[] = [];
+  const leave = async (
+    op: "send" | "edit",
+    content: string,
+    opts?: {
+      latestContent?(): string;
+      latestComponents?(): unknown[] | undefined;
+      streaming?: boolean;
+    },
+  ) => {
+    await new Promise<void>((resolve) => turns.push(resolve));
+    const latest = opts?.latestContent?.() ?? content;
+    const components = opts?.latestComponents?.();
+    sent.push({
+      op,
+      content: latest,
+      streaming: opts?.streaming,
+      ...(components ? { components } : {}),
+    });
+  };
+  return {
+    sent,
+    /** Lets the oldest waiting request go. */
+    nextTurn: () => turns.shift()?.(),
+    waiting: () => turns.length,
+    sendMessage: async (
+      _c: string,
+      content: string,
+      opts?: { latestContent?(): string; latestComponents?(): unknown[] | undefined },
+    ) => {
+      await leave("send", content, opts);
+      return "1";
+    },
+    editMessage: (
+      _c: string,
+      _id: string,
+      content: string,
+      opts?: {
+        latestContent?(): string;
+        latestComponents?(): unknown[] | undefined;
+        streaming?: boolean;
+      },
+    ) => leave("edit", content, opts),
+  };
+}
+
+Deno.test("ReplyStream's first post, held back until its turn, carries the whole answer ready by then: one request", async () => {
+  const clock = new ManualClock(0);
+  const discord = queuedDiscord();
+  const stream = new ReplyStream({ discord, channelId: "c", clock });
+  stream.update("하나");
+  await clock.tick(0);
+  strictEqual(discord.waiting(), 1, "the first post waits for its turn");
+  stream.update("하나 둘");
+  stream.update("하나 둘 셋");
+  const finished = stream.finish("하나 둘 셋 넷");
+  await clock.tick(0);
+  discord.nextTurn();
+  strictEqual(await finished, true);
+  deepStrictEqual(discord.sent, [{ op: "send", content: "하나 둘 셋 넷", streaming: undefined }]);
+  strictEqual(stream.shownText, "하나 둘 셋 넷");
+});
+
+Deno.test("ReplyStream keeps one edit waiting, which leaves with the newest text", async () => {
+  const clock = new ManualClock(0);
+  const discord = queuedDiscord();
+  const stream = new ReplyStream({ discord, channelId: "c", clock, minEditIntervalMs: 100 });
+  stream.update("하나");
+  await clock.tick(0);
+  discord.nextTurn();
+  await clock.tick(0);
+  for (const text of ["하나 둘", "하나 둘 셋", "하나 둘 셋 넷"]) {
+    stream.update(text);
+    await clock.tick(150);
+  }
+  strictEqual(discord.waiting(), 1, "one edit waits, not three");
+  discord.nextTurn();
+  await clock.tick(0);
+  deepStrictEqual(discord.sent.map((s) => s.content), ["하나", "하나 둘 셋 넷"]);
+  strictEqual(discord.waiting(), 0, "nothing newer to send");
+  strictEqual(await stream.finish("하나 둘 셋 넷"), true);
+  strictEqual(discord.sent.length, 2, "the final text was already shown: no final edit");
+});
+
+Deno.test("ReplyStream: a first post that waited until the answer was complete carries no button: one request", async () => {
+  const clock = new ManualClock(0);
+  const discord = queuedDiscord();
+  const stream = new ReplyStream({ discord, channelId: "c", clock, components: STOP_ROW });
+  stream.update("하나");
+  await clock.tick(0);
+  strictEqual(discord.waiting(), 1, "the first post waits for its turn");
+  const finished = stream.finish("하나 둘");
+  await clock.tick(0);
+  discord.nextTurn();
+  strictEqual(await finished, true);
+  deepStrictEqual(discord.sent, [{ op: "send", content: "하나 둘", streaming: undefined }]);
+});
+
+Deno.test("ReplyStream: a post that leaves while the answer grows carries the button, and the final edit takes it off", async () => {
+  const clock = new ManualClock(0);
+  const discord = queuedDiscord();
+  const stream = new ReplyStream({ discord, channelId: "c", clock, components: STOP_ROW });
+  stream.update("하나");
+  await clock.tick(0);
+  discord.nextTurn();
+  await clock.tick(0);
+  const finished = stream.finish("하나 둘");
+  await clock.tick(1000);
+  discord.nextTurn();
+  strictEqual(await finished, true);
+  deepStrictEqual(discord.sent, [
+    { op: "send", content: "하나", streaming: undefined, components: STOP_ROW },
+    { op: "edit", content: "하나 둘", streaming: false, components: [] },
+  ]);
 });

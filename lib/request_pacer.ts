@@ -1,9 +1,10 @@
 /**
  * A request pacer: Discord allows about 50 REST requests a second per bot token, typing and
  * every edit included. Requests are spread evenly at `perSecond`, after a small burst, so that no
- * sliding second ever holds more than `burst + perSecond`; when they queue, urgent ones (first
- * posts, final edits) go before the rest (streaming edits, typing), and a stream that waits
- * simply edits less often.
+ * sliding second ever holds more than `burst + perSecond`. When they queue, what users wait for
+ * goes first: posts (an answer's first text), then final edits, then edits of answers still
+ * growing; a stream that waits simply edits less often. Typing never queues: it takes a slot only
+ * when the budget is idle ({@linkcode RequestPacer.tryTakeIdle}).
  *
  * Several processes share Discord's budget of one bot token: given a {@link SharedBudget}, each
  * request also takes one of its tokens (leased from Redis by `RedisRequestBudget`), and waits a
@@ -15,8 +16,15 @@
  */
 import { type Clock, systemClock, type TimerId } from "./clock.ts";
 
-/** Which requests go first when they queue. */
-export type RequestPriority = "urgent" | "background";
+/**
+ * Which requests go first when they queue, most urgent first: `post` (a first text, and every
+ * request that is not an edit of an answer), `final` (an answer's last edit), `edit` (an answer
+ * still growing).
+ */
+export type RequestPriority = "post" | "final" | "edit";
+
+/** The queues in the order they are served. */
+const SERVED_FIRST: readonly RequestPriority[] = ["post", "final", "edit"];
 
 /** Tokens of a budget shared with other processes, as the pacer spends them. */
 export interface SharedBudget {
@@ -40,7 +48,7 @@ export interface RequestPacerOptions {
 }
 
 /**
- * Paces requests to a rate, urgent ones first.
+ * Paces requests to a rate, posts first.
  *
  * @example
  * ```ts
@@ -49,7 +57,7 @@ export interface RequestPacerOptions {
  * const clock = new ManualClock(0);
  * const pacer = new RequestPacer({ perSecond: 10, burst: 1, clock });
  * let sent = 0;
- * for (let i = 0; i < 3; i++) pacer.take("urgent").then(() => sent++);
+ * for (let i = 0; i < 3; i++) pacer.take("post").then(() => sent++);
  * await clock.tick(0);
  * strictEqual(sent, 1); // the burst
  * await clock.tick(200);
@@ -63,7 +71,8 @@ export class RequestPacer {
   /** Tokens left, refilled at `perSecond` up to `burst`. */
   #tokens: number;
   #refilledAt: number;
-  #queues: Record<RequestPriority, (() => void)[]> = { urgent: [], background: [] };
+  #queues: Record<RequestPriority, (() => void)[]> = { post: [], final: [], edit: [] };
+  #waiting = 0;
   #timer: TimerId | undefined;
   #shared: SharedBudget | undefined;
 
@@ -84,20 +93,28 @@ export class RequestPacer {
 
   /** Requests waiting for their slot. */
   get waiting(): number {
-    return this.#queues.urgent.length + this.#queues.background.length;
+    return this.#waiting;
   }
 
   /** Resolves when a request of `priority` may be sent. */
   take(priority: RequestPriority): Promise<void> {
-    this.#refill();
-    if (this.waiting === 0 && this.#tokens >= 1 && this.#sharedToken()) {
-      this.#tokens--;
-      return Promise.resolve();
-    }
+    if (this.tryTakeIdle()) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#queues[priority].push(resolve);
+    this.#waiting++;
     this.#arm();
     return promise;
+  }
+
+  /**
+   * Takes a slot only when the budget is idle (nothing waiting, a token free now) and says
+   * whether it did: for requests worth sending only then, such as typing.
+   */
+  tryTakeIdle(): boolean {
+    this.#refill();
+    if (this.#waiting > 0 || this.#tokens < 1 || !this.#sharedToken()) return false;
+    this.#tokens--;
+    return true;
   }
 
   /** Forgets the queue's timer, so a stopped process can exit; waiting requests stay waiting. */
@@ -122,12 +139,22 @@ export class RequestPacer {
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#refill();
-      while (this.#tokens >= 1 && this.waiting > 0 && this.#sharedToken()) {
+      while (this.#tokens >= 1 && this.#waiting > 0 && this.#sharedToken()) {
         this.#tokens--;
-        (this.#queues.urgent.shift() ?? this.#queues.background.shift())!();
+        this.#waiting--;
+        this.#next()();
       }
-      if (this.waiting > 0) this.#arm();
+      if (this.#waiting > 0) this.#arm();
     }, Math.ceil(wait));
+  }
+
+  /** The most urgent waiting request; only called while one waits. */
+  #next(): () => void {
+    for (const priority of SERVED_FIRST) {
+      const release = this.#queues[priority].shift();
+      if (release) return release;
+    }
+    throw new Error("RequestPacer: nothing was waiting");
   }
 
   /** A token of the shared budget, or true when there is none to share. */

@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "./clock.ts";
-import { RequestPacer } from "./request_pacer.ts";
+import { RequestPacer, type RequestPriority } from "./request_pacer.ts";
 
 /** Takes `count` slots and records the clock time each was granted. */
-function takeMany(pacer: RequestPacer, clock: ManualClock, count: number, priority = "urgent") {
+function takeMany(
+  pacer: RequestPacer,
+  clock: ManualClock,
+  count: number,
+  priority: RequestPriority = "post",
+) {
   const granted: number[] = [];
   for (let i = 0; i < count; i++) {
-    pacer.take(priority as "urgent").then(() => granted.push(clock.now()));
+    pacer.take(priority).then(() => granted.push(clock.now()));
   }
   return granted;
 }
@@ -31,15 +36,31 @@ Deno.test("RequestPacer spreads a backlog evenly instead of in bursts", async ()
   assert.deepEqual(granted, [0, 100, 200, 300]);
 });
 
-Deno.test("RequestPacer lets urgent requests pass queued background ones", async () => {
+Deno.test("RequestPacer serves queued posts first, then final edits, then growing edits", async () => {
   const clock = new ManualClock(0);
   const pacer = new RequestPacer({ perSecond: 10, burst: 1, clock });
   const order: string[] = [];
-  await pacer.take("urgent");
-  for (const name of ["edit 1", "edit 2"]) pacer.take("background").then(() => order.push(name));
-  pacer.take("urgent").then(() => order.push("first post"));
+  await pacer.take("post");
+  for (const name of ["edit 1", "edit 2"]) pacer.take("edit").then(() => order.push(name));
+  pacer.take("final").then(() => order.push("final edit"));
+  pacer.take("post").then(() => order.push("first post"));
   await clock.tick(400);
-  assert.deepEqual(order, ["first post", "edit 1", "edit 2"]);
+  assert.deepEqual(order, ["first post", "final edit", "edit 1", "edit 2"]);
+});
+
+Deno.test("RequestPacer.tryTakeIdle takes a slot only when nothing waits and a token is free", async () => {
+  const clock = new ManualClock(0);
+  const pacer = new RequestPacer({ perSecond: 10, burst: 2, clock });
+  assert.equal(pacer.tryTakeIdle(), true, "a quiet budget");
+  const granted = takeMany(pacer, clock, 2);
+  await clock.tick(0);
+  assert.equal(granted.length, 1, "the burst's second token went to a post; the other waits");
+  assert.equal(pacer.tryTakeIdle(), false, "a post is waiting");
+  await clock.tick(100);
+  assert.equal(granted.length, 2);
+  assert.equal(pacer.tryTakeIdle(), false, "nothing waits, but no token is free yet");
+  await clock.tick(100);
+  assert.equal(pacer.tryTakeIdle(), true, "idle again");
 });
 
 Deno.test("RequestPacer refills after a quiet spell, up to the burst", async () => {

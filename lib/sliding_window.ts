@@ -65,7 +65,9 @@ export class SlidingWindow {
 
   /** Times at which the next `count` single units fit under `limit` (ascending), simulated. */
   slots(count: number, limit: number, now: number): number[] {
-    this.used(now);
+    // All fit now (a window far from its limit, as a paid tier's usually is): no simulation, whose
+    // list of every unit in the window cost the broker O(window) on each request's end.
+    if (this.used(now) + count <= limit) return new Array<number>(count).fill(now);
     const expiries: number[] = [];
     for (const entry of this.#entries) {
       for (let k = 0; k < entry.amount; k++) expiries.push(entry.at + this.windowMs);

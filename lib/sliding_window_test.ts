@@ -46,3 +46,11 @@ Deno.test("SlidingWindow: slots are when single units fit, oldest leaving first"
   window.add(1, 100);
   assert.deepEqual(window.slots(3, 3, 200), [200, 1000, 1100]);
 });
+
+Deno.test("SlidingWindow: slots are all now while the window has room for every one, and no longer", () => {
+  const window = new SlidingWindow(1000);
+  window.add(7, 0);
+  assert.deepEqual(window.slots(3, 10, 100), [100, 100, 100]);
+  window.add(1, 50);
+  assert.deepEqual(window.slots(3, 10, 100), [100, 100, 1000]);
+});

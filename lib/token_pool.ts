@@ -219,6 +219,8 @@ export class MemoryTokenPool implements TokenPool {
         slots.push(Math.max(at, from));
       }
     }
+    // One project's slots are ascending already (the common case: no sort, no copy).
+    if (soonest.size <= 1) return slots;
     slots.sort((a, b) => a - b);
     return slots.slice(0, count);
   }

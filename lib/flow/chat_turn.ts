@@ -143,7 +143,11 @@ export async function chatTurn(
       contents: withTurnParts(begun.lease.contents, input.parts),
       ...(persona === undefined ? {} : { systemInstruction: persona }),
       ...(search ? { googleSearch: true } : {}),
-      onText: (soFar) => stream.update(soFar),
+      onText: (soFar) => {
+        // Text to post: typing now would spend a request on an answer about to show.
+        typing.stop();
+        stream.update(soFar);
+      },
       onWait: waitOn(countdown),
       signal: stop.signal,
     });

@@ -34,20 +34,27 @@ function fakeDiscord() {
     sendMessage: (
       _channel: string,
       content: string,
-      options?: { replyTo?: string; components?: unknown[] },
+      options?: {
+        replyTo?: string;
+        components?: unknown[];
+        latestComponents?(): unknown[] | undefined;
+      },
     ) => {
       posts.push({ content, replyTo: options?.replyTo });
-      if (options?.components) buttons.push([String(posts.length), options.components.length]);
+      // As the adapter does: the rows read as the request leaves replace `components`.
+      const rows = options?.latestComponents ? options.latestComponents() : options?.components;
+      if (rows) buttons.push([String(posts.length), rows.length]);
       return Promise.resolve(String(posts.length));
     },
     editMessage: (
       _channel: string,
       id: string,
       content: string,
-      options?: { components?: unknown[] },
+      options?: { components?: unknown[]; latestComponents?(): unknown[] | undefined },
     ) => {
       posts[Number(id) - 1].content = content;
-      if (options?.components) buttons.push([id, options.components.length]);
+      const rows = options?.latestComponents ? options.latestComponents() : options?.components;
+      if (rows) buttons.push([id, rows.length]);
       return Promise.resolve();
     },
     deleteMessage: () => Promise.resolve(),
@@ -180,6 +187,25 @@ Deno.test("chatTurn shows typing only while a slow answer keeps the user waiting
     deps(discord, sessions, () => new Promise((r) => setTimeout(() => r(answer("느렸지?")), 500))),
   );
   assert.equal(typed(), 1);
+});
+
+Deno.test("chatTurn sends no typing for an answer whose text is ready, even while its post waits for its turn", async () => {
+  const { discord, typed, posts } = fakeDiscord();
+  const send = discord.sendMessage.bind(discord);
+  // Discord's budget is busy: the first post waits 500 ms for its turn.
+  discord.sendMessage = (channel, content, options) =>
+    new Promise((resolve) => setTimeout(() => resolve(send(channel, content, options)), 500));
+  const { sessions } = fakeSessions();
+  await chatTurn(
+    MESSAGE,
+    "민수: 안녕",
+    deps(discord, sessions, (request) => {
+      request.onText?.("금방");
+      return new Promise((r) => setTimeout(() => r(answer("금방 끝나")), 400));
+    }),
+  );
+  assert.equal(typed(), 0, "typing at 300 ms would have cost a request and shown nothing new");
+  assert.deepEqual(posts.map((p) => p.content), ["금방 끝나"]);
 });
 
 const FOLD: FoldTask = {
