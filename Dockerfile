@@ -17,8 +17,8 @@ RUN deno install --frozen
 COPY main.ts ./
 COPY actors/ ./actors/
 COPY lib/ ./lib/
-RUN deno install --frozen --entrypoint main.ts actors/session_host_worker.ts \
-  lib/settings_writer_worker.ts \
+RUN deno install --frozen --entrypoint main.ts actors/sessions/host_worker.ts \
+  lib/store/settings_writer_worker.ts \
   && mkdir -p /app/data && chown deno:deno /app/data
 
 # The image's unprivileged user (uid 1000). The code and node_modules stay root-owned, read-only.

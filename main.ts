@@ -12,15 +12,21 @@
  */
 import { join } from "node:path";
 import { GeminiBroker } from "./actors/gemini_broker.ts";
-import { Sessions } from "./actors/sessions.ts";
-import { logSessionsEvent } from "./actors/sessions_log.ts";
-import { type Config, ConfigError, secretsOf } from "./lib/config.ts";
-import { configFromProcess } from "./lib/config_env.ts";
-import { connectDiscord, type DiscordConnection } from "./lib/discord.ts";
+import { Sessions } from "./actors/sessions/sessions.ts";
+import { logSessionsEvent } from "./actors/sessions/log.ts";
+import { type Config, ConfigError, configFromProcess, secretsOf } from "./lib/config/mod.ts";
+import {
+  CLAIM_TTL_MS,
+  claimShards,
+  connectDiscord,
+  type DiscordConnection,
+  type ShardClaim,
+  shardLabel,
+  ShardsTakenError,
+} from "./lib/discord/mod.ts";
 import { COMMANDS } from "./lib/flow/commands.ts";
 import { gatherFor } from "./lib/flow/turn_input.ts";
-import { AttachmentBudget } from "./lib/attachment_budget.ts";
-import { GifDecoder } from "./lib/gif_decoder.ts";
+import { AttachmentBudget, GifDecoder } from "./lib/attachments/mod.ts";
 import { reply } from "./lib/flow/replies.ts";
 import {
   handleCommandEvent,
@@ -30,29 +36,23 @@ import {
 } from "./lib/flow/route.ts";
 import { RunningTurns } from "./lib/flow/stop_button.ts";
 import { liveStatusText, searchAllowed } from "./lib/flow/status.ts";
-import type { BrokerRequest } from "./lib/broker_port.ts";
-import { ModelNotFoundError } from "./lib/gemini_models.ts";
-import { CURRENT_MODELS, modelFacts } from "./lib/gemini_model_facts.ts";
-import { geminiClient, verifyGemini, watchModel } from "./lib/gemini_setup.ts";
-import { MAX_EXCHANGES } from "./lib/history_window.ts";
+import { type BrokerRequest, logBrokerEvent } from "./lib/broker/mod.ts";
+import { CURRENT_MODELS, modelFacts, ModelNotFoundError } from "./lib/gemini/mod.ts";
+import { geminiClient, verifyGemini, watchModel } from "./lib/start/gemini.ts";
+import { MAX_EXCHANGES } from "./lib/sessions/mod.ts";
 import { log, type Logger, logUnhandledRejections, redactor, setupLogging } from "./lib/log.ts";
-import { BotMetrics } from "./lib/metrics.ts";
-import { logBrokerEvent } from "./lib/broker_log.ts";
-import { startOps } from "./lib/ops.ts";
-import { discordPacing, geminiShare } from "./lib/process_share.ts";
-import { loadPersona } from "./lib/prompts.ts";
-import { SlidingWindowLimiter } from "./lib/sliding_window_limiter.ts";
-import { SettingsStore } from "./lib/settings_store.ts";
+import { BotMetrics, GeminiTracing, setTraceRedactor } from "./lib/ops/mod.ts";
+import { startOps } from "./lib/start/ops.ts";
+import { discordPacing, geminiShare } from "./lib/start/process_share.ts";
+import { loadPersona } from "./lib/text/prompts.ts";
+import { SlidingWindowLimiter } from "./lib/flow/sliding_window_limiter.ts";
+import { DATABASE_FILE, SettingsStore } from "./lib/store/mod.ts";
 import { openRedis, redactRedisUrl, type RedisConnection } from "./lib/redis_client.ts";
-import { redisStoreConfig, takeUnanswered } from "./lib/session_stores.ts";
-import { shardLabel } from "./lib/shard_range.ts";
-import { CLAIM_TTL_MS, claimShards, type ShardClaim, ShardsTakenError } from "./lib/shard_claim.ts";
-import { MemorySummaryCache, RedisSummaryCache } from "./lib/summary_cache.ts";
-import { DATABASE_FILE } from "./lib/store.ts";
-import { DayNotices } from "./lib/day_notices.ts";
-import { text } from "./lib/strings_ko.ts";
-import { MemoryTokenPool } from "./lib/token_pool.ts";
-import { GeminiTracing, setTraceRedactor } from "./lib/tracing.ts";
+import { redisStoreConfig, takeUnanswered } from "./lib/start/session_stores.ts";
+import { MemorySummaryCache, RedisSummaryCache } from "./lib/summary/mod.ts";
+import { DayNotices } from "./lib/flow/day_notices.ts";
+import { text } from "./lib/text/strings_ko.ts";
+import { MemoryTokenPool } from "./lib/quota/mod.ts";
 
 /**
  * Exit codes: 2 for configuration, 1 for a failed start (Discord refused the token, Redis could

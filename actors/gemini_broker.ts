@@ -3,34 +3,34 @@
  * request resolves with a {@link BrokerResult}.
  *
  * It composes the broker's parts and holds the state they share: the scheduler
- * (`lib/broker_scheduler.ts`: priority queue, concurrency cap, the pool's room, wait notices, the
- * `maxWaitMs` bound), one attempt (`lib/broker_attempt.ts`: the call cut after `timeoutMs` of
- * silence, usage and cost), the failure rules (`lib/broker_failure_rules.ts`: retry with backoff
+ * (`lib/broker/scheduler.ts`: priority queue, concurrency cap, the pool's room, wait notices, the
+ * `maxWaitMs` bound), one attempt (`lib/broker/attempt.ts`: the call cut after `timeoutMs` of
+ * silence, usage and cost), the failure rules (`lib/broker/failure_rules.ts`: retry with backoff
  * that honours `RetryInfo`, rest or spend a key, drop the cache, or give up), the key checks
- * (`lib/broker_keys.ts`) and the persona's context cache (`lib/persona_cache.ts`).
+ * (`lib/broker/keys.ts`) and the persona's context cache (`lib/broker/persona_cache.ts`).
  *
  * @module
  */
 import { backoffDelay } from "../lib/backoff.ts";
-import { type AttemptContext, type AttemptEnd, runAttempt } from "../lib/broker_attempt.ts";
-import type { BrokerContext } from "../lib/broker_context.ts";
-import { BrokerKeys } from "../lib/broker_keys.ts";
-import { type BrokerSettings, brokerSettings, GeminiBrokerOptions } from "../lib/broker_options.ts";
-import { endWait, type Job, newJob } from "../lib/broker_queue.ts";
-import { BrokerScheduler, type LateReason } from "../lib/broker_scheduler.ts";
-import { countEnd, emptyBrokerStats } from "../lib/broker_stats.ts";
+import { type AttemptContext, type AttemptEnd, runAttempt } from "../lib/broker/attempt.ts";
+import type { BrokerContext } from "../lib/broker/context.ts";
+import { BrokerKeys } from "../lib/broker/keys.ts";
+import { type BrokerSettings, brokerSettings, GeminiBrokerOptions } from "../lib/broker/options.ts";
+import { endWait, type Job, newJob } from "../lib/broker/queue.ts";
+import { BrokerScheduler, type LateReason } from "../lib/broker/scheduler.ts";
+import { countEnd, emptyBrokerStats } from "../lib/broker/stats.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { nextPacificMidnight } from "../lib/pacific_day.ts";
 import { LatencyWindow } from "../lib/percentiles.ts";
-import { PersonaCache } from "../lib/persona_cache.ts";
-import { estimateTokens } from "../lib/token_estimate.ts";
-import type { Reservation } from "../lib/token_pool.ts";
-import type { BrokerRequest, BrokerResult, BrokerStats, KeyCheck } from "../lib/broker_port.ts";
+import { PersonaCache } from "../lib/broker/persona_cache.ts";
+import { estimateTokens } from "../lib/broker/token_estimate.ts";
+import type { Reservation } from "../lib/quota/token_pool.ts";
+import type { BrokerRequest, BrokerResult, BrokerStats, KeyCheck } from "../lib/broker/port.ts";
 
 /** Re-exported: the broker's contract is declared in lib, where the message flow reads it. */
-export type * from "../lib/broker_port.ts";
+export type * from "../lib/broker/port.ts";
 /** Re-exported: the broker's options are declared beside their defaults. */
-export type * from "../lib/broker_options.ts";
+export type * from "../lib/broker/options.ts";
 /** Re-exported: the window `queueWait` returns. */
 export type { LatencyWindow };
 
@@ -202,7 +202,7 @@ export class GeminiBroker {
     this.#finish(job, { ok: false, reason: "unavailable", status: job.lastStatus });
   }
 
-  /** One attempt, then what its end calls for (see `lib/broker_failure_rules.ts`). */
+  /** One attempt, then what its end calls for (see `lib/broker/failure_rules.ts`). */
   async #run(job: Job, reservation: Reservation): Promise<void> {
     const startedAt = this.#clock.now();
     if (job.attempts === 0) this.#queueWait.add(startedAt - job.enqueuedAt, startedAt);

@@ -7,8 +7,13 @@
 import assert from "node:assert/strict";
 import { type BrokerEvent, GeminiBroker, type GeminiBrokerOptions } from "./gemini_broker.ts";
 import { ManualClock } from "../lib/clock.ts";
-import type { CachedPrompt, GeminiClient, GenerateRequest, GenerateResult } from "../lib/gemini.ts";
-import { MemoryTokenPool } from "../lib/token_pool.ts";
+import type {
+  CachedPrompt,
+  GeminiClient,
+  GenerateRequest,
+  GenerateResult,
+} from "../lib/gemini/client.ts";
+import { MemoryTokenPool } from "../lib/quota/token_pool.ts";
 
 const NOON = Date.UTC(2026, 2, 2, 20, 0);
 const USAGE = { promptTokens: 10, cachedTokens: 0, outputTokens: 5, thinkingTokens: 0 };

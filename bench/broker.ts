@@ -22,10 +22,10 @@ import {
   type GenerateRequest,
   type GenerateResult,
   SdkGeminiClient,
-} from "../lib/gemini.ts";
+} from "../lib/gemini/client.ts";
 import { percentile } from "../lib/percentiles.ts";
-import { PERSONA } from "../lib/prompts.ts";
-import { MemoryTokenPool } from "../lib/token_pool.ts";
+import { PERSONA } from "../lib/text/prompts.ts";
+import { MemoryTokenPool } from "../lib/quota/token_pool.ts";
 import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
 
 const SCALE = 20;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Sessions } from "../actors/sessions.ts";
+import type { Sessions } from "../actors/sessions/sessions.ts";
 import { chatLine } from "./chat_text.ts";
 
 /** The answers of instant turns, and the longest `contents` lent to them. */

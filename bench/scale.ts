@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { DISCORD_REQUESTS_PER_SECOND } from "../lib/discord_budget.ts";
+import { DISCORD_REQUESTS_PER_SECOND } from "../lib/discord/budget.ts";
 import { FakeDiscord } from "../tests/fakes/fake_discord.ts";
 import { FakeGemini } from "../tests/fakes/fake_gemini.ts";
 import { fakesEnv, GEMINI_KEY } from "../tests/harness.ts";

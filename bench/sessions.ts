@@ -18,11 +18,11 @@
  * @module
  */
 import { join } from "node:path";
-import { Sessions } from "../actors/sessions.ts";
-import { MAX_EXCHANGES } from "../lib/history_window.ts";
+import { Sessions } from "../actors/sessions/sessions.ts";
+import { MAX_EXCHANGES } from "../lib/sessions/window.ts";
 import { percentile } from "../lib/percentiles.ts";
-import { DATABASE_FILE } from "../lib/store.ts";
-import { DEFAULT_SUPERVISOR_POLICY } from "../lib/supervisor_policy.ts";
+import { DATABASE_FILE } from "../lib/store/sqlite.ts";
+import { DEFAULT_SUPERVISOR_POLICY } from "../lib/sessions/supervisor_policy.ts";
 import { instantTurns, LINES, turn } from "./instant_turns.ts";
 import { sideBySide } from "./report.ts";
 

@@ -28,13 +28,13 @@
  * @module
  */
 import { GeminiBroker } from "../actors/gemini_broker.ts";
-import { DEFAULT_WINDOW_DROP_BLOCK } from "../lib/config.ts";
-import { SdkGeminiClient } from "../lib/gemini.ts";
-import { DEFAULT_MODEL, modelFacts, type ThinkingLevel } from "../lib/gemini_model_facts.ts";
-import { HistoryWindow, MAX_EXCHANGES } from "../lib/history_window.ts";
-import { cleanMemory, foldRequest, MEMORY_MAX_CHARS } from "../lib/memory_fold.ts";
-import { FOLD_INSTRUCTION, PERSONA } from "../lib/prompts.ts";
-import { MemoryTokenPool } from "../lib/token_pool.ts";
+import { DEFAULT_WINDOW_DROP_BLOCK } from "../lib/config/config.ts";
+import { SdkGeminiClient } from "../lib/gemini/client.ts";
+import { DEFAULT_MODEL, modelFacts, type ThinkingLevel } from "../lib/gemini/model_facts.ts";
+import { HistoryWindow, MAX_EXCHANGES } from "../lib/sessions/window.ts";
+import { cleanMemory, foldRequest, MEMORY_MAX_CHARS } from "../lib/sessions/memory_fold.ts";
+import { FOLD_INSTRUCTION, PERSONA } from "../lib/text/prompts.ts";
+import { MemoryTokenPool } from "../lib/quota/token_pool.ts";
 import { FakeGemini, type GenerateRequest } from "../tests/fakes/fake_gemini.ts";
 
 const TURNS = 100;

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { type BotProcess, delay, until, World } from "./harness.ts";
 import type { GenerateRequest, RecordedRequest as GeminiRequest } from "./fakes/fake_gemini.ts";
 import type { FakeAttachmentOptions } from "./fakes/fake_discord.ts";
-import { GIF_MAX_PIXELS } from "../lib/gif_frame.ts";
-import { attachmentText } from "../lib/strings_ko.ts";
+import { GIF_MAX_PIXELS } from "../lib/attachments/gif_frame.ts";
+import { attachmentText } from "../lib/text/strings_ko.ts";
 
 const GUILD = "1300000000000000001";
 /** Small limits, so the test's files cross them. */

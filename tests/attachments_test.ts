@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { until, World } from "./harness.ts";
 import type { GenerateRequest, RecordedRequest as GeminiRequest } from "./fakes/fake_gemini.ts";
 import type { FakeAttachmentOptions } from "./fakes/fake_discord.ts";
-import { attachmentText } from "../lib/strings_ko.ts";
+import { attachmentText } from "../lib/text/strings_ko.ts";
 
 const GUILD = "1300000000000000001";
 const FAST = { GEMINI_RPM: "1000", GEMINI_RPD: "100000" };

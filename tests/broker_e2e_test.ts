@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { GeminiBroker, type GeminiBrokerOptions } from "../actors/gemini_broker.ts";
-import { SdkGeminiClient } from "../lib/gemini.ts";
-import { MemoryTokenPool } from "../lib/token_pool.ts";
-import { text } from "../lib/strings_ko.ts";
+import { SdkGeminiClient } from "../lib/gemini/client.ts";
+import { MemoryTokenPool } from "../lib/quota/token_pool.ts";
+import { text } from "../lib/text/strings_ko.ts";
 import { FakeGemini } from "./fakes/fake_gemini.ts";
 import { until, World } from "./harness.ts";
 
@@ -191,7 +191,7 @@ Deno.test("end to end: a 12 s wait for quota shows one ⏳ message, edited every
     // The seconds each message shows, as the user read them. Timers never fire early but a loaded
     // machine fires them late, so what is asserted holds at any speed: the ⏳ message says the
     // wait, and each edit comes no sooner than 5 s after the last (the countdown's own schedule
-    // is tested on a controlled clock in lib/countdown_test.ts).
+    // is tested on a controlled clock in lib/reply/countdown_test.ts).
     const secondsIn = (r: { body: unknown }) =>
       [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0].find((n) =>
         (r.body as { content: string }).content === text.waiting(n)

@@ -4,7 +4,7 @@
  * `contexts` and `integration_types`.
  */
 import assert from "node:assert/strict";
-import { attachmentText } from "../lib/strings_ko.ts";
+import { attachmentText } from "../lib/text/strings_ko.ts";
 import { type GenerateRequest } from "./fakes/fake_gemini.ts";
 import { turns, until, World } from "./harness.ts";
 

@@ -1,9 +1,9 @@
 /**
- * The Discord adapter (lib/discord.ts) in-process against the fake Discord: the second line of
+ * The Discord adapter (lib/discord/adapter.ts) in-process against the fake Discord: the second line of
  * the URL checks, for ids that reach a REST method without passing the gateway edge.
  */
 import assert from "node:assert/strict";
-import { connectDiscord } from "../lib/discord.ts";
+import { connectDiscord } from "../lib/discord/adapter.ts";
 import { FakeDiscord } from "./fakes/fake_discord.ts";
 
 const CHANNEL = "1400000000000000001";
@@ -54,7 +54,7 @@ Deno.test("close() leaves no REST queue timer that would hold the process open",
   // event loop waits out the minute. Measured in a child process, which exits only when drained.
   const root = new URL("../", import.meta.url);
   const script = `
-    import { connectDiscord } from "${new URL("lib/discord.ts", root)}";
+    import { connectDiscord } from "${new URL("lib/discord/adapter.ts", root)}";
     import { FakeDiscord } from "${new URL("tests/fakes/fake_discord.ts", root)}";
     const fake = await FakeDiscord.start();
     const discord = await connectDiscord(

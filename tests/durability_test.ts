@@ -2,10 +2,10 @@
  * Durability, end to end: the real bot process (`deno run -P=bot main.ts`) is killed, stopped and
  * made to evict sessions, and each test then reads the next Gemini request's `contents` to see
  * that every completed exchange came back. Idle reaping is tested with an injected clock in
- * `actors/supervisor_test.ts` instead: a real minute is too slow for a test.
+ * `actors/sessions/supervisor_test.ts` instead: a real minute is too slow for a test.
  */
 import assert from "node:assert/strict";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 import { type BotProcess, turns, until, World } from "./harness.ts";
 
 const GUILD = "1300000000000000001";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { fakeSignature, type RecordedRequest } from "./fakes/fake_gemini.ts";
 import { BotProcess, delay, fakesEnv, until, World } from "./harness.ts";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 
 const GUILD = "1300000000000000001";
 const CHANNEL = "1200000000000000061";

@@ -8,10 +8,10 @@
  * model obeying it would: the old memory's lines, then one line per folded user line.
  */
 import assert from "node:assert/strict";
-import { MAX_EXCHANGES } from "../lib/history_window.ts";
-import { FOLD_INSTRUCTION, MEMORY_PREAMBLE } from "../lib/prompts.ts";
-import { DATABASE_FILE, SqliteStore } from "../lib/store.ts";
-import { text } from "../lib/strings_ko.ts";
+import { MAX_EXCHANGES } from "../lib/sessions/window.ts";
+import { FOLD_INSTRUCTION, MEMORY_PREAMBLE } from "../lib/text/prompts.ts";
+import { DATABASE_FILE, SqliteStore } from "../lib/store/sqlite.ts";
+import { text } from "../lib/text/strings_ko.ts";
 import type { GenerateRequest } from "./fakes/fake_gemini.ts";
 import { turns, until, World } from "./harness.ts";
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { BotProcess, delay, GEMINI_KEY, until, World } from "./harness.ts";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 
 const GUILD = "1300000000000000001";
 const FAST = { GEMINI_RPM: "1000", GEMINI_RPD: "100000" };

@@ -4,7 +4,7 @@
  * every conversation, and a Redis that can't be reached stops the start with a plain message.
  */
 import assert from "node:assert/strict";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 import { BotProcess, ROOT, turns, until, World } from "./harness.ts";
 import { REDIS_MISSING, RedisServer } from "./redis_server.ts";
 import { fakeSignature } from "./fakes/fake_gemini.ts";

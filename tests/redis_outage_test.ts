@@ -5,7 +5,7 @@
  * once it is back, with no one restarting anything, and a new process finds every exchange.
  */
 import assert from "node:assert/strict";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 import { turns, until, World } from "./harness.ts";
 import { REDIS_MISSING, RedisServer } from "./redis_server.ts";
 

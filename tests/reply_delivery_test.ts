@@ -4,7 +4,7 @@
  * refusing posts and edits with 5xx for a while. What the user sees, and what history records.
  */
 import assert from "node:assert/strict";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 import { type BotProcess, turns, until, World } from "./harness.ts";
 
 const GUILD = "1300000000000000061";

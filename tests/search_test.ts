@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { ROOT, until, World } from "./harness.ts";
 import { SEARCH_RECORDINGS } from "./fakes/fake_gemini.ts";
 import type { RecordedRequest as GeminiRequest } from "./fakes/fake_gemini.ts";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 
 const GUILD_ON = "1300000000000000001";
 const GUILD_OFF = "1300000000000000002";

@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ROOT, until, World } from "./harness.ts";
-import { DATABASE_FILE } from "../lib/store.ts";
+import { DATABASE_FILE } from "../lib/store/sqlite.ts";
 import type { RecordedRequest as GeminiRequest } from "./fakes/fake_gemini.ts";
-import { PERSONA } from "../lib/prompts.ts";
-import { text } from "../lib/strings_ko.ts";
+import { PERSONA } from "../lib/text/prompts.ts";
+import { text } from "../lib/text/strings_ko.ts";
 
 const GUILD_A = "1300000000000000001";
 const GUILD_B = "1300000000000000002";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { delay, until, World } from "./harness.ts";
 import type { RecordedRequest as DiscordRequest, StoredMessage } from "./fakes/fake_discord.ts";
 import type { RecordedRequest as GeminiRequest } from "./fakes/fake_gemini.ts";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 
 const GUILD = "1300000000000000001";
 const FAST = { GEMINI_RPM: "1000", GEMINI_RPD: "100000" };

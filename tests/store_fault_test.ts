@@ -6,7 +6,7 @@
  * where it is refused, these tests are skipped and say why.
  */
 import assert from "node:assert/strict";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 import { BotProcess, delay, ROOT, turns, until, World } from "./harness.ts";
 
 const GUILD = "1300000000000000021";

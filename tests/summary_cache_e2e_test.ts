@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { connectRedis, whenReady } from "../lib/redis_client.ts";
-import { text } from "../lib/strings_ko.ts";
+import { text } from "../lib/text/strings_ko.ts";
 import { until, World } from "./harness.ts";
 import { REDIS_MISSING, RedisServer } from "./redis_server.ts";
 

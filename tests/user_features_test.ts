@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { BotProcess, delay, until, World } from "./harness.ts";
 import type { RecordedRequest as DiscordRequest } from "./fakes/fake_discord.ts";
 import type { RecordedRequest as GeminiRequest } from "./fakes/fake_gemini.ts";
-import { text } from "../lib/strings_ko.ts";
-import { SUMMARY_INSTRUCTION } from "../lib/prompts.ts";
+import { text } from "../lib/text/strings_ko.ts";
+import { SUMMARY_INSTRUCTION } from "../lib/text/prompts.ts";
 
 const GUILD = "1300000000000000001";
 /** Enough Gemini quota that no step waits for a minute window. */

@@ -10,20 +10,20 @@
  *
  * @module
  */
-import type { BrokerRequest, BrokerResult, ModelPart } from "../broker_port.ts";
-import type { ChatMessage, DiscordPort } from "../discord.ts";
+import type { BrokerRequest, BrokerResult, ModelPart } from "../broker/mod.ts";
+import type { ChatMessage, DiscordPort } from "../discord/mod.ts";
 import type { Logger } from "../log.ts";
-import { ReplyStream } from "../reply_stream.ts";
-import { sourcesLine } from "../gemini_parts.ts";
-import type { CommitResult, SessionsPort } from "../sessions_port.ts";
-import { cutShortText, deliveryFailureText, emptyAnswerText, text } from "../strings_ko.ts";
+import { ReplyStream } from "../reply/mod.ts";
+import { sourcesLine } from "../gemini/mod.ts";
+import type { CommitResult, SessionsPort } from "../sessions/mod.ts";
+import { cutShortText, deliveryFailureText, emptyAnswerText, text } from "../text/strings_ko.ts";
 import { stopButtonRow, type StoppableTurns } from "./stop_button.ts";
-import { inSpan } from "../tracing.ts";
+import { inSpan } from "../ops/mod.ts";
 import { foldMemory } from "./fold.ts";
 import { countdownIn, reply, waitOn } from "./replies.ts";
 import { type Gathered, turnFailureText, withTurnParts } from "./turn_input.ts";
 import { startTyping } from "./typing.ts";
-import type { DayNotices } from "../day_notices.ts";
+import type { DayNotices } from "./day_notices.ts";
 
 /** What a chat turn crosses. */
 export interface ChatTurnDeps {

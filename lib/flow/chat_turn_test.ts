@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
-import type { ChatMessage, DiscordPort } from "../discord.ts";
+import type { BrokerRequest, BrokerResult } from "../broker/port.ts";
+import type { ChatMessage, DiscordPort } from "../discord/adapter.ts";
 import { log } from "../log.ts";
-import { foldRequest } from "../memory_fold.ts";
-import type { BeginResult, CommitResult, FoldTask, SessionsPort, Shown } from "../sessions_port.ts";
-import { text } from "../strings_ko.ts";
+import { foldRequest } from "../sessions/memory_fold.ts";
+import type { BeginResult, CommitResult, FoldTask, SessionsPort, Shown } from "../sessions/port.ts";
+import { text } from "../text/strings_ko.ts";
 import { chatTurn, type ChatTurnDeps } from "./chat_turn.ts";
 import { RunningTurns } from "./stop_button.ts";
 

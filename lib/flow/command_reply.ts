@@ -9,9 +9,8 @@
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
-import type { DiscordPort } from "../discord.ts";
-import type { SlashCommand } from "../discord_events.ts";
-import { text } from "../strings_ko.ts";
+import type { DiscordPort, SlashCommand } from "../discord/mod.ts";
+import { text } from "../text/strings_ko.ts";
 
 /** The interaction calls of {@linkcode DiscordPort}. */
 export type InteractionPort = Pick<

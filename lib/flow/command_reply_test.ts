@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../clock.ts";
 import { answerCommand, type InteractionPort } from "./command_reply.ts";
-import type { SlashCommand } from "../discord_events.ts";
-import { text } from "../strings_ko.ts";
+import type { SlashCommand } from "../discord/events.ts";
+import { text } from "../text/strings_ko.ts";
 
 const COMMANDS = new Set(["help", "summarize"]);
 

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { CommandDefinition } from "../discord.ts";
+import type { CommandDefinition } from "../discord/mod.ts";
 import type { ChannelCommand, CommandReply } from "./command_reply.ts";
-import type { SessionsPort } from "../sessions_port.ts";
-import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
-import { splitMessage } from "../split_message.ts";
-import { deliveryFailureText, text } from "../strings_ko.ts";
-import { summaryRequestFromOptions } from "../summary_request.ts";
+import type { SessionsPort } from "../sessions/mod.ts";
+import type { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
+import { splitMessage } from "../reply/mod.ts";
+import { deliveryFailureText, text } from "../text/strings_ko.ts";
+import { summaryRequestFromOptions } from "../summary/mod.ts";
 import { SETTINGS_COMMAND, settingsCommand, type SettingsCommandDeps } from "./settings_command.ts";
 import { type SummaryDeps, summaryText } from "./summary.ts";
 

@@ -6,10 +6,9 @@
  *
  * @module
  */
-import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
+import type { BrokerRequest, BrokerResult } from "../broker/mod.ts";
 import type { Logger } from "../log.ts";
-import { cleanMemory, foldRequest } from "../memory_fold.ts";
-import type { FoldTask, SessionsPort } from "../sessions_port.ts";
+import { cleanMemory, foldRequest, type FoldTask, type SessionsPort } from "../sessions/mod.ts";
 
 /** What a fold crosses. */
 export interface FoldDeps {

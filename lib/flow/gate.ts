@@ -6,11 +6,10 @@
  *
  * @module
  */
-import type { ChatMessage } from "../discord.ts";
-import { shouldAnswer, stripMention } from "../mention.ts";
-import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
-import { text } from "../strings_ko.ts";
-import { parseSummaryCommand, type SummaryRequest } from "../summary_request.ts";
+import { type ChatMessage, shouldAnswer, stripMention } from "../discord/mod.ts";
+import type { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
+import { text } from "../text/strings_ko.ts";
+import { parseSummaryCommand, type SummaryRequest } from "../summary/mod.ts";
 
 /** What to do with a message. */
 export type GateDecision =
@@ -48,7 +47,7 @@ const IGNORE: GateDecision = { action: "ignore" };
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
- * import { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
+ * import { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
  * const message = {
  *   id: "1", channelId: "2", guildId: "3", content: "<@9> 안녕", authorId: "4",
  *   authorName: "민수", authorIsBot: false, type: 0, mentionedUserIds: ["9"], mentionedRoleIds: [],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { ChatMessage } from "../discord.ts";
-import { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
-import { text } from "../strings_ko.ts";
+import type { ChatMessage } from "../discord/adapter.ts";
+import { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
+import { text } from "../text/strings_ko.ts";
 import { gate, type GateContext } from "./gate.ts";
 
 const BOT = "900000000000000009";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { Countdown } from "../countdown.ts";
-import type { DiscordPort } from "../discord.ts";
+import { Countdown } from "../reply/mod.ts";
+import type { DiscordPort } from "../discord/mod.ts";
 import type { Logger } from "../log.ts";
 
 /** Replies to message `replyTo` in `channelId`; resolves false (and logs) when Discord failed. */

@@ -5,13 +5,12 @@
  *
  * @module
  */
-import type { ChatMessage, DiscordPort } from "../discord.ts";
-import type { ComponentPress, SlashCommand } from "../discord_events.ts";
+import type { ChatMessage, ComponentPress, DiscordPort, SlashCommand } from "../discord/mod.ts";
 import type { Logger } from "../log.ts";
 import { withLogContext } from "../log.ts";
-import type { SettingsPort } from "../settings_store.ts";
-import type { SlidingWindowLimiter } from "../sliding_window_limiter.ts";
-import { inSpan } from "../tracing.ts";
+import type { SettingsPort } from "../store/mod.ts";
+import type { SlidingWindowLimiter } from "./sliding_window_limiter.ts";
+import { inSpan } from "../ops/mod.ts";
 import { chatTurn, type ChatTurnDeps } from "./chat_turn.ts";
 import { answerCommand } from "./command_reply.ts";
 import { COMMAND_NAMES, type CommandDeps, handleCommand } from "./commands.ts";

@@ -8,12 +8,12 @@
  *
  * @module
  */
-import type { CommandDefinition } from "../discord.ts";
+import type { CommandDefinition } from "../discord/mod.ts";
 import type { Logger } from "../log.ts";
-import { PERSONA_MAX_CHARS } from "../prompts.ts";
-import type { ChannelMode, SettingsPort } from "../settings_store.ts";
+import { PERSONA_MAX_CHARS } from "../text/prompts.ts";
+import type { ChannelMode, SettingsPort } from "../store/mod.ts";
 import { isSnowflake } from "../snowflake.ts";
-import { text } from "../strings_ko.ts";
+import { text } from "../text/strings_ko.ts";
 import type { ChannelCommand, CommandReply } from "./command_reply.ts";
 import type { SearchMode } from "./status.ts";
 

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { SEARCH_FREE_QUERIES_PER_MONTH, SEARCH_USD_PER_1000_QUERIES } from "../cost.ts";
-import type { GuildSettings, SettingsPort } from "../settings_store.ts";
-import { text } from "../strings_ko.ts";
-import type { KeyStatus } from "../token_pool.ts";
+import { SEARCH_FREE_QUERIES_PER_MONTH, SEARCH_USD_PER_1000_QUERIES } from "../broker/mod.ts";
+import type { GuildSettings, SettingsPort } from "../store/mod.ts";
+import { text } from "../text/strings_ko.ts";
+import type { KeyStatus } from "../quota/mod.ts";
 
 /** The figures `/status` shows, read from the running bot. */
 export interface StatusSources {

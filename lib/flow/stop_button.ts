@@ -10,10 +10,10 @@
  *
  * @module
  */
-import type { ActionRow, ComponentPress, DiscordPort } from "../discord.ts";
+import type { ActionRow, ComponentPress, DiscordPort } from "../discord/mod.ts";
 import type { Logger } from "../log.ts";
 import { isSnowflake } from "../snowflake.ts";
-import { text } from "../strings_ko.ts";
+import { text } from "../text/strings_ko.ts";
 
 /** Discord's MANAGE_MESSAGES permission bit. */
 export const MANAGE_MESSAGES = 1n << 13n;

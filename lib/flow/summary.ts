@@ -4,14 +4,12 @@
  *
  * @module
  */
-import type { BrokerRequest, BrokerResult } from "../broker_port.ts";
-import type { ChatMessage, DiscordPort } from "../discord.ts";
+import type { BrokerRequest, BrokerResult } from "../broker/mod.ts";
+import type { ChatMessage, DiscordPort } from "../discord/mod.ts";
 import type { Logger } from "../log.ts";
-import { ReplyStream } from "../reply_stream.ts";
-import { text } from "../strings_ko.ts";
-import { summarize } from "../summarize.ts";
-import type { SummaryCache } from "../summary_cache.ts";
-import type { SummaryRequest } from "../summary_request.ts";
+import { ReplyStream } from "../reply/mod.ts";
+import { text } from "../text/strings_ko.ts";
+import { summarize, type SummaryCache, type SummaryRequest } from "../summary/mod.ts";
 import { countdownIn, waitOn } from "./replies.ts";
 import { startTyping } from "./typing.ts";
 

@@ -9,24 +9,26 @@
  *
  * @module
  */
-import { attachmentOrigins, fetchAttachment, type FetchedAttachment } from "../attachment_fetch.ts";
-import type { AttachmentBudget } from "../attachment_budget.ts";
 import {
   type Attachment,
+  type AttachmentBudget,
   type AttachmentLimits,
   attachmentNote,
+  attachmentOrigins,
   attachmentParts,
+  bytesMatchType,
   displayName,
+  fetchAttachment,
+  type FetchedAttachment,
+  type GifConversion,
   type PlannedAttachment,
   planTurnAttachments,
-} from "../attachments.ts";
-import { bytesMatchType } from "../file_sniff.ts";
-import type { GifConversion } from "../gif_frame.ts";
-import type { ChatMessage, DiscordPort, ReferencedMessage } from "../discord.ts";
-import type { Content, Part } from "../gemini.ts";
+} from "../attachments/mod.ts";
+import type { ChatMessage, DiscordPort, ReferencedMessage } from "../discord/mod.ts";
+import type { Content, Part } from "../gemini/mod.ts";
 import type { Logger } from "../log.ts";
-import type { BrokerResult } from "../broker_port.ts";
-import { attachmentText, failureText } from "../strings_ko.ts";
+import type { BrokerResult } from "../broker/mod.ts";
+import { attachmentText, failureText } from "../text/strings_ko.ts";
 
 /** Characters of a replied-to message the window keeps. */
 export const REPLY_QUOTE_MAX_CHARS = 200;
@@ -254,7 +256,7 @@ export function withTurnParts(contents: readonly Content[], parts: readonly Part
  * @example
  * ```ts
  * import { strictEqual } from "node:assert/strict";
- * import { attachmentText } from "../strings_ko.ts";
+ * import { attachmentText } from "../text/strings_ko.ts";
  * const refused = { ok: false, reason: "rejected", status: 400 } as const;
  * strictEqual(turnFailureText(refused, ["photo.png"]), attachmentText.notSent("photo.png"));
  * ```

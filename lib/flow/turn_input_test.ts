@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import type { FetchedAttachment } from "../attachment_fetch.ts";
-import type { Attachment } from "../attachments.ts";
-import type { ChatMessage, ReferencedMessage } from "../discord.ts";
+import type { FetchedAttachment } from "../attachments/fetch.ts";
+import type { Attachment } from "../attachments/plan.ts";
+import type { ChatMessage, ReferencedMessage } from "../discord/adapter.ts";
 import { log } from "../log.ts";
-import { AttachmentBudget } from "../attachment_budget.ts";
-import { gifToPng } from "../gif_frame.ts";
-import { attachmentText, text } from "../strings_ko.ts";
+import { AttachmentBudget } from "../attachments/budget.ts";
+import { gifToPng } from "../attachments/gif_frame.ts";
+import { attachmentText, text } from "../text/strings_ko.ts";
 import {
   type GatherDeps,
   gatherTurnInput,

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Clock, systemClock, type TimerId } from "../clock.ts";
-import type { DiscordPort } from "../discord.ts";
+import type { DiscordPort } from "../discord/mod.ts";
 
 /** Discord's typing indicator lasts about 10 s; renew it a little sooner. */
 export const TYPING_RENEW_MS = 8_000;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { GoogleGenerativeAI } from "@google/generative-ai";
 import { GoogleAICacheManager } from "@google/generative-ai/server";
-import { SdkGeminiClient } from "../../lib/gemini.ts";
-import { SdkFileStore } from "../../lib/gemini_files.ts";
+import { SdkGeminiClient } from "../../lib/gemini/client.ts";
+import { SdkFileStore } from "../../lib/gemini/files.ts";
 import { estimateTokens, FakeGemini, type FakeGeminiOptions } from "./fake_gemini.ts";
 
 const KEY = "test-key";
