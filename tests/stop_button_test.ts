@@ -127,19 +127,30 @@ Deno.test("the stop button, end to end through the real bot", async (t) => {
         const [ack] = world.discord.requestsTo("POST", new RegExp(`^/interactions/${press.id}/`));
         assert.ok(ack.at - pressedAt < 3000, `answered ${ack.at - pressedAt} ms after the press`);
 
-        // The button came off with the final edit, which is the last one: no request of its own.
+        // The button rode on an edit that brought new text, and came off with the final edit:
+        // no request of its own.
         const stopped = botMessagesIn(world, channelId)[0];
         assert.deepEqual(buttonsOn(stopped), []);
         const edits = editsOf(world, channelId, answer.id);
         const last = edits.at(-1)!.body as { content: string; components?: unknown[] };
         assert.deepEqual(last.components, []);
         assert.equal(last.content, stopped.content);
-        assert.equal(
-          edits.filter((e) => (e.body as { components?: unknown }).components !== undefined)
-            .length,
-          1,
-          "only the final edit touched the buttons",
+        const touching = edits.filter((e) =>
+          (e.body as { components?: unknown }).components !== undefined
         );
+        assert.equal(touching.length, 2, "one edit put the button on, the final one took it off");
+        const [first] = world.discord.requestsTo("POST", new RegExp(`/channels/${channelId}/`))
+          .filter((r) => (r.body as { content?: string }).content !== undefined);
+        assert.equal(
+          (first.body as { components?: unknown }).components,
+          undefined,
+          "posts carry none",
+        );
+        const putOn = touching[0].body as { content: string };
+        const before = edits.indexOf(touching[0]) === 0
+          ? (first.body as { content: string }).content
+          : (edits[edits.indexOf(touching[0]) - 1].body as { content: string }).content;
+        assert.notEqual(putOn.content, before, "the button came with new text");
         const shownText = stopped.content.slice(0, -text.stoppedMark.length).trimEnd();
         assert.ok(shownText.length > 0 && !shownText.includes("문장 30번"), "cut partway");
 

@@ -361,25 +361,30 @@ Deno.test("chatTurn's stop button cancels the call; the text shown stays, marked
   const { discord, posts, buttons } = fakeDiscord();
   const { sessions, committed } = fakeSessions();
   const turns = new RunningTurns();
+  let grow: ((soFar: string) => void) | undefined;
   const turn = chatTurn(MESSAGE, "민수: 길게 말해줘", {
     ...deps(discord, sessions, (request) => {
-      request.onText?.("옛날 옛적에 ");
+      request.onText?.("옛날 옛적에");
+      grow = request.onText;
       const { promise, resolve } = Promise.withResolvers<BrokerResult>();
       request.signal?.addEventListener(
         "abort",
-        () => resolve({ ok: false, reason: "cancelled", partialText: "옛날 옛적에 " }),
+        () => resolve({ ok: false, reason: "cancelled", partialText: "옛날 옛적에 공주가" }),
       );
       return promise;
     }),
     turns,
   });
-  // The first post carries the stop button.
+  // The first post carries no button; the edit that brings the next text puts it on.
   while (posts.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(buttons, []);
+  grow!("옛날 옛적에 공주가");
+  while (buttons.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.deepEqual(buttons, [["1", 1]]);
   assert.equal(turns.stop(MESSAGE.id), true);
   await turn;
-  assert.equal(posts[0].content, `옛날 옛적에\n\n${text.stoppedMark}`);
+  assert.equal(posts[0].content, `옛날 옛적에 공주가\n\n${text.stoppedMark}`);
   assert.deepEqual(buttons, [["1", 1], ["1", 0]], "the final edit took the button off");
-  assert.deepEqual(committed, ["옛날 옛적에"]);
+  assert.deepEqual(committed, ["옛날 옛적에 공주가"]);
   assert.equal(turns.size, 0, "the turn no longer runs");
 });

@@ -65,10 +65,10 @@ export interface ReplyStreamOptions {
   /** Called once, when the first text becomes visible. */
   onFirstText?(): void;
   /**
-   * Buttons (a stop button) shown on the stream's last message while the answer still grows,
-   * and taken off by the final edit: no request of their own where a final edit is made anyway.
-   * Read as each request leaves, so an answer whose first post waited until it was complete never
-   * carries them. @default none
+   * Buttons (a stop button) shown on the stream's last message while the answer still grows. They
+   * ride on an edit that brings new text (never on a post, never on an edit of their own) and come
+   * off with the final edit, so an answer shown whole by its first post never carries them and
+   * costs one request. Read as each request leaves. @default none
    */
   components?: ActionRow[];
 }
@@ -254,14 +254,19 @@ export class ReplyStream {
     return parts.length === this.#posted.length &&
       parts.every((part, i) =>
         part.content === this.#posted[i].content &&
-        Boolean(this.#posted[i].buttons) === this.#wantsButtons(i)
+        (!this.#posted[i].buttons || this.#buttonsFor(i, this.#posted[i], false))
       );
   }
 
-  /** Whether message `i` should carry the buttons now: the last one, while the answer grows. */
-  #wantsButtons(i: number): boolean {
-    return this.#options.components !== undefined && this.#finalDisplay === undefined &&
-      i === this.#currentParts().length - 1;
+  /**
+   * Whether message `i` (`existing` on screen) should carry the buttons after a request that does
+   * or does not bring it `newText`: only the last message of an answer still growing, taken on
+   * with new text and kept until the answer ends or moves on to a new message.
+   */
+  #buttonsFor(i: number, existing: Posted | undefined, newText: boolean): boolean {
+    if (this.#options.components === undefined || this.#finalDisplay !== undefined) return false;
+    if (!existing || i !== this.#currentParts().length - 1) return false;
+    return newText || Boolean(existing.buttons);
   }
 
   /**
@@ -276,7 +281,7 @@ export class ReplyStream {
         const existing = this.#posted[i];
         if (
           existing?.content === part.content &&
-          Boolean(existing.buttons) === this.#wantsButtons(i)
+          Boolean(existing.buttons) === this.#buttonsFor(i, existing, false)
         ) {
           // Same message, but it may now stand for a longer slice (a separator after it).
           existing.source = part.source;
@@ -286,11 +291,10 @@ export class ReplyStream {
         let sent = part;
         const latestContent = () => (sent = this.#currentParts()[i] ?? sent).content;
         // Read after the text, as the request leaves: the answer may have ended meanwhile.
-        let buttons = this.#wantsButtons(i);
         const hadButtons = Boolean(existing?.buttons);
-        const latestComponents = components === undefined ? undefined : () => {
-          buttons = this.#wantsButtons(i);
-          if (!existing) return buttons ? components : undefined;
+        let buttons = this.#buttonsFor(i, existing, part.content !== existing?.content);
+        const latestComponents = components === undefined || !existing ? undefined : () => {
+          buttons = this.#buttonsFor(i, existing, sent.content !== existing.content);
           return buttons === hadButtons ? undefined : buttons ? components : [];
         };
         const latest = latestComponents ? { latestContent, latestComponents } : { latestContent };

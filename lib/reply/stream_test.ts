@@ -446,17 +446,30 @@ Deno.test("ReplyStream: past 2,000 characters the button moves to the newest mes
   const stream = new ReplyStream({ discord, channelId: "c", clock, components: STOP_ROW });
   stream.update("가".repeat(1500));
   await clock.tick(0);
+  stream.update("가".repeat(1800));
+  await clock.tick(1000);
   stream.update("가".repeat(2500));
   await clock.tick(1000);
+  stream.update("가".repeat(2550));
+  await clock.tick(1000);
   await stream.finish("가".repeat(2600));
-  // The first message loses the button with the edit that settles it; the second, at the end.
+  // The first message takes the button with its growing edit and loses it with the edit that
+  // settles it; the second takes it with its own growing edit and loses it at the end. Posts
+  // never carry it, and no edit is made for the button alone.
   deepStrictEqual(discord.buttons.map((b) => [b.id, b.components.length]), [
     ["1", 1],
     ["1", 0],
     ["2", 1],
     ["2", 0],
   ]);
-  strictEqual(discord.calls.filter((c) => c.op === "edit").length, 2);
+  deepStrictEqual(discord.calls.map((c) => [c.op, c.id]), [
+    ["send", "1"],
+    ["edit", "1"],
+    ["edit", "1"],
+    ["send", "2"],
+    ["edit", "2"],
+    ["edit", "2"],
+  ]);
 });
 
 /**
@@ -568,7 +581,7 @@ Deno.test("ReplyStream: a first post that waited until the answer was complete c
   deepStrictEqual(discord.sent, [{ op: "send", content: "하나 둘", streaming: undefined }]);
 });
 
-Deno.test("ReplyStream: a post that leaves while the answer grows carries the button, and the final edit takes it off", async () => {
+Deno.test("ReplyStream: the button rides on a growing edit as it leaves, and the final edit takes it off", async () => {
   const clock = new ManualClock(0);
   const discord = queuedDiscord();
   const stream = new ReplyStream({ discord, channelId: "c", clock, components: STOP_ROW });
@@ -576,12 +589,31 @@ Deno.test("ReplyStream: a post that leaves while the answer grows carries the bu
   await clock.tick(0);
   discord.nextTurn();
   await clock.tick(0);
-  const finished = stream.finish("하나 둘");
+  stream.update("하나 둘");
+  await clock.tick(1000);
+  discord.nextTurn();
+  await clock.tick(0);
+  const finished = stream.finish("하나 둘 셋");
   await clock.tick(1000);
   discord.nextTurn();
   strictEqual(await finished, true);
   deepStrictEqual(discord.sent, [
-    { op: "send", content: "하나", streaming: undefined, components: STOP_ROW },
-    { op: "edit", content: "하나 둘", streaming: false, components: [] },
+    { op: "send", content: "하나", streaming: undefined },
+    { op: "edit", content: "하나 둘", streaming: true, components: STOP_ROW },
+    { op: "edit", content: "하나 둘 셋", streaming: false, components: [] },
   ]);
+});
+
+Deno.test("ReplyStream: an answer its first post already showed whole costs no request for the button", async () => {
+  const clock = new ManualClock(0);
+  const discord = queuedDiscord();
+  const stream = new ReplyStream({ discord, channelId: "c", clock, components: STOP_ROW });
+  stream.update("다 됐어");
+  await clock.tick(0);
+  discord.nextTurn();
+  await clock.tick(1000);
+  strictEqual(discord.waiting(), 0, "no edit only to put the button on");
+  strictEqual(await stream.finish("다 됐어"), true);
+  await clock.tick(1000);
+  deepStrictEqual(discord.sent, [{ op: "send", content: "다 됐어", streaming: undefined }]);
 });
