@@ -176,28 +176,59 @@ function inThread(db: DatabaseSync): Writer {
   };
 }
 
-/** Writes on a worker with its own connection to `path`, one after another. */
-function writerThread(path: string): Writer {
-  const worker = new Worker(new URL("./settings_writer_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  worker.postMessage({ path });
+/**
+ * How long the writer thread outlives its last write. Settings change rarely and a Web Worker
+ * costs about 11 MB, so the thread starts with a write and ends when idle.
+ */
+const WRITER_IDLE_MS = 30_000;
+
+/**
+ * Writes on a worker with its own connection to `path`, one after another. The worker starts with
+ * the first write and stops {@link WRITER_IDLE_MS} after the last one has settled.
+ */
+function writerThread(path: string, idleMs = WRITER_IDLE_MS): Writer {
+  let worker: Worker | undefined;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const waiting = new Map<number, PromiseWithResolvers<void>>();
   let nextId = 0;
-  worker.onmessage = (event: MessageEvent<{ id: number; error?: string }>) => {
-    const { id, error } = event.data;
-    const pending = waiting.get(id);
-    waiting.delete(id);
-    if (error === undefined) pending?.resolve();
-    else pending?.reject(new Error(error));
+  const stop = () => {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    worker?.terminate();
+    worker = undefined;
   };
-  worker.onerror = (event) => {
-    event.preventDefault();
-    for (const pending of waiting.values()) pending.reject(new Error(event.message));
-    waiting.clear();
+  const stopWhenIdle = () => {
+    if (waiting.size > 0 || idleTimer !== undefined) return;
+    idleTimer = setTimeout(stop, idleMs);
+    // An idle writer never keeps the process alive.
+    Deno.unrefTimer(idleTimer);
+  };
+  const start = (): Worker => {
+    const started = new Worker(new URL("./settings_writer_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    started.postMessage({ path });
+    started.onmessage = (event: MessageEvent<{ id: number; error?: string }>) => {
+      const { id, error } = event.data;
+      const pending = waiting.get(id);
+      waiting.delete(id);
+      if (error === undefined) pending?.resolve();
+      else pending?.reject(new Error(error));
+      stopWhenIdle();
+    };
+    started.onerror = (event) => {
+      event.preventDefault();
+      for (const pending of waiting.values()) pending.reject(new Error(event.message));
+      waiting.clear();
+      stop();
+    };
+    return started;
   };
   return {
     write(change) {
+      clearTimeout(idleTimer);
+      idleTimer = undefined;
+      worker ??= start();
       const pending = Promise.withResolvers<void>();
       const id = ++nextId;
       waiting.set(id, pending);
@@ -206,7 +237,7 @@ function writerThread(path: string): Writer {
     },
     async close() {
       await Promise.allSettled([...waiting.values()].map((p) => p.promise));
-      worker.terminate();
+      stop();
     },
   };
 }
