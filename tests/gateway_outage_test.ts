@@ -54,15 +54,20 @@ Deno.test("outages of 2, 5 and 8 s are ridden out with backoff and RESUME; the m
     assert.equal(world.discord.resumed, 3);
     // A RESUME from an older sequence gets the same MESSAGE_CREATE again, long after its answer.
     world.discord.dispatch("MESSAGE_CREATE", asked[0]);
-    world.gemini.reply("새 질문에만 대답해.");
+    const done = "새 질문에만 대답해.";
+    world.gemini.reply(done);
     const last = await world.discord.sendUserMessage({
       channelId: CHANNEL,
       guildId: GUILD,
       content: "하나 더",
       mentionsBot: true,
     });
-    // The channel's turns run in order: an answer to the replay would be posted before this one.
-    await until(() => repliesTo(world, last.id).length > 0, "the answer to the last message");
+    // The channel's turns run in order: an answer to the replay would be posted before this one,
+    // and take the scripted text. The answer streams, so wait for its last edit too.
+    await until(
+      () => world.botMessages(CHANNEL).includes(done) && repliesTo(world, last.id).length > 0,
+      "the whole answer to the last message",
+    );
     for (const { id } of [...asked, last]) {
       assert.equal(repliesTo(world, id).length, 1, `message ${id} answered once`);
     }
@@ -70,7 +75,7 @@ Deno.test("outages of 2, 5 and 8 s are ridden out with backoff and RESUME; the m
       "돌아왔어 0",
       "돌아왔어 1",
       "돌아왔어 2",
-      "새 질문에만 대답해.",
+      done,
     ]);
     assert.deepEqual(world.discord.invalidRequests, []);
   } finally {
