@@ -141,7 +141,7 @@ export class World {
     const identifiedBefore = this.discord.identified;
     const bot = new BotProcess(this.env(extra), options);
     this.#bots.push(bot);
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + HANG_GUARD_MS;
     while (this.discord.identified === identifiedBefore) {
       if (Date.now() > deadline) {
         throw new Error(`bot never identified; it printed:\n${bot.output}`);
@@ -149,7 +149,7 @@ export class World {
       const status = await Promise.race([bot.exited, delay(20).then(() => undefined)]);
       if (status) throw new Error(`bot exited with ${status.code}:\n${bot.output}`);
     }
-    await this.discord.waitForReady();
+    await this.discord.waitForReady(HANG_GUARD_MS);
     return bot;
   }
 
