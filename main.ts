@@ -34,6 +34,7 @@ import {
   handleMessage,
   type RouteDeps,
 } from "./lib/flow/route.ts";
+import { RecentIds } from "./lib/flow/recent_ids.ts";
 import { RunningTurns } from "./lib/flow/stop_button.ts";
 import { liveStatusText, searchAllowed } from "./lib/flow/status.ts";
 import { type BrokerRequest, logBrokerEvent } from "./lib/broker/mod.ts";
@@ -249,7 +250,7 @@ export async function startBot(
     metrics,
     turns,
     flows: flowDeps,
-    messagesInFlight: new Set(),
+    messagesSeen: new RecentIds(),
   };
   connected.resolve();
   await discord.registerCommands(COMMANDS, config.devGuildId)

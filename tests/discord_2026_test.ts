@@ -160,8 +160,9 @@ Deno.test("slash commands are registered with contexts and integration_types, ne
   const world = await World.create();
   try {
     await world.startBot();
+    // The bot registers its commands after READY, which is when startBot returns.
+    await until(() => world.discord.commands().length > 0, "the commands registered");
     const commands = world.discord.commands();
-    assert.ok(commands.length > 0);
     for (const command of commands) {
       const registered = command as Record<string, unknown>;
       assert.equal(registered.dm_permission, undefined, `${registered.name}: dm_permission`);

@@ -8,6 +8,13 @@ import { until, World } from "./harness.ts";
 const CHANNEL = "1200000000000000001";
 const GUILD = "1300000000000000001";
 
+/** The bot's messages replying to message `id`. */
+function repliesTo(world: World, id: string): string[] {
+  return world.discord.messagesIn(CHANNEL)
+    .filter((m) => m.author.bot && !m.deleted && m.message_reference?.message_id === id)
+    .map((m) => m.content);
+}
+
 /** A few dozen attempts for all three outages: backoff, not a storm (that was ~700 a second). */
 const MAX_ATTEMPTS = 24;
 
@@ -16,16 +23,19 @@ Deno.test("outages of 2, 5 and 8 s are ridden out with backoff and RESUME; the m
   try {
     await world.startBot();
     const attemptsAtStart = world.discord.gatewayConnectionAttempts;
+    const asked: { id: string }[] = [];
     for (const [step, seconds] of [2, 5, 8].entries()) {
       const answer = `돌아왔어 ${step}`;
       world.gemini.reply(answer);
       const over = world.discord.gatewayOutage(seconds * 1000);
-      await world.discord.sendUserMessage({
-        channelId: CHANNEL,
-        guildId: GUILD,
-        content: `${seconds}초 동안 끊겼어?`,
-        mentionsBot: true,
-      });
+      asked.push(
+        await world.discord.sendUserMessage({
+          channelId: CHANNEL,
+          guildId: GUILD,
+          content: `${seconds}초 동안 끊겼어?`,
+          mentionsBot: true,
+        }),
+      );
       await over;
       const back = () => world.discord.resumed > step || world.discord.identified > 1;
       await until(back, `the bot back after the ${seconds} s outage`, 20_000);
@@ -42,6 +52,31 @@ Deno.test("outages of 2, 5 and 8 s are ridden out with backoff and RESUME; the m
       await until(() => world.botMessages(CHANNEL).at(-1) === answer, `answer ${step}`, 20_000);
     }
     assert.equal(world.discord.resumed, 3);
+    // A RESUME from an older sequence gets the same MESSAGE_CREATE again, long after its answer.
+    world.discord.dispatch("MESSAGE_CREATE", asked[0]);
+    const done = "새 질문에만 대답해.";
+    world.gemini.reply(done);
+    const last = await world.discord.sendUserMessage({
+      channelId: CHANNEL,
+      guildId: GUILD,
+      content: "하나 더",
+      mentionsBot: true,
+    });
+    // The channel's turns run in order: an answer to the replay would be posted before this one,
+    // and take the scripted text. The answer streams, so wait for its last edit too.
+    await until(
+      () => world.botMessages(CHANNEL).includes(done) && repliesTo(world, last.id).length > 0,
+      "the whole answer to the last message",
+    );
+    for (const { id } of [...asked, last]) {
+      assert.equal(repliesTo(world, id).length, 1, `message ${id} answered once`);
+    }
+    assert.deepEqual(world.botMessages(CHANNEL), [
+      "돌아왔어 0",
+      "돌아왔어 1",
+      "돌아왔어 2",
+      done,
+    ]);
     assert.deepEqual(world.discord.invalidRequests, []);
   } finally {
     await world.close();

@@ -55,7 +55,7 @@ export class BotProcess {
   }
 
   /** Resolves when the output matches `pattern`. */
-  waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+  waitForOutput(pattern: RegExp, timeoutMs = HANG_GUARD_MS): Promise<void> {
     if (pattern.test(this.#output)) return Promise.resolve();
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const timer = setTimeout(() => {
@@ -141,7 +141,7 @@ export class World {
     const identifiedBefore = this.discord.identified;
     const bot = new BotProcess(this.env(extra), options);
     this.#bots.push(bot);
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + HANG_GUARD_MS;
     while (this.discord.identified === identifiedBefore) {
       if (Date.now() > deadline) {
         throw new Error(`bot never identified; it printed:\n${bot.output}`);
@@ -149,7 +149,7 @@ export class World {
       const status = await Promise.race([bot.exited, delay(20).then(() => undefined)]);
       if (status) throw new Error(`bot exited with ${status.code}:\n${bot.output}`);
     }
-    await this.discord.waitForReady();
+    await this.discord.waitForReady(HANG_GUARD_MS);
     return bot;
   }
 
@@ -209,11 +209,18 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `condition` until it holds. */
+/**
+ * How long a wait for an event gives up after when the test names no deadline: a guard against
+ * a test hanging, not a measure of speed. Two suites at once on a loaded 2-core machine take
+ * several times as long for the same step, so a wait that is not about time must not fail on it.
+ */
+export const HANG_GUARD_MS = 60_000;
+
+/** Polls `condition` until it holds; throws after `timeoutMs` (a deadline only where one is the point). */
 export async function until(
   condition: () => boolean,
   what: string,
-  timeoutMs = 10_000,
+  timeoutMs = HANG_GUARD_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

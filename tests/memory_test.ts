@@ -153,7 +153,7 @@ Deno.test("the memory survives SIGKILL, and a fold Gemini refuses keeps the old 
     const folded = await storedMemory(world, (m) => m.includes(FACT_WORD));
 
     await first.stop("SIGKILL");
-    await world.startBot(ENV);
+    const second = await world.startBot(ENV);
     await turn(world, "말 22");
     assert.match(memoryIn(requestFor(world, "말 22")), new RegExp(FACT_WORD));
 
@@ -163,6 +163,9 @@ Deno.test("the memory survives SIGKILL, and a fold Gemini refuses keeps the old 
     world.gemini.reply("응.").failStatus(400);
     await turn(world, "말 31");
     await until(() => foldRequests(world).length === 2, "the refused fold");
+    // The session hands out one fold at a time: turn 32 offers it again only once the refusal
+    // is back in the session, which on a loaded machine can be after turn 32 began.
+    await second.waitForOutput(/Memory fold failed, kept the old memory/);
     await turn(world, "말 32");
     // The old memory was kept, and the same exchanges were folded again, onto it.
     assert.match(memoryIn(requestFor(world, "말 32")), new RegExp(FACT_WORD));

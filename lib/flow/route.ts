@@ -15,6 +15,7 @@ import { chatTurn, type ChatTurnDeps } from "./chat_turn.ts";
 import { answerCommand } from "./command_reply.ts";
 import { COMMAND_NAMES, type CommandDeps, handleCommand } from "./commands.ts";
 import { gate } from "./gate.ts";
+import type { RecentIds } from "./recent_ids.ts";
 import { reply } from "./replies.ts";
 import { answerStopPress, type RunningTurns } from "./stop_button.ts";
 import { type SummaryDeps, summaryReply } from "./summary.ts";
@@ -40,11 +41,12 @@ export interface RouteDeps {
   /** Epoch ms now. @default Date.now */
   now?: () => number;
   /**
-   * Ids of the messages being handled now. Discord may deliver a MESSAGE_CREATE twice; a second
-   * turn for the same id would wait forever for a window the first holds, its typing renewed
-   * all the while, so a message already in flight is not routed again. @default none kept
+   * Ids of the messages taken in lately. Discord may deliver a MESSAGE_CREATE twice: while the
+   * first is answered (a second turn would wait forever for the window the first holds, its
+   * typing renewed all the while) or after (a RESUME replays what followed the client's
+   * sequence), so an id seen before is not routed again. @default none kept
    */
-  messagesInFlight?: Set<string>;
+  messagesSeen?: Pick<RecentIds, "add">;
 }
 
 /** Gates `message` and lets one flow answer it, logging through `turnLog`. */
@@ -53,19 +55,13 @@ export async function routeMessage(
   turnLog: Logger,
   deps: RouteDeps,
 ): Promise<void> {
-  const inFlight = deps.messagesInFlight;
-  if (inFlight?.has(message.id)) {
-    turnLog.info("Message {id} delivered again while it is being answered: ignored", {
+  if (deps.messagesSeen?.add(message.id) === false) {
+    turnLog.info("Message {id} delivered again: ignored, it was taken in before", {
       id: message.id,
     });
     return;
   }
-  inFlight?.add(message.id);
-  try {
-    await routeOnce(message, turnLog, deps);
-  } finally {
-    inFlight?.delete(message.id);
-  }
+  await routeOnce(message, turnLog, deps);
 }
 
 async function routeOnce(message: ChatMessage, turnLog: Logger, deps: RouteDeps): Promise<void> {

@@ -491,9 +491,10 @@ Deno.test("the gateway says HELLO, acks heartbeats and gates content by intents"
   const fake = await FakeDiscord.start({ heartbeatIntervalMs: 45000 });
   const gw = await rawGateway(fake);
   try {
-    assert.deepEqual(gw.frames[0], { op: 10, d: { heartbeat_interval: 45000 } });
+    // Discord's payloads always carry s and t, null outside a dispatch.
+    assert.deepEqual(gw.frames[0], { op: 10, d: { heartbeat_interval: 45000 }, s: null, t: null });
     gw.send({ op: 1, d: null });
-    await gw.next((f) => f.op === 11);
+    assert.deepEqual(await gw.next((f) => f.op === 11), { op: 11, d: null, s: null, t: null });
     gw.send({ op: 2, d: { token: fake.token, intents: GatewayIntents.GuildMessages } });
     const ready = await gw.next((f) => f.t === "READY");
     assert.equal((ready.d.user as { id: string }).id, fake.botId);

@@ -389,8 +389,17 @@ class GatewayConnection {
     this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
   }
 
-  send(payload: unknown): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(payload));
+  /**
+   * Sends a gateway payload. Like Discord's, every payload carries `op`, `d`, `s` and `t`, the
+   * last two null unless it is a dispatch: discordeno takes any `s` that is not null as the
+   * sequence, so a HELLO or HEARTBEAT_ACK without it made the next RESUME ask for seq 0 and
+   * get every event of the session again.
+   */
+  send(payload: { op: number; d?: unknown; s?: number; t?: string }): void {
+    const { op, d = null, s = null, t = null } = payload;
+    if (this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ op, d, s, t }));
+    }
   }
 
   /** Closes the socket and resolves once the close handshake is over. */
