@@ -19,26 +19,10 @@ export type SettingsWrite =
 export function writeSetting(db: DatabaseSync, write: SettingsWrite, now: number): void {
   switch (write.kind) {
     case "persona":
-      db.prepare(
-        `INSERT INTO guild_settings (guild_id, persona, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (guild_id) DO UPDATE SET persona = excluded.persona,
-           updated_at = excluded.updated_at`,
-      ).run(write.guildId, write.persona, now);
-      return;
+      return upsertGuild(db, "persona", write.guildId, write.persona, now);
     case "summaries":
-      db.prepare(
-        `INSERT INTO guild_settings (guild_id, summaries, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (guild_id) DO UPDATE SET summaries = excluded.summaries,
-           updated_at = excluded.updated_at`,
-      ).run(write.guildId, write.enabled ? 1 : 0, now);
-      return;
     case "search":
-      db.prepare(
-        `INSERT INTO guild_settings (guild_id, search, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (guild_id) DO UPDATE SET search = excluded.search,
-           updated_at = excluded.updated_at`,
-      ).run(write.guildId, write.enabled ? 1 : 0, now);
-      return;
+      return upsertGuild(db, write.kind, write.guildId, write.enabled ? 1 : 0, now);
     case "always":
       // A row another server owns is left alone.
       db.prepare(
@@ -53,4 +37,22 @@ export function writeSetting(db: DatabaseSync, write: SettingsWrite, now: number
         .run(write.channelId, write.guildId);
       return;
   }
+}
+
+/** A `guild_settings` column a write sets: named in this file, never taken from input. */
+type GuildColumn = "persona" | "summaries" | "search";
+
+/** Sets one column of a server's row, creating the row with the defaults for the rest. */
+function upsertGuild(
+  db: DatabaseSync,
+  column: GuildColumn,
+  guildId: string,
+  value: string | number | null,
+  now: number,
+): void {
+  db.prepare(
+    `INSERT INTO guild_settings (guild_id, ${column}, updated_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT (guild_id) DO UPDATE SET ${column} = excluded.${column},
+       updated_at = excluded.updated_at`,
+  ).run(guildId, value, now);
 }
