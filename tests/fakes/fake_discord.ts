@@ -705,14 +705,7 @@ export class FakeDiscord {
   async sendInteraction(opts: InteractionOptions): Promise<{ id: string; token: string }> {
     const id = this.#ids.next();
     const token = `fake-interaction-${id}-${crypto.randomUUID()}`;
-    const user: DiscordUser = {
-      id: opts.userId ?? DEFAULT_USER_ID,
-      username: "tester",
-      discriminator: "0",
-      global_name: "Tester",
-      avatar: null,
-      public_flags: 0,
-    };
+    const user = tester(opts.userId);
     const command = [...this.commands(opts.guildId), ...this.commands()]
       .find((c) => c.name === opts.name);
     const interaction: Json = {
@@ -749,27 +742,14 @@ export class FakeDiscord {
       authorizing_integration_owners: {},
       context: opts.guildId ? 0 : 1,
     };
-    if (opts.guildId) {
-      interaction.guild_id = opts.guildId;
-      interaction.guild_locale = "ko";
-      interaction.member = {
-        ...member(),
-        user,
-        permissions: opts.memberPermissions ?? PERMISSIONS_ALL_TEXT,
-      };
-    } else {
-      interaction.user = user;
-    }
-    this.#interactions.set(token, {
+    this.#dispatchInteraction(interaction, {
       id,
       token,
       channelId: opts.channelId,
-      ...(opts.guildId ? { guildId: opts.guildId } : {}),
+      guildId: opts.guildId,
       user,
-      callbackTypes: [],
-      followups: [],
+      memberPermissions: opts.memberPermissions,
     });
-    this.dispatch("INTERACTION_CREATE", interaction);
     return { id, token };
   }
 
@@ -787,14 +767,7 @@ export class FakeDiscord {
     if (customId === undefined) throw new Error(`message ${opts.messageId} has no button`);
     const id = this.#ids.next();
     const token = `fake-interaction-${id}-${crypto.randomUUID()}`;
-    const user: DiscordUser = {
-      id: opts.userId ?? DEFAULT_USER_ID,
-      username: "tester",
-      discriminator: "0",
-      global_name: "Tester",
-      avatar: null,
-      public_flags: 0,
-    };
+    const user = tester(opts.userId);
     const guildId = message.guild_id;
     const interaction: Json = {
       id,
@@ -812,13 +785,43 @@ export class FakeDiscord {
       authorizing_integration_owners: guildId ? { "0": guildId } : { "1": user.id },
       context: guildId ? 0 : 1,
     };
+    this.#dispatchInteraction(interaction, {
+      id,
+      token,
+      channelId: message.channel_id,
+      guildId,
+      user,
+      memberPermissions: opts.memberPermissions,
+      type: 3,
+    });
+    return { id, token };
+  }
+
+  /**
+   * Sends `interaction` as INTERACTION_CREATE from its presser: a member with permissions in a
+   * guild, a user in a DM; and keeps it by token, so {@linkcode FakeDiscord.interaction} can tell
+   * how the bot answered.
+   */
+  #dispatchInteraction(
+    interaction: Json,
+    from: {
+      id: string;
+      token: string;
+      channelId: string;
+      guildId?: string;
+      user: DiscordUser;
+      memberPermissions?: string;
+      type?: number;
+    },
+  ): void {
+    const { id, token, channelId, guildId, user, memberPermissions, type } = from;
     if (guildId) {
       interaction.guild_id = guildId;
       interaction.guild_locale = "ko";
       interaction.member = {
         ...member(),
         user,
-        permissions: opts.memberPermissions ?? PERMISSIONS_ALL_TEXT,
+        permissions: memberPermissions ?? PERMISSIONS_ALL_TEXT,
       };
     } else {
       interaction.user = user;
@@ -826,15 +829,14 @@ export class FakeDiscord {
     this.#interactions.set(token, {
       id,
       token,
-      channelId: message.channel_id,
+      channelId,
       ...(guildId ? { guildId } : {}),
       user,
-      type: 3,
+      ...(type === undefined ? {} : { type }),
       callbackTypes: [],
       followups: [],
     });
     this.dispatch("INTERACTION_CREATE", interaction);
-    return { id, token };
   }
 
   /**
@@ -1497,6 +1499,18 @@ function bucketHash(path: string): string {
     h = ((h ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
   }
   return h.toString(16).padStart(16, "0").repeat(2);
+}
+
+/** The user the fake's interactions come from, by id. */
+function tester(id: string = DEFAULT_USER_ID): DiscordUser {
+  return {
+    id,
+    username: "tester",
+    discriminator: "0",
+    global_name: "Tester",
+    avatar: null,
+    public_flags: 0,
+  };
 }
 
 function member(): Json {
